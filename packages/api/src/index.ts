@@ -1,0 +1,3 @@
+export * from './app';
+export * from './waiting-room';
+export * from './warmup';

@@ -1,0 +1,149 @@
+import {
+  estimateWaitSeconds,
+  parseToken,
+  pollAfterMs,
+  requireId,
+  WqError,
+  type ParsedToken,
+  type Place,
+  type QueueStore,
+  type TokenCodec,
+} from '@waiting-queue/shared';
+
+/** What a shopper's client receives on registration and on every poll (`data` of the envelope). */
+export interface WaitingQueueView {
+  itemId: string;
+  waitingQueueToken: string;
+  /** 1-based position among waiting users; 0 once admitted. */
+  waitingQueueRank: number;
+  /** True once admitted: the shopper may go on to order. */
+  canOrder: boolean;
+  /** Estimated wait, seconds; 0 when admitted; null while nobody is being admitted (paused, sold out). */
+  estimatedWaitSeconds: number | null;
+  /** When to poll next, milliseconds from now; 0 when admitted. */
+  pollAfterMs: number;
+  /** Admission expiry, epoch ms (Redis clock); null while waiting. */
+  admissionExpiresAt: number | null;
+  /** True when the item has no stock left: waiting users may stop polling. */
+  soldOut: boolean;
+}
+
+/** What an order service receives when it validates a token. */
+export interface ValidationView {
+  admitted: boolean;
+  userId: string;
+  itemId: string;
+  /** Seconds until the admission expires; null when not admitted. */
+  expiresInSeconds: number | null;
+}
+
+const REFUSALS = {
+  NO_ITEM: 'the item does not exist',
+  DISABLED: 'the item does not use a waiting queue now',
+  SOLD_OUT: 'the item is sold out',
+} as const;
+
+/**
+ * The shopper-facing and order-service operations of the waiting room. Every operation is one Lua script call
+ * (consume: two), and all input is validated here so that each transport (express routes, the fast path) gets
+ * the same errors.
+ */
+export class WaitingRoom {
+  constructor(
+    private readonly queue: QueueStore,
+    private readonly tokens: TokenCodec,
+  ) {}
+
+  /**
+   * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
+   * @throws WqError 400 `INVALID_PARAMETER` (ids), 409 `ITEM_CANNOT_USE_WAITING_QUEUE` (unknown, disabled or sold
+   *   out item), 503 (Redis down).
+   */
+  async register(itemIdRaw: unknown, userIdRaw: unknown): Promise<WaitingQueueView> {
+    const itemId = requireId(itemIdRaw, 'itemId');
+    const userId = requireId(userIdRaw, 'userId');
+    const result = await this.queue.register(itemId, userId);
+    if (typeof result === 'string') {
+      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[result], {}, { itemId, reason: result });
+    }
+    return this.view(itemId, userId, result);
+  }
+
+  /**
+   * A shopper's poll of their token.
+   * @throws WqError 400 (malformed ids or token), 403 `TOKEN_MISMATCH` (token of another user or item),
+   *   404 `WAITING_QUEUE_NOT_FOUND` (unknown, consumed or expired token, or unknown item), 503.
+   */
+  async poll(itemIdRaw: unknown, tokenRaw: unknown, userIdRaw: unknown): Promise<WaitingQueueView> {
+    const itemId = requireId(itemIdRaw, 'itemId');
+    const userId = requireId(userIdRaw, 'userId');
+    const token = parseToken(tokenRaw);
+    if (token.userId !== userId || token.itemId !== itemId) {
+      throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
+    }
+    const place = await this.place(token);
+    return this.view(itemId, userId, place);
+  }
+
+  /**
+   * The order service's check of a token.
+   * @throws WqError 400, 403 `TOKEN_MISMATCH` (token of another item), 404 `WAITING_QUEUE_NOT_FOUND`, 503.
+   */
+  async validate(itemIdRaw: unknown, tokenRaw: unknown): Promise<ValidationView> {
+    const itemId = requireId(itemIdRaw, 'itemId');
+    const token = parseToken(tokenRaw);
+    if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
+    const place = await this.place(token);
+    const admitted = place.status === 'ADMITTED';
+    return {
+      admitted,
+      userId: token.userId,
+      itemId,
+      expiresInSeconds: admitted ? Math.max(0, Math.ceil((place.expiresAtMs - Date.now()) / 1000)) : null,
+    };
+  }
+
+  /**
+   * Consumes an admission so that the token orders once.
+   * @throws WqError 400, 403 `TOKEN_MISMATCH`, 409 `NOT_ADMITTED` (not admitted, expired, already consumed,
+   *   unknown), 503.
+   */
+  async consume(itemIdRaw: unknown, tokenRaw: unknown): Promise<{ consumed: true; userId: string; itemId: string }> {
+    const itemId = requireId(itemIdRaw, 'itemId');
+    const token = parseToken(tokenRaw);
+    if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
+    const place = await this.queue.status(itemId, token.userId);
+    if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.tokens.matches(token, place.seq)) {
+      throw new WqError('NOT_ADMITTED', 'the token is not admitted (waiting, expired, already used or unknown)');
+    }
+    // Compare-and-delete on the sequence: a concurrent consume of the same admission loses here.
+    if (!(await this.queue.consume(itemId, token.userId, place.seq))) {
+      throw new WqError('NOT_ADMITTED', 'the admission was already used or has expired');
+    }
+    return { consumed: true, userId: token.userId, itemId };
+  }
+
+  private async place(token: ParsedToken): Promise<Place> {
+    const place = await this.queue.status(token.itemId, token.userId);
+    // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
+    // the current sequence, and is as unknown as a forged one.
+    if (typeof place === 'string' || !this.tokens.matches(token, place.seq)) {
+      throw new WqError('WAITING_QUEUE_NOT_FOUND', 'no waiting queue place for this token (unknown, used or expired)');
+    }
+    return place;
+  }
+
+  private view(itemId: string, userId: string, place: Place): WaitingQueueView {
+    const admitted = place.status === 'ADMITTED';
+    return {
+      itemId,
+      waitingQueueToken: this.tokens.tokenFor(itemId, userId, place.seq),
+      waitingQueueRank: place.rank,
+      canOrder: admitted,
+      estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),
+      pollAfterMs: pollAfterMs(place.rank, place.admitRate),
+      admissionExpiresAt: admitted ? place.expiresAtMs : null,
+      soldOut: place.remainCount <= 0,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { ItemStore, keys, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+
+/**
+ * Warms the api's hot paths up before it reports ready: loads the Lua scripts on the server, and lets V8 compile
+ * the register, poll, validate and consume routes, by driving real HTTP requests at the server itself.
+ *
+ * It uses a throw-away item `wq_warmup_<random>` that is not in the item registry (the scheduler never sees it)
+ * and deletes every key of it afterwards, so no token lands in any real queue (the original service put 160 junk
+ * tokens at the front of its real queues).
+ *
+ * @param baseUrl the server's own URL, e.g. `http://127.0.0.1:8080`.
+ * @param rounds registrations to drive (each with a poll), default 200.
+ */
+export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger, internalToken?: string, rounds = 200): Promise<void> {
+  const itemId = `wq_warmup_${randomBytes(6).toString('hex')}`;
+  const items = new ItemStore(redis);
+  const queue = new QueueStore(redis);
+  const started = Date.now();
+  const auth: Record<string, string> = internalToken ? { authorization: `Bearer ${internalToken}` } : {};
+  try {
+    await items.upsert(itemId, { itemName: 'warm-up', remainCount: rounds, waitingQueueEnabled: true }, { register: false });
+    const tokens: string[] = [];
+    for (let i = 0; i < rounds; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(20, rounds - i) }, async (_, j) => {
+          const userId = `warmup${i + j}`;
+          const reg = await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+          const token = ((await reg.json()) as { data: { waitingQueueToken: string } }).data.waitingQueueToken;
+          await (await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue/${token}`, { headers: { 'user-id': userId } })).arrayBuffer();
+          return token;
+        }),
+      );
+      tokens.push(...batch);
+    }
+    await queue.admit(itemId, { tokenCountToMove: rounds, entryTtlMs: 60_000, fence: 1, tickMs: 1000 });
+    for (const token of tokens.slice(0, 50)) {
+      await (await fetch(`${baseUrl}/internal/v1/item/${itemId}/waiting-queue/${token}`, { headers: auth })).arrayBuffer();
+      await (await fetch(`${baseUrl}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST', headers: auth })).arrayBuffer();
+    }
+    logger.info({ ms: Date.now() - started, rounds }, 'warm-up done');
+  } finally {
+    await redis.del(...keys.queue(itemId));
+  }
+}

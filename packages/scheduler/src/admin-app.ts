@@ -1,0 +1,125 @@
+import express, { type Express, type Request } from 'express';
+import { z } from 'zod';
+import {
+  bearerAuth,
+  errorHandler,
+  ID_PATTERN,
+  MAX_TOKEN_COUNT_TO_MOVE,
+  notFound,
+  requireId,
+  route,
+  waitingItemInputSchema,
+  WqError,
+  type ItemStore,
+  type Logger,
+  type QueueStore,
+} from '@waiting-queue/shared';
+
+/** What the admin app needs. */
+export interface AdminAppOptions {
+  items: ItemStore;
+  queue: QueueStore;
+  logger: Logger;
+  /** Global N used until one is stored in Redis. */
+  defaultTokenCountToMove: number;
+  /** Bearer token of the admin API; undefined: no auth (development only). */
+  adminToken?: string;
+  bodyLimitBytes: number;
+}
+
+/** Parses `input` with `schema`. @throws WqError 400 `INVALID_PARAMETER` listing what is wrong. */
+export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const detail = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
+    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`);
+  }
+  return r.data;
+}
+
+const tokenCountSchema = z.number().int().min(0).max(MAX_TOKEN_COUNT_TO_MOVE);
+const tokenCountSearchSchema = z
+  .object({
+    searchAll: z.boolean().optional().default(false),
+    itemIdListToSearch: z.array(z.string().regex(ID_PATTERN)).max(10_000).optional().default([]),
+  })
+  .strict();
+
+/** N from `?tokenCountToMove=N` (decimal digits only) or a JSON body `{tokenCountToMove: N}`. */
+function tokenCountFrom(req: Request): number {
+  const q = req.query.tokenCountToMove;
+  if (q !== undefined) {
+    if (typeof q !== 'string' || !/^\d{1,7}$/.test(q)) {
+      throw new WqError('INVALID_PARAMETER', 'tokenCountToMove must be a non-negative integer');
+    }
+    return parseOr400(tokenCountSchema, Number(q), 'tokenCountToMove');
+  }
+  const body = parseOr400(z.object({ tokenCountToMove: tokenCountSchema }).strict(), req.body ?? {}, 'body');
+  return body.tokenCountToMove;
+}
+
+/**
+ * The operators' admin API (`/internal/admin/v1`, bearer-protected when `adminToken` is set): global N, queue
+ * counts, and waiting items. Same paths as the original service's admin API.
+ */
+export function createAdminApp(o: AdminAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(express.json({ limit: o.bodyLimitBytes }));
+
+  const admin = express.Router();
+  admin.use(bearerAuth(o.adminToken, 'waiting-queue-admin'));
+
+  admin.get(
+    '/waiting-queue/token-count-to-move',
+    route(async () => ({ tokenCountToMove: await o.items.getTokenCountToMove(o.defaultTokenCountToMove) })),
+  );
+  admin.put(
+    '/waiting-queue/token-count-to-move',
+    route(async (req) => {
+      const n = tokenCountFrom(req);
+      await o.items.setTokenCountToMove(n);
+      o.logger.info({ tokenCountToMove: n }, 'global N changed');
+      return { tokenCountToMove: n };
+    }),
+  );
+
+  const counts = async (itemIds: string[]) => ({ currentWaitingQueueList: await o.queue.counts(itemIds) });
+  admin.get(
+    '/waiting-queue/token-count',
+    route(async () => counts(await o.items.listIds())),
+  );
+  admin.post(
+    '/waiting-queue/token-count',
+    route(async (req) => {
+      const body = parseOr400(tokenCountSearchSchema, req.body ?? {}, 'body');
+      return counts(body.searchAll ? await o.items.listIds() : [...new Set(body.itemIdListToSearch)]);
+    }),
+  );
+
+  admin.post(
+    '/waiting-item/:itemId/manually',
+    route(async (req) => {
+      const itemId = requireId(req.params.itemId, 'itemId');
+      const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
+      const { item, created } = await o.items.upsert(itemId, input);
+      o.logger.info({ item, created }, 'waiting item upserted');
+      return item;
+    }),
+  );
+  admin.get(
+    '/waiting-item/:itemId',
+    route(async (req) => {
+      const itemId = requireId(req.params.itemId, 'itemId');
+      const item = await o.items.get(itemId);
+      if (!item) throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
+      return item;
+    }),
+  );
+
+  app.use('/internal/admin/v1', admin);
+  app.use(notFound);
+  app.use(errorHandler(o.logger));
+  return app;
+}

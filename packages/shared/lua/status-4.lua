@@ -1,0 +1,21 @@
+--[[
+  Reads where a user stands in an item's queue (the poll and the order-service validation).
+
+  Input:
+    KEYS[1..4] item hash, waiting queue, entry set, entry sequences (as register-4.lua)
+    ARGV[1]    userId
+
+  Output: {status, seq, rank, admitRate, expiresAtMs, remainCount, enabled}
+    status 'WAITING' | 'ADMITTED', or alone 'NO_ITEM' (unknown item) | 'NOT_FOUND' (no place: never registered,
+           consumed, or expired)
+    other fields as register-4.lua; enabled is '1' or '0'
+]]
+-- @include now
+-- @include place
+
+local now = nowMs()
+local item = redis.call('HMGET', KEYS[1], 'enabled', 'remainCount', 'admitRate')
+if not item[1] then return {'NO_ITEM'} end
+local status, seq, rank, exp = placeOf(KEYS[2], KEYS[3], KEYS[4], ARGV[1], now)
+if not status then return {'NOT_FOUND'} end
+return {status, seq, rank, item[3] or '0', exp, item[2] or '0', item[1]}

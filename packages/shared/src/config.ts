@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** Every environment variable the product reads, with its default. Units are in the names (_MS, _SECONDS). */
+export const configSchema = z.object({
+  REDIS_URL: optionalString,
+  /** Comma-separated host:port of Redis Cluster nodes; wins over REDIS_URL. */
+  REDIS_CLUSTER_NODES: optionalString,
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: int(8080),
+  ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_PORT: int(8081),
+  /** Bearer token required on /internal/v1 when set. */
+  INTERNAL_TOKEN: optionalString,
+  /** Bearer token required on the admin API when set. */
+  ADMIN_TOKEN: optionalString,
+  /** node-cron expression of the admission tick (six fields: seconds first). */
+  SCHEDULER_CRON: z.string().default('* * * * * *'),
+  /** Initial global N, written to Redis only when Redis holds none yet. */
+  TOKEN_COUNT_TO_MOVE: int(10),
+  ENTRY_TTL_SECONDS: int(300, 1),
+  /** HMAC secret of token ids; when unset, one is generated once and kept in Redis (wq:token-secret). */
+  TOKEN_SECRET: optionalString,
+  KAFKA_BROKERS: optionalString,
+  KAFKA_ITEM_TOPIC: z.string().default('item-changed-event'),
+  KAFKA_GROUP_ID: z.string().default('waiting-queue-item-sync'),
+  /** Maximum JSON body size accepted by the servers, bytes. */
+  BODY_LIMIT_BYTES: int(16 * 1024, 1),
+  /** Grace period for in-flight requests on SIGTERM, milliseconds. */
+  SHUTDOWN_TIMEOUT_MS: int(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Set to 1 to log one line per request (off by default: the hot path stays cheap under a spike). */
+  LOG_REQUESTS: z
+    .string()
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Parses the configuration from `env` (default `process.env`).
+ * @throws Error listing every invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+/** The Redis target of a configuration, for {@link connectRedis}. */
+export function redisTarget(config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>) {
+  return {
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES?.split(',').filter(Boolean),
+  };
+}

@@ -1,0 +1,105 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { failure, success } from './envelope';
+import { toWqError, WqError, type ErrorCode } from './errors';
+import type { Logger } from './logger';
+
+/**
+ * Writes a JSON envelope with node:http primitives (no framework work), for express routes and fast paths alike.
+ * @param headers extra response headers, e.g. `Retry-After`.
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const payload = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.setHeader('Cache-Control', 'no-store');
+  if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.end(payload);
+}
+
+/** Sends `{state:"SUCCESS", data}` with status 200. */
+export function sendSuccess(res: ServerResponse, data: unknown): void {
+  sendJson(res, 200, success(data));
+}
+
+/**
+ * Sends any error as the FAIL envelope with its status: a {@link WqError} as is, Redis outages as 503, anything
+ * else as 500 `UNKNOWN` (logged with its stack: a 500 is always a bug).
+ */
+export function sendError(res: ServerResponse, err: unknown, logger?: Logger, req?: IncomingMessage): void {
+  const wq = toWqError(err);
+  if (wq.status >= 500 && logger) {
+    if (wq.errorCode === 'UNKNOWN') logger.error({ err, method: req?.method, url: req?.url }, 'unhandled error');
+    else logger.warn({ err: (err as Error)?.message, url: req?.url }, wq.errorCode);
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, wq.status, failure(wq.errorCode, wq.message, wq.data), wq.headers);
+}
+
+/** Wraps an async operation returning `data` as an express route that sends the SUCCESS envelope. */
+export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
+  return (req, res, next) => {
+    fn(req).then((data) => sendSuccess(res, data), next);
+  };
+}
+
+/**
+ * Checks `Authorization: Bearer <expected>` in constant time (SHA-256 of both, then timingSafeEqual, so neither
+ * the length nor the content leaks through timing).
+ * @returns true when `expected` is undefined (auth off) or the header carries it.
+ */
+export function bearerMatches(header: string | undefined, expected: string | undefined): boolean {
+  if (expected === undefined) return true;
+  if (!header || !header.startsWith('Bearer ')) return false;
+  const a = createHash('sha256').update(header.slice(7)).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Middleware: 401 `UNAUTHORIZED` unless the request carries `Authorization: Bearer <expected>`. */
+export function bearerAuth(expected: string | undefined, realm: string): RequestHandler {
+  return (req, res, next) => {
+    if (bearerMatches(req.headers.authorization, expected)) return next();
+    sendJson(res, 401, failure('UNAUTHORIZED', 'missing or wrong bearer token'), { 'WWW-Authenticate': `Bearer realm="${realm}"` });
+  };
+}
+
+/** Final middleware: 404 `NOT_FOUND` envelope for any path no route took. */
+export const notFound: RequestHandler = (req, res) => {
+  sendJson(res, 404, failure('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};
+
+const BODY_ERRORS: Record<string, [ErrorCode, string]> = {
+  'entity.parse.failed': ['INVALID_PARAMETER', 'the body is not valid JSON'],
+  'entity.too.large': ['PAYLOAD_TOO_LARGE', 'the body is too large'],
+  'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'unsupported content encoding'],
+  'charset.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'unsupported charset'],
+  'request.aborted': ['INVALID_PARAMETER', 'the request was aborted'],
+  'request.size.invalid': ['INVALID_PARAMETER', 'the body size does not match Content-Length'],
+  'stream.encoding.set': ['INVALID_PARAMETER', 'bad request stream'],
+};
+
+/**
+ * Final error middleware: body-parser and router errors (malformed JSON, too large, bad URL encoding) become
+ * 4xx envelopes with an `errorCode`; everything else goes through {@link sendError}.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof WqError) return sendError(res, err, logger, req);
+    const type = (err as { type?: string })?.type;
+    if (type && BODY_ERRORS[type]) {
+      const [code, msg] = BODY_ERRORS[type];
+      return sendError(res, new WqError(code, msg), logger, req);
+    }
+    const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return sendError(res, new WqError('INVALID_PARAMETER', 'malformed request'), logger, req);
+    }
+    sendError(res, err, logger, req);
+  };
+}

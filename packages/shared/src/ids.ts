@@ -1,0 +1,89 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { v4 as uuidv4 } from 'uuid';
+import { WqError } from './errors';
+
+/** userId and itemId: 1-64 characters of `[A-Za-z0-9_]`; `-` is reserved as the token separator. */
+export const ID_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Checks an id (userId or itemId) and returns it.
+ * @throws WqError 400 `INVALID_PARAMETER` naming `what` when it is missing or not 1-64 of `[A-Za-z0-9_]`.
+ */
+export function requireId(value: unknown, what: 'userId' | 'itemId'): string {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+    throw new WqError('INVALID_PARAMETER', `${what} must be 1-64 characters of [A-Za-z0-9_]`);
+  }
+  return value;
+}
+
+/** The parts of a waiting queue token `<userId>-<itemId>-<uuid v4>`. */
+export interface ParsedToken {
+  userId: string;
+  itemId: string;
+  uuid: string;
+}
+
+/**
+ * Parses a token `<userId>-<itemId>-<uuid v4>` (the original service's format).
+ * @throws WqError 400 `INVALID_PARAMETER` when it is not of that form.
+ */
+export function parseToken(token: unknown): ParsedToken {
+  if (typeof token === 'string' && token.length <= 64 + 1 + 64 + 1 + 36) {
+    const first = token.indexOf('-');
+    const second = first < 0 ? -1 : token.indexOf('-', first + 1);
+    if (second > 0) {
+      const userId = token.slice(0, first);
+      const itemId = token.slice(first + 1, second);
+      const uuid = token.slice(second + 1);
+      if (ID_PATTERN.test(userId) && ID_PATTERN.test(itemId) && UUID_V4.test(uuid)) return { userId, itemId, uuid };
+    }
+  }
+  throw new WqError('INVALID_PARAMETER', 'waitingQueueToken must be <userId>-<itemId>-<uuid v4>');
+}
+
+/**
+ * Derives token ids from a place in a queue, so that the waiting queue stores only `userId -> sequence` (about
+ * 100 B per waiting user) and still recognises the tokens it issued.
+ *
+ * The uuid of a token is HMAC-SHA256(secret, `itemId \n userId \n seq`), its first 16 bytes formatted as a
+ * RFC 9562 version-4 UUID (the version and variant bits are set by `uuid`'s v4 with those bytes as its random
+ * input). To anyone without the secret it is as unguessable as a random v4 UUID; to us it is checkable with the
+ * sequence number kept in the queue. The idea is the stateless-token pattern of signed cookies / SYN cookies.
+ * Registering again after the place is gone (consumed or expired) gives a new sequence, hence a new token.
+ */
+export class TokenCodec {
+  private readonly secret: Buffer;
+
+  /** @param secret at least 16 bytes; every api process of one deployment must use the same one. */
+  constructor(secret: string | Buffer) {
+    this.secret = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+    if (this.secret.length < 16) throw new Error('token secret must be at least 16 bytes');
+  }
+
+  /** A fresh 32-byte secret, hex-encoded (64 characters). */
+  static generateSecret(): string {
+    return randomBytes(32).toString('hex');
+  }
+
+  /** The uuid v4 of the place `seq` of `userId` in `itemId`'s queue. */
+  uuidFor(itemId: string, userId: string, seq: number | string): string {
+    const digest = createHmac('sha256', this.secret).update(`${itemId}\n${userId}\n${seq}`).digest();
+    return uuidv4({ random: digest.subarray(0, 16) });
+  }
+
+  /** The full token `<userId>-<itemId>-<uuid>`. */
+  tokenFor(itemId: string, userId: string, seq: number | string): string {
+    return `${userId}-${itemId}-${this.uuidFor(itemId, userId, seq)}`;
+  }
+
+  /** True when `uuid` is the one issued for that place (compared in constant time). */
+  matches(parsed: ParsedToken, seq: number | string): boolean {
+    const expected = this.uuidFor(parsed.itemId, parsed.userId, seq);
+    // Both strings are 36 ASCII characters, so a plain comparison leaks only timing on a public-format value;
+    // still, compare without early exit.
+    let diff = expected.length ^ parsed.uuid.length;
+    for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ parsed.uuid.charCodeAt(i);
+    return diff === 0;
+  }
+}

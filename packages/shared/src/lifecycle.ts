@@ -1,0 +1,60 @@
+import type { Server } from 'node:http';
+import { createTerminus } from '@godaddy/terminus';
+import type { Logger } from './logger';
+
+/** What {@link serveWithLifecycle} needs. */
+export interface LifecycleOptions {
+  server: Server;
+  port: number;
+  host: string;
+  logger: Logger;
+  /** Readiness: false makes `/health/ready` answer 503 (warming up, Redis down, shutting down). */
+  isReady: () => boolean;
+  /** Releases resources (Redis, Kafka) after the server stopped accepting and in-flight requests finished. */
+  onShutdown: () => Promise<void>;
+  /** Grace period for in-flight requests, milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Adds `GET /health/live` and `GET /health/ready` and graceful shutdown on SIGTERM/SIGINT (@godaddy/terminus:
+ * stop accepting, let in-flight requests finish within `timeoutMs`, then `onShutdown`), and starts listening.
+ * @returns the bound port (useful with port 0).
+ */
+export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
+  let shuttingDown = false;
+  createTerminus(o.server, {
+    signals: ['SIGTERM', 'SIGINT'],
+    timeout: o.timeoutMs,
+    useExit0: true,
+    healthChecks: {
+      '/health/live': async () => ({ live: true }),
+      '/health/ready': async () => {
+        if (shuttingDown || !o.isReady()) throw new Error('not ready');
+        return { ready: true };
+      },
+      verbatim: true,
+    },
+    beforeShutdown: async () => {
+      shuttingDown = true;
+      o.logger.info('shutting down: no new connections, finishing in-flight requests');
+    },
+    onSignal: async () => {
+      await o.onShutdown();
+    },
+    onShutdown: async () => {
+      o.logger.info('shut down');
+    },
+    // A failing readiness check is a state, not an error: keep it out of the error log.
+    logger: (msg, err) => o.logger.debug({ err: (err as Error)?.message }, msg),
+  });
+  // Keep-alive connections idle for longer than a load balancer's are closed by it first, not by us.
+  o.server.keepAliveTimeout = 65_000;
+  o.server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    o.server.once('error', reject);
+    o.server.listen(o.port, o.host, () => resolve());
+  });
+  const addr = o.server.address();
+  return typeof addr === 'object' && addr ? addr.port : o.port;
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: runs the whole product on this machine.
+ *
+ * - With REDIS_URL (or REDIS_CLUSTER_NODES) set, uses that Redis. Without, starts a throw-away redis-server
+ *   (Debian's, from PATH) on a free port, with persistence off, and removes it on exit.
+ * - Seeds the demo items 1..8 (100 in stock each) where they do not exist yet.
+ * - Starts the api and the scheduler as child processes, waits until both are ready, prints the URLs.
+ * - Ctrl-C / SIGTERM stops everything it started, by pid.
+ */
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const { startEmbeddedRedis, connectRedis, ItemStore, redisTarget } = require('@waiting-queue/shared');
+
+const root = path.join(__dirname, '..');
+const env = { ...process.env };
+const apiPort = Number(env.API_PORT || 8080);
+const adminPort = Number(env.ADMIN_PORT || 8081);
+const DEMO_ITEMS = 8;
+const DEMO_STOCK = 100;
+
+const children = [];
+let embedded;
+let stopping = false;
+
+function log(msg) {
+  process.stdout.write(`[start] ${msg}\n`);
+}
+
+async function waitReady(url, name, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${name} not ready at ${url} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function startChild(name, script) {
+  const child = spawn(process.execPath, [path.join(root, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal || code}); stopping everything`);
+      void stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+  if (embedded) {
+    await embedded.stop();
+    log(`stopped the throw-away redis-server (pid ${embedded.pid})`);
+  }
+  process.exit(code);
+}
+
+async function main() {
+  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
+    embedded = await startEmbeddedRedis();
+    env.REDIS_URL = embedded.url;
+    log(`no REDIS_URL: started a throw-away redis-server at ${embedded.url} (pid ${embedded.pid})`);
+  } else {
+    log(`using Redis at ${env.REDIS_CLUSTER_NODES || env.REDIS_URL}`);
+  }
+  const redis = await connectRedis(redisTarget(env), 'wq-start');
+  const items = new ItemStore(redis);
+  let seeded = 0;
+  for (let i = 1; i <= DEMO_ITEMS; i++) {
+    if (!(await items.get(String(i)))) {
+      await items.upsert(String(i), { itemName: `Demo item ${i}`, remainCount: DEMO_STOCK, waitingQueueEnabled: true });
+      seeded++;
+    }
+  }
+  redis.disconnect();
+  log(`demo items 1..${DEMO_ITEMS}: ${seeded} seeded with ${DEMO_STOCK} in stock (existing ones kept)`);
+  if (!env.ADMIN_TOKEN) log('ADMIN_TOKEN is not set: the admin API is open (development mode); set it in production');
+
+  startChild('scheduler', 'packages/scheduler/dist/main.js');
+  startChild('api', 'packages/api/dist/main.js');
+  await Promise.all([
+    waitReady(`http://127.0.0.1:${apiPort}/health/ready`, 'api'),
+    waitReady(`http://127.0.0.1:${adminPort}/health/ready`, 'scheduler'),
+  ]);
+  const api = `http://127.0.0.1:${apiPort}`;
+  const admin = `http://127.0.0.1:${adminPort}`;
+  log('waiting-queue is running:');
+  log(`  public API     ${api}/api/v1/item/1/waiting-queue   (POST with header user-id)`);
+  log(`  internal API   ${api}/internal/v1/item/{itemId}/waiting-queue/{token}`);
+  log(`  admin API      ${admin}/internal/admin/v1/waiting-queue/token-count`);
+  log(`  health         ${api}/health/ready   ${admin}/health/ready`);
+  log(`  spike test     BASE_URL=${api} npm run spike`);
+  log('Ctrl-C stops everything.');
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+main().catch((err) => {
+  log(`failed: ${err.message}`);
+  void stop(1);
+});
