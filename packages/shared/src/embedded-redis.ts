@@ -42,7 +42,7 @@ export async function startEmbeddedRedis(extraArgs: string[] = [], port?: number
   const folder = dir ?? mkdtempSync(join(tmpdir(), 'wq-redis-'));
   const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
   const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder, '--daemonize', 'no', ...extraArgs];
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, args, { stdio: 'ignore' });
   let failed: Error | undefined;
   child.on('error', (e) => (failed = e));
   const url = `redis://127.0.0.1:${p}`;

@@ -1,0 +1,9 @@
+/** Jest runs the TypeScript tests with ts-jest (transpile only; `npm run typecheck` checks types). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+  moduleNameMapper: { '^@waiting-queue/shared$': '<rootDir>/packages/shared/src/index.ts' },
+  testTimeout: 60_000,
+};

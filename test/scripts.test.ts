@@ -1,0 +1,79 @@
+import { ItemStore, QueueStore, TokenCodec, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { testRedis } from './helpers/redis';
+
+describe('queue scripts on a real redis-server', () => {
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let redis: RedisClient;
+  let queue: QueueStore;
+  let items: ItemStore;
+  let fence = 1;
+  const admit = (itemId: string, n: number, entryTtlMs = 60_000) =>
+    queue.admit(itemId, { tokenCountToMove: n, entryTtlMs, fence: fence++, tickMs: 1000 });
+
+  beforeAll(async () => {
+    env = await testRedis();
+    redis = await connectRedis({ url: env.url }, 'test');
+    queue = new QueueStore(redis);
+    items = new ItemStore(redis);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await env.stop();
+  });
+
+  test('ranks are 1-based, FIFO by sequence, and admission moves the head', async () => {
+    await items.upsert('s1', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
+    const places = [];
+    for (const u of ['u1', 'u2', 'u3']) places.push(await queue.register('s1', u));
+    expect(places.map((p) => (typeof p === 'string' ? p : p.rank))).toEqual([1, 2, 3]);
+    const r = await admit('s1', 2);
+    expect(r).toMatchObject({ status: 'OK', moved: 2, waiting: 1 });
+    const s1 = await queue.status('s1', 'u1');
+    const s3 = await queue.status('s1', 'u3');
+    expect(s1).toMatchObject({ status: 'ADMITTED', rank: 0 });
+    expect(s3).toMatchObject({ status: 'WAITING', rank: 1 });
+  });
+
+  test('a fence at or below the last one is rejected, so a tick moves an item once', async () => {
+    await items.upsert('s2', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
+    for (const u of ['a', 'b', 'c', 'd']) await queue.register('s2', u);
+    const base = { tokenCountToMove: 1, entryTtlMs: 60_000, tickMs: 1000 };
+    expect((await queue.admit('s2', { ...base, fence: 5000 })).moved).toBe(1);
+    expect((await queue.admit('s2', { ...base, fence: 5000 })).status).toBe('STALE_FENCE');
+    expect((await queue.admit('s2', { ...base, fence: 4000 })).status).toBe('STALE_FENCE');
+    expect((await queue.admit('s2', { ...base, fence: 6000 })).moved).toBe(1);
+  });
+
+  test('consume is compare-and-delete on the sequence, once', async () => {
+    await items.upsert('s3', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
+    const p = await queue.register('s3', 'x');
+    if (typeof p === 'string') throw new Error(p);
+    await admit('s3', 1);
+    expect(await queue.consume('s3', 'x', String(Number(p.seq) + 1))).toBe(false);
+    expect(await queue.consume('s3', 'x', p.seq)).toBe(true);
+    expect(await queue.consume('s3', 'x', p.seq)).toBe(false);
+  });
+
+  test('admissions expire and are swept; maxActiveUsers caps unexpired admissions', async () => {
+    await items.upsert('s4', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true, maxActiveUsers: 2 });
+    for (const u of ['a', 'b', 'c']) await queue.register('s4', u);
+    expect((await admit('s4', 10, 200)).moved).toBe(2);
+    expect(await queue.status('s4', 'a')).toMatchObject({ status: 'ADMITTED' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await queue.status('s4', 'a')).toBe('NOT_FOUND');
+    const r = await admit('s4', 10, 200);
+    expect(r).toMatchObject({ expired: 2, moved: 1 });
+    expect(await redis.zcard(keys.entry('s4'))).toBe(1);
+    expect(await redis.hlen(keys.entrySeq('s4'))).toBe(1);
+  });
+
+  test('token uuids are v4, bound to item, user and sequence', () => {
+    const codec = new TokenCodec('0123456789abcdef0123456789abcdef');
+    const t = codec.tokenFor('7', 'alice', 12);
+    expect(t).toMatch(/^alice-7-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const uuid = t.slice('alice-7-'.length);
+    expect(codec.matches({ userId: 'alice', itemId: '7', uuid }, '12')).toBe(true);
+    expect(codec.matches({ userId: 'alice', itemId: '7', uuid }, '13')).toBe(false);
+    expect(codec.matches({ userId: 'bob', itemId: '7', uuid }, '12')).toBe(false);
+  });
+});
