@@ -11,6 +11,7 @@ import {
   TokenCodec,
 } from '@waiting-queue/shared';
 import { createApiApp } from './app';
+import { createFastPath } from './fast-path';
 import { WaitingRoom } from './waiting-room';
 import { warmUp } from './warmup';
 
@@ -25,7 +26,10 @@ async function main(): Promise<void> {
   const secret = await resolveTokenSecret(redis, config.TOKEN_SECRET, TokenCodec.generateSecret);
   const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret));
   const app = createApiApp({ room, logger, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES });
-  const server = createServer(app);
+  const fastPath = createFastPath({ room, logger, internalToken: config.INTERNAL_TOKEN });
+  const server = createServer((req, res) => {
+    if (!fastPath(req, res)) app(req, res);
+  });
 
   let warmedUp = false;
   const port = await serveWithLifecycle({

@@ -1,0 +1,309 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: measures the product against the physical limit of this machine, in one run, and writes
+ * bench/results.json. Every figure is also given as a ratio to its baseline measured in the same run, because
+ * these machines are noisy and absolute numbers do not carry from one run to the next.
+ *
+ * Flags: --smoke (a few seconds per phase, 10,000 instead of 1,000,000 waiting: for CI, so the bench cannot rot)
+ *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names).
+ */
+const { fork, spawn } = require('node:child_process');
+const { writeFileSync } = require('node:fs');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const { Redis } = require('ioredis');
+const shared = require('@waiting-queue/shared');
+const { simulatePolling } = require('./polling-model');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const SMOKE = flag('smoke');
+const DURATION = Number(opt('duration', SMOKE ? 2 : 10));
+const WARMUP = SMOKE ? 1 : 3;
+const CONNECTIONS = Number(opt('connections', 100));
+const BIG = SMOKE ? 10_000 : 1_000_000;
+const ONLY = opt('only', '').split(',').filter(Boolean);
+const ROOT = path.join(__dirname, '..');
+const SECRET = 'bench-secret-0123456789abcdef0123456789';
+const codec = new shared.TokenCodec(SECRET);
+
+const log = (m) => process.stderr.write(`[bench] ${m}\n`);
+const want = (phase) => ONLY.length === 0 || ONLY.includes(phase);
+
+/** Runs autocannon: a warm-up of WARMUP s (discarded), then DURATION s measured. */
+async function load(name, url, requests, headers = {}) {
+  const base = { url, connections: CONNECTIONS, headers, requests };
+  await autocannon({ ...base, duration: WARMUP });
+  const r = await autocannon({ ...base, duration: DURATION });
+  const out = {
+    name,
+    reqPerSec: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    total: r.requests.total,
+  };
+  log(`${name}: ${Math.round(out.reqPerSec)} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, non-2xx ${out.non2xx}, errors ${out.errors}`);
+  return out;
+}
+
+/** Starts a node script as a child with env; resolves when `readyUrl` answers 200 (or the child says 'ready'). */
+async function startNode(script, env, readyUrl) {
+  const child = (readyUrl ? spawn : fork)(readyUrl ? process.execPath : script, readyUrl ? [script] : [], {
+    env: { ...process.env, ...env },
+    stdio: readyUrl ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  if (!readyUrl) {
+    await new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
+    });
+  } else {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        if ((await fetch(readyUrl)).ok) break;
+      } catch {
+        /* starting */
+      }
+      if (Date.now() > deadline) throw new Error(`${script} not ready`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      }),
+  };
+}
+
+async function startApi(redisUrl) {
+  const port = await shared.freePort();
+  const proc = await startNode(
+    path.join(ROOT, 'packages/api/dist/main.js'),
+    { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '' },
+    `http://127.0.0.1:${port}/health/ready`,
+  );
+  return { ...proc, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Puts `count` users in `itemId`'s waiting queue with the product's own layout (ZSET userId -> seq, the item's
+ * seq counter), in pipelined batches: the same bytes registration writes, without 1,000,000 HTTP calls.
+ */
+async function fillQueue(redis, itemId, count, prefix = 'u') {
+  const key = shared.keys.waiting(itemId);
+  for (let start = 0; start < count; start += 10_000) {
+    const pipe = redis.pipeline();
+    const end = Math.min(count, start + 10_000);
+    for (let b = start; b < end; b += 1000) {
+      const zargs = [];
+      for (let i = b; i < Math.min(end, b + 1000); i++) zargs.push(i + 1, `${prefix}${i}`);
+      pipe.zadd(key, ...zargs);
+    }
+    await pipe.exec();
+  }
+  await redis.hset(shared.keys.item(itemId), 'seq', count);
+}
+
+let itemStore;
+/** (Re)creates a bench item with practically unlimited stock. */
+async function seedItem(_redis, itemId, stock = 1e12) {
+  await itemStore.upsert(itemId, { itemName: itemId, remainCount: stock, waitingQueueEnabled: true });
+}
+
+/** Poll load: GET of waiting tokens picked round-robin from `users` (userId, seq). */
+function pollRequests(itemId, users) {
+  let i = 0;
+  return [
+    {
+      method: 'GET',
+      setupRequest: (req) => {
+        const [userId, seq] = users[i++ % users.length];
+        req.path = `/api/v1/item/${itemId}/waiting-queue/${codec.tokenFor(itemId, userId, seq)}`;
+        req.headers = { ...req.headers, 'user-id': userId };
+        return req;
+      },
+    },
+  ];
+}
+
+async function main() {
+  const results = { machine: { cpus: require('node:os').cpus().length, node: process.version }, smoke: SMOKE, durationSeconds: DURATION, connections: CONNECTIONS, figures: {} };
+  const F = results.figures;
+  const redisServer = await shared.startEmbeddedRedis();
+  const redis = new Redis(redisServer.url);
+  try {
+    // Baselines: same settings as the product runs (127.0.0.1, keep-alive, one process).
+    for (const [name, file] of [
+      ['rawNodeHttp', 'baseline-raw.js'],
+      ['expressHello', 'baseline-express.js'],
+    ]) {
+      if (!want('baseline')) continue;
+      const port = await shared.freePort();
+      const p = await startNode(path.join(__dirname, file), { PORT: String(port) });
+      F[name] = await load(name, `http://127.0.0.1:${port}/`, [{ method: 'GET', path: '/' }]);
+      await p.stop();
+    }
+
+    const seeded = await shared.connectRedis({ url: redisServer.url }, 'bench');
+    itemStore = new shared.ItemStore(seeded);
+    const queue = new shared.QueueStore(seeded);
+    let fence = 1;
+
+    if (want('endpoints')) {
+      // poll: 1,000 waiting users, each polled in turn.
+      await redis.del(...shared.keys.queue('bench'));
+      await seedItem(redis, 'bench');
+      await fillQueue(redis, 'bench', 1000);
+      const users1k = Array.from({ length: 1000 }, (_, i) => [`u${i}`, String(i + 1)]);
+      let api = await startApi(redisServer.url);
+      F.poll = await load('poll', api.url, pollRequests('bench', users1k));
+      await api.stop();
+
+      // register: a new user on every request.
+      api = await startApi(redisServer.url);
+      let n = 0;
+      const run = Date.now().toString(36);
+      F.register = await load('register', api.url, [
+        {
+          method: 'POST',
+          path: '/api/v1/item/bench/waiting-queue',
+          setupRequest: (req) => {
+            req.headers = { ...req.headers, 'user-id': `r${run}_${n++}` };
+            return req;
+          },
+        },
+      ]);
+      await api.stop();
+
+      // validation: admitted tokens checked by an order service.
+      await redis.del(...shared.keys.queue('bench'));
+      await seedItem(redis, 'bench');
+      await fillQueue(redis, 'bench', 1000);
+      await queue.admit('bench', { tokenCountToMove: 1000, entryTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
+      api = await startApi(redisServer.url);
+      let v = 0;
+      F.validation = await load('validation', api.url, [
+        {
+          method: 'GET',
+          setupRequest: (req) => {
+            const i = v++ % 1000;
+            req.path = `/internal/v1/item/bench/waiting-queue/${codec.tokenFor('bench', `u${i}`, i + 1)}`;
+            return req;
+          },
+        },
+      ]);
+      await api.stop();
+    }
+
+    if (want('rank')) {
+      // Rank latency: poll p99 with 1,000 and with BIG waiting (tokens spread over the whole queue).
+      for (const size of [1000, BIG]) {
+        await redis.del(...shared.keys.queue('rank'));
+        await seedItem(redis, 'rank');
+        await fillQueue(redis, 'rank', size);
+        const step = Math.max(1, Math.floor(size / 1000));
+        const users = Array.from({ length: 1000 }, (_, i) => [`u${i * step}`, String(i * step + 1)]);
+        const api = await startApi(redisServer.url);
+        F[`pollAt${size}`] = await load(`poll with ${size} waiting`, api.url, pollRequests('rank', users));
+        await api.stop();
+      }
+      await redis.del(...shared.keys.queue('rank'));
+    }
+
+    if (want('memory')) {
+      // Redis memory per waiting user: every key the queue uses for BIG waiting users of one item.
+      await redis.flushall();
+      const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+      await seedItem(redis, 'mem');
+      await fillQueue(redis, 'mem', BIG, 'user');
+      const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+      let usage = 0;
+      for (const k of shared.keys.queue('mem')) usage += Number((await redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0')) ?? 0);
+      F.memory = {
+        waitingUsers: BIG,
+        userIdExample: `user${BIG - 1}`,
+        bytesPerUserUsedMemory: (after - before) / BIG,
+        bytesPerUserMemoryUsage: usage / BIG,
+      };
+      log(`memory: ${F.memory.bytesPerUserUsedMemory.toFixed(1)} B/user (used_memory), ${F.memory.bytesPerUserMemoryUsage.toFixed(1)} B/user (MEMORY USAGE)`);
+    }
+
+    if (want('admission')) {
+      // Admission rate: tokens moved per second out of a queue of BIG, by this process acting as the scheduler
+      // (the same QueueStore.admit the scheduler's tick calls), N = 10,000 per call.
+      await redis.del(...shared.keys.queue('adm'));
+      await seedItem(redis, 'adm');
+      await fillQueue(redis, 'adm', BIG);
+      const t0 = process.hrtime.bigint();
+      let moved = 0;
+      while (moved < BIG) {
+        const r = await queue.admit('adm', { tokenCountToMove: 10_000, entryTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
+        if (r.moved === 0) break;
+        moved += r.moved;
+      }
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      F.admission = { moved, seconds: s, tokensPerSec: moved / s, batch: 10_000 };
+      log(`admission: ${Math.round(F.admission.tokensPerSec)} tokens/s (${moved} in ${s.toFixed(2)} s)`);
+      await redis.del(...shared.keys.queue('adm'));
+    }
+
+    if (want('polling')) {
+      F.polling = simulatePolling({ users: 10_000, admissionsPerSecond: 100 });
+      log(`polling: ${F.polling.serverPolicy.polls} polls with pollAfterMs vs ${F.polling.fixed1s.polls} at a fixed 1 s (${F.polling.ratio.toFixed(3)}); discovery delay ${F.polling.serverPolicy.meanDiscoveryDelayMs.toFixed(0)} ms`);
+    }
+    seeded.disconnect();
+  } finally {
+    redis.disconnect();
+    await redisServer.stop();
+  }
+
+  const raw = F.rawNodeHttp?.reqPerSec;
+  const ratio = (x) => (raw && x ? x / raw : null);
+  results.ratios = {
+    expressHelloVsRaw: ratio(F.expressHello?.reqPerSec),
+    pollVsRaw: ratio(F.poll?.reqPerSec),
+    registerVsRaw: ratio(F.register?.reqPerSec),
+    validationVsRaw: ratio(F.validation?.reqPerSec),
+    pollP99At1MvsAt1k: F[`pollAt${BIG}`] && F.pollAt1000 ? F[`pollAt${BIG}`].p99Ms / F.pollAt1000.p99Ms : null,
+    pollsVsFixed1s: F.polling?.ratio ?? null,
+  };
+  const targets = [
+    ['poll req/s vs raw', results.ratios.pollVsRaw, '>= 0.5', (x) => x >= 0.5],
+    ['register req/s vs raw', results.ratios.registerVsRaw, '>= 0.4', (x) => x >= 0.4],
+    ['validation req/s vs raw', results.ratios.validationVsRaw, '>= 0.5', (x) => x >= 0.5],
+    ['poll p99 ms', F.poll?.p99Ms, '<= 25', (x) => x <= 25],
+    ['register p99 ms', F.register?.p99Ms, '<= 25', (x) => x <= 25],
+    ['validation p99 ms', F.validation?.p99Ms, '<= 25', (x) => x <= 25],
+    ['admission tokens/s', F.admission?.tokensPerSec, '>= 250000', (x) => x >= 250_000],
+    ['Redis bytes per waiting user', F.memory?.bytesPerUserUsedMemory, '<= 160', (x) => x <= 160],
+    [`poll p99 at ${BIG} vs at 1000`, results.ratios.pollP99At1MvsAt1k, '<= 1.5', (x) => x <= 1.5],
+    ['polls vs fixed 1 s', F.polling?.ratio, '<= 0.2', (x) => x <= 0.2],
+    ['admission discovery delay s', F.polling ? F.polling.serverPolicy.meanDiscoveryDelayMs / 1000 : undefined, '<= 2', (x) => x <= 2],
+  ];
+  results.targets = targets.map(([figure, value, target, ok]) => ({ figure, value: value ?? null, target, met: value == null ? null : ok(value) }));
+  writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2));
+
+  const rows = [['figure', 'measured', 'target', 'met']];
+  if (raw) rows.push(['raw node:http req/s (baseline)', Math.round(raw), '', '']);
+  if (F.expressHello) rows.push(['express hello req/s (x raw)', `${Math.round(F.expressHello.reqPerSec)} (${results.ratios.expressHelloVsRaw.toFixed(2)}x)`, '', '']);
+  for (const t of results.targets) rows.push([t.figure, t.value == null ? 'n/a' : Number(t.value).toFixed(t.value < 10 ? 3 : 0), t.target, t.met == null ? '' : t.met ? 'yes' : 'NO']);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  for (const r of rows) console.log(r.map((cell, c) => String(cell).padEnd(widths[c])).join('  '));
+  console.log(`\nwrote bench/results.json${SMOKE ? ' (smoke run: figures are not representative)' : ''}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

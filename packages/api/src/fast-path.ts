@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerMatches, failure, sendError, sendJson, sendSuccess, type Logger } from '@waiting-queue/shared';
+import type { WaitingRoom } from './waiting-room';
+
+/**
+ * The hot routes (register, poll, order-service validation) answered straight from node:http, before express.
+ *
+ * Why: `node --cpu-prof` of express 5 on these routes showed most of the CPU per request in express itself
+ * (router layer matching and param decoding, the `req`/`res` prototype swap, body-parser's type checks, `res.json`
+ * and `finalhandler`) rather than in our handler. Express stays the application's framework for every other route
+ * and for anything unusual on a hot route: a request with a body, a trailing slash, HEAD, or a path that is not an
+ * exact match falls through to express, which answers it exactly as before. The operations, their errors and the
+ * envelope are the same functions express calls (WaitingRoom, sendSuccess/sendError), so both paths answer alike.
+ */
+const REGISTER = /^\/api\/v1\/item\/([^/]+)\/waiting-queue$/;
+const POLL = /^\/api\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
+const VALIDATE = /^\/internal\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
+
+/** Decodes a path segment as express does; a malformed escape yields null (answered 400). */
+function decode(segment: string): string | null {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** What the fast path needs; `internalToken` as in the express app. */
+export interface FastPathOptions {
+  room: WaitingRoom;
+  logger: Logger;
+  internalToken?: string;
+}
+
+/**
+ * Builds the fast-path handler.
+ * @returns a function that answers the request and returns true, or returns false (untouched) for express.
+ */
+export function createFastPath(o: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const answer = (req: IncomingMessage, res: ServerResponse, work: Promise<unknown>) => {
+    work.then(
+      (data) => sendSuccess(res, data),
+      (err) => sendError(res, err, o.logger, req),
+    );
+    return true;
+  };
+  const badPath = (res: ServerResponse) => {
+    sendJson(res, 400, failure('INVALID_PARAMETER', 'malformed request'));
+    return true;
+  };
+
+  return (req, res) => {
+    const method = req.method;
+    if ((method !== 'GET' && method !== 'POST') || hasBody(req)) return false;
+    const rawUrl = req.url ?? '';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    let m: RegExpExecArray | null;
+    if (method === 'POST') {
+      if (!(m = REGISTER.exec(path))) return false;
+      const itemId = decode(m[1]);
+      if (itemId === null) return badPath(res);
+      return answer(req, res, o.room.register(itemId, req.headers['user-id']));
+    }
+    if ((m = POLL.exec(path))) {
+      const itemId = decode(m[1]);
+      const token = decode(m[2]);
+      if (itemId === null || token === null) return badPath(res);
+      return answer(req, res, o.room.poll(itemId, token, req.headers['user-id']));
+    }
+    if ((m = VALIDATE.exec(path))) {
+      if (!bearerMatches(req.headers.authorization, o.internalToken)) return false; // express answers the 401
+      const itemId = decode(m[1]);
+      const token = decode(m[2]);
+      if (itemId === null || token === null) return badPath(res);
+      return answer(req, res, o.room.validate(itemId, token));
+    }
+    return false;
+  };
+}
