@@ -82,7 +82,8 @@ export class WaitingRoom {
       throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
     }
     const place = await this.place(token);
-    return this.view(itemId, userId, place);
+    // place() verified the token against the place, so it is the place's token: no second HMAC.
+    return this.view(itemId, userId, place, tokenRaw as string);
   }
 
   /**
@@ -133,11 +134,11 @@ export class WaitingRoom {
     return place;
   }
 
-  private view(itemId: string, userId: string, place: Place): WaitingQueueView {
+  private view(itemId: string, userId: string, place: Place, token?: string): WaitingQueueView {
     const admitted = place.status === 'ADMITTED';
     return {
       itemId,
-      waitingQueueToken: this.tokens.tokenFor(itemId, userId, place.seq),
+      waitingQueueToken: token ?? this.tokens.tokenFor(itemId, userId, place.seq),
       waitingQueueRank: place.rank,
       canOrder: admitted,
       estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { keys, ItemField } from './keys';
-import { callScript, defineScripts } from './scripts';
+import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
 /** Body of an item upsert (admin API and the `item-changed-event` consumer). */
@@ -33,9 +33,7 @@ export const MAX_TOKEN_COUNT_TO_MOVE = 1_000_000;
 
 /** Waiting items, the item registry and the global N. */
 export class ItemStore {
-  constructor(private readonly redis: RedisClient) {
-    defineScripts(redis);
-  }
+  constructor(private readonly redis: RedisClient) {}
 
   /**
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash

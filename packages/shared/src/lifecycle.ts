@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createTerminus } from '@godaddy/terminus';
 import type { Logger } from './logger';
 
@@ -23,6 +23,21 @@ export interface LifecycleOptions {
  */
 export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
   let shuttingDown = false;
+  // While shutting down: answer with `Connection: close` so that clients stop reusing the connection, and drop
+  // unprocessed a request that arrives on a connection the server has already ended (an idle keep-alive one:
+  // node's http server is half-open, so it would run the request and lose the answer; a client may retry it).
+  const handlers = o.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  o.server.removeAllListeners('request');
+  o.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (shuttingDown) {
+      if (req.socket.writableEnded || req.socket.destroyed) {
+        req.socket.destroy();
+        return;
+      }
+      res.shouldKeepAlive = false;
+    }
+    for (const h of handlers) h.call(o.server, req, res);
+  });
   createTerminus(o.server, {
     signals: ['SIGTERM', 'SIGINT'],
     timeout: o.timeoutMs,

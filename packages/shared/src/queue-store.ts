@@ -1,5 +1,5 @@
 import { keys } from './keys';
-import { callScript, defineScripts } from './scripts';
+import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
 /** A user's place in an item's queue, as the Lua scripts report it. */
@@ -56,9 +56,7 @@ function toPlace(raw: RawPlace): Place {
  * one round trip, atomic on the item's Redis node.
  */
 export class QueueStore {
-  constructor(private readonly redis: RedisClient) {
-    defineScripts(redis);
-  }
+  constructor(private readonly redis: RedisClient) {}
 
   /**
    * Registers `userId` in `itemId`'s waiting queue, or returns the place they already hold.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RedisClient } from './redis';
@@ -7,10 +8,12 @@ export const LUA_DIR = join(__dirname, '..', 'lua');
 
 /** A Lua script read from `lua/<name>-<numKeys>.lua` with its `-- @include <snippet>` lines expanded. */
 export interface LuaScript {
-  /** ioredis command name, e.g. `wq_register` for `register-4.lua`. */
+  /** Command name, e.g. `wq_register` for `register-4.lua`. */
   command: string;
   numberOfKeys: number;
   lua: string;
+  /** SHA-1 of `lua`, as EVALSHA wants it. */
+  sha: string;
 }
 
 function expandIncludes(source: string): string {
@@ -20,7 +23,7 @@ function expandIncludes(source: string): string {
 }
 
 /**
- * Reads every script of `lua/` once (the BullMQ layout: the file name carries the number of keys).
+ * Reads every script of `lua/` (the BullMQ layout: the file name carries the number of keys).
  * @throws when a file name does not end in `-<numKeys>.lua`.
  */
 export function readScripts(): LuaScript[] {
@@ -29,32 +32,37 @@ export function readScripts(): LuaScript[] {
     .map((file) => {
       const m = /^(.+)-(\d+)\.lua$/.exec(file);
       if (!m) throw new Error(`lua/${file}: expected <name>-<numKeys>.lua`);
-      return {
-        command: `wq_${m[1].replace(/-/g, '_')}`,
-        numberOfKeys: Number(m[2]),
-        lua: expandIncludes(readFileSync(join(LUA_DIR, file), 'utf8')),
-      };
+      const lua = expandIncludes(readFileSync(join(LUA_DIR, file), 'utf8'));
+      return { command: `wq_${m[1].replace(/-/g, '_')}`, numberOfKeys: Number(m[2]), lua, sha: createHash('sha1').update(lua).digest('hex') };
     });
 }
 
-let cached: LuaScript[] | undefined;
+let table: Map<string, LuaScript> | undefined;
 
-/**
- * Defines every script as a command on an ioredis client (Redis or Cluster). ioredis sends EVALSHA and falls
- * back to EVAL once when the server answers NOSCRIPT, so each script crosses the wire once per server.
- * Idempotent per client.
- */
-export function defineScripts(redis: RedisClient): void {
-  cached ??= readScripts();
-  const marked = redis as RedisClient & { __wqScripts?: boolean };
-  if (marked.__wqScripts) return;
-  for (const s of cached) redis.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
-  marked.__wqScripts = true;
+/** The script named `command`, read once per process. @throws when there is none. */
+export function script(command: string): LuaScript {
+  table ??= new Map(readScripts().map((s) => [s.command, s]));
+  const s = table.get(command);
+  if (!s) throw new Error(`no Lua script ${command} in ${LUA_DIR}`);
+  return s;
 }
 
-/** Calls a script defined by {@link defineScripts}: `keys` then `args`. */
-export function callScript<T>(redis: RedisClient, command: string, keys: string[], args: (string | number)[]): Promise<T> {
-  const fn = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<T>>)[command];
-  if (typeof fn !== 'function') throw new Error(`script ${command} is not defined on this client`);
-  return fn.call(redis, ...keys, ...args);
+/**
+ * Runs a script: EVALSHA (its SHA-1 only on the wire), and on NOSCRIPT (a fresh or flushed server) one EVAL, which
+ * also caches it on that server. On a Cluster, ioredis routes by the first key.
+ *
+ * Not ioredis's `defineCommand`: it remembers "loaded" per socket object, and auto-pipelining writes each batch
+ * through a new pseudo-socket, so every batch re-sent the whole Lua text as EVAL (measured: about a fifth of the
+ * api's CPU under load went to writing script bodies).
+ * @throws the Redis error of the script, or a connection error (see isRedisUnavailable).
+ */
+export async function callScript<T>(redis: RedisClient, command: string, keys: string[], args: (string | number)[]): Promise<T> {
+  const s = script(command);
+  if (keys.length !== s.numberOfKeys) throw new Error(`${command} takes ${s.numberOfKeys} keys, got ${keys.length}`);
+  try {
+    return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+  }
 }
