@@ -96,7 +96,10 @@ async function main() {
   }
   redis.disconnect();
   log(`demo items 1..${DEMO_ITEMS}: ${seeded} seeded with ${DEMO_STOCK} in stock (existing ones kept)`);
-  if (!env.ADMIN_TOKEN) log('ADMIN_TOKEN is not set: the admin API is open (development mode); set it in production');
+  if (!env.ADMIN_TOKEN) {
+    env.DEV_MODE = '1';
+    log('development mode (DEV_MODE=1): ADMIN_TOKEN is not set, so the admin API is open; set ADMIN_TOKEN in production');
+  }
 
   startChild('scheduler', 'packages/scheduler/dist/main.js');
   startChild('api', 'packages/api/dist/main.js');

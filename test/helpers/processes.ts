@@ -27,7 +27,8 @@ export async function startService(name: 'api' | 'scheduler', env: Record<string
   const port = await freePort();
   const portVar = name === 'api' ? 'API_PORT' : 'ADMIN_PORT';
   const child = spawn(process.execPath, [join(ROOT, 'packages', name, 'dist', 'main.js')], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, [portVar]: String(port) },
+    // DEV_MODE lets a scheduler start without ADMIN_TOKEN; tests of the auth set ADMIN_TOKEN (or DEV_MODE '0').
+    env: { ...process.env, LOG_LEVEL: 'info', DEV_MODE: '1', ...env, [portVar]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -21,6 +21,12 @@ import { startItemSync } from './item-sync';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('scheduler', config.LOG_LEVEL);
+  if (!config.ADMIN_TOKEN) {
+    if (!config.DEV_MODE) {
+      throw new Error('ADMIN_TOKEN is not set: refusing to serve an open admin API (set ADMIN_TOKEN, or DEV_MODE=1 for development)');
+    }
+    logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
+  }
   const tickMs = cronIntervalMs(config.SCHEDULER_CRON);
   const redis = await connectRedis(redisTarget(config), 'wq-scheduler', 60_000);
   redis.on('close', () => logger.warn('redis connection lost; ticks fail until it is back'));

@@ -17,8 +17,13 @@ export const configSchema = z.object({
   ADMIN_PORT: int(8081),
   /** Bearer token required on /internal/v1 when set. */
   INTERNAL_TOKEN: optionalString,
-  /** Bearer token required on the admin API when set. */
+  /** Bearer token required on the admin API; the scheduler refuses to start without one unless DEV_MODE=1. */
   ADMIN_TOKEN: optionalString,
+  /** 1: development mode (`npm start`): the admin API may run without ADMIN_TOKEN, and says so. */
+  DEV_MODE: z
+    .string()
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
   /** node-cron expression of the admission tick (six fields: seconds first). */
   SCHEDULER_CRON: z.string().default('* * * * * *'),
   /** Initial global N, written to Redis only when Redis holds none yet. */
