@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * `npm run spike`: the spike test of k6scripts/spike-test.js, from Node (no k6 needed).
+ *
+ * 50 virtual users ramp up in 1 s, hold 10 s, ramp down in 1 s. Each one, in a loop, registers a new user in the
+ * waiting queue of a random item 1..8, polls the token at the server's `pollAfterMs` until admitted, then sleeps
+ * 3 s. Users still waiting when the stages end are followed until admitted (at most --drain-seconds).
+ *
+ * Prints users, registered, admitted, FIFO violations, error rate, p50/p95/p99 latency and polls; with --json the
+ * last line of stdout is one JSON object of the figures. Exit code 1 when a check fails: FIFO violations,
+ * admitted < registered, error rate >= 1 %, p95 >= 100 ms (k6's thresholds); 2 on bad arguments.
+ *
+ *   BASE_URL=http://127.0.0.1:8080 npm run spike -- --vus 10 --hold-seconds 3 --json
+ */
+const { parseArgs } = require('node:util');
+const { runSpike, thresholdFailures, SPIKE_DEFAULTS, DEFAULT_THRESHOLDS } = require('./lib/spike-core');
+
+const USAGE = `usage: node scripts/spike.js [options]   (BASE_URL env, default ${SPIKE_DEFAULTS.baseUrl})
+  --base-url <url>           overrides BASE_URL
+  --vus <n>                  virtual users at the peak (default ${SPIKE_DEFAULTS.vus})
+  --ramp-up-seconds <s>      (default ${SPIKE_DEFAULTS.rampUpSeconds})
+  --hold-seconds <s>         (default ${SPIKE_DEFAULTS.holdSeconds})
+  --ramp-down-seconds <s>    (default ${SPIKE_DEFAULTS.rampDownSeconds})
+  --items <n>                items 1..n are used (default ${SPIKE_DEFAULTS.items})
+  --sleep-seconds <s>        sleep after each admission (default ${SPIKE_DEFAULTS.sleepSeconds})
+  --max-polls <n>            polls per user before giving up (default ${SPIKE_DEFAULTS.maxPolls})
+  --drain-seconds <s>        follow waiting users this long after the stages (default ${SPIKE_DEFAULTS.drainSeconds})
+  --max-p95-ms <ms>          latency threshold (default ${DEFAULT_THRESHOLDS.maxP95Ms}, as k6's p(95)<100)
+  --no-latency-threshold     do not fail on p95 (noisy CI machines)
+  --json                     last stdout line: the figures as one JSON object
+  --quiet                    no progress lines on stderr`;
+
+const NUMERIC = {
+  vus: { key: 'vus', int: true, min: 1 },
+  'ramp-up-seconds': { key: 'rampUpSeconds', min: 0 },
+  'hold-seconds': { key: 'holdSeconds', min: 0 },
+  'ramp-down-seconds': { key: 'rampDownSeconds', min: 0 },
+  items: { key: 'items', int: true, min: 1 },
+  'sleep-seconds': { key: 'sleepSeconds', min: 0 },
+  'max-polls': { key: 'maxPolls', int: true, min: 1 },
+  'drain-seconds': { key: 'drainSeconds', min: 0 },
+  'max-p95-ms': { key: 'maxP95Ms', min: 0 },
+};
+
+/** Parses argv into runSpike options and thresholds. @throws Error with a message for the user. */
+function parseCli(argv) {
+  const optionSpec = {
+    'base-url': { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    'no-latency-threshold': { type: 'boolean' },
+  };
+  for (const name of Object.keys(NUMERIC)) optionSpec[name] = { type: 'string' };
+  const { values } = parseArgs({ args: argv, options: optionSpec, strict: true, allowPositionals: false });
+  const options = { baseUrl: values['base-url'] || process.env.BASE_URL || SPIKE_DEFAULTS.baseUrl };
+  const thresholds = { ...DEFAULT_THRESHOLDS };
+  for (const [name, spec] of Object.entries(NUMERIC)) {
+    if (values[name] === undefined) continue;
+    const v = Number(values[name]);
+    if (!Number.isFinite(v) || v < spec.min || (spec.int && !Number.isInteger(v))) {
+      throw new Error(`--${name} must be ${spec.int ? 'an integer' : 'a number'} >= ${spec.min}, got ${values[name]}`);
+    }
+    if (spec.key === 'maxP95Ms') thresholds.maxP95Ms = v;
+    else options[spec.key] = v;
+  }
+  if (values['no-latency-threshold']) thresholds.maxP95Ms = null;
+  new URL(options.baseUrl); // throws on a malformed URL
+  return { options, thresholds, json: Boolean(values.json), quiet: Boolean(values.quiet), help: Boolean(values.help) };
+}
+
+function printSummary(r, failures, thresholds) {
+  const pct = (x) => `${(x * 100).toFixed(2)} %`;
+  const lines = [
+    `spike against ${r.baseUrl} (run ${r.runId}, ${r.options.vus} VUs, ${r.options.items} items, ${(r.durationMs / 1000).toFixed(1)} s)`,
+    `  users            ${r.users}`,
+    `  registered       ${r.registered}`,
+    `  admitted         ${r.admitted}`,
+    `  FIFO violations  ${r.fifoViolations}`,
+    `  error rate       ${pct(r.errorRate)} (${r.errors} of ${r.requests} requests; by status ${JSON.stringify(r.statusCounts)})`,
+    `  latency ms       p50 ${r.p50}  p95 ${r.p95}  p99 ${r.p99}  max ${r.max}`,
+    `  polls            ${r.polls}`,
+    `  admission wait   p50 ${r.admissionWaitMs.p50} ms  p95 ${r.admissionWaitMs.p95} ms  max ${r.admissionWaitMs.max} ms`,
+    `  thresholds       errorRate < ${thresholds.maxErrorRate}, ${thresholds.maxP95Ms === null ? 'p95 not checked' : `p95 < ${thresholds.maxP95Ms} ms`}, FIFO 0, admitted == registered`,
+    failures.length ? `  FAILED: ${failures.join('; ')}` : '  passed',
+  ];
+  if (r.fifoExamples.length) lines.splice(5, 0, `  FIFO examples    ${JSON.stringify(r.fifoExamples)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main() {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const onProgress = cli.quiet
+    ? undefined
+    : (p) =>
+        process.stderr.write(
+          `[spike] t=${(p.elapsedMs / 1000).toFixed(0)}s vus=${p.activeVus} registered=${p.registered} admitted=${p.admitted} waiting=${p.waiting} requests=${p.requests}\n`,
+        );
+  const result = await runSpike(cli.options, onProgress);
+  const failures = thresholdFailures(result, cli.thresholds);
+  printSummary(result, failures, cli.thresholds);
+  if (cli.json) process.stdout.write(`${JSON.stringify({ ...result, thresholds: cli.thresholds, failures, ok: failures.length === 0 })}\n`);
+  process.exitCode = failures.length ? 1 : 0;
+}
+
+main().catch((err) => {
+  process.stderr.write(`spike failed: ${err.stack || err}\n`);
+  process.exit(1);
+});
