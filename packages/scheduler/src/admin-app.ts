@@ -1,4 +1,4 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import {
   bearerAuth,
@@ -45,6 +45,18 @@ const tokenCountSearchSchema = z
   })
   .strict();
 
+/**
+ * 415 `UNSUPPORTED_MEDIA_TYPE` for a request that carries a body express.json() did not parse (no or another
+ * Content-Type, e.g. curl -d's form type), so that `{searchAll:true}` sent as a form is refused instead of being
+ * read as an empty search.
+ */
+const rejectNonJsonBody: RequestHandler = (req, _res, next) => {
+  const length = Number(req.headers['content-length'] ?? 0);
+  const hasBody = req.headers['transfer-encoding'] !== undefined || length > 0;
+  if (hasBody && req.body === undefined) return next(new WqError('UNSUPPORTED_MEDIA_TYPE', 'the body must be JSON (Content-Type: application/json)'));
+  next();
+};
+
 /** N from `?tokenCountToMove=N` (decimal digits only) or a JSON body `{tokenCountToMove: N}`. */
 function tokenCountFrom(req: Request): number {
   const q = req.query.tokenCountToMove;
@@ -67,6 +79,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(express.json({ limit: o.bodyLimitBytes }));
+  app.use(rejectNonJsonBody);
 
   const admin = express.Router();
   admin.use(bearerAuth(o.adminToken, 'waiting-queue-admin'));

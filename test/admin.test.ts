@@ -1,0 +1,212 @@
+import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { call, startService, type ServiceProcess } from './helpers/processes';
+import { testRedis } from './helpers/redis';
+import { ADMIN, bearer, expectFailure, expectSuccess, sleep, type Reply } from './helpers/waiting-room-client';
+
+/**
+ * The admin API of a real scheduler process with ADMIN_TOKEN set. Its cron fires once a year, so no tick
+ * changes the queues while the tests read them; admissions are made with the scheduler's own Lua script.
+ */
+const ADMIN_TOKEN = 'admin-test-token';
+
+describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let redis: RedisClient;
+  let items: ItemStore;
+  let queue: QueueStore;
+  let scheduler: ServiceProcess | undefined;
+  let fence = 1;
+
+  /** An admin API call with the right bearer; `body` is sent as JSON. */
+  const admin = (path: string, init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Reply> =>
+    call(`${scheduler!.url}${ADMIN}${path}`, { ...init, headers: { ...bearer(ADMIN_TOKEN), ...(init.headers ?? {}) } });
+  const nPath = '/waiting-queue/token-count-to-move';
+  const storedN = () => redis.get(keys.tokenCountToMove);
+
+  beforeAll(async () => {
+    env = await testRedis();
+    redis = await connectRedis({ url: env.url }, 'admin-test');
+    items = new ItemStore(redis);
+    queue = new QueueStore(redis);
+    scheduler = await startService('scheduler', {
+      REDIS_URL: env.url,
+      ADMIN_TOKEN,
+      TOKEN_COUNT_TO_MOVE: '7',
+      SCHEDULER_CRON: '0 0 0 1 1 *',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await scheduler?.stop();
+    redis?.disconnect();
+    await env?.stop();
+  });
+
+  test('ADMIN_TOKEN: no or a wrong bearer is 401 on every admin route; the right one is 200', async () => {
+    const routes: [string, string, unknown?][] = [
+      ['GET', nPath],
+      ['PUT', `${nPath}?tokenCountToMove=99`],
+      ['PUT', nPath, { tokenCountToMove: 99 }],
+      ['GET', '/waiting-queue/token-count'],
+      ['POST', '/waiting-queue/token-count', { searchAll: true }],
+      ['POST', '/waiting-item/auth_item/manually', { itemName: 'x', remainCount: 1, waitingQueueEnabled: true }],
+      ['GET', '/waiting-item/auth_item'],
+    ];
+    for (const [method, path, body] of routes) {
+      for (const authorization of [undefined, 'Bearer wrong', `Bearer ${ADMIN_TOKEN}x`, `Bearer  ${ADMIN_TOKEN}`, `bearer ${ADMIN_TOKEN}`, `Basic ${ADMIN_TOKEN}`, ADMIN_TOKEN]) {
+        const r = await call(`${scheduler!.url}${ADMIN}${path}`, { method, body, headers: authorization === undefined ? {} : { authorization } });
+        expect({ method, path, authorization, status: r.status, errorCode: r.body.errorCode }).toEqual({ method, path, authorization, status: 401, errorCode: 'UNAUTHORIZED' });
+        expectFailure(r, 401, 'UNAUTHORIZED');
+        expect(r.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      }
+    }
+    // Nothing the refused calls carried reached Redis.
+    expect(await storedN()).toBe('7');
+    expect(await redis.exists(keys.item('auth_item'))).toBe(0);
+    expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 7 });
+  });
+
+  test('token-count-to-move: GET the stored N; PUT by query or JSON body; invalid values are 400 and change nothing', async () => {
+    expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 7 });
+    expect(expectSuccess(await admin(`${nPath}?tokenCountToMove=12`, { method: 'PUT' }))).toEqual({ tokenCountToMove: 12 });
+    expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 12 });
+    expect(await storedN()).toBe('12');
+    expect(expectSuccess(await admin(nPath, { method: 'PUT', body: { tokenCountToMove: 0 } }))).toEqual({ tokenCountToMove: 0 });
+    expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 0 });
+    expect(expectSuccess(await admin(nPath, { method: 'PUT', body: { tokenCountToMove: 25 } }))).toEqual({ tokenCountToMove: 25 });
+    expect(await storedN()).toBe('25');
+
+    const badQueries = ['-1', '1.5', 'abc', '', '1e3', '0x10', '%2B5', '%205', '10000000', '1&tokenCountToMove=2'];
+    for (const q of badQueries) {
+      const r = await admin(`${nPath}?tokenCountToMove=${q}`, { method: 'PUT' });
+      expectFailure(r, 400, 'INVALID_PARAMETER');
+    }
+    const badBodies: unknown[] = [
+      { tokenCountToMove: -1 },
+      { tokenCountToMove: 1.5 },
+      { tokenCountToMove: '5' },
+      { tokenCountToMove: null },
+      { tokenCountToMove: true },
+      { tokenCountToMove: 1_000_001 },
+      { tokenCountToMove: 5, extra: 1 },
+      {},
+      [5],
+    ];
+    for (const body of badBodies) expectFailure(await admin(nPath, { method: 'PUT', body }), 400, 'INVALID_PARAMETER');
+    // No body at all.
+    expectFailure(await admin(nPath, { method: 'PUT' }), 400, 'INVALID_PARAMETER');
+    expect(await storedN()).toBe('25');
+    expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 25 });
+  });
+
+  test('token-count: GET and POST (searchAll true/false, itemIdListToSearch) report waiting and unexpired entered counts', async () => {
+    for (const id of ['c1', 'c2', 'c3']) await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
+    for (const u of ['a', 'b', 'c', 'd', 'e']) await queue.register('c1', u);
+    await queue.register('c2', 'a');
+    await queue.register('c3', 'a');
+    await queue.admit('c1', { tokenCountToMove: 2, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+    // c3's admission expires at once: it is still in the entry set but no longer counts as entered.
+    await queue.admit('c3', { tokenCountToMove: 1, entryTtlMs: 1, fence: fence++, tickMs: 1000 });
+    await sleep(20);
+    expect(await redis.zcard(keys.entry('c3'))).toBe(1);
+
+    const all = [
+      { itemId: 'c1', waitingTokenCount: 3, enteredTokenCount: 2 },
+      { itemId: 'c2', waitingTokenCount: 1, enteredTokenCount: 0 },
+      { itemId: 'c3', waitingTokenCount: 0, enteredTokenCount: 0 },
+    ];
+    const listed = (r: Reply) => {
+      const data = expectSuccess(r);
+      expect(Object.keys(data)).toEqual(['currentWaitingQueueList']);
+      return (data.currentWaitingQueueList as { itemId: string }[]).filter((x) => /^c\d$/.test(x.itemId) || x.itemId === 'unknown_item');
+    };
+    expect(listed(await admin('/waiting-queue/token-count'))).toEqual(all);
+    expect(listed(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: true } }))).toEqual(all);
+    expect(listed(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: true, itemIdListToSearch: ['c2'] } }))).toEqual(all);
+    expect(expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: false, itemIdListToSearch: ['c2'] } }))).toEqual({
+      currentWaitingQueueList: [all[1]],
+    });
+    expect(expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { itemIdListToSearch: ['c1', 'c1', 'unknown_item'] } }))).toEqual({
+      currentWaitingQueueList: [all[0], { itemId: 'unknown_item', waitingTokenCount: 0, enteredTokenCount: 0 }],
+    });
+    expect(expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: false } }))).toEqual({ currentWaitingQueueList: [] });
+
+    const badBodies: unknown[] = [
+      { searchAll: 'yes' },
+      { searchAll: 1 },
+      { itemIdListToSearch: 'c1' },
+      { itemIdListToSearch: ['bad-id'] },
+      { itemIdListToSearch: [1] },
+      { itemIdListToSearch: ['a'.repeat(65)] },
+      { searchAll: true, extra: true },
+    ];
+    for (const body of badBodies) expectFailure(await admin('/waiting-queue/token-count', { method: 'POST', body }), 400, 'INVALID_PARAMETER');
+  });
+
+  test('waiting item: upsert then GET; optional fields kept, set and cleared; unknown item 404; queue state survives an update', async () => {
+    const path = '/waiting-item/shoes/manually';
+    const created = expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Shoes', remainCount: 5, waitingQueueEnabled: true } }));
+    const expected = { itemId: 'shoes', itemName: 'Shoes', remainCount: 5, waitingQueueEnabled: true, tokenCountToMove: null, maxActiveUsers: null };
+    expect(created).toEqual(expected);
+    expect(expectSuccess(await admin('/waiting-item/shoes'))).toEqual(expected);
+    expect(await redis.sismember(keys.itemRegistry, 'shoes')).toBe(1);
+
+    await queue.register('shoes', 'buyer');
+    const withOverrides = { itemName: 'Shoes 2', remainCount: 4, waitingQueueEnabled: false, tokenCountToMove: 4, maxActiveUsers: 10 };
+    expect(expectSuccess(await admin(path, { method: 'POST', body: withOverrides }))).toEqual({ itemId: 'shoes', ...withOverrides });
+    // Absent optional fields are kept; null clears them.
+    expect(expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Shoes 3', remainCount: 0, waitingQueueEnabled: true } }))).toMatchObject({
+      itemName: 'Shoes 3',
+      remainCount: 0,
+      tokenCountToMove: 4,
+      maxActiveUsers: 10,
+    });
+    expect(expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Shoes 4', remainCount: 3, waitingQueueEnabled: true, tokenCountToMove: null, maxActiveUsers: null } }))).toEqual({
+      ...expected,
+      itemName: 'Shoes 4',
+      remainCount: 3,
+    });
+    expect(expectSuccess(await admin('/waiting-item/shoes'))).toEqual({ ...expected, itemName: 'Shoes 4', remainCount: 3 });
+    // The queue and its sequence outlive the updates.
+    expect(await redis.zrange(keys.waiting('shoes'), 0, -1)).toEqual(['buyer']);
+    expect(await redis.hget(keys.item('shoes'), 'seq')).toBe('1');
+
+    const unknown = await admin('/waiting-item/never_created');
+    expectFailure(unknown, 404, 'WAITING_ITEM_NOT_FOUND');
+    expect(unknown.body.data).toBeNull();
+  });
+
+  test('waiting item upsert with an invalid body is 400 INVALID_PARAMETER and writes nothing', async () => {
+    const valid = { itemName: 'Bag', remainCount: 3, waitingQueueEnabled: true };
+    const bad: [string, unknown][] = [
+      ['missing itemName', { remainCount: 3, waitingQueueEnabled: true }],
+      ['missing remainCount', { itemName: 'Bag', waitingQueueEnabled: true }],
+      ['missing waitingQueueEnabled', { itemName: 'Bag', remainCount: 3 }],
+      ['empty object', {}],
+      ['itemName number', { ...valid, itemName: 5 }],
+      ['itemName empty', { ...valid, itemName: '' }],
+      ['itemName 201 chars', { ...valid, itemName: 'x'.repeat(201) }],
+      ['remainCount -1', { ...valid, remainCount: -1 }],
+      ['remainCount 1.5', { ...valid, remainCount: 1.5 }],
+      ['remainCount string', { ...valid, remainCount: '3' }],
+      ['remainCount null', { ...valid, remainCount: null }],
+      ['waitingQueueEnabled string', { ...valid, waitingQueueEnabled: 'true' }],
+      ['waitingQueueEnabled 1', { ...valid, waitingQueueEnabled: 1 }],
+      ['tokenCountToMove -1', { ...valid, tokenCountToMove: -1 }],
+      ['tokenCountToMove string', { ...valid, tokenCountToMove: '4' }],
+      ['maxActiveUsers 0', { ...valid, maxActiveUsers: 0 }],
+      ['extra field', { ...valid, color: 'red' }],
+      ['array', [valid]],
+      ['null', null],
+    ];
+    for (const [what, body] of bad) {
+      const r = await admin('/waiting-item/bag/manually', { method: 'POST', body });
+      expect({ what, status: r.status, errorCode: r.body.errorCode }).toEqual({ what, status: 400, errorCode: 'INVALID_PARAMETER' });
+    }
+    expectFailure(await admin('/waiting-item/bag/manually', { method: 'POST' }), 400, 'INVALID_PARAMETER');
+    expectFailure(await admin('/waiting-item/bad-id/manually', { method: 'POST', body: valid }), 400, 'INVALID_PARAMETER');
+    expect(await redis.exists(keys.item('bag'))).toBe(0);
+    expect(await redis.sismember(keys.itemRegistry, 'bag')).toBe(0);
+    expectFailure(await admin('/waiting-item/bag'), 404, 'WAITING_ITEM_NOT_FOUND');
+  });
+});

@@ -1,0 +1,75 @@
+import { call } from './processes';
+
+/** The JSON envelope of a response and its status, as {@link call} returns it. */
+export type Reply = Awaited<ReturnType<typeof call>>;
+
+/** Paths of the admin API under `/internal/admin/v1`. */
+export const ADMIN = '/internal/admin/v1';
+
+/** `Authorization: Bearer <token>` as a header object; empty when `token` is undefined. */
+export function bearer(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/** POST /api/v1/item/:itemId/waiting-queue with header `user-id`: registers `userId` (public API). */
+export function register(apiUrl: string, itemId: string, userId: string): Promise<Reply> {
+  return call(`${apiUrl}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+}
+
+/** GET /api/v1/item/:itemId/waiting-queue/:token with header `user-id`: a shopper's poll (public API). */
+export function poll(apiUrl: string, itemId: string, token: string, userId: string): Promise<Reply> {
+  return call(`${apiUrl}/api/v1/item/${itemId}/waiting-queue/${token}`, { headers: { 'user-id': userId } });
+}
+
+/** GET /internal/v1/item/:itemId/waiting-queue/:token: the order service's validation. */
+export function validate(apiUrl: string, itemId: string, token: string, internalToken?: string): Promise<Reply> {
+  return call(`${apiUrl}/internal/v1/item/${itemId}/waiting-queue/${token}`, { headers: bearer(internalToken) });
+}
+
+/** POST /internal/v1/item/:itemId/waiting-queue/:token/consume: uses an admission once. */
+export function consume(apiUrl: string, itemId: string, token: string, internalToken?: string): Promise<Reply> {
+  return call(`${apiUrl}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST', headers: bearer(internalToken) });
+}
+
+/** PUT the global N through the admin API (`?tokenCountToMove=N`). */
+export function putTokenCountToMove(adminUrl: string, n: number, adminToken?: string): Promise<Reply> {
+  return call(`${adminUrl}${ADMIN}/waiting-queue/token-count-to-move?tokenCountToMove=${n}`, { method: 'PUT', headers: bearer(adminToken) });
+}
+
+/** POST /waiting-item/:itemId/manually on the admin API: creates or updates a waiting item. */
+export function upsertItem(adminUrl: string, itemId: string, body: unknown, adminToken?: string): Promise<Reply> {
+  return call(`${adminUrl}${ADMIN}/waiting-item/${itemId}/manually`, { method: 'POST', headers: bearer(adminToken), body });
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Calls `probe` every `intervalMs` (default 100 ms) until it returns a value other than undefined/false, and
+ * returns that value.
+ * @throws naming `what` when `timeoutMs` (default 15 000 ms) pass first.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Asserts the FAIL envelope `{state:"FAIL", errorCode, errorMessage, data}` with `status` and `errorCode`. */
+export function expectFailure(reply: Reply, status: number, errorCode: string): void {
+  expect({ status: reply.status, errorCode: reply.body.errorCode }).toEqual({ status, errorCode });
+  expect(reply.body.state).toBe('FAIL');
+  expect(typeof reply.body.errorMessage).toBe('string');
+}
+
+/** Asserts a 200 SUCCESS envelope and returns its `data`. */
+export function expectSuccess(reply: Reply): any {
+  expect({ status: reply.status, state: reply.body.state, errorCode: reply.body.errorCode }).toEqual({ status: 200, state: 'SUCCESS', errorCode: null });
+  return reply.body.data;
+}
