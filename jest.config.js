@@ -5,5 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
   moduleNameMapper: { '^@waiting-queue/shared$': '<rootDir>/packages/shared/src/index.ts' },
+  // Workspace-only dependencies (e.g. jose, installed under packages/api) for tests that verify what the api signs.
+  modulePaths: ['<rootDir>/packages/api/node_modules', '<rootDir>/packages/scheduler/node_modules'],
   testTimeout: 60_000,
 };

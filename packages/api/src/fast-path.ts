@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerMatches, failure, sendError, sendJson, sendSuccess, type Logger } from '@waiting-queue/shared';
-import type { WaitingRoom } from './waiting-room';
+import type { Operations } from './operations';
 
 /**
  * The hot routes (register, poll, order-service validation) answered straight from node:http, before express.
@@ -10,7 +10,7 @@ import type { WaitingRoom } from './waiting-room';
  * and `finalhandler`) rather than in our handler. Express stays the application's framework for every other route
  * and for anything unusual on a hot route: a request with a body, a trailing slash, HEAD, or a path that is not an
  * exact match falls through to express, which answers it exactly as before. The operations, their errors and the
- * envelope are the same functions express calls (WaitingRoom, sendSuccess/sendError), so both paths answer alike.
+ * envelope are the same functions express calls (Operations, sendSuccess/sendError), so both paths answer alike.
  */
 const REGISTER = /^\/api\/v1\/item\/([^/]+)\/waiting-queue$/;
 const POLL = /^\/api\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
@@ -33,7 +33,7 @@ function hasBody(req: IncomingMessage): boolean {
 
 /** What the fast path needs; `internalToken` as in the express app. */
 export interface FastPathOptions {
-  room: WaitingRoom;
+  ops: Operations;
   logger: Logger;
   internalToken?: string;
 }
@@ -66,20 +66,20 @@ export function createFastPath(o: FastPathOptions): (req: IncomingMessage, res: 
       if (!(m = REGISTER.exec(path))) return false;
       const itemId = decode(m[1]);
       if (itemId === null) return badPath(res);
-      return answer(req, res, o.room.register(itemId, req.headers['user-id']));
+      return answer(req, res, o.ops.register(req, itemId));
     }
     if ((m = POLL.exec(path))) {
       const itemId = decode(m[1]);
       const token = decode(m[2]);
       if (itemId === null || token === null) return badPath(res);
-      return answer(req, res, o.room.poll(itemId, token, req.headers['user-id']));
+      return answer(req, res, o.ops.poll(req, itemId, token));
     }
     if ((m = VALIDATE.exec(path))) {
       if (!bearerMatches(req.headers.authorization, o.internalToken)) return false; // express answers the 401
       const itemId = decode(m[1]);
       const token = decode(m[2]);
       if (itemId === null || token === null) return badPath(res);
-      return answer(req, res, o.room.validate(itemId, token));
+      return answer(req, res, o.ops.validate(req, itemId, token));
     }
     return false;
   };

@@ -9,6 +9,8 @@ import {
   type QueueStore,
   type TokenCodec,
 } from '@waiting-queue/shared';
+import type { EntryPassIssuer } from './entry-pass';
+import type { RegistrationLimiter } from './rate-limit';
 
 /** What a shopper's client receives on registration and on every poll (`data` of the envelope). */
 export interface WaitingQueueView {
@@ -26,6 +28,16 @@ export interface WaitingQueueView {
   admissionExpiresAt: number | null;
   /** True when the item has no stock left: waiting users may stop polling. */
   soldOut: boolean;
+  /** Once admitted: a signed JWT (ES256; sub userId, aud itemId, jti token) to verify offline; else null. */
+  entryPass: string | null;
+}
+
+/** Optional collaborators of the waiting room. */
+export interface WaitingRoomExtras {
+  /** Registration rate limits (429). */
+  limiter?: RegistrationLimiter;
+  /** Signs entry passes for admitted users. */
+  entryPasses?: EntryPassIssuer;
 }
 
 /** What an order service receives when it validates a token. */
@@ -52,16 +64,20 @@ export class WaitingRoom {
   constructor(
     private readonly queue: QueueStore,
     private readonly tokens: TokenCodec,
+    private readonly extras: WaitingRoomExtras = {},
   ) {}
 
   /**
    * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
+   * @param ip the client's address, for the per-IP limit.
+   * @param skipRateLimit true only for the api's own warm-up requests.
    * @throws WqError 400 `INVALID_PARAMETER` (ids), 409 `ITEM_CANNOT_USE_WAITING_QUEUE` (unknown, disabled or sold
-   *   out item), 503 (Redis down).
+   *   out item), 429 `TOO_MANY_REQUESTS` (rate limit), 503 (Redis down).
    */
-  async register(itemIdRaw: unknown, userIdRaw: unknown): Promise<WaitingQueueView> {
+  async register(itemIdRaw: unknown, userIdRaw: unknown, ip?: string, skipRateLimit = false): Promise<WaitingQueueView> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const userId = requireId(userIdRaw, 'userId');
+    if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.consume(userId, ip);
     const result = await this.queue.register(itemId, userId);
     if (typeof result === 'string') {
       throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[result], {}, { itemId, reason: result });
@@ -134,17 +150,23 @@ export class WaitingRoom {
     return place;
   }
 
-  private view(itemId: string, userId: string, place: Place, token?: string): WaitingQueueView {
+  private async view(itemId: string, userId: string, place: Place, tokenKnown?: string): Promise<WaitingQueueView> {
     const admitted = place.status === 'ADMITTED';
+    const token = tokenKnown ?? this.tokens.tokenFor(itemId, userId, place.seq);
+    const entryPass =
+      admitted && this.extras.entryPasses
+        ? await this.extras.entryPasses.issue({ itemId, userId, token, expiresAtMs: place.expiresAtMs })
+        : null;
     return {
       itemId,
-      waitingQueueToken: token ?? this.tokens.tokenFor(itemId, userId, place.seq),
+      waitingQueueToken: token,
       waitingQueueRank: place.rank,
       canOrder: admitted,
       estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),
       pollAfterMs: pollAfterMs(place.rank, place.admitRate),
       admissionExpiresAt: admitted ? place.expiresAtMs : null,
       soldOut: place.remainCount <= 0,
+      entryPass,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ItemStore, keys, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+import { WARMUP_HEADER } from './operations';
 
 /**
  * Warms the api's hot paths up before it reports ready: loads the Lua scripts on the server, and lets V8 compile
@@ -10,14 +11,16 @@ import { ItemStore, keys, QueueStore, type Logger, type RedisClient } from '@wai
  * tokens at the front of its real queues).
  *
  * @param baseUrl the server's own URL, e.g. `http://127.0.0.1:8080`.
+ * @param warmupKey the process's warm-up key (operations.ts WarmupPass), so warm-up passes identity and limits.
  * @param rounds registrations to drive (each with a poll), default 200.
  */
-export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger, internalToken?: string, rounds = 200): Promise<void> {
+export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger, internalToken?: string, warmupKey?: string, rounds = 200): Promise<void> {
   const itemId = `wq_warmup_${randomBytes(6).toString('hex')}`;
   const items = new ItemStore(redis);
   const queue = new QueueStore(redis);
   const started = Date.now();
   const auth: Record<string, string> = internalToken ? { authorization: `Bearer ${internalToken}` } : {};
+  const pass: Record<string, string> = warmupKey ? { [WARMUP_HEADER]: warmupKey } : {};
   try {
     await items.upsert(itemId, { itemName: 'warm-up', remainCount: rounds, waitingQueueEnabled: true }, { register: false });
     const tokens: string[] = [];
@@ -25,9 +28,9 @@ export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger
       const batch = await Promise.all(
         Array.from({ length: Math.min(20, rounds - i) }, async (_, j) => {
           const userId = `warmup${i + j}`;
-          const reg = await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+          const reg = await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId, ...pass } });
           const token = ((await reg.json()) as { data: { waitingQueueToken: string } }).data.waitingQueueToken;
-          await (await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue/${token}`, { headers: { 'user-id': userId } })).arrayBuffer();
+          await (await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue/${token}`, { headers: { 'user-id': userId, ...pass } })).arrayBuffer();
           return token;
         }),
       );

@@ -31,6 +31,25 @@ export const configSchema = z.object({
   ENTRY_TTL_SECONDS: int(300, 1),
   /** HMAC secret of token ids; when unset, one is generated once and kept in Redis (wq:token-secret). */
   TOKEN_SECRET: optionalString,
+  /** Registrations per user per RATE_LIMIT_USER_SECONDS; 0: no per-user limit (default: registration is idempotent). */
+  RATE_LIMIT_USER_POINTS: int(0),
+  RATE_LIMIT_USER_SECONDS: int(10, 1),
+  /** Registrations per client IP per RATE_LIMIT_IP_SECONDS; 0: off (turn on where client IPs are visible). */
+  RATE_LIMIT_IP_POINTS: int(0),
+  RATE_LIMIT_IP_SECONDS: int(1, 1),
+  /** 1: take the client IP from X-Forwarded-For (behind a trusted proxy). */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
+  /** Identity mode: the userId is the `sub` of a bearer JWT verified with this HS256 secret… */
+  AUTH_JWT_SECRET: optionalString,
+  /** …or with the keys at this JWKS URL, instead of the `user-id` header. */
+  AUTH_JWKS_URL: optionalString,
+  AUTH_JWT_ISSUER: optionalString,
+  AUTH_JWT_AUDIENCE: optionalString,
+  /** Private EC P-256 JWK (JSON) that signs entry passes; when unset, one is generated once and kept in Redis. */
+  ENTRY_PASS_PRIVATE_JWK: optionalString,
   KAFKA_BROKERS: optionalString,
   KAFKA_ITEM_TOPIC: z.string().default('item-changed-event'),
   KAFKA_GROUP_ID: z.string().default('waiting-queue-item-sync'),

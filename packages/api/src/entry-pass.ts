@@ -1,0 +1,75 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
+import type { RedisClient } from '@waiting-queue/shared';
+
+/** Redis key of the generated signing key (when ENTRY_PASS_PRIVATE_JWK is not configured). */
+export const ENTRY_PASS_KEY = 'wq:entry-pass-key';
+export const ENTRY_PASS_ALG = 'ES256';
+export const ENTRY_PASS_ISSUER = 'waiting-queue';
+
+/** What an entry pass says: the admission of `sub` (userId) to `aud` (itemId), by token `jti`, until `exp`. */
+export interface EntryPassClaims {
+  itemId: string;
+  userId: string;
+  token: string;
+  /** Admission expiry, epoch ms. */
+  expiresAtMs: number;
+}
+
+/**
+ * Signs entry passes: short-lived JWTs (ES256) that an order service can verify offline against the api's
+ * `/.well-known/jwks.json`, as AWS's Virtual Waiting Room does with its signed admission. The pass lives as long as
+ * the admission (`exp` = admission expiry); the internal consume still enforces one use per token.
+ */
+export class EntryPassIssuer {
+  private readonly cache = new Map<string, string>();
+
+  private constructor(
+    private readonly privateKey: KeyLike | Uint8Array,
+    private readonly publicJwk: JWK,
+  ) {}
+
+  /**
+   * Loads the signing key: `configured` (a private EC P-256 JWK as JSON), else one generated once and shared by all
+   * api processes through Redis (SET NX), so every process signs with the same key.
+   * @throws when `configured` is not a usable P-256 private JWK.
+   */
+  static async create(redis: RedisClient, configured?: string): Promise<EntryPassIssuer> {
+    let json = configured;
+    if (!json) {
+      const { privateKey } = await generateKeyPair(ENTRY_PASS_ALG, { extractable: true });
+      await redis.set(ENTRY_PASS_KEY, JSON.stringify(await exportJWK(privateKey)), 'NX');
+      json = (await redis.get(ENTRY_PASS_KEY)) ?? undefined;
+      if (!json) throw new Error('entry pass key missing from Redis');
+    }
+    const jwk = JSON.parse(json) as JWK;
+    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d) throw new Error('ENTRY_PASS_PRIVATE_JWK must be a private EC P-256 JWK');
+    const privateKey = await importJWK(jwk, ENTRY_PASS_ALG);
+    const { d: _d, ...pub } = jwk;
+    const kid = await calculateJwkThumbprint(pub);
+    return new EntryPassIssuer(privateKey, { ...pub, kid, alg: ENTRY_PASS_ALG, use: 'sig' });
+  }
+
+  /** The public key set to serve at `/.well-known/jwks.json`. */
+  jwks(): { keys: JWK[] } {
+    return { keys: [this.publicJwk] };
+  }
+
+  /** A signed pass `{iss, sub: userId, aud: itemId, jti: token, iat, exp}`; the same string for the same admission. */
+  async issue(c: EntryPassClaims): Promise<string> {
+    const cacheKey = `${c.token}|${c.expiresAtMs}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit) return hit;
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: ENTRY_PASS_ALG, kid: this.publicJwk.kid, typ: 'JWT' })
+      .setIssuer(ENTRY_PASS_ISSUER)
+      .setSubject(c.userId)
+      .setAudience(c.itemId)
+      .setJti(c.token)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(c.expiresAtMs / 1000))
+      .sign(this.privateKey);
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(cacheKey, jwt);
+    return jwt;
+  }
+}

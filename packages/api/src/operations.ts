@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http';
+import { headerIdentity, type Identity } from './identity';
+import { clientIp } from './rate-limit';
+import type { ValidationView, WaitingQueueView, WaitingRoom } from './waiting-room';
+
+/**
+ * The api's operations as the transports call them (express routes and the node:http fast path alike): each takes
+ * the request (for identity and client IP) and the already-decoded path parameters, and resolves to the envelope's
+ * `data`, or rejects with a WqError.
+ */
+export interface Operations {
+  register(req: IncomingMessage, itemId: string): Promise<WaitingQueueView>;
+  poll(req: IncomingMessage, itemId: string, token: string): Promise<WaitingQueueView>;
+  validate(req: IncomingMessage, itemId: string, token: string): Promise<ValidationView>;
+  consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
+}
+
+/** Header that marks the api's own warm-up requests (see warmup.ts). */
+export const WARMUP_HEADER = 'x-wq-warmup';
+
+/**
+ * The api's own warm-up requests: while `active()`, a request carrying {@link WARMUP_HEADER} = `key` (random per
+ * process, never sent anywhere else) takes its userId from the `user-id` header and skips the rate limits, so that
+ * warm-up works in JWT identity mode and under tight limits. After warm-up the header means nothing.
+ */
+export interface WarmupPass {
+  key: string;
+  active: () => boolean;
+}
+
+/**
+ * Binds the waiting room to an identity source (header or JWT) and the client-IP policy.
+ * @param trustProxy take the client IP from X-Forwarded-For.
+ */
+export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: boolean, warmup?: WarmupPass): Operations {
+  const isWarmup = (req: IncomingMessage) => warmup !== undefined && warmup.active() && req.headers[WARMUP_HEADER] === warmup.key;
+  const userOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity).userId(req.headers);
+  return {
+    register: async (req, itemId) => room.register(itemId, await userOf(req), clientIp(req, trustProxy), isWarmup(req)),
+    poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
+    validate: (_req, itemId, token) => room.validate(itemId, token),
+    consume: (_req, itemId, token) => room.consume(itemId, token),
+  };
+}
