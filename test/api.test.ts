@@ -92,10 +92,12 @@ describe('api processes (x2) on one redis', () => {
       expect(entry).toEqual(order.slice(0, admitted).sort());
       expect(await redis.zrange(keys.waiting(itemId), 0, -1)).toEqual(order.slice(admitted));
     }
-    // The entry set remembers each admitted user's sequence (their token stays valid after admission).
-    const entrySeq = await redis.hgetall(keys.entrySeq(itemId));
-    expect(Object.keys(entrySeq)).toHaveLength(1000);
-    for (const u of users) expect(Number(entrySeq[u])).toBe(seqOf.get(u));
+    // The entry set keeps each admitted user's sequence as its score (their token stays valid after admission).
+    const flatEntry = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
+    expect(flatEntry).toHaveLength(2000);
+    const entrySeq = new Map<string, number>();
+    for (let i = 0; i < flatEntry.length; i += 2) entrySeq.set(flatEntry[i], Number(flatEntry[i + 1]));
+    for (const u of users) expect(entrySeq.get(u)).toBe(seqOf.get(u));
   });
 
   test('one place per user: 100 concurrent registrations of one user over 2 processes return one token', async () => {

@@ -41,11 +41,25 @@ describe('scheduler processes', () => {
     const replies = await Promise.all(users.map((u) => register(api!.url, itemId, u)));
     return replies.map((r) => expectSuccess(r).waitingQueueToken as string);
   };
-  /** Entry set of an item grouped by score (admission expiry, ms): one group per tick that admitted. */
+  /**
+   * Entry set of an item grouped by admission batch (one record per tick that admitted, keyed `<maxSeq>:<expiry>`):
+   * each admitted user (score = sequence) belongs to the batch with the smallest maxSeq >= its sequence.
+   */
   const entryGroups = async (itemId: string) => {
     const flat = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
+    const batches = await redis.zrange(keys.entryBatches(itemId), 0, -1, 'WITHSCORES');
     const groups = new Map<string, string[]>();
-    for (let i = 0; i < flat.length; i += 2) groups.set(flat[i + 1], [...(groups.get(flat[i + 1]) ?? []), flat[i]]);
+    for (let i = 0; i < flat.length; i += 2) {
+      const seq = Number(flat[i + 1]);
+      let batch = 'no batch';
+      for (let b = 0; b < batches.length; b += 2) {
+        if (Number(batches[b + 1]) >= seq) {
+          batch = batches[b];
+          break;
+        }
+      }
+      groups.set(batch, [...(groups.get(batch) ?? []), flat[i]]);
+    }
     return groups;
   };
 
@@ -127,7 +141,7 @@ describe('scheduler processes', () => {
 
     for (const itemId of itemIds) {
       const groups = await entryGroups(itemId);
-      // At least two ticks ran; each admitted exactly N (one score per tick, shared by its N tokens).
+      // At least two ticks ran; each admitted exactly N (one batch record per tick, covering its N tokens).
       expect(groups.size).toBeGreaterThanOrEqual(2);
       for (const [score, members] of groups) expect({ itemId, score, size: members.length }).toEqual({ itemId, score, size: n });
       const admitted = [...groups.values()].flat();
@@ -137,9 +151,11 @@ describe('scheduler processes', () => {
       expect(admitted.length + waiting.length).toBe(100);
       expect(new Set([...admitted, ...waiting])).toEqual(new Set(registered.get(itemId)));
       // FIFO across ticks: every admitted user registered before every waiting one.
-      const entrySeq = await redis.hgetall(keys.entrySeq(itemId));
-      expect(Object.keys(entrySeq).sort()).toEqual([...admitted].sort());
-      const maxAdmitted = Math.max(...Object.values(entrySeq).map(Number));
+      const flatEntry = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
+      const entrySeq = new Map<string, number>();
+      for (let i = 0; i < flatEntry.length; i += 2) entrySeq.set(flatEntry[i], Number(flatEntry[i + 1]));
+      expect([...entrySeq.keys()].sort()).toEqual([...admitted].sort());
+      const maxAdmitted = Math.max(...entrySeq.values());
       const minWaiting = Number((await redis.zrange(keys.waiting(itemId), 0, 0, 'WITHSCORES'))[1]);
       expect(maxAdmitted).toBe(admitted.length);
       expect(minWaiting).toBe(admitted.length + 1);
@@ -193,7 +209,7 @@ describe('scheduler processes', () => {
     expect(after.body.data?.admitted ?? false).toBe(false);
     expectFailure(await consume(api!.url, itemId, token), 409, 'NOT_ADMITTED');
     // The next ticks sweep the expired admission out of the entry set.
-    await waitFor('the sweep of the expired admission', async () => (await redis.zcard(keys.entry(itemId))) === 0 && (await redis.hlen(keys.entrySeq(itemId))) === 0);
+    await waitFor('the sweep of the expired admission', async () => (await redis.zcard(keys.entry(itemId))) === 0 && (await redis.zcard(keys.entryBatches(itemId))) === 0);
     // Registering again gives a new place with a new token; the old one stays dead.
     const again = expectSuccess(await register(api!.url, itemId, 'tina'));
     expect(again.waitingQueueToken).not.toBe(token);

@@ -64,7 +64,7 @@ describe('queue scripts on a real redis-server', () => {
     const r = await admit('s4', 10, 200);
     expect(r).toMatchObject({ expired: 2, moved: 1 });
     expect(await redis.zcard(keys.entry('s4'))).toBe(1);
-    expect(await redis.hlen(keys.entrySeq('s4'))).toBe(1);
+    expect(await redis.zcard(keys.entryBatches('s4'))).toBe(1);
   });
 
   test('token uuids are v4, bound to item, user and sequence', () => {

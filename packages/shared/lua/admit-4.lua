@@ -1,6 +1,7 @@
 --[[
   One scheduler tick for one item: sweeps expired admissions, then moves the first N tokens of the waiting queue
-  into the entry set. Atomic, so a scheduler that dies mid-tick loses or doubles nothing.
+  into the entry set (keeping their sequence numbers) and records the tick's batch with its expiry. Atomic, so a
+  scheduler that dies mid-tick loses or doubles nothing.
 
   Several schedulers may run: node-cron elects one of them per tick through a Redis run coordinator, and the
   tick's scheduled time (epoch ms) is the fencing token here. An item is moved at most once per tick, and a late
@@ -8,7 +9,7 @@
   tick (Kleppmann, "How to do distributed locking", 2016: fencing tokens).
 
   Input:
-    KEYS[1..4] item hash, waiting queue, entry set, entry sequences (as register-4.lua)
+    KEYS[1..4] item hash, waiting queue, entry set, entry batches (as register-4.lua)
     ARGV[1]    global N (tokens per tick), used when the item has no tokenCountToMove of its own
     ARGV[2]    entry TTL, milliseconds
     ARGV[3]    fencing token: the tick's scheduled time, epoch ms (must grow from tick to tick)
@@ -27,15 +28,13 @@ local fence = tonumber(ARGV[3])
 if item[5] and tonumber(item[5]) >= fence then return {'STALE_FENCE', 0, 0, 0} end
 redis.call('HSET', KEYS[1], 'fence', ARGV[3], 'lastMoveAt', now)
 
--- Sweep expired admissions (bounded work per tick; the rest goes next tick).
+-- Sweep expired admissions: whole batches, oldest first (bounded work per tick; the rest goes next tick).
 local expired = 0
-for _ = 1, 10 do
-  local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
-  if #gone == 0 then break end
-  redis.call('ZREM', KEYS[3], unpack(gone))
-  redis.call('HDEL', KEYS[4], unpack(gone))
-  expired = expired + #gone
-  if #gone < 1000 then break end
+for _ = 1, 100 do
+  local b = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  if #b == 0 or tonumber(string.match(b[1], ':(%d+)$')) > now then break end
+  expired = expired + redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', b[2])
+  redis.call('ZREM', KEYS[4], b[1])
 end
 
 local tickMs = tonumber(ARGV[4])
@@ -54,23 +53,24 @@ redis.call('HSET', KEYS[1], 'admitRate', tostring(rate))
 
 local moved = 0
 if n > 0 then
-  local exp = now + tonumber(ARGV[2])
+  local maxSeq
   while moved < n do
-    local batch = math.min(n - moved, 1000)
+    -- 3000 pairs stay under Lua's C stack limit (8000) for unpack.
+    local batch = math.min(n - moved, 3000)
     local popped = redis.call('ZPOPMIN', KEYS[2], batch)
     local count = #popped / 2
     if count == 0 then break end
-    local zargs, hargs = {}, {}
+    -- {member, score, ...} -> {score, member, ...} for ZADD, in place.
     for i = 1, #popped, 2 do
-      zargs[#zargs + 1] = exp
-      zargs[#zargs + 1] = popped[i]
-      hargs[#hargs + 1] = popped[i]
-      hargs[#hargs + 1] = popped[i + 1]
+      popped[i], popped[i + 1] = popped[i + 1], popped[i]
     end
-    redis.call('ZADD', KEYS[3], unpack(zargs))
-    redis.call('HSET', KEYS[4], unpack(hargs))
+    redis.call('ZADD', KEYS[3], unpack(popped))
+    maxSeq = popped[#popped - 1]
     moved = moved + count
     if count < batch then break end
+  end
+  if maxSeq then
+    redis.call('ZADD', KEYS[4], maxSeq, maxSeq .. ':' .. (now + tonumber(ARGV[2])))
   end
 end
 return {'OK', moved, expired, redis.call('ZCARD', KEYS[2])}

@@ -3,17 +3,17 @@
   token of an earlier, already consumed place of the same user cannot consume a newer one.
 
   Input:
-    KEYS[1..4] item hash, waiting queue, entry set, entry sequences (as register-4.lua)
+    KEYS[1..4] item hash, waiting queue, entry set, entry batches (as register-4.lua)
     ARGV[1]    userId
     ARGV[2]    seq the caller verified the token against
 
   Output: 1 consumed; 0 not admitted (never, expired, already consumed, or another place's token)
 ]]
 -- @include now
+-- @include batch
 
-local exp = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if not exp or tonumber(exp) <= nowMs() then return 0 end
-if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
+local seq = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if not seq or seq ~= ARGV[2] then return 0 end
+if batchExpiry(KEYS[4], seq) <= nowMs() then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
 return 1

@@ -7,8 +7,8 @@
   Input:
     KEYS[1] item hash        wq:{itemId}:item
     KEYS[2] waiting queue    wq:{itemId}:waiting     (member userId, score seq)
-    KEYS[3] entry set        wq:{itemId}:entry       (member userId, score expiry epoch ms)
-    KEYS[4] entry sequences  wq:{itemId}:entry-seq   (userId -> seq)
+    KEYS[3] entry set        wq:{itemId}:entry          (member userId, score seq)
+    KEYS[4] entry batches    wq:{itemId}:entry-batches  (one record per admission tick, see includes/batch.lua)
     ARGV[1] userId
 
   Output: {status, seq, rank, admitRate, expiresAtMs, remainCount}

@@ -2,7 +2,7 @@
   Reads where a user stands in an item's queue (the poll and the order-service validation).
 
   Input:
-    KEYS[1..4] item hash, waiting queue, entry set, entry sequences (as register-4.lua)
+    KEYS[1..4] item hash, waiting queue, entry set, entry batches (as register-4.lua)
     ARGV[1]    userId
 
   Output: {status, seq, rank, admitRate, expiresAtMs, remainCount, enabled}

@@ -8,8 +8,11 @@
  * - `wq:{<itemId>}:item`       HASH  the waiting item and its scheduler state (see {@link ItemField}).
  * - `wq:{<itemId>}:waiting`    ZSET  waiting queue: member = userId, score = the item's sequence number at
  *                                    registration (strict FIFO, independent of any host clock).
- * - `wq:{<itemId>}:entry`      ZSET  entry set: member = userId, score = admission expiry (epoch ms, Redis clock).
- * - `wq:{<itemId>}:entry-seq`  HASH  userId -> the sequence number the user was admitted with (to check tokens).
+ * - `wq:{<itemId>}:entry`      ZSET  entry set: member = userId, score = the user's sequence number (kept from the
+ *                                    waiting queue, to check tokens).
+ * - `wq:{<itemId>}:entry-batches` ZSET one record per admission tick: score = the batch's highest sequence, member =
+ *                                    `<highestSeq>:<expiresAtMs>` (Redis clock). Ticks admit contiguous sequence
+ *                                    ranges, so this gives every admitted user's expiry without a record per user.
  *
  * Global:
  * - `wq:items`                          SET    the item registry: every item the scheduler ticks over (no KEYS/SCAN).
@@ -21,13 +24,13 @@ export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
   waiting: (itemId: string) => `wq:{${itemId}}:waiting`,
   entry: (itemId: string) => `wq:{${itemId}}:entry`,
-  entrySeq: (itemId: string) => `wq:{${itemId}}:entry-seq`,
+  entryBatches: (itemId: string) => `wq:{${itemId}}:entry-batches`,
   /** The four keys of an item's queue state, in the order every queue script takes them. */
   queue: (itemId: string): [string, string, string, string] => [
     keys.item(itemId),
     keys.waiting(itemId),
     keys.entry(itemId),
-    keys.entrySeq(itemId),
+    keys.entryBatches(itemId),
   ],
   itemRegistry: 'wq:items',
   tokenCountToMove: 'wq:config:token-count-to-move',

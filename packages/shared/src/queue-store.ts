@@ -89,15 +89,16 @@ export class QueueStore {
     return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]) };
   }
 
-  /** Number of waiting tokens and of unexpired admissions of each item (one pipelined round trip). */
+  /** Number of waiting tokens and of unexpired admissions of each item (one script per item, pipelined). */
   async counts(itemIds: string[]): Promise<{ itemId: string; waitingTokenCount: number; enteredTokenCount: number }[]> {
-    const now = Date.now();
     return Promise.all(
       itemIds.map(async (itemId) => {
-        const [waiting, entered] = await Promise.all([
-          this.redis.zcard(keys.waiting(itemId)),
-          this.redis.zcount(keys.entry(itemId), `(${now}`, '+inf'),
-        ]);
+        const [waiting, entered] = await callScript<[number, number]>(
+          this.redis,
+          'wq_counts',
+          [keys.waiting(itemId), keys.entry(itemId), keys.entryBatches(itemId)],
+          [],
+        );
         return { itemId, waitingTokenCount: waiting, enteredTokenCount: entered };
       }),
     );

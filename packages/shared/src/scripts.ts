@@ -16,10 +16,13 @@ export interface LuaScript {
   sha: string;
 }
 
-function expandIncludes(source: string): string {
-  return source.replace(/^-- @include (\S+)\s*$/gm, (_line, name: string) =>
-    readFileSync(join(LUA_DIR, 'includes', `${name}.lua`), 'utf8'),
-  );
+/** Expands `-- @include <name>` lines with `lua/includes/<name>.lua`, recursively, each snippet once. */
+function expandIncludes(source: string, seen = new Set<string>()): string {
+  return source.replace(/^-- @include (\S+)\s*$/gm, (_line, name: string) => {
+    if (seen.has(name)) return '';
+    seen.add(name);
+    return expandIncludes(readFileSync(join(LUA_DIR, 'includes', `${name}.lua`), 'utf8'), seen);
+  });
 }
 
 /**
