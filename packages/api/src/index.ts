@@ -6,3 +6,4 @@ export * from './operations';
 export * from './rate-limit';
 export * from './waiting-room';
 export * from './warmup';
+export * from './load-shedder';

@@ -15,6 +15,7 @@ import { createApiApp } from './app';
 import { EntryPassIssuer } from './entry-pass';
 import { createFastPath } from './fast-path';
 import { headerIdentity, jwtIdentity } from './identity';
+import { LoadShedder } from './load-shedder';
 import { createOperations } from './operations';
 import { RegistrationLimiter } from './rate-limit';
 import { WaitingRoom } from './waiting-room';
@@ -47,7 +48,10 @@ async function main(): Promise<void> {
   const ops = createOperations(room, identity, config.TRUST_PROXY, { key: warmupKey, active: () => !warmedUp });
   const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES });
   const fastPath = createFastPath({ ops, logger, internalToken: config.INTERNAL_TOKEN });
+  const shedder = new LoadShedder(config.MAX_IN_FLIGHT);
   const server = createServer((req, res) => {
+    // Not shed during warm-up: the api is not ready yet, so only its own warm-up requests arrive.
+    if (warmedUp && !shedder.admit(res)) return;
     if (!fastPath(req, res)) app(req, res);
   });
 

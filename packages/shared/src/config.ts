@@ -53,6 +53,8 @@ export const configSchema = z.object({
   KAFKA_BROKERS: optionalString,
   KAFKA_ITEM_TOPIC: z.string().default('item-changed-event'),
   KAFKA_GROUP_ID: z.string().default('waiting-queue-item-sync'),
+  /** Requests an api process works on at once; beyond it, 429 with Retry-After (load shedding). 0: off. */
+  MAX_IN_FLIGHT: int(1000),
   /** Maximum JSON body size accepted by the servers, bytes. */
   BODY_LIMIT_BYTES: int(16 * 1024, 1),
   /** Grace period for in-flight requests on SIGTERM, milliseconds. */
