@@ -56,7 +56,8 @@ export interface ItemSyncOptions {
  * Starts the kafkajs consumer of `item-changed-event` (a consumer group, so several schedulers share the
  * partitions; itemId is the key, so each item's updates stay ordered). kafkajs reconnects by itself when the
  * broker goes away, and resumes from the committed offsets.
- * @returns the consumer (call `disconnect()` on shutdown).
+ * @returns the consumer (call `disconnect()` on shutdown), once it has joined its group.
+ * @throws when Kafka cannot be reached (after kafkajs' retries, about 2 min) or the subscription fails.
  */
 export async function startItemSync(o: ItemSyncOptions): Promise<Consumer> {
   const kafka = new Kafka({
@@ -68,8 +69,13 @@ export async function startItemSync(o: ItemSyncOptions): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: o.groupId, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } });
   consumer.on(consumer.events.CRASH, (e) => o.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'item sync consumer crashed'));
   await consumer.connect();
-  await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void (await handleItemChanged(message, o.items, o.logger)) });
+  try {
+    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void (await handleItemChanged(message, o.items, o.logger)) });
+  } catch (err) {
+    await consumer.disconnect().catch(() => undefined);
+    throw err;
+  }
   o.logger.info({ topic: o.topic, groupId: o.groupId }, 'item sync consumer running');
   return consumer;
 }

@@ -14,11 +14,18 @@ export interface LifecycleOptions {
   onShutdown: () => Promise<void>;
   /** Grace period for in-flight requests, milliseconds. */
   timeoutMs: number;
+  /**
+   * Drain before closing, milliseconds (default 1000): on SIGTERM the server first keeps answering, with
+   * `Connection: close` and readiness 503, so that requests already sent on idle keep-alive connections are
+   * read and answered instead of being reset when those connections are closed.
+   */
+  drainMs?: number;
 }
 
 /**
  * Adds `GET /health/live` and `GET /health/ready` and graceful shutdown on SIGTERM/SIGINT (@godaddy/terminus:
- * stop accepting, let in-flight requests finish within `timeoutMs`, then `onShutdown`), and starts listening.
+ * drain for `drainMs`, stop accepting, let in-flight requests finish within `timeoutMs`, then `onShutdown`), and
+ * starts listening.
  * @returns the bound port (useful with port 0).
  */
 export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
@@ -52,7 +59,8 @@ export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
     },
     beforeShutdown: async () => {
       shuttingDown = true;
-      o.logger.info('shutting down: no new connections, finishing in-flight requests');
+      o.logger.info('shutting down: draining, then no new connections, finishing in-flight requests');
+      await new Promise((r) => setTimeout(r, o.drainMs ?? 1000));
     },
     onSignal: async () => {
       await o.onShutdown();

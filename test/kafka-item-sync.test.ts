@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { kafkaForTest, type TestKafka } from './helpers/kafka';
+import { call, startService, type ServiceProcess } from './helpers/processes';
+import { testRedis } from './helpers/redis';
+
+/**
+ * The scheduler's `item-changed-event` consumer against a real Kafka-protocol broker (the librdkafka mock
+ * cluster of ../shared/kafka-mock, or KAFKA_BROKERS): targeted items appear, the rest is ignored or skipped
+ * without blocking its partition, updates apply in order, and a scheduler that was away resumes from the
+ * committed offsets without losing an update.
+ */
+
+jest.setTimeout(90_000);
+
+/** An `item-changed-event` value (the original service's contract). */
+interface ItemChanged {
+  itemId: string | number;
+  itemName: string;
+  remainCount: number;
+  waitingQueueEnabled: boolean;
+  waitingQueueTargetItem: boolean;
+}
+
+const event = (itemId: string | number, over: Partial<ItemChanged> = {}): ItemChanged => ({
+  itemId,
+  itemName: `item ${itemId}`,
+  remainCount: 10,
+  waitingQueueEnabled: true,
+  waitingQueueTargetItem: true,
+  ...over,
+});
+
+/** Polls `check` every 250 ms until it returns true. @throws after `timeoutMs` with `what` in the message. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('item-changed-event consumer on a real Kafka-protocol broker', () => {
+  let kafka: TestKafka | null = null;
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let producer: Producer | undefined;
+  let api: ServiceProcess | undefined;
+  let scheduler: ServiceProcess | undefined;
+  const services: ServiceProcess[] = [];
+  // A topic of the test's own on an external broker; the mock's is created on its command line.
+  const topic = process.env.KAFKA_BROKERS ? `item-changed-event-test-${randomBytes(4).toString('hex')}` : 'item-changed-event';
+  const groupId = `wq-item-sync-test-${randomBytes(4).toString('hex')}`;
+  let schedulerEnv: Record<string, string>;
+
+  const startScheduler = async () => {
+    const s = await startService('scheduler', schedulerEnv);
+    services.push(s);
+    return s;
+  };
+  /** Produces `messages` (value objects are JSON-encoded, strings sent as they are) in order, key = `key`. */
+  const produce = async (key: string, ...values: (ItemChanged | string)[]) => {
+    await producer!.send({
+      topic,
+      messages: values.map((v) => ({ key, value: typeof v === 'string' ? v : JSON.stringify(v) })),
+    });
+  };
+  const getItem = (itemId: string) => call(`${scheduler!.url}/internal/admin/v1/waiting-item/${itemId}`);
+  const waitItem = (itemId: string, check: (item: any) => boolean = () => true) =>
+    until(`item ${itemId} synced`, async () => {
+      const r = await getItem(itemId);
+      return r.status === 200 && check(r.body.data);
+    });
+
+  beforeAll(async () => {
+    kafka = await kafkaForTest([`${topic}:3`]);
+    if (!kafka) return;
+    env = await testRedis();
+    schedulerEnv = {
+      REDIS_URL: env.url,
+      KAFKA_BROKERS: kafka.brokers,
+      KAFKA_ITEM_TOPIC: topic,
+      KAFKA_GROUP_ID: groupId,
+      TOKEN_COUNT_TO_MOVE: '0',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+    };
+    const client = new Kafka({ clientId: 'wq-test-producer', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
+    producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    [scheduler, api] = await Promise.all([startScheduler(), startService('api', { REDIS_URL: env.url })]);
+    services.push(api);
+  }, 300_000);
+
+  afterAll(async () => {
+    await producer?.disconnect().catch(() => undefined);
+    await Promise.all(services.map((s) => s.stop(15_000)));
+    await kafka?.stop();
+    await env?.stop();
+  }, 60_000);
+
+  test('a targeted item appears on the scheduler and takes registrations on the api', async () => {
+    if (!kafka) return;
+    await produce('k1', event('k1', { itemName: 'Kafka item', remainCount: 10 }));
+    await waitItem('k1');
+    expect((await getItem('k1')).body.data).toMatchObject({ itemId: 'k1', itemName: 'Kafka item', remainCount: 10, waitingQueueEnabled: true });
+    const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, { method: 'POST', headers: { 'user-id': 'alice' } });
+    expect(reg.status).toBe(200);
+    expect(reg.body.data).toMatchObject({ itemId: 'k1', waitingQueueRank: 1 });
+  });
+
+  test('a non-target item is ignored; a malformed message is skipped without blocking its partition', async () => {
+    if (!kafka) return;
+    // Same key, same partition: once the later message is applied, the earlier ones have been handled.
+    await produce('knot', event('knot', { waitingQueueTargetItem: false }), event('kmark1'));
+    await produce(
+      'kbad',
+      'not json {',
+      JSON.stringify({ itemId: 'has space', itemName: 'x', remainCount: 1, waitingQueueEnabled: true, waitingQueueTargetItem: true }),
+      JSON.stringify({ itemId: 'kbad', itemName: 'x', remainCount: -1, waitingQueueEnabled: true, waitingQueueTargetItem: true }),
+      event('kbad', { itemName: 'after the bad ones', remainCount: 3 }),
+    );
+    await waitItem('kmark1');
+    await waitItem('kbad');
+    expect((await getItem('knot')).status).toBe(404);
+    expect((await getItem('kbad')).body.data).toMatchObject({ itemName: 'after the bad ones', remainCount: 3 });
+    expect(scheduler!.output()).toContain('value is not JSON; skipped');
+  });
+
+  test('a numeric itemId works (the original Long ids)', async () => {
+    if (!kafka) return;
+    await produce('12345', event(12345, { itemName: 'numeric' }));
+    await waitItem('12345');
+    expect((await getItem('12345')).body.data).toMatchObject({ itemId: '12345', itemName: 'numeric' });
+    const reg = await call(`${api!.url}/api/v1/item/12345/waiting-queue`, { method: 'POST', headers: { 'user-id': 'bob' } });
+    expect(reg.status).toBe(200);
+  });
+
+  test('updates of one item apply in order: the last one (sold out) wins', async () => {
+    if (!kafka) return;
+    const updates = [7, 5, 2, 1, 0].map((n) => event('k1', { itemName: `Kafka item v${n}`, remainCount: n }));
+    await produce('k1', ...updates, event('kmark2'));
+    await waitItem('kmark2');
+    expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'Kafka item v0', remainCount: 0 });
+    const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, { method: 'POST', headers: { 'user-id': 'carol' } });
+    expect(reg.status).toBe(409);
+    expect(reg.body).toMatchObject({ errorCode: 'ITEM_CANNOT_USE_WAITING_QUEUE', data: { reason: 'SOLD_OUT' } });
+  });
+
+  test('a scheduler that was away resumes from the committed offsets and applies every update made meanwhile', async () => {
+    if (!kafka) return;
+    // An operator's edit after the events: replaying k1's (committed) history would overwrite it.
+    const edit = await call(`${scheduler!.url}/internal/admin/v1/waiting-item/k1/manually`, {
+      method: 'POST',
+      body: { itemName: 'edited by admin', remainCount: 77, waitingQueueEnabled: true },
+    });
+    expect(edit.status).toBe(200);
+
+    const stopped = scheduler!;
+    await stopped.stop(20_000);
+    expect({ code: stopped.child.exitCode, signal: stopped.child.signalCode }).toEqual({ code: 0, signal: null });
+
+    // While no consumer runs: new items, updates of known ones, and a marker on k1's partition, last.
+    await produce('kaway1', event('kaway1', { remainCount: 1 }));
+    await produce('777', event(777, { remainCount: 2 }));
+    await produce('kbad', event('kbad', { itemName: 'updated while away', remainCount: 9 }));
+    await produce('12345', event(12345, { itemName: 'numeric v2', waitingQueueEnabled: false }));
+    await produce('k1', event('kmark3'));
+
+    // The new scheduler starts while the broker answers nothing: it must get ready (admission and the admin API
+    // do not need Kafka) and its consumer must catch up once the broker answers again.
+    kafka.pause?.();
+    try {
+      scheduler = await startScheduler();
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(scheduler.child.exitCode).toBeNull();
+      expect((await call(`${scheduler.url}/health/ready`)).status).toBe(200);
+    } finally {
+      kafka.resume?.();
+    }
+    // The group rebalance of the mock takes up to the session timeout (30 s) after a member left.
+    await until('every update made while away applied', async () => {
+      const [a, b, c, d, m] = await Promise.all(['kaway1', '777', 'kbad', '12345', 'kmark3'].map(getItem));
+      return (
+        a.status === 200 &&
+        b.body.data?.remainCount === 2 &&
+        c.body.data?.itemName === 'updated while away' &&
+        d.body.data?.itemName === 'numeric v2' &&
+        d.body.data?.waitingQueueEnabled === false &&
+        m.status === 200
+      );
+    }, 60_000);
+    expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'edited by admin', remainCount: 77 });
+  }, 100_000);
+
+  test('the consumer survives a broker that stops answering for a while', async () => {
+    if (!kafka?.pause || !kafka.resume) return; // an external broker is not ours to freeze
+    kafka.pause();
+    try {
+      await new Promise((r) => setTimeout(r, 8000));
+      expect(scheduler!.child.exitCode).toBeNull();
+    } finally {
+      kafka.resume();
+    }
+    await produce('kstall', event('kstall', { itemName: 'after the stall' }));
+    await waitItem('kstall');
+    expect((await getItem('kstall')).body.data).toMatchObject({ itemName: 'after the stall' });
+  });
+
+  test('with the broker gone the scheduler keeps admitting and serving, and still shuts down cleanly', async () => {
+    if (!kafka?.pid) return; // an external broker is not ours to stop
+    await kafka.stop();
+    // Give the consumer time to notice and retry (kafkajs reconnects with back-off; a crash would exit here).
+    await new Promise((r) => setTimeout(r, 5000));
+    const s = scheduler!;
+    expect(s.child.exitCode).toBeNull();
+    expect((await call(`${s.url}/health/ready`)).status).toBe(200);
+    const upsert = await call(`${s.url}/internal/admin/v1/waiting-item/kdown/manually`, {
+      method: 'POST',
+      body: { itemName: 'made while Kafka is down', remainCount: 5, waitingQueueEnabled: true },
+    });
+    expect(upsert.status).toBe(200);
+    const reg = await call(`${api!.url}/api/v1/item/kdown/waiting-queue`, { method: 'POST', headers: { 'user-id': 'dave' } });
+    expect(reg.status).toBe(200);
+    await s.stop(20_000);
+    expect({ code: s.child.exitCode, signal: s.child.signalCode }).toEqual({ code: 0, signal: null });
+  });
+});
