@@ -15,6 +15,7 @@ import { createAdminApp } from './admin-app';
 import { AdmissionTicker } from './admission';
 import { RedisRunCoordinator } from './coordinator';
 import { cronIntervalMs, scheduleAdmission } from './cron-task';
+import { startEventPipeline } from './event-pipeline';
 import { startItemSync } from './item-sync';
 
 /** Starts the scheduler (admission ticks, admin API, optional Kafka item sync) from the environment. */
@@ -39,16 +40,31 @@ async function main(): Promise<void> {
   const instanceId = `${process.pid}-${randomUUID()}`;
   const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger);
 
+  // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
+  // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
+  // after about 2 min, and the scheduler used to exit then).
   let consumer: Consumer | undefined;
-  if (config.KAFKA_BROKERS) {
-    consumer = await startItemSync({
-      brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+  let stopping = false;
+  const startSync = (): void => {
+    startItemSync({
+      brokers: (config.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
       topic: config.KAFKA_ITEM_TOPIC,
       groupId: config.KAFKA_GROUP_ID,
       items,
       logger,
-    });
-  }
+    }).then(
+      (c) => {
+        consumer = c;
+        if (stopping) void c.disconnect().catch(() => undefined);
+      },
+      (err: Error) => {
+        logger.error({ err: err.message }, 'item sync consumer could not start; retrying in 5 s');
+        if (!stopping) setTimeout(startSync, 5000).unref();
+      },
+    );
+  };
+  if (config.KAFKA_BROKERS) startSync();
+  const pipeline = startEventPipeline(config, redis, items, instanceId, logger);
 
   const app = createAdminApp({
     items,
@@ -66,12 +82,14 @@ async function main(): Promise<void> {
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     isReady: () => isReady(redis),
     onShutdown: async () => {
+      stopping = true;
       await task.stop();
+      await pipeline.stop();
       await consumer?.disconnect().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     },
   });
-  logger.info({ port, cron: config.SCHEDULER_CRON, tickMs, tokenCountToMove: n, instanceId, kafka: Boolean(consumer) }, 'scheduler ready');
+  logger.info({ port, cron: config.SCHEDULER_CRON, tickMs, tokenCountToMove: n, instanceId, kafka: Boolean(config.KAFKA_BROKERS) }, 'scheduler ready');
 }
 
 main().catch((err) => {

@@ -51,6 +51,13 @@ export const configSchema = z.object({
   /** Private EC P-256 JWK (JSON) that signs entry passes; when unset, one is generated once and kept in Redis. */
   ENTRY_PASS_PRIVATE_JWK: optionalString,
   KAFKA_BROKERS: optionalString,
+  /** Topic the outbox relay publishes to. */
+  KAFKA_EVENTS_TOPIC: z.string().default('waiting-queue-events'),
+  KAFKA_LEDGER_GROUP_ID: z.string().default('waiting-queue-ledger'),
+  /** How often the outbox relay looks for new events, milliseconds. */
+  OUTBOX_RELAY_INTERVAL_MS: int(500, 10),
+  /** PostgreSQL of the ledger (with KAFKA_BROKERS): e.g. postgres://user@127.0.0.1:5432/waiting_queue. */
+  DATABASE_URL: optionalString,
   KAFKA_ITEM_TOPIC: z.string().default('item-changed-event'),
   KAFKA_GROUP_ID: z.string().default('waiting-queue-item-sync'),
   /** Requests an api process works on at once; beyond it, 429 with Retry-After (load shedding). 0: off. */

@@ -1,0 +1,65 @@
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Config, ItemStore, Logger, RedisClient } from '@waiting-queue/shared';
+import { Ledger } from './ledger';
+import { OutboxRelay } from './outbox-relay';
+
+/** The running event pipeline: the outbox relay (with KAFKA_BROKERS) and the ledger (with DATABASE_URL too). */
+export interface EventPipeline {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts, in the background, the outbox relay to `KAFKA_EVENTS_TOPIC` when KAFKA_BROKERS is set, and the
+ * PostgreSQL ledger consumer when DATABASE_URL is set too. Neither holds the scheduler's readiness back: while
+ * Kafka or PostgreSQL is unreachable their start is retried every 5 s, and events wait in the Redis outboxes.
+ */
+export function startEventPipeline(config: Config, redis: RedisClient, items: ItemStore, instanceId: string, logger: Logger): EventPipeline {
+  const brokers = (config.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  let stopping = false;
+  let producer: Producer | undefined;
+  let relay: OutboxRelay | undefined;
+  let ledger: Ledger | undefined;
+  const retry = (what: string, fn: () => void) => (err: Error) => {
+    logger.error({ err: err.message }, `${what} could not start; retrying in 5 s`);
+    if (!stopping) setTimeout(fn, 5000).unref();
+  };
+
+  const startRelay = (): void => {
+    const p = new Kafka({ clientId: 'waiting-queue-relay', brokers, logLevel: logLevel.ERROR, retry: { initialRetryTime: 300, retries: 5 } }).producer({
+      allowAutoTopicCreation: true,
+    });
+    p.connect().then(() => {
+      producer = p;
+      relay = new OutboxRelay(redis, p, items, logger, { topic: config.KAFKA_EVENTS_TOPIC, instanceId });
+      if (stopping) return void p.disconnect().catch(() => undefined);
+      relay.start(config.OUTBOX_RELAY_INTERVAL_MS);
+      logger.info({ topic: config.KAFKA_EVENTS_TOPIC }, 'outbox relay running');
+    }, retry('outbox relay', startRelay));
+  };
+  const startLedger = (): void => {
+    const l = new Ledger({ databaseUrl: config.DATABASE_URL!, brokers, topic: config.KAFKA_EVENTS_TOPIC, groupId: config.KAFKA_LEDGER_GROUP_ID, logger });
+    l.start().then(
+      () => {
+        ledger = l;
+        if (stopping) void l.stop();
+      },
+      (err: Error) => {
+        void l.stop();
+        retry('ledger consumer', startLedger)(err);
+      },
+    );
+  };
+
+  if (brokers.length > 0) {
+    startRelay();
+    if (config.DATABASE_URL) startLedger();
+  }
+  return {
+    async stop() {
+      stopping = true;
+      await relay?.stop();
+      await producer?.disconnect().catch(() => undefined);
+      await ledger?.stop();
+    },
+  };
+}
