@@ -36,8 +36,11 @@ COPY --from=build /app/packages/shared/dist packages/shared/dist
 COPY --from=build /app/packages/shared/lua packages/shared/lua
 COPY --from=build /app/packages/api/package.json packages/api/
 COPY --from=build /app/packages/api/dist packages/api/dist
+# Static files of the waiting-room page and the admin console (served next to dist/).
+COPY packages/api/public packages/api/public
 COPY --from=build /app/packages/scheduler/package.json packages/scheduler/
 COPY --from=build /app/packages/scheduler/dist packages/scheduler/dist
+COPY packages/scheduler/public packages/scheduler/public
 COPY deploy/seed-demo-items.js deploy/
 USER node
 # api: API_PORT 8080; scheduler admin API: ADMIN_PORT 8081 (set ADMIN_HOST=0.0.0.0 inside a container).

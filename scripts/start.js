@@ -110,6 +110,8 @@ async function main() {
   const api = `http://127.0.0.1:${apiPort}`;
   const admin = `http://127.0.0.1:${adminPort}`;
   log('waiting-queue is running:');
+  log(`  waiting room   ${api}/waiting-room/1   (open in a browser: items 1..${DEMO_ITEMS}; type a user id)`);
+  log(`  admin console  ${admin}/admin${env.ADMIN_TOKEN ? '   (asks for ADMIN_TOKEN)' : ''}`);
   log(`  public API     ${api}/api/v1/item/1/waiting-queue   (POST with header user-id)`);
   log(`  internal API   ${api}/internal/v1/item/{itemId}/waiting-queue/{token}`);
   log(`  admin API      ${admin}/internal/admin/v1/waiting-queue/token-count`);

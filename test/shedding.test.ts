@@ -29,7 +29,7 @@ describe('load shedding', () => {
     const dispatcher = new Agent({ connections: 300, pipelining: 0 });
     const replies = await Promise.all(
       Array.from({ length: 300 }, async (_, i) => {
-        const res = await fetch(`${api.url}/api/v1/item/shed/waiting-queue`, { method: 'POST', headers: { 'user-id': `s${i}` }, dispatcher } as RequestInit);
+        const res = await fetch(`${api.url}/api/v1/item/shed/waiting-queue`, { method: 'POST', headers: { 'user-id': `s${i}` }, dispatcher } as unknown as RequestInit);
         return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { errorCode: string | null } };
       }),
     );

@@ -2,6 +2,10 @@ import express, { type Express } from 'express';
 import { bearerAuth, errorHandler, notFound, route, type Logger } from '@waiting-queue/shared';
 import type { EntryPassIssuer } from './entry-pass';
 import type { Operations } from './operations';
+import { createPageRouter, type PageOptions } from './page';
+import type { Identity } from './identity';
+import type { StockService } from './stock';
+import { createClaimsRouter, createReservationsRouter } from './stock-routes';
 
 /** What the api's express app needs. */
 export interface ApiAppOptions {
@@ -13,6 +17,10 @@ export interface ApiAppOptions {
   internalToken?: string;
   /** Maximum JSON body, bytes. */
   bodyLimitBytes: number;
+  /** Serves the waiting-room page (`/waiting-room/{itemId}`) and `GET /api/v1/item/{itemId}` when given. */
+  page?: Pick<PageOptions, 'items'>;
+  /** Serves first-come claims (`/api/v1`, with `identity`) and reservations (`/internal/v1`) when given. */
+  stock?: { service: StockService; identity: Identity };
 }
 
 /**
@@ -52,7 +60,13 @@ export function createApiApp(o: ApiAppOptions): Express {
     '/item/:itemId/waiting-queue/:waitingQueueToken/consume',
     route((req) => o.ops.consume(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
   );
+  if (o.stock) {
+    app.use(createClaimsRouter(o.stock.service, o.stock.identity));
+    internal.use(createReservationsRouter(o.stock.service));
+  }
   app.use('/internal/v1', internal);
+
+  if (o.page) app.use(createPageRouter({ items: o.page.items, logger: o.logger }));
 
   app.use(notFound);
   app.use(errorHandler(o.logger));

@@ -5,6 +5,12 @@ import {
   createLogger,
   isReady,
   loadConfig,
+  ClaimStore,
+  ItemStore,
+  observedListener,
+  ReservationStore,
+  RequestTelemetry,
+  startProcessMetrics,
   QueueStore,
   redisTarget,
   resolveTokenSecret,
@@ -16,8 +22,10 @@ import { EntryPassIssuer } from './entry-pass';
 import { createFastPath } from './fast-path';
 import { headerIdentity, jwtIdentity } from './identity';
 import { LoadShedder } from './load-shedder';
+import { instrumentOperations, resetAfterWarmup, shedderMetrics } from './metrics';
 import { createOperations } from './operations';
 import { RegistrationLimiter } from './rate-limit';
+import { StockService } from './stock';
 import { WaitingRoom } from './waiting-room';
 import { warmUp } from './warmup';
 
@@ -37,22 +45,38 @@ async function main(): Promise<void> {
   );
   const entryPasses = await EntryPassIssuer.create(redis, config.ENTRY_PASS_PRIVATE_JWK);
   if (!config.ENTRY_PASS_PRIVATE_JWK) logger.warn('ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis');
-  const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret), { limiter: limiter.enabled ? limiter : undefined, entryPasses });
+  const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret), {
+    limiter: limiter.enabled ? limiter : undefined,
+    entryPasses,
+    abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
+  });
   const jwtMode = Boolean(config.AUTH_JWT_SECRET || config.AUTH_JWKS_URL);
   const identity = jwtMode
     ? jwtIdentity({ secret: config.AUTH_JWT_SECRET, jwksUrl: config.AUTH_JWKS_URL, issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE })
     : headerIdentity;
   if (jwtMode) logger.info('identity mode: userId from a verified bearer JWT (sub); the user-id header is ignored');
+  const stock = new StockService({
+    queue: new QueueStore(redis),
+    tokens: new TokenCodec(secret),
+    reservations: new ReservationStore(redis),
+    claims: new ClaimStore(redis),
+    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
+  });
   let warmedUp = false;
   const warmupKey = randomBytes(24).toString('hex');
-  const ops = createOperations(room, identity, config.TRUST_PROXY, { key: warmupKey, active: () => !warmedUp });
-  const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES });
-  const fastPath = createFastPath({ ops, logger, internalToken: config.INTERNAL_TOKEN });
+  startProcessMetrics();
+  const telemetry = new RequestTelemetry(logger, config.LOG_REQUESTS);
+  const ops = instrumentOperations(createOperations(room, identity, config.TRUST_PROXY, { key: warmupKey, active: () => !warmedUp }));
+  const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES, page: { items: new ItemStore(redis) }, stock: { service: stock, identity } });
+  const fastPath = createFastPath({ ops, logger, internalToken: config.INTERNAL_TOKEN, telemetry });
+  // Request ids, request logs, HTTP metrics, /metrics and /openapi.json around the fast path and the express app.
+  const listener = observedListener({ telemetry, app, fastPath });
   const shedder = new LoadShedder(config.MAX_IN_FLIGHT);
+  shedderMetrics(shedder);
   const server = createServer((req, res) => {
     // Not shed during warm-up: the api is not ready yet, so only its own warm-up requests arrive.
     if (warmedUp && !shedder.admit(res)) return;
-    if (!fastPath(req, res)) app(req, res);
+    listener(req, res);
   });
 
   const port = await serveWithLifecycle({
@@ -68,6 +92,7 @@ async function main(): Promise<void> {
   });
   logger.info({ port }, 'api listening; warming up');
   await warmUp(redis, `http://127.0.0.1:${port}`, logger, config.INTERNAL_TOKEN, warmupKey);
+  resetAfterWarmup();
   warmedUp = true;
   logger.info({ port, url: `http://127.0.0.1:${port}` }, 'api ready');
 }

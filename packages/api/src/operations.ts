@@ -15,6 +15,9 @@ export interface Operations {
   consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
 }
 
+/** Header with the shopper's priority lane (e.g. `vip`), set only by the trusted gateway, as `user-id` is. */
+export const USER_TIER_HEADER = 'user-tier';
+
 /** Header that marks the api's own warm-up requests (see warmup.ts). */
 export const WARMUP_HEADER = 'x-wq-warmup';
 
@@ -36,7 +39,7 @@ export function createOperations(room: WaitingRoom, identity: Identity, trustPro
   const isWarmup = (req: IncomingMessage) => warmup !== undefined && warmup.active() && req.headers[WARMUP_HEADER] === warmup.key;
   const userOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity).userId(req.headers);
   return {
-    register: async (req, itemId) => room.register(itemId, await userOf(req), clientIp(req, trustProxy), isWarmup(req)),
+    register: async (req, itemId) => room.register(itemId, await userOf(req), clientIp(req, trustProxy), isWarmup(req), req.headers[USER_TIER_HEADER]),
     poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
     validate: (_req, itemId, token) => room.validate(itemId, token),
     consume: (_req, itemId, token) => room.consume(itemId, token),

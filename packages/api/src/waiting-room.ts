@@ -1,6 +1,8 @@
 import {
   estimateWaitSeconds,
+  LANE_PATTERN,
   parseToken,
+  POLL_MIN_MS,
   pollAfterMs,
   requireId,
   WqError,
@@ -38,6 +40,11 @@ export interface WaitingRoomExtras {
   limiter?: RegistrationLimiter;
   /** Signs entry passes for admitted users. */
   entryPasses?: EntryPassIssuer;
+  /**
+   * Abandonment (ABANDON_AFTER_SECONDS x 1000, milliseconds): when > 0, registrations and polls record the user's
+   * last poll, and pollAfterMs stays below half of it; 0 or absent: off (nothing recorded).
+   */
+  abandonAfterMs?: number;
 }
 
 /** What an order service receives when it validates a token. */
@@ -53,7 +60,15 @@ const REFUSALS = {
   NO_ITEM: 'the item does not exist',
   DISABLED: 'the item does not use a waiting queue now',
   SOLD_OUT: 'the item is sold out',
+  DIRECT: 'the item issues first-come claims (POST /api/v1/item/{itemId}/claims), without a waiting queue',
 } as const;
+
+/** A lane name as the trusted gateway sends it in `user-tier`; absent: undefined. @throws WqError 400 when malformed. */
+function laneOf(tier: unknown): string | undefined {
+  if (tier === undefined) return undefined;
+  if (typeof tier !== 'string' || !LANE_PATTERN.test(tier)) throw new WqError('INVALID_PARAMETER', 'user-tier must be 1-32 characters of [A-Za-z0-9_]');
+  return tier;
+}
 
 /**
  * The shopper-facing and order-service operations of the waiting room. Every operation is one Lua script call
@@ -71,16 +86,26 @@ export class WaitingRoom {
    * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
    * @param ip the client's address, for the per-IP limit.
    * @param skipRateLimit true only for the api's own warm-up requests.
-   * @throws WqError 400 `INVALID_PARAMETER` (ids), 409 `ITEM_CANNOT_USE_WAITING_QUEUE` (unknown, disabled or sold
-   *   out item), 429 `TOO_MANY_REQUESTS` (rate limit), 503 (Redis down).
+   * @param tierRaw the `user-tier` header (priority lane, set by the trusted gateway); unknown lanes: the last one.
+   * @throws WqError 400 `INVALID_PARAMETER` (ids, user-tier), 409 `ITEM_CANNOT_USE_WAITING_QUEUE` (unknown,
+   *   disabled, sold out or DIRECT item; `data.reason`), 409 `ITEM_NOT_OPEN` (a TIME_DEAL before its start;
+   *   `data.opensAt` epoch ms), 409 `QUEUE_FULL` (maxWaiting), 429 `TOO_MANY_REQUESTS` (rate limit), 503 (Redis down).
    */
-  async register(itemIdRaw: unknown, userIdRaw: unknown, ip?: string, skipRateLimit = false): Promise<WaitingQueueView> {
+  async register(itemIdRaw: unknown, userIdRaw: unknown, ip?: string, skipRateLimit = false, tierRaw?: unknown): Promise<WaitingQueueView> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const userId = requireId(userIdRaw, 'userId');
+    const lane = laneOf(tierRaw);
     if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.consume(userId, ip);
-    const result = await this.queue.register(itemId, userId);
-    if (typeof result === 'string') {
-      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[result], {}, { itemId, reason: result });
+    const result = await this.queue.registerOrRefuse(itemId, userId, { lane, trackPoll: (this.extras.abandonAfterMs ?? 0) > 0 });
+    if ('refusal' in result) {
+      const r = result.refusal;
+      if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', {}, { itemId });
+      if (r === 'NOT_OPEN') {
+        const opensAt = result.opensAt ?? 0;
+        const retry = String(Math.max(1, Math.ceil((opensAt - Date.now()) / 1000)));
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt });
+      }
+      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], {}, { itemId, reason: r });
     }
     return this.view(itemId, userId, result);
   }
@@ -97,7 +122,7 @@ export class WaitingRoom {
     if (token.userId !== userId || token.itemId !== itemId) {
       throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
     }
-    const place = await this.place(token);
+    const place = await this.place(token, (this.extras.abandonAfterMs ?? 0) > 0);
     // place() verified the token against the place, so it is the place's token: no second HMAC.
     return this.view(itemId, userId, place, tokenRaw as string);
   }
@@ -140,8 +165,9 @@ export class WaitingRoom {
     return { consumed: true, userId: token.userId, itemId };
   }
 
-  private async place(token: ParsedToken): Promise<Place> {
-    const place = await this.queue.status(token.itemId, token.userId);
+  /** @param trackPoll record the poll of a waiting user (abandonment on; the shopper's poll only). */
+  private async place(token: ParsedToken, trackPoll = false): Promise<Place> {
+    const place = await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined);
     // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
     // the current sequence, and is as unknown as a forged one.
     if (typeof place === 'string' || !this.tokens.matches(token, place.seq)) {
@@ -163,7 +189,9 @@ export class WaitingRoom {
       waitingQueueRank: place.rank,
       canOrder: admitted,
       estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),
-      pollAfterMs: pollAfterMs(place.rank, place.admitRate),
+      pollAfterMs: this.extras.abandonAfterMs
+        ? Math.min(pollAfterMs(place.rank, place.admitRate), Math.max(POLL_MIN_MS, Math.floor(this.extras.abandonAfterMs / 2)))
+        : pollAfterMs(place.rank, place.admitRate),
       admissionExpiresAt: admitted ? place.expiresAtMs : null,
       soldOut: place.remainCount <= 0,
       entryPass,

@@ -43,6 +43,6 @@ export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger
     }
     logger.info({ ms: Date.now() - started, rounds }, 'warm-up done');
   } finally {
-    await redis.del(...keys.queue(itemId));
+    await redis.del(...keys.queue(itemId), keys.lastPoll(itemId), keys.outbox(itemId));
   }
 }

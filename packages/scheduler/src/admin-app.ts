@@ -13,7 +13,9 @@ import {
   type ItemStore,
   type Logger,
   type QueueStore,
+  type ReservationStore,
 } from '@waiting-queue/shared';
+import { createRestockRouter } from './admin-stock';
 
 /** What the admin app needs. */
 export interface AdminAppOptions {
@@ -25,6 +27,10 @@ export interface AdminAppOptions {
   /** Bearer token of the admin API; undefined: no auth (development only). */
   adminToken?: string;
   bodyLimitBytes: number;
+  /** The operators' console (`/admin`, see console.ts), mounted before the 404 when given. */
+  console?: RequestHandler;
+  /** Serves `POST /waiting-item/{itemId}/restock` (admin-stock.ts) when given. */
+  reservations?: ReservationStore;
 }
 
 /** Parses `input` with `schema`. @throws WqError 400 `INVALID_PARAMETER` listing what is wrong. */
@@ -131,7 +137,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
     }),
   );
 
+  if (o.reservations) admin.use(createRestockRouter(o.reservations, o.logger));
   app.use('/internal/admin/v1', admin);
+  if (o.console) app.use(o.console);
   app.use(notFound);
   app.use(errorHandler(o.logger));
   return app;

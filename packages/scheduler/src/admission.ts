@@ -1,4 +1,4 @@
-import type { AdmitResult, ItemStore, Logger, QueueStore } from '@waiting-queue/shared';
+import type { AdmitResult, ItemStore, Logger, QueueStore, ReservationStore } from '@waiting-queue/shared';
 
 /** Settings of the admission tick. */
 export interface AdmissionOptions {
@@ -8,7 +8,14 @@ export interface AdmissionOptions {
   entryTtlMs: number;
   /** Interval between ticks, milliseconds (from the cron expression). */
   tickMs: number;
+  /** Abandonment (ABANDON_AFTER_SECONDS x 1000): drop waiting users silent for this long; 0/absent: off. */
+  abandonAfterMs?: number;
+  /** Retention of settled reservations, milliseconds (RESERVATION_RETENTION_SECONDS x 1000; default 1 day). */
+  reservationRetentionMs?: number;
 }
+
+/** Reservations expired (and settled ones purged) per item per tick, at most. */
+export const RESERVATION_SWEEP_LIMIT = 1000;
 
 /** What one tick did. */
 export interface TickReport {
@@ -20,12 +27,19 @@ export interface TickReport {
   items: (AdmitResult & { itemId: string })[];
   /** Items whose admission failed (Redis errors), retried next tick. */
   failed: string[];
+  /** PENDING reservations expired this tick (their stock restored). */
+  reservationsExpired: number;
+  /** Waiting users dropped this tick for not polling. */
+  abandoned: number;
 }
 
 /**
  * One admission tick over every registered item: for each, one Lua call that sweeps expired admissions and moves
- * up to N tokens from the waiting queue into the entry set (lua/admit-4.lua). Calls for all items are sent
- * together (auto-pipelining), so a tick costs about one round trip per Redis node.
+ * up to N tokens from the waiting queue into the entry set (lua/admit-6.lua). Calls for all items are sent
+ * together (auto-pipelining), so a tick costs about one round trip per Redis node. With a ReservationStore, each
+ * item's due reservations are expired first (lua/expire-reservations-6.lua, sent just before the admission on the
+ * same connection, so stock they restore reopens the item in the same tick); that sweep is idempotent, so two
+ * schedulers running it at once restore each reservation's stock once.
  */
 export class AdmissionTicker {
   constructor(
@@ -33,6 +47,7 @@ export class AdmissionTicker {
     private readonly queue: QueueStore,
     private readonly options: AdmissionOptions,
     private readonly logger: Logger,
+    private readonly reservations?: ReservationStore,
   ) {}
 
   /**
@@ -45,10 +60,20 @@ export class AdmissionTicker {
       this.items.listIds(),
     ]);
     const failed: string[] = [];
+    let reservationsExpired = 0;
+    const sweeps = this.reservations
+      ? ids.map((itemId) =>
+          this.reservations!.expireDue(itemId, { limit: RESERVATION_SWEEP_LIMIT, retentionMs: this.options.reservationRetentionMs ?? 86_400_000 }).then(
+            (r) => void (reservationsExpired += r.expired),
+            (err: Error) => this.logger.warn({ itemId, err: err.message }, 'reservation sweep failed for item; retrying next tick'),
+          ),
+        )
+      : [];
+    const abandonAfterMs = this.options.abandonAfterMs ?? 0;
     const results = await Promise.all(
       ids.map((itemId) =>
         this.queue
-          .admit(itemId, { tokenCountToMove, entryTtlMs: this.options.entryTtlMs, fence: slotMs, tickMs: this.options.tickMs })
+          .admit(itemId, { tokenCountToMove, entryTtlMs: this.options.entryTtlMs, fence: slotMs, tickMs: this.options.tickMs, ...(abandonAfterMs > 0 ? { abandonAfterMs } : {}) })
           .then((r) => ({ itemId, ...r }))
           .catch((err: Error) => {
             failed.push(itemId);
@@ -57,6 +82,7 @@ export class AdmissionTicker {
           }),
       ),
     );
+    await Promise.all(sweeps);
     const items = results.filter((r): r is AdmitResult & { itemId: string } => r !== null);
     return {
       slotMs,
@@ -65,6 +91,8 @@ export class AdmissionTicker {
       expired: items.reduce((s, r) => s + r.expired, 0),
       items,
       failed,
+      reservationsExpired,
+      abandoned: items.reduce((s, r) => s + r.abandoned, 0),
     };
   }
 }

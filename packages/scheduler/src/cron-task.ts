@@ -29,9 +29,17 @@ export function scheduleAdmission(expression: string, ticker: AdmissionTicker, c
       const started = Date.now();
       try {
         const report = await ticker.tick(ctx.date.getTime());
-        if (report.moved > 0 || report.expired > 0 || report.failed.length > 0) {
+        if (report.moved > 0 || report.expired > 0 || report.failed.length > 0 || report.reservationsExpired > 0 || report.abandoned > 0) {
           logger.info(
-            { slot: ctx.date.toISOString(), moved: report.moved, expired: report.expired, failed: report.failed.length, ms: Date.now() - started },
+            {
+              slot: ctx.date.toISOString(),
+              moved: report.moved,
+              expired: report.expired,
+              failed: report.failed.length,
+              reservationsExpired: report.reservationsExpired,
+              abandoned: report.abandoned,
+              ms: Date.now() - started,
+            },
             'admission tick',
           );
         }

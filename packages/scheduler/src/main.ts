@@ -7,16 +7,22 @@ import {
   isReady,
   ItemStore,
   loadConfig,
+  observedListener,
   QueueStore,
   redisTarget,
+  RequestTelemetry,
+  ReservationStore,
   serveWithLifecycle,
+  startProcessMetrics,
 } from '@waiting-queue/shared';
 import { createAdminApp } from './admin-app';
+import { createConsoleRouter } from './console';
 import { AdmissionTicker } from './admission';
 import { RedisRunCoordinator } from './coordinator';
 import { cronIntervalMs, scheduleAdmission } from './cron-task';
 import { startEventPipeline } from './event-pipeline';
 import { startItemSync } from './item-sync';
+import { meterTicker, queueGauges } from './metrics';
 
 /** Starts the scheduler (admission ticks, admin API, optional Kafka item sync) from the environment. */
 async function main(): Promise<void> {
@@ -36,8 +42,24 @@ async function main(): Promise<void> {
   const items = new ItemStore(redis);
   const queue = new QueueStore(redis);
   const n = await items.initTokenCountToMove(config.TOKEN_COUNT_TO_MOVE);
-  const ticker = new AdmissionTicker(items, queue, { defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, entryTtlMs: config.ENTRY_TTL_SECONDS * 1000, tickMs }, logger);
+  const reservations = new ReservationStore(redis);
+  const ticker = new AdmissionTicker(
+    items,
+    queue,
+    {
+      defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE,
+      entryTtlMs: config.ENTRY_TTL_SECONDS * 1000,
+      tickMs,
+      abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
+      reservationRetentionMs: config.RESERVATION_RETENTION_SECONDS * 1000,
+    },
+    logger,
+    reservations,
+  );
   const instanceId = `${process.pid}-${randomUUID()}`;
+  startProcessMetrics();
+  meterTicker(ticker);
+  queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
   const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger);
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
@@ -73,9 +95,12 @@ async function main(): Promise<void> {
     defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE,
     adminToken: config.ADMIN_TOKEN,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    reservations,
+    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs }),
   });
   const port = await serveWithLifecycle({
-    server: createServer(app),
+    // Request ids, request logs, HTTP metrics, and /metrics and /openapi.json (unauthenticated) before the admin app.
+    server: createServer(observedListener({ telemetry: new RequestTelemetry(logger, config.LOG_REQUESTS), app })),
     port: config.ADMIN_PORT,
     host: config.ADMIN_HOST,
     logger,

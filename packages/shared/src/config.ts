@@ -29,6 +29,15 @@ export const configSchema = z.object({
   /** Initial global N, written to Redis only when Redis holds none yet. */
   TOKEN_COUNT_TO_MOVE: int(10),
   ENTRY_TTL_SECONDS: int(300, 1),
+  /** Lifetime of a PENDING reservation, seconds: unconfirmed after it, the scheduler expires it and restores the stock. */
+  RESERVATION_TTL_SECONDS: int(120, 1),
+  /** How long settled (confirmed, cancelled, expired) reservations stay readable in Redis, seconds. */
+  RESERVATION_RETENTION_SECONDS: int(86_400, 1),
+  /**
+   * Abandonment: a waiting user who has not polled for this many seconds is dropped before admission (the api
+   * records polls, the scheduler drops; set the same value on both). 0: off (no poll tracking at all).
+   */
+  ABANDON_AFTER_SECONDS: int(0),
   /** HMAC secret of token ids; when unset, one is generated once and kept in Redis (wq:token-secret). */
   TOKEN_SECRET: optionalString,
   /** Registrations per user per RATE_LIMIT_USER_SECONDS; 0: no per-user limit (default: registration is idempotent). */

@@ -10,7 +10,23 @@ export const ErrorCodes = {
   WAITING_QUEUE_NOT_FOUND: 404,
   WAITING_ITEM_NOT_FOUND: 404,
   ITEM_CANNOT_USE_WAITING_QUEUE: 409,
+  /** 409 on consume; the reservation API answers it with 403 (a status override, see {@link WqError}). */
   NOT_ADMITTED: 409,
+  /** A TIME_DEAL before its startAt (`data.opensAt`, epoch ms). */
+  ITEM_NOT_OPEN: 409,
+  /** The item's waiting queue holds maxWaiting users. */
+  QUEUE_FULL: 409,
+  INSUFFICIENT_STOCK: 409,
+  /** The quantity exceeds what maxPerUser still allows this user. */
+  LIMIT_EXCEEDED: 409,
+  SOLD_OUT: 409,
+  ALREADY_CLAIMED: 409,
+  /** Claims on an item whose queueMode is not DIRECT. */
+  ITEM_NOT_DIRECT: 409,
+  RESERVATION_NOT_FOUND: 404,
+  /** Confirm or cancel of a reservation that is no longer PENDING (`data.status`). */
+  RESERVATION_NOT_PENDING: 409,
+  RESERVATION_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
@@ -21,8 +37,15 @@ export const ErrorCodes = {
 export type ErrorCode = keyof typeof ErrorCodes;
 
 /**
+ * Codes that some routes answer with another status than {@link ErrorCodes} gives (one code, two contracts):
+ * NOT_ADMITTED is 409 on consume (issue 2) and 403 on reservations (issue 4). Only these pairs are allowed.
+ */
+export const ErrorCodeAlternateStatus: Partial<Record<ErrorCode, readonly number[]>> = { NOT_ADMITTED: [403] };
+
+/**
  * An error that the HTTP layer turns into the envelope `{state:"FAIL", errorCode, errorMessage, data}` with the
- * code's status. `headers` are added to the response (e.g. `Retry-After`).
+ * code's status, or with `status` when given (one code, two contracts: NOT_ADMITTED is 409 on consume, 403 on
+ * reservations). `headers` are added to the response (e.g. `Retry-After`).
  */
 export class WqError extends Error {
   readonly status: number;
@@ -31,10 +54,11 @@ export class WqError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly data: Record<string, unknown> | null = null,
+    status?: number,
   ) {
     super(message);
     this.name = 'WqError';
-    this.status = ErrorCodes[errorCode];
+    this.status = status ?? ErrorCodes[errorCode];
   }
 }
 

@@ -4,6 +4,8 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { failure, success } from './envelope';
 import { toWqError, WqError, type ErrorCode } from './errors';
 import type { Logger } from './logger';
+import { countRedisError } from './metrics';
+import { markRoute, requestIdOf } from './request-log';
 
 /**
  * Writes a JSON envelope with node:http primitives (no framework work), for express routes and fast paths alike.
@@ -30,9 +32,11 @@ export function sendSuccess(res: ServerResponse, data: unknown): void {
  */
 export function sendError(res: ServerResponse, err: unknown, logger?: Logger, req?: IncomingMessage): void {
   const wq = toWqError(err);
+  if (wq.errorCode === 'SERVICE_UNAVAILABLE') countRedisError('request');
   if (wq.status >= 500 && logger) {
-    if (wq.errorCode === 'UNKNOWN') logger.error({ err, method: req?.method, url: req?.url }, 'unhandled error');
-    else logger.warn({ err: (err as Error)?.message, url: req?.url }, wq.errorCode);
+    const reqId = requestIdOf(req);
+    if (wq.errorCode === 'UNKNOWN') logger.error({ err, reqId, method: req?.method, url: req?.url }, 'unhandled error');
+    else logger.warn({ err: (err as Error)?.message, reqId, url: req?.url }, wq.errorCode);
   }
   if (res.headersSent) {
     res.destroy();
@@ -44,6 +48,7 @@ export function sendError(res: ServerResponse, err: unknown, logger?: Logger, re
 /** Wraps an async operation returning `data` as an express route that sends the SUCCESS envelope. */
 export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
   return (req, res, next) => {
+    markRoute(req);
     fn(req).then((data) => sendSuccess(res, data), next);
   };
 }

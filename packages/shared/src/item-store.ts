@@ -1,7 +1,13 @@
 import { z } from 'zod';
+import { WqError } from './errors';
 import { keys, ItemField } from './keys';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
+
+/** A lane name (the `user-tier` header's value): 1-32 of `[A-Za-z0-9_]`. */
+export const LANE_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
+/** Most lanes per item (lua/includes/lanes.lua: 8 lanes of 2^40 place numbers stay exact in doubles). */
+export const MAX_LANES = 8;
 
 /** Body of an item upsert (admin API and the `item-changed-event` consumer). */
 export const waitingItemInputSchema = z
@@ -13,6 +19,26 @@ export const waitingItemInputSchema = z
     tokenCountToMove: z.number().int().min(0).max(1_000_000).nullable().optional(),
     /** Cap on unexpired admissions; null: no cap; absent: unchanged. */
     maxActiveUsers: z.number().int().min(1).max(100_000_000).nullable().optional(),
+    /** Where admitted shoppers go to order (http(s) URL; the waiting-room page appends the token); null: none; absent: unchanged. */
+    targetUrl: z.string().url().max(2048).regex(/^https?:\/\//i, 'must be an http(s) URL').nullable().optional(),
+    /** GENERAL or TIME_DEAL (needs startAt); absent: unchanged (GENERAL when never set). */
+    type: z.enum(['GENERAL', 'TIME_DEAL']).optional(),
+    /** Opening of a TIME_DEAL: epoch ms or an ISO 8601 date-time; null: none; absent: unchanged. */
+    startAt: z.union([z.number().int().min(0).max(8_640_000_000_000_000), z.string().datetime({ offset: true })]).nullable().optional(),
+    /** Most units one user may hold in reservations; null: 1; absent: unchanged. */
+    maxPerUser: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    /** WAITING (a waiting room) or DIRECT (first-come claims, no waiting room); absent: unchanged (WAITING). */
+    queueMode: z.enum(['WAITING', 'DIRECT']).optional(),
+    /** Priority lanes, highest first, e.g. ["vip", "regular"] (the `user-tier` header picks one); null: none. */
+    lanes: z
+      .array(z.string().regex(LANE_PATTERN))
+      .min(1)
+      .max(MAX_LANES)
+      .refine((l) => new Set(l).size === l.length, 'lanes must be distinct')
+      .nullable()
+      .optional(),
+    /** Most users waiting at once (409 QUEUE_FULL beyond); null: no cap; absent: unchanged. */
+    maxWaiting: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
   })
   .strict();
 
@@ -26,6 +52,21 @@ export interface WaitingItem {
   waitingQueueEnabled: boolean;
   tokenCountToMove: number | null;
   maxActiveUsers: number | null;
+  /** The order page of admitted shoppers; absent when none is configured. */
+  targetUrl?: string;
+  /** Issue-4 policies, each absent when not set (then: GENERAL, maxPerUser 1, WAITING, one lane, no cap). */
+  type?: 'GENERAL' | 'TIME_DEAL';
+  /** Opening of a TIME_DEAL, epoch ms. */
+  startAt?: number;
+  maxPerUser?: number;
+  queueMode?: 'WAITING' | 'DIRECT';
+  lanes?: string[];
+  maxWaiting?: number;
+}
+
+/** An ISO date-time or epoch ms as epoch ms; null and undefined pass through. */
+function toEpochMs(v: number | string | null | undefined): number | null | undefined {
+  return typeof v === 'string' ? Date.parse(v) : v;
 }
 
 /** Upper bound of the global N: a tick moves at most this many tokens per item. */
@@ -38,9 +79,13 @@ export class ItemStore {
   /**
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash
    * between the two writes leaves a registered id without an item, which the scheduler skips (NO_ITEM).
+   * @throws WqError 400 `INVALID_PARAMETER` when `type` is TIME_DEAL without a `startAt` in the same input.
    */
   async upsert(itemId: string, input: WaitingItemInput, opts: { register?: boolean } = {}): Promise<{ created: boolean; item: WaitingItem }> {
-    const optional = (v: number | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
+    const optional = (v: number | string | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
+    if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
+      throw new WqError('INVALID_PARAMETER', 'invalid waiting item: a TIME_DEAL needs a startAt');
+    }
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
     if (opts.register !== false) await this.redis.sadd(keys.itemRegistry, itemId);
     const created = await callScript<number>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
@@ -49,6 +94,13 @@ export class ItemStore {
       input.waitingQueueEnabled ? '1' : '0',
       optional(input.tokenCountToMove),
       optional(input.maxActiveUsers),
+      optional(input.targetUrl),
+      optional(input.type),
+      optional(toEpochMs(input.startAt)),
+      optional(input.maxPerUser),
+      optional(input.queueMode),
+      optional(input.lanes === undefined || input.lanes === null ? input.lanes : input.lanes.join(',')),
+      optional(input.maxWaiting),
     ]);
     const item = await this.get(itemId);
     if (!item) throw new Error(`item ${itemId} vanished after upsert`);
@@ -57,13 +109,20 @@ export class ItemStore {
 
   /** The item, or null when unknown. */
   async get(itemId: string): Promise<WaitingItem | null> {
-    const [name, remain, enabled, n, maxActive] = await this.redis.hmget(
+    const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting] = await this.redis.hmget(
       keys.item(itemId),
       ItemField.itemName,
       ItemField.remainCount,
       ItemField.waitingQueueEnabled,
       ItemField.tokenCountToMove,
       ItemField.maxActiveUsers,
+      ItemField.targetUrl,
+      ItemField.type,
+      ItemField.startAt,
+      ItemField.maxPerUser,
+      ItemField.queueMode,
+      ItemField.lanes,
+      ItemField.maxWaiting,
     );
     if (enabled === null) return null;
     return {
@@ -73,6 +132,13 @@ export class ItemStore {
       waitingQueueEnabled: enabled === '1',
       tokenCountToMove: n === null ? null : Number(n),
       maxActiveUsers: maxActive === null ? null : Number(maxActive),
+      ...(targetUrl ? { targetUrl } : {}),
+      ...(type ? { type: type as WaitingItem['type'] } : {}),
+      ...(startAt ? { startAt: Number(startAt) } : {}),
+      ...(maxPerUser ? { maxPerUser: Number(maxPerUser) } : {}),
+      ...(queueMode ? { queueMode: queueMode as WaitingItem['queueMode'] } : {}),
+      ...(lanes ? { lanes: lanes.split(',') } : {}),
+      ...(maxWaiting ? { maxWaiting: Number(maxWaiting) } : {}),
     };
   }
 

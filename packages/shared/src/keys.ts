@@ -13,6 +13,22 @@
  * - `wq:{<itemId>}:entry-batches` ZSET one record per admission tick: score = the batch's highest sequence, member =
  *                                    `<highestSeq>:<expiresAtMs>` (Redis clock). Ticks admit contiguous sequence
  *                                    ranges, so this gives every admitted user's expiry without a record per user.
+ *                                    On an item with priority lanes there is one record per tick and lane: a place
+ *                                    number carries its lane (lua/includes/lanes.lua: seq - r * 2^40, r counted from
+ *                                    the last lane), each lane owns its own range of numbers, and the ranges of one
+ *                                    lane are admitted in order. The default lane (r = 0) is numbered as before.
+ * - `wq:{<itemId>}:last-poll`  ZSET  member = waiting userId, score = last register/poll, epoch ms; written only
+ *                                    when ABANDON_AFTER_SECONDS > 0 (dropped by the tick after that long).
+ * - `wq:{<itemId>}:outbox`     STREAM the item's events, appended by the same Lua script that makes each change
+ *                                    (XADD MAXLEN ~ 100000). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
+ *                                    the item hash's `eventSeq`: unique, stable), `type`, `itemId`, `at` (epoch ms,
+ *                                    Redis clock), `payload` (JSON). Types and payloads: see outbox.ts
+ *                                    ({@link OutboxEventType}); lua/includes/outbox.lua writes them.
+ * - `wq:{<itemId>}:reservations`         HASH n -> reservation record JSON (id `<itemId>.<n>`; see reservation-store.ts).
+ * - `wq:{<itemId>}:reservations-pending` ZSET n by expiresAt (epoch ms): the PENDING ones, swept by the scheduler.
+ * - `wq:{<itemId>}:reservations-done`    ZSET n by the time it was settled: purged after RESERVATION_RETENTION_SECONDS.
+ * - `wq:{<itemId>}:holdings`   HASH  userId -> quantity held in PENDING + CONFIRMED reservations (maxPerUser).
+ * - `wq:{<itemId>}:claims`     HASH  userId -> claimId (`<itemId>.c<n>`) of DIRECT items: one claim per user.
  *
  * Global:
  * - `wq:items`                          SET    the item registry: every item the scheduler ticks over (no KEYS/SCAN).
@@ -32,6 +48,22 @@ export const keys = {
     keys.entry(itemId),
     keys.entryBatches(itemId),
   ],
+  lastPoll: (itemId: string) => `wq:{${itemId}}:last-poll`,
+  outbox: (itemId: string) => `wq:{${itemId}}:outbox`,
+  reservations: (itemId: string) => `wq:{${itemId}}:reservations`,
+  reservationsPending: (itemId: string) => `wq:{${itemId}}:reservations-pending`,
+  reservationsDone: (itemId: string) => `wq:{${itemId}}:reservations-done`,
+  holdings: (itemId: string) => `wq:{${itemId}}:holdings`,
+  claims: (itemId: string) => `wq:{${itemId}}:claims`,
+  /** The six keys of the reservation scripts (confirm, cancel, expire), in their order. */
+  reservationState: (itemId: string): [string, string, string, string, string, string] => [
+    keys.item(itemId),
+    keys.holdings(itemId),
+    keys.reservations(itemId),
+    keys.reservationsPending(itemId),
+    keys.reservationsDone(itemId),
+    keys.outbox(itemId),
+  ],
   itemRegistry: 'wq:items',
   tokenCountToMove: 'wq:config:token-count-to-move',
   tokenSecret: 'wq:token-secret',
@@ -45,6 +77,8 @@ export const ItemField = {
   waitingQueueEnabled: 'enabled',
   tokenCountToMove: 'tokenCountToMove',
   maxActiveUsers: 'maxActiveUsers',
+  /** Order page of admitted shoppers (optional). */
+  targetUrl: 'targetUrl',
   /** Per-item sequence, HINCRBY on every new registration. */
   seq: 'seq',
   /** Scheduled time (epoch ms) of the last tick that moved this item: the fencing token. */
@@ -53,4 +87,20 @@ export const ItemField = {
   lastMoveAt: 'lastMoveAt',
   /** Admission capacity in tokens per second, written by the scheduler each tick. */
   admitRate: 'admitRate',
+  /** 'GENERAL' (absent) | 'TIME_DEAL' (registration and claims refused before startAt). */
+  type: 'type',
+  /** Opening time of a TIME_DEAL, epoch ms. */
+  startAt: 'startAt',
+  /** Most units one user may hold in reservations (absent: 1). */
+  maxPerUser: 'maxPerUser',
+  /** 'WAITING' (absent) | 'DIRECT' (first-come claims, no waiting room). */
+  queueMode: 'queueMode',
+  /** Priority lanes, comma-separated, highest first (absent: one lane). */
+  lanes: 'lanes',
+  /** Most users waiting at once (absent: no cap). */
+  maxWaiting: 'maxWaiting',
+  /** Counters: reservation numbers, claim numbers, outbox event numbers (HINCRBY). */
+  rsvSeq: 'rsvSeq',
+  claimSeq: 'claimSeq',
+  eventSeq: 'eventSeq',
 } as const;

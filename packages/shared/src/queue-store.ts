@@ -16,14 +16,34 @@ export interface Place {
   remainCount: number;
 }
 
-export type RegisterRefusal = 'NO_ITEM' | 'DISABLED' | 'SOLD_OUT';
+/**
+ * Why registration is refused: unknown item, disabled, a DIRECT item (claims, no waiting room), sold out, the queue
+ * holds maxWaiting users, or a TIME_DEAL before its startAt (see {@link RegisterOutcome} for its opening time).
+ */
+export type RegisterRefusal = 'NO_ITEM' | 'DISABLED' | 'DIRECT' | 'SOLD_OUT' | 'QUEUE_FULL' | 'NOT_OPEN';
 
-/** Result of one admission tick of one item (see lua/admit-4.lua). */
+/** A refused registration; `opensAt` (epoch ms) with NOT_OPEN. */
+export interface Refused {
+  refusal: RegisterRefusal;
+  opensAt?: number;
+}
+
+/** Options of a registration. */
+export interface RegisterOptions {
+  /** The user's lane (the trusted `user-tier` header); unknown or absent: the item's last lane. */
+  lane?: string;
+  /** Record this as the user's last poll (abandonment on). */
+  trackPoll?: boolean;
+}
+
+/** Result of one admission tick of one item (see lua/admit-6.lua). */
 export interface AdmitResult {
   status: 'OK' | 'NO_ITEM' | 'STALE_FENCE';
   moved: number;
   expired: number;
   waiting: number;
+  /** Waiting users dropped for not polling (abandonment on). */
+  abandoned: number;
 }
 
 /** Parameters of an admission tick. */
@@ -36,9 +56,14 @@ export interface AdmitParams {
   fence: number;
   /** Tick interval, milliseconds. */
   tickMs: number;
+  /** Abandonment: drop waiting users whose last poll is older than this, milliseconds; 0 or absent: off. */
+  abandonAfterMs?: number;
 }
 
 type RawPlace = [string, (string | number)?, number?, string?, number?, string?, string?];
+
+/** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
+const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
 
 function toPlace(raw: RawPlace): Place {
   return {
@@ -52,7 +77,7 @@ function toPlace(raw: RawPlace): Place {
 }
 
 /**
- * Typed wrappers of the queue scripts (lua/register-4, status-4, consume-4, admit-4). Each call is one EVALSHA:
+ * Typed wrappers of the queue scripts (lua/register-5, status-5, consume-4, admit-6). Each call is one EVALSHA:
  * one round trip, atomic on the item's Redis node.
  */
 export class QueueStore {
@@ -62,14 +87,27 @@ export class QueueStore {
    * Registers `userId` in `itemId`'s waiting queue, or returns the place they already hold.
    * @returns the place, or the reason registration is refused.
    */
-  async register(itemId: string, userId: string): Promise<Place | RegisterRefusal> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_register', keys.queue(itemId), [userId]);
-    return raw.length === 1 ? (raw[0] as RegisterRefusal) : toPlace(raw);
+  async register(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | RegisterRefusal> {
+    const r = await this.registerOrRefuse(itemId, userId, opts);
+    return 'refusal' in r ? r.refusal : r;
   }
 
-  /** Where `userId` stands in `itemId`'s queue: the place, `NO_ITEM`, or `NOT_FOUND` (no place now). */
-  async status(itemId: string, userId: string): Promise<Place | 'NO_ITEM' | 'NOT_FOUND'> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_status', keys.queue(itemId), [userId]);
+  /**
+   * As {@link register}, with the refusal's detail (the opening time of a TIME_DEAL).
+   * @returns the place, or `{refusal, opensAt?}`.
+   */
+  async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
+    const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [userId, opts.lane ?? '', opts.trackPoll ? '1' : '']);
+    if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]) };
+    return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toPlace(raw);
+  }
+
+  /**
+   * Where `userId` stands in `itemId`'s queue: the place, `NO_ITEM`, or `NOT_FOUND` (no place now).
+   * @param opts.trackPoll record this as a waiting user's last poll (the shopper's poll, abandonment on).
+   */
+  async status(itemId: string, userId: string, opts: { trackPoll?: boolean } = {}): Promise<Place | 'NO_ITEM' | 'NOT_FOUND'> {
+    const raw = await callScript<RawPlace>(this.redis, 'wq_status', queueKeys(itemId), [userId, opts.trackPoll ? '1' : '']);
     return raw.length === 1 ? (raw[0] as 'NO_ITEM' | 'NOT_FOUND') : toPlace(raw);
   }
 
@@ -78,15 +116,18 @@ export class QueueStore {
     return (await callScript<number>(this.redis, 'wq_consume', keys.queue(itemId), [userId, seq])) === 1;
   }
 
-  /** One admission tick of one item: sweep expired admissions, then admit up to N. */
+  /**
+   * One admission tick of one item: sweep expired admissions, drop abandoned users (when on), then admit up to N
+   * (higher lanes first), appending a `batch.admitted` event per lane to the item's outbox.
+   */
   async admit(itemId: string, p: AdmitParams): Promise<AdmitResult> {
-    const raw = await callScript<[AdmitResult['status'], number, number, number]>(this.redis, 'wq_admit', keys.queue(itemId), [
-      p.tokenCountToMove,
-      p.entryTtlMs,
-      p.fence,
-      p.tickMs,
-    ]);
-    return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]) };
+    const raw = await callScript<[AdmitResult['status'], number, number, number, number]>(
+      this.redis,
+      'wq_admit',
+      [...queueKeys(itemId), keys.outbox(itemId)],
+      [p.tokenCountToMove, p.entryTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0],
+    );
+    return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]), abandoned: Number(raw[4]) };
   }
 
   /** Number of waiting tokens and of unexpired admissions of each item (one script per item, pipelined). */

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import { countRedisError } from './metrics';
 
 /** A single Redis or a Redis Cluster client: every script works on both (see keys.ts for the hash tags). */
 export type RedisClient = Redis | Cluster;
@@ -45,7 +46,8 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
     client = new Redis(target.url ?? 'redis://127.0.0.1:6379', { ...baseOptions, connectionName: name, lazyConnect: true });
     client.connect().catch(() => undefined); // errors surface through 'error' and the ready wait below
   }
-  client.on('error', () => undefined); // reconnects are logged by the caller through isReady()
+  // Reconnects are logged by the caller through isReady(); each error event is counted (wq_redis_errors_total).
+  client.on('error', () => countRedisError('connection'));
   await waitReady(client, timeoutMs);
   return client;
 }

@@ -8,7 +8,7 @@ export const LUA_DIR = join(__dirname, '..', 'lua');
 
 /** A Lua script read from `lua/<name>-<numKeys>.lua` with its `-- @include <snippet>` lines expanded. */
 export interface LuaScript {
-  /** Command name, e.g. `wq_register` for `register-4.lua`. */
+  /** Command name, e.g. `wq_register` for `register-5.lua`. */
   command: string;
   numberOfKeys: number;
   lua: string;

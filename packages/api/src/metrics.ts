@@ -1,0 +1,84 @@
+import { Counter, Gauge, httpRequestDuration, metricsRegistry, toWqError } from '@waiting-queue/shared';
+import type { Operations } from './operations';
+
+/**
+ * `wq_registrations_total{result}`: registrations the api answered, `result` = `ok` (a new place or the place the
+ * user already holds: registration is idempotent) or the errorCode of the refusal (e.g. `ITEM_CANNOT_USE_WAITING_QUEUE`,
+ * `TOO_MANY_REQUESTS`): a bounded set of label values.
+ */
+export const registrations = new Counter({
+  name: 'wq_registrations_total',
+  help: 'Registrations answered by the api, by result (ok or the errorCode)',
+  labelNames: ['result'] as const,
+  registers: [metricsRegistry],
+});
+
+/** `wq_consumes_total{result}`: admissions consumed by order services (`ok`) and refused consumes (errorCode). */
+export const consumes = new Counter({
+  name: 'wq_consumes_total',
+  help: 'Consumes of admissions answered by the api, by result (ok or the errorCode)',
+  labelNames: ['result'] as const,
+  registers: [metricsRegistry],
+});
+
+function counted<T>(counter: Counter<'result'>, work: Promise<T>): Promise<T> {
+  return work.then(
+    (v) => {
+      counter.inc({ result: 'ok' });
+      return v;
+    },
+    (err: unknown) => {
+      counter.inc({ result: toWqError(err).errorCode });
+      throw err;
+    },
+  );
+}
+
+/**
+ * Wraps the api's operations so that registrations and consumes are counted, on both transports (the express
+ * routes and the fast path call the same operations). Poll and validate are not wrapped: the HTTP histogram counts
+ * them by route and status already.
+ */
+export function instrumentOperations(ops: Operations): Operations {
+  return {
+    register: (req, itemId) => counted(registrations, ops.register(req, itemId)),
+    poll: ops.poll,
+    validate: ops.validate,
+    consume: (req, itemId, token) => counted(consumes, ops.consume(req, itemId, token)),
+  };
+}
+
+/**
+ * Forgets what the api's own warm-up requests recorded (HTTP durations, registrations, consumes of the throw-away
+ * warm-up item), so that the metrics start with the first real request. Call once, right after warm-up.
+ */
+export function resetAfterWarmup(): void {
+  httpRequestDuration.reset();
+  registrations.reset();
+  consumes.reset();
+}
+
+/**
+ * Exposes the load shedder on scrape: `wq_requests_shed_total` (requests answered 429 at capacity, MAX_IN_FLIGHT)
+ * and `wq_requests_in_flight` (requests being worked on now). Read when scraped: nothing on the request path.
+ */
+export function shedderMetrics(shedder: { shed: number; current: number }): void {
+  let reported = 0;
+  new Counter({
+    name: 'wq_requests_shed_total',
+    help: 'Requests answered 429 by the load shedder (MAX_IN_FLIGHT)',
+    registers: [metricsRegistry],
+    collect() {
+      this.inc(shedder.shed - reported);
+      reported = shedder.shed;
+    },
+  });
+  new Gauge({
+    name: 'wq_requests_in_flight',
+    help: 'Requests being worked on by this api process now',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(shedder.current);
+    },
+  });
+}

@@ -1,0 +1,150 @@
+import {
+  parseReservationId,
+  reservationInputSchema,
+  parseToken,
+  requireId,
+  WqError,
+  type ClaimStore,
+  type QueueStore,
+  type Reservation,
+  type ReservationStore,
+  type SettleResult,
+  type TokenCodec,
+} from '@waiting-queue/shared';
+
+/** A reservation as the internal API returns it, with the item's stock after the call. */
+export type ReservationView = Reservation & { remainCount?: number };
+
+/** What a shopper receives for a claim (`data` of the envelope). */
+export interface ClaimView {
+  claimId: string;
+  itemId: string;
+  userId: string;
+  /** Stock left after this claim. */
+  remainCount: number;
+}
+
+/** What the stock operations need. */
+export interface StockServiceOptions {
+  queue: QueueStore;
+  tokens: TokenCodec;
+  reservations: ReservationStore;
+  claims: ClaimStore;
+  /** Lifetime of a PENDING reservation, milliseconds (RESERVATION_TTL_SECONDS x 1000). */
+  reservationTtlMs: number;
+}
+
+const notAdmitted = (message: string) => new WqError('NOT_ADMITTED', message, {}, null, 403);
+
+/**
+ * Stock operations of the api: reservations for order services (internal API) and first-come claims on DIRECT
+ * items (public API). Each state change is one Lua script (see ReservationStore, ClaimStore); input is validated
+ * here so that every transport answers alike.
+ */
+export class StockService {
+  constructor(private readonly o: StockServiceOptions) {}
+
+  /**
+   * Reserves stock for an admitted token, consuming the admission.
+   * @throws WqError 400 `INVALID_PARAMETER` (body, ids, token form), 403 `TOKEN_MISMATCH` (the token is another
+   *   user's or item's), 403 `NOT_ADMITTED` (waiting, expired, already used, unknown), 409 `LIMIT_EXCEEDED`
+   *   (maxPerUser; `data.maxPerUser`, `data.held`), 409 `INSUFFICIENT_STOCK` (`data.remainCount`), 503.
+   */
+  async reserve(itemIdRaw: unknown, body: unknown): Promise<ReservationView> {
+    const itemId = requireId(itemIdRaw, 'itemId');
+    const parsed = reservationInputSchema.safeParse(body ?? null);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      throw new WqError('INVALID_PARAMETER', `invalid reservation: ${detail}`);
+    }
+    const userId = requireId(parsed.data.userId, 'userId');
+    const token = parseToken(parsed.data.waitingQueueToken);
+    if (token.itemId !== itemId || token.userId !== userId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
+    // As consume: read the place, verify the token's HMAC against its number; the script compares that number again.
+    const place = await this.o.queue.status(itemId, userId);
+    if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.o.tokens.matches(token, place.seq)) {
+      throw notAdmitted('the token is not admitted (waiting, expired, already used or unknown)');
+    }
+    const r = await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs);
+    switch (r.status) {
+      case 'OK':
+        return { ...r.reservation, remainCount: r.remainCount };
+      case 'LIMIT_EXCEEDED':
+        throw new WqError('LIMIT_EXCEEDED', `at most ${r.maxPerUser} per user; this user holds ${r.held}`, {}, { itemId, maxPerUser: r.maxPerUser, held: r.held });
+      case 'INSUFFICIENT_STOCK':
+        throw new WqError('INSUFFICIENT_STOCK', `only ${r.remainCount} left`, {}, { itemId, remainCount: r.remainCount });
+      default:
+        throw notAdmitted('the admission was already used or has expired');
+    }
+  }
+
+  /**
+   * PENDING -> CONFIRMED; idempotent on a CONFIRMED one.
+   * @throws WqError 400 (malformed id), 404 `RESERVATION_NOT_FOUND`, 410 `RESERVATION_EXPIRED`, 409
+   *   `RESERVATION_NOT_PENDING` (cancelled; `data.status`), 503.
+   */
+  async confirm(idRaw: unknown): Promise<Reservation> {
+    return this.settled(idRaw, (id) => this.o.reservations.confirm(id));
+  }
+
+  /**
+   * PENDING -> CANCELLED, restoring the stock; idempotent on a CANCELLED one.
+   * @throws WqError 400, 404 `RESERVATION_NOT_FOUND`, 410 `RESERVATION_EXPIRED`, 409 `RESERVATION_NOT_PENDING`
+   *   (confirmed), 503.
+   */
+  async cancel(idRaw: unknown): Promise<Reservation> {
+    return this.settled(idRaw, (id) => this.o.reservations.cancel(id));
+  }
+
+  /** The reservation. @throws WqError 400 (malformed id), 404 `RESERVATION_NOT_FOUND`, 503. */
+  async get(idRaw: unknown): Promise<Reservation> {
+    const id = this.reservationId(idRaw);
+    const r = await this.o.reservations.get(id);
+    if (!r) throw new WqError('RESERVATION_NOT_FOUND', `no reservation ${id}`);
+    return r;
+  }
+
+  /**
+   * A first-come claim on a DIRECT item: at most the stock in total, one per user.
+   * @throws WqError 400 (ids), 404 `WAITING_ITEM_NOT_FOUND`, 409 `ITEM_NOT_DIRECT`, 409
+   *   `ITEM_CANNOT_USE_WAITING_QUEUE` (disabled), 409 `ITEM_NOT_OPEN` (`data.opensAt`), 409 `ALREADY_CLAIMED`
+   *   (`data.claimId`), 409 `SOLD_OUT`, 503.
+   */
+  async claim(itemIdRaw: unknown, userIdRaw: unknown): Promise<ClaimView> {
+    const itemId = requireId(itemIdRaw, 'itemId');
+    const userId = requireId(userIdRaw, 'userId');
+    const r = await this.o.claims.claim(itemId, userId);
+    switch (r.status) {
+      case 'OK':
+        return { claimId: r.claimId, itemId, userId, remainCount: r.remainCount };
+      case 'ALREADY_CLAIMED':
+        throw new WqError('ALREADY_CLAIMED', 'this user has claimed this item already', {}, { itemId, claimId: r.claimId });
+      case 'SOLD_OUT':
+        throw new WqError('SOLD_OUT', 'the item is sold out', {}, { itemId });
+      case 'NOT_OPEN': {
+        const retry = String(Math.max(1, Math.ceil((r.opensAt - Date.now()) / 1000)));
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt: r.opensAt });
+      }
+      case 'NOT_DIRECT':
+        throw new WqError('ITEM_NOT_DIRECT', 'the item uses a waiting queue, not first-come claims', {}, { itemId });
+      case 'DISABLED':
+        throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', 'the item is disabled', {}, { itemId, reason: 'DISABLED' });
+      default:
+        throw new WqError('WAITING_ITEM_NOT_FOUND', `no item ${itemId}`);
+    }
+  }
+
+  private reservationId(idRaw: unknown): string {
+    if (!parseReservationId(idRaw)) throw new WqError('INVALID_PARAMETER', 'reservationId must be <itemId>.<number>');
+    return idRaw as string;
+  }
+
+  private async settled(idRaw: unknown, op: (id: string) => Promise<SettleResult>): Promise<Reservation> {
+    const id = this.reservationId(idRaw);
+    const r = await op(id);
+    if (r.status === 'NOT_FOUND') throw new WqError('RESERVATION_NOT_FOUND', `no reservation ${id}`);
+    if (r.status === 'OK') return r.reservation;
+    if (r.status === 'EXPIRED') throw new WqError('RESERVATION_EXPIRED', 'the reservation has expired; its stock was released', {}, { reservation: r.reservation });
+    throw new WqError('RESERVATION_NOT_PENDING', `the reservation is ${r.status}`, {}, { reservationId: id, status: r.status });
+  }
+}

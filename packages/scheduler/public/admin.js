@@ -1,0 +1,372 @@
+/*
+ * The admin console (served by the scheduler at /admin). No framework, no build step.
+ *
+ * It polls GET /internal/admin/v1/overview every second (global N, and per item: the stored item, waiting and
+ * admitted counts, admission rate, time to drain) and drives the admin API with `Authorization: Bearer <token>`
+ * (the token is kept in sessionStorage; with DEV_MODE the API is open and no token is needed):
+ *   PUT  /internal/admin/v1/waiting-queue/token-count-to-move        global N, pause (N = 0) and resume
+ *   GET  /internal/admin/v1/waiting-item/{id}                         fresh item before a per-item change
+ *   POST /internal/admin/v1/waiting-item/{id}/manually                per-item N, enable/disable, create/edit
+ *   POST /internal/admin/v1/waiting-item/{id}/restock {quantity}      restock: adds units (an upsert where absent)
+ * The table's rows are built once per item and then only their text changes, so inputs keep focus and value.
+ */
+(function () {
+  'use strict';
+
+  var API = '/internal/admin/v1';
+  var TOKEN_KEY = 'wq-admin-token';
+  var RESUME_KEY = 'wq-admin:resume-n';
+  var POLL_MS = 1000;
+  var RATE_WINDOW_MS = 5000;
+
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
+  var tbody = document.querySelector('#items tbody');
+  var rows = {}; // itemId -> { tr, cells, samples: [{t, total}] }
+  var last = null; // the last overview
+  var timer = 0;
+
+  function stored(key, value) {
+    try {
+      if (value === undefined) return localStorage.getItem(key);
+      localStorage.setItem(key, value);
+    } catch (e) {
+      return null;
+    }
+    return value;
+  }
+
+  function token() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY) || '';
+    } catch (e) {
+      return '';
+    }
+  }
+
+  /** Calls the admin API; resolves to the envelope's data, rejects with an Error (status, code). */
+  function call(method, path, body) {
+    var headers = { accept: 'application/json' };
+    var tk = token();
+    if (tk) headers.authorization = 'Bearer ' + tk;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(API + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
+      .then(function (res) {
+        return res
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (env) {
+            if (res.ok && env.state === 'SUCCESS') return env.data;
+            var err = new Error(env.errorMessage || 'HTTP ' + res.status);
+            err.status = res.status;
+            err.code = env.errorCode;
+            throw err;
+          });
+      });
+  }
+
+  function notice(msg) {
+    $('notice').textContent = msg;
+    $('error').textContent = '';
+  }
+  function fail(err) {
+    if (err.status === 401) return needToken(true);
+    $('error').textContent = err.message;
+  }
+
+  function needToken(rejected) {
+    clearTimeout(timer);
+    $('auth-state').textContent = token() && rejected ? 'Token rejected: enter the admin token' : 'Enter the admin token';
+    $('auth-state').className = 'auth-state bad';
+    $('admin-token').focus();
+  }
+
+  function poll() {
+    clearTimeout(timer);
+    call('GET', '/overview').then(
+      function (data) {
+        $('auth-state').textContent = token() ? 'Signed in' : 'Open admin API (development mode)';
+        $('auth-state').className = 'auth-state ok';
+        render(data);
+        timer = setTimeout(poll, POLL_MS);
+      },
+      function (err) {
+        if (err.status === 401) return needToken(true);
+        $('error').textContent = 'Cannot read the overview: ' + err.message + ' (retrying)';
+        timer = setTimeout(poll, POLL_MS * 3);
+      },
+    );
+  }
+
+  var fmt = new Intl.NumberFormat();
+  function num(n) {
+    return fmt.format(n);
+  }
+  function rate(r) {
+    return (r >= 100 ? Math.round(r) : Math.round(r * 10) / 10) + '/s';
+  }
+  function duration(s) {
+    if (s === 0) return '0 s';
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+    return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+  }
+
+  function render(o) {
+    last = o;
+    var paused = o.tokenCountToMove === 0;
+    $('global-n').textContent = num(o.tokenCountToMove);
+    $('run-state').textContent = paused ? 'Paused' : 'Running';
+    $('run-state').className = 'badge ' + (paused ? 'warn' : 'ok');
+    $('tick').textContent = o.tickMs >= 1000 ? o.tickMs / 1000 + ' s' : o.tickMs + ' ms';
+    var input = $('global-n-input');
+    if (document.activeElement !== input && input.value === '') input.placeholder = String(o.tokenCountToMove);
+    var resume = Number(stored(RESUME_KEY)) || 0;
+    $('pause').textContent = paused ? 'Resume admission' + (resume ? ' (N = ' + resume + ')' : '') : 'Pause admission';
+    $('pause').setAttribute('aria-pressed', paused ? 'true' : 'false');
+
+    var seen = {};
+    var waiting = 0;
+    var admitted = 0;
+    o.items.forEach(function (item, i) {
+      seen[item.itemId] = true;
+      waiting += item.waitingTokenCount;
+      admitted += item.enteredTokenCount;
+      var row = rows[item.itemId] || (rows[item.itemId] = buildRow(item.itemId));
+      if (tbody.children[i] !== row.tr) tbody.insertBefore(row.tr, tbody.children[i] || null);
+      updateRow(row, item, o);
+    });
+    Object.keys(rows).forEach(function (id) {
+      if (!seen[id]) {
+        tbody.removeChild(rows[id].tr);
+        delete rows[id];
+      }
+    });
+    $('total-waiting').textContent = num(waiting);
+    $('total-admitted').textContent = num(admitted);
+    $('empty').hidden = o.items.length > 0;
+    $('updated').textContent = '· updated ' + new Date(o.serverTime).toLocaleTimeString() + (o.truncated ? ' · first ' + o.items.length + ' items' : '');
+  }
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) for (var k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function buildRow(id) {
+    var tr = el('tr', { 'data-item-id': id });
+    var c = {};
+    var th = el('th', { scope: 'row' });
+    c.id = el('span', { class: 'item-id' }, id);
+    c.name = el('span', { class: 'item-name' });
+    th.appendChild(c.id);
+    th.appendChild(c.name);
+    tr.appendChild(th);
+    ['enabled', 'stock', 'waiting', 'admitted'].forEach(function (k) {
+      c[k] = el('td', { class: k === 'enabled' ? 'enabled' : 'num ' + k });
+      tr.appendChild(c[k]);
+    });
+
+    var nCell = el('td', { class: 'n' });
+    c.n = el('span', { class: 'n-value' });
+    var nForm = el('form', { class: 'mini-form', 'data-action': 'set-n' });
+    var nInput = el('input', { type: 'number', min: '0', max: '1000000', step: '1', inputmode: 'numeric', 'aria-label': 'N for item ' + id + ' (empty: global N)', class: 'n-input' });
+    nForm.appendChild(nInput);
+    nForm.appendChild(el('button', { type: 'submit' }, 'Set'));
+    nForm.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var v = nInput.value.trim();
+      changeItem(id, { tokenCountToMove: v === '' ? null : Number(v) }, v === '' ? 'uses the global N' : 'N = ' + v).then(function () {
+        nInput.value = '';
+      });
+    });
+    nCell.appendChild(c.n);
+    nCell.appendChild(nForm);
+    tr.appendChild(nCell);
+
+    c.rate = el('td', { class: 'num rate' });
+    c.drain = el('td', { class: 'num drain' });
+    tr.appendChild(c.rate);
+    tr.appendChild(c.drain);
+
+    var actionsCell = el('td');
+    var actions = el('div', { class: 'actions' });
+    c.toggle = el('button', { type: 'button', class: 'secondary toggle' });
+    c.toggle.addEventListener('click', function () {
+      var enable = c.toggle.getAttribute('data-enable') === '1';
+      changeItem(id, { waitingQueueEnabled: enable }, enable ? 'enabled' : 'disabled');
+    });
+    var rForm = el('form', { class: 'mini-form', 'data-action': 'restock' });
+    var rInput = el('input', { type: 'number', min: '1', step: '1', required: '', inputmode: 'numeric', placeholder: '+units', 'aria-label': 'Units to add to the stock of item ' + id, class: 'restock-input' });
+    rForm.appendChild(rInput);
+    rForm.appendChild(el('button', { type: 'submit' }, 'Restock'));
+    rForm.addEventListener('submit', function (e) {
+      e.preventDefault();
+      restock(id, Number(rInput.value)).then(function () {
+        rInput.value = '';
+      });
+    });
+    var edit = el('button', { type: 'button', class: 'secondary edit' }, 'Edit');
+    edit.addEventListener('click', function () {
+      editItem(id);
+    });
+    actions.appendChild(c.toggle);
+    actions.appendChild(rForm);
+    actions.appendChild(edit);
+    actionsCell.appendChild(actions);
+    tr.appendChild(actionsCell);
+    return { tr: tr, cells: c, samples: [] };
+  }
+
+  function updateRow(row, item, o) {
+    var c = row.cells;
+    c.name.textContent = item.itemName;
+    c.enabled.textContent = item.waitingQueueEnabled ? 'Yes' : 'No';
+    c.enabled.className = 'enabled ' + (item.waitingQueueEnabled ? 'ok' : 'bad');
+    c.stock.textContent = num(item.remainCount);
+    c.stock.className = 'num stock' + (item.remainCount <= 0 ? ' bad' : '');
+    c.waiting.textContent = num(item.waitingTokenCount);
+    c.admitted.textContent = num(item.enteredTokenCount);
+    c.n.textContent = item.tokenCountToMove === null ? 'global (' + num(o.tokenCountToMove) + ')' : num(item.tokenCountToMove) + ' (item)';
+    c.toggle.textContent = item.waitingQueueEnabled ? 'Disable' : 'Enable';
+    c.toggle.setAttribute('data-enable', item.waitingQueueEnabled ? '0' : '1');
+    c.toggle.setAttribute('aria-label', (item.waitingQueueEnabled ? 'Disable' : 'Enable') + ' item ' + item.itemId);
+
+    // Actual admissions/s from the growth of admittedTotal over the last few seconds; capacity from the tick.
+    var now = o.serverTime;
+    row.samples.push({ t: now, total: item.admittedTotal });
+    while (row.samples.length > 2 && now - row.samples[0].t > RATE_WINDOW_MS) row.samples.shift();
+    var first = row.samples[0];
+    var actual = now > first.t ? ((item.admittedTotal - first.total) * 1000) / (now - first.t) : null;
+    c.rate.textContent = (actual === null ? '–' : rate(Math.max(0, actual))) + ' ';
+    c.rate.appendChild(el('span', { class: 'sub' }, 'of ' + rate(item.admitRate)));
+    c.drain.textContent =
+      item.waitingTokenCount === 0 ? '–' : item.drainSeconds === null ? 'never (not admitting)' : duration(item.drainSeconds);
+  }
+
+  function setGlobalN(n, what) {
+    return call('PUT', '/waiting-queue/token-count-to-move', { tokenCountToMove: n }).then(function (d) {
+      notice(what + ': global N = ' + d.tokenCountToMove);
+      poll();
+    }, fail);
+  }
+
+  /**
+   * Upserts the item with `change` (fields, or a function of the stored item returning them) applied to its
+   * current stored state, read right before. The upsert needs remainCount: stock taken between the read and the
+   * write would be written back, so stock itself changes through the restock endpoint.
+   */
+  function changeItem(id, change, what) {
+    return call('GET', '/waiting-item/' + encodeURIComponent(id))
+      .then(function (item) {
+        var body = { itemName: item.itemName, remainCount: item.remainCount, waitingQueueEnabled: item.waitingQueueEnabled };
+        var fields = typeof change === 'function' ? change(item) : change;
+        for (var k in fields) body[k] = fields[k];
+        return call('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body);
+      })
+      .then(function () {
+        notice('Item ' + id + ': ' + what);
+        poll();
+      }, fail);
+  }
+
+  /** Adds `quantity` units through the restock endpoint (atomic; reopens a sold-out queue), else by an upsert. */
+  function restock(id, quantity) {
+    return call('POST', '/waiting-item/' + encodeURIComponent(id) + '/restock', { quantity: quantity }).then(
+      function (d) {
+        notice('Item ' + id + ': restocked +' + quantity + ', stock ' + d.remainCount);
+        poll();
+      },
+      function (err) {
+        if (err.status === 404 && err.code === 'NOT_FOUND') {
+          return changeItem(id, function (item) {
+            return { remainCount: item.remainCount + quantity };
+          }, 'restocked +' + quantity);
+        }
+        fail(err);
+      },
+    );
+  }
+
+  function editItem(id) {
+    call('GET', '/waiting-item/' + encodeURIComponent(id)).then(function (item) {
+      $('f-id').value = item.itemId;
+      $('f-name').value = item.itemName;
+      $('f-stock').value = String(item.remainCount);
+      $('f-n').value = item.tokenCountToMove === null ? '' : String(item.tokenCountToMove);
+      $('f-max').value = item.maxActiveUsers === null || item.maxActiveUsers === undefined ? '' : String(item.maxActiveUsers);
+      $('f-url').value = item.targetUrl || '';
+      $('f-enabled').checked = item.waitingQueueEnabled;
+      $('f-name').focus();
+    }, fail);
+  }
+
+  function optionalNumber(input) {
+    var v = input.value.trim();
+    return v === '' ? null : Number(v);
+  }
+
+  $('item-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var id = $('f-id').value.trim();
+    var body = {
+      itemName: $('f-name').value.trim(),
+      remainCount: Number($('f-stock').value),
+      waitingQueueEnabled: $('f-enabled').checked,
+      tokenCountToMove: optionalNumber($('f-n')),
+      maxActiveUsers: optionalNumber($('f-max')),
+      targetUrl: $('f-url').value.trim() || null,
+    };
+    call('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body).then(function () {
+      notice('Item ' + id + ' saved');
+      poll();
+    }, fail);
+  });
+
+  $('global-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var input = $('global-n-input');
+    var n = Number(input.value);
+    setGlobalN(n, 'Set').then(function () {
+      input.value = '';
+    });
+  });
+
+  $('pause').addEventListener('click', function () {
+    if (!last) return;
+    if (last.tokenCountToMove > 0) {
+      stored(RESUME_KEY, String(last.tokenCountToMove));
+      setGlobalN(0, 'Paused');
+    } else {
+      var n = Number(stored(RESUME_KEY)) || Number($('global-n-input').value) || 10;
+      setGlobalN(n, 'Resumed');
+    }
+  });
+
+  $('token-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    try {
+      sessionStorage.setItem(TOKEN_KEY, $('admin-token').value);
+    } catch (err) {
+      /* storage off: the token then lasts until reload */
+    }
+    $('admin-token').value = '';
+    $('error').textContent = '';
+    poll();
+  });
+  $('token-forget').addEventListener('click', function () {
+    try {
+      sessionStorage.removeItem(TOKEN_KEY);
+    } catch (err) {
+      /* ignore */
+    }
+    poll();
+  });
+
+  poll();
+})();

@@ -1,0 +1,31 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { requireId, route, WqError, type Logger, type ReservationStore } from '@waiting-queue/shared';
+
+const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();
+
+/**
+ * Admin stock routes (mounted under `/internal/admin/v1`, behind the admin bearer check):
+ * `POST /waiting-item/{itemId}/restock` `{quantity}` adds stock; when the stock was 0 the waiting queue reopens
+ * (registration and admission resume) and `item.reopened` is appended to the item's outbox.
+ * Answers `{itemId, quantity, remainCount}`; 400 `INVALID_PARAMETER` (body, id), 404 `WAITING_ITEM_NOT_FOUND`.
+ */
+export function createRestockRouter(reservations: ReservationStore, logger: Logger): Router {
+  const r = express.Router();
+  r.post(
+    '/waiting-item/:itemId/restock',
+    route(async (req) => {
+      const itemId = requireId(req.params.itemId, 'itemId');
+      const parsed = restockSchema.safeParse(req.body ?? null);
+      if (!parsed.success) {
+        const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+        throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`);
+      }
+      const remainCount = await reservations.restock(itemId, parsed.data.quantity);
+      if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
+      logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
+      return { itemId, quantity: parsed.data.quantity, remainCount };
+    }),
+  );
+  return r;
+}

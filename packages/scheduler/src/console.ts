@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import express, { type Router } from 'express';
+import {
+  bearerAuth,
+  ItemField,
+  keys,
+  route,
+  type ItemStore,
+  type QueueStore,
+  type RedisClient,
+  type WaitingItem,
+} from '@waiting-queue/shared';
+
+/** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
+export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
+
+/** Most items the overview lists (the console polls it every second). */
+export const CONSOLE_MAX_ITEMS = 500;
+
+/** One row of the console's table: the item as stored, with its queue counts and admission rate. */
+export interface ConsoleItemRow extends WaitingItem {
+  /** Tokens in the waiting queue. */
+  waitingTokenCount: number;
+  /** Unexpired admissions (entry set). */
+  enteredTokenCount: number;
+  /** Admission capacity, tokens per second, as the scheduler's last tick wrote it (0: paused, disabled, sold out). */
+  admitRate: number;
+  /**
+   * Places that ever left the waiting queue (the item's registration sequence minus those waiting): admitted, or,
+   * with ABANDON_AFTER_SECONDS on, dropped for not polling. Its growth per second is the actual admission rate.
+   */
+  admittedTotal: number;
+  /** Estimated time to drain the waiting queue, seconds (waiting / admitRate); null when admitRate is 0. */
+  drainSeconds: number | null;
+  /** Redis time of the item's last admission tick, epoch ms; null before the first. */
+  lastTickAt: number | null;
+}
+
+/** `data` of `GET /internal/admin/v1/overview`. */
+export interface ConsoleOverview {
+  /** The global N (tokens per item per tick). */
+  tokenCountToMove: number;
+  /** Admission tick interval, milliseconds. */
+  tickMs: number;
+  /** This server's clock, epoch ms. */
+  serverTime: number;
+  items: ConsoleItemRow[];
+  /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
+  truncated: boolean;
+}
+
+/** What the console needs. */
+export interface ConsoleOptions {
+  items: ItemStore;
+  queue: QueueStore;
+  redis: RedisClient;
+  /** Bearer token of the admin API; undefined: no auth (DEV_MODE). */
+  adminToken?: string;
+  defaultTokenCountToMove: number;
+  tickMs: number;
+}
+
+/** Everything the console's table shows, in one read (a few pipelined Redis commands per item). */
+export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
+  const ids = await o.items.listIds();
+  const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
+  const [tokenCountToMove, counts, rows] = await Promise.all([
+    o.items.getTokenCountToMove(o.defaultTokenCountToMove),
+    o.queue.counts(listed),
+    Promise.all(
+      listed.map(async (id) => {
+        const [item, state] = await Promise.all([
+          o.items.get(id),
+          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt),
+        ]);
+        return { item, state };
+      }),
+    ),
+  ]);
+  const items: ConsoleItemRow[] = [];
+  rows.forEach(({ item, state }, i) => {
+    if (!item) return; // registered but not (or no longer) stored: the scheduler skips it too
+    const { waitingTokenCount, enteredTokenCount } = counts[i];
+    const admitRate = Number(state[0] ?? 0) || 0;
+    items.push({
+      ...item,
+      waitingTokenCount,
+      enteredTokenCount,
+      admitRate,
+      admittedTotal: Math.max(0, Number(state[1] ?? 0) - waitingTokenCount),
+      drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
+      lastTickAt: state[2] === null ? null : Number(state[2]),
+    });
+  });
+  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), items, truncated: ids.length > listed.length };
+}
+
+const PAGE_HEADERS: Record<string, string> = {
+  'Cache-Control': 'no-store',
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/**
+ * The operators' console, mounted on the scheduler's admin app:
+ * - `GET /admin`: the console page (static; it asks for the admin token and calls the admin API with it);
+ * - `GET /admin/assets/*`: its CSS and JS;
+ * - `GET /internal/admin/v1/overview`: {@link ConsoleOverview} in the envelope (bearer ADMIN_TOKEN when set).
+ */
+export function createConsoleRouter(o: ConsoleOptions): Router {
+  const router = express.Router();
+  router.get(['/admin', '/admin/'], (_req, res) => {
+    res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
+  });
+  router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
+  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview(o)));
+  return router;
+}

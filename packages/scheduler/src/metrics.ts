@@ -1,0 +1,135 @@
+import { countRedisError, Counter, Gauge, Histogram, metricsRegistry, type ItemStore, type QueueStore } from '@waiting-queue/shared';
+import type { AdmissionTicker, TickReport } from './admission';
+
+/** `wq_admissions_total{item_id}`: tokens moved from the waiting queue into the entry set by this process's ticks. */
+export const admissions = new Counter({
+  name: 'wq_admissions_total',
+  help: 'Users admitted (moved from the waiting queue into the entry set) by this scheduler, per item',
+  labelNames: ['item_id'] as const,
+  registers: [metricsRegistry],
+});
+
+/** `wq_expirations_total{item_id}`: admissions swept because they expired unused. */
+export const expirations = new Counter({
+  name: 'wq_expirations_total',
+  help: 'Admissions that expired unused and were swept by this scheduler, per item',
+  labelNames: ['item_id'] as const,
+  registers: [metricsRegistry],
+});
+
+/** `wq_scheduler_tick_duration_seconds`: wall time of one admission tick over every item, seconds. */
+export const tickDuration = new Histogram({
+  name: 'wq_scheduler_tick_duration_seconds',
+  help: 'Duration of one admission tick over every registered item, seconds',
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [metricsRegistry],
+});
+
+/** `wq_scheduler_ticks_total{result}`: ticks run by this process: `ok` (maybe with failed items) or `failed`. */
+export const ticks = new Counter({
+  name: 'wq_scheduler_ticks_total',
+  help: 'Admission ticks run by this scheduler (the elected one per tick), by result',
+  labelNames: ['result'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Records one tick's report: admissions and expirations per item, items that failed (Redis errors). */
+export function recordTick(report: TickReport): void {
+  for (const r of report.items) {
+    admissions.inc({ item_id: r.itemId }, r.moved);
+    expirations.inc({ item_id: r.itemId }, r.expired);
+  }
+  if (report.failed.length > 0) countRedisError('tick', report.failed.length);
+  ticks.inc({ result: 'ok' });
+}
+
+/**
+ * Meters an admission ticker in place: every `tick()` is timed (`wq_scheduler_tick_duration_seconds`) and its report
+ * recorded ({@link recordTick}); a tick that throws counts as `failed` (and as a Redis error) and is rethrown.
+ * @returns the same ticker.
+ */
+export function meterTicker(ticker: AdmissionTicker): AdmissionTicker {
+  const inner = ticker.tick.bind(ticker);
+  ticker.tick = async (slotMs: number) => {
+    const stop = tickDuration.startTimer();
+    try {
+      const report = await inner(slotMs);
+      recordTick(report);
+      return report;
+    } catch (err) {
+      ticks.inc({ result: 'failed' });
+      countRedisError('tick');
+      throw err;
+    } finally {
+      stop();
+    }
+  };
+  return ticker;
+}
+
+/** What one scrape reads from Redis. */
+interface QueueSnapshot {
+  counts: { itemId: string; waitingTokenCount: number; enteredTokenCount: number }[];
+  tokenCountToMove: number;
+}
+
+/**
+ * Per-item gauges read from Redis when Prometheus scrapes (nothing runs between scrapes):
+ * `wq_waiting_users{item_id}`, `wq_admitted_users{item_id}` (unexpired admissions) over the item registry
+ * (QueueStore.counts, one script per item, pipelined), and `wq_token_count_to_move` (the global N).
+ * A Redis error during a scrape leaves the gauges empty for that scrape and counts `wq_redis_errors_total{kind="scrape"}`.
+ * @param defaultTokenCountToMove the N reported while Redis holds none.
+ */
+export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCountToMove: number): void {
+  // Both gauges are collected by one read per scrape: the first collector starts it, the others share it.
+  let pending: Promise<QueueSnapshot | null> | undefined;
+  const snapshot = (): Promise<QueueSnapshot | null> => {
+    pending ??= (async () => {
+      try {
+        const [ids, tokenCountToMove] = await Promise.all([items.listIds(), items.getTokenCountToMove(defaultTokenCountToMove)]);
+        return { counts: await queue.counts(ids), tokenCountToMove };
+      } catch {
+        countRedisError('scrape');
+        return null;
+      }
+    })();
+    const current = pending;
+    void current.finally(() => {
+      if (pending === current) pending = undefined;
+    });
+    return current;
+  };
+
+  new Gauge({
+    name: 'wq_waiting_users',
+    help: 'Users waiting in the item\'s waiting queue (read from Redis on scrape)',
+    labelNames: ['item_id'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const c of s?.counts ?? []) this.set({ item_id: c.itemId }, c.waitingTokenCount);
+    },
+  });
+  new Gauge({
+    name: 'wq_admitted_users',
+    help: 'Unexpired admissions of the item (read from Redis on scrape)',
+    labelNames: ['item_id'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const c of s?.counts ?? []) this.set({ item_id: c.itemId }, c.enteredTokenCount);
+    },
+  });
+  new Gauge({
+    name: 'wq_token_count_to_move',
+    help: 'The global N: users admitted per item per tick unless the item has its own (read from Redis on scrape)',
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (s) this.set(s.tokenCountToMove);
+    },
+  });
+}

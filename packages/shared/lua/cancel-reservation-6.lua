@@ -1,0 +1,30 @@
+--[[
+  Cancels a reservation: PENDING -> CANCELLED, giving its quantity back to the stock (the queue reopens if the stock
+  was 0) and to the user's allowance. A PENDING reservation past its expiresAt is expired here instead (same
+  effect on the stock, once): whichever of cancel, confirm and the sweep runs first settles it.
+
+  Input:
+    KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
+               (as confirm-reservation-6.lua)
+    ARGV[1]    reservation number n
+
+  Output: {status, record JSON}
+    'OK'        cancelled now, or already CANCELLED (idempotent)
+    'EXPIRED'   it had expired
+    'CONFIRMED' it was confirmed (a paid order is not cancelled here)
+    {'NOT_FOUND'}
+
+  Outbox: reservation.cancelled {reservationId, userId, quantity, remainCount} (or reservation.expired), and
+  item.reopened {remainCount, cause} when the stock comes back from 0.
+]]
+-- @include now
+-- @include reservation
+
+local now = nowMs()
+local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+local r = loadReservation(KEYS[3], ARGV[1])
+if not r then return {'NOT_FOUND'} end
+if r.status == 'PENDING' then
+  settleReservation(k, ARGV[1], r, now >= r.expiresAt and 'EXPIRED' or 'CANCELLED', now)
+end
+return {r.status == 'CANCELLED' and 'OK' or r.status, reservationJson(r)}

@@ -1,0 +1,34 @@
+--[[
+  Confirms a reservation: PENDING -> CONFIRMED (the order is paid). A PENDING reservation past its expiresAt is
+  expired here instead (stock given back), exactly as the scheduler's sweep would: whichever of the two scripts
+  runs first settles it, atomically, and the other finds it no longer PENDING.
+
+  Input:
+    KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
+               (wq:{itemId}:item, :holdings, :reservations, :reservations-pending, :reservations-done, :outbox)
+    ARGV[1]    reservation number n (the part after the '.' of the id '<itemId>.<n>')
+
+  Output: {status, record JSON}
+    'OK'        confirmed now, or already CONFIRMED (idempotent)
+    'EXPIRED'   it had expired (now, or earlier)
+    'CANCELLED' it was cancelled
+    {'NOT_FOUND'} unknown (or purged after the retention)
+
+  Outbox: reservation.confirmed {reservationId, userId, quantity}; or, when it expires here, reservation.expired
+  {reservationId, userId, quantity, remainCount} and item.reopened if the stock comes back from 0.
+]]
+-- @include now
+-- @include reservation
+
+local now = nowMs()
+local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+local r = loadReservation(KEYS[3], ARGV[1])
+if not r then return {'NOT_FOUND'} end
+if r.status == 'PENDING' then
+  if now >= r.expiresAt then
+    settleReservation(k, ARGV[1], r, 'EXPIRED', now)
+  else
+    settleReservation(k, ARGV[1], r, 'CONFIRMED', now)
+  end
+end
+return {r.status == 'CONFIRMED' and 'OK' or r.status, reservationJson(r)}

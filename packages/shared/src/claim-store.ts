@@ -1,0 +1,38 @@
+import { keys } from './keys';
+import { callScript } from './scripts';
+import type { RedisClient } from './redis';
+
+/** Outcome of a first-come claim (lua/claim-3.lua). */
+export type ClaimResult =
+  | { status: 'OK'; claimId: string; remainCount: number }
+  | { status: 'ALREADY_CLAIMED'; claimId: string }
+  | { status: 'NOT_OPEN'; opensAt: number }
+  | { status: 'NO_ITEM' | 'NOT_DIRECT' | 'DISABLED' | 'SOLD_OUT' };
+
+/**
+ * First-come issuance on DIRECT items (the coupon system): one script call per claim, atomic, at most the stock in
+ * total and one per user; a refused user is not recorded.
+ */
+export class ClaimStore {
+  constructor(private readonly redis: RedisClient) {}
+
+  /** Issues one unit of `itemId` to `userId`, or says why not. */
+  async claim(itemId: string, userId: string): Promise<ClaimResult> {
+    const raw = await callScript<[string, (string | number)?, number?]>(this.redis, 'wq_claim', [keys.item(itemId), keys.claims(itemId), keys.outbox(itemId)], [userId]);
+    switch (raw[0]) {
+      case 'OK':
+        return { status: 'OK', claimId: String(raw[1]), remainCount: Number(raw[2]) };
+      case 'ALREADY_CLAIMED':
+        return { status: 'ALREADY_CLAIMED', claimId: String(raw[1]) };
+      case 'NOT_OPEN':
+        return { status: 'NOT_OPEN', opensAt: Number(raw[1]) };
+      default:
+        return { status: raw[0] as 'NO_ITEM' | 'NOT_DIRECT' | 'DISABLED' | 'SOLD_OUT' };
+    }
+  }
+
+  /** The claim id `userId` holds on `itemId`, or null. */
+  async claimOf(itemId: string, userId: string): Promise<string | null> {
+    return this.redis.hget(keys.claims(itemId), userId);
+  }
+}

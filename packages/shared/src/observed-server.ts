@@ -1,0 +1,59 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { sendMetrics } from './metrics';
+import { openApiJson } from './openapi';
+import type { RequestTelemetry } from './request-log';
+
+/** Path of the Prometheus scrape endpoint on both servers (unauthenticated: the scraper reads it). */
+export const METRICS_PATH = '/metrics';
+/** Path of the OpenAPI 3.1 document on both servers. */
+export const OPENAPI_PATH = '/openapi.json';
+
+/** What {@link observedListener} wraps. */
+export interface ObservedListenerOptions {
+  telemetry: RequestTelemetry;
+  /** The express app (or any listener) that answers everything else. */
+  app: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The api's node:http fast path: answers a request and returns true, or returns false for the app. It must
+   * call `telemetry.end(req, res, routeTemplate)` once it has answered.
+   */
+  fastPath?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+/** Serves `GET /metrics` and `GET /openapi.json` (query ignored); false for any other request. */
+function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: RequestTelemetry): boolean {
+  if (req.method !== 'GET') return false;
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === METRICS_PATH) {
+    void sendMetrics(res).then(() => telemetry.end(req, res, METRICS_PATH));
+    return true;
+  }
+  if (path === OPENAPI_PATH) {
+    const body = openApiJson();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
+    telemetry.end(req, res, OPENAPI_PATH);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The request listener of a server with telemetry: every request gets a request id and its duration recorded
+ * (see RequestTelemetry); the fast path (if any) goes first, then `/metrics` and `/openapi.json`, then the app.
+ * `/health/*` is answered before this listener by terminus (serveWithLifecycle) and is not recorded.
+ */
+export function observedListener(o: ObservedListenerOptions): RequestListener {
+  const { telemetry, app, fastPath } = o;
+  return (req, res) => {
+    telemetry.begin(req, res);
+    if (fastPath !== undefined && fastPath(req, res)) return;
+    if (serveBuiltin(req, res, telemetry)) return;
+    telemetry.watch(req, res);
+    app(req, res);
+  };
+}

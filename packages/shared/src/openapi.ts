@@ -1,0 +1,861 @@
+import { ErrorCodes, type ErrorCode } from './errors';
+
+/** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
+type Json = { [key: string]: unknown };
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (schema: Json): Json => ({ oneOf: [schema, { type: 'null' }] });
+const int = (extra: Json = {}): Json => ({ type: 'integer', ...extra });
+
+/** The SUCCESS envelope around `data`. */
+function successEnvelope(data: Json): Json {
+  return {
+    type: 'object',
+    required: ['state', 'errorCode', 'errorMessage', 'data'],
+    additionalProperties: false,
+    properties: { state: { const: 'SUCCESS' }, errorCode: { type: 'null' }, errorMessage: { type: 'null' }, data },
+  };
+}
+
+/** The FAIL envelope with one of `codes`; `data` is null unless `data` describes it. */
+function failureEnvelope(codes: ErrorCode[], data: Json = { type: 'null' }): Json {
+  return {
+    type: 'object',
+    required: ['state', 'errorCode', 'errorMessage', 'data'],
+    additionalProperties: false,
+    properties: { state: { const: 'FAIL' }, errorCode: { enum: codes }, errorMessage: { type: 'string' }, data },
+  };
+}
+
+const requestIdHeader: Json = {
+  description: 'The request id: the caller\'s valid `x-request-id`, else one the server made. Also in the server\'s logs.',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$' },
+};
+const retryAfterHeader: Json = { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } };
+
+function jsonResponse(description: string, schema: Json, headers: Json = {}): Json {
+  return { description, headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, ...headers }, content: { 'application/json': { schema } } };
+}
+
+const ok = (data: Json, description = 'Success: the SUCCESS envelope.') => jsonResponse(description, successEnvelope(data));
+
+/** A FAIL response for `codes` (all of one HTTP status). */
+function fail(description: string, codes: ErrorCode[], data?: Json): Json {
+  const retry = codes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'TOO_MANY_REQUESTS' || c === 'ITEM_NOT_OPEN');
+  return jsonResponse(description, failureEnvelope(codes, data), retry ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } : {});
+}
+
+const R = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
+
+/** Responses every operation of the envelope APIs may give. */
+const common = { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') };
+/** Responses of operations that accept a JSON body (parsed by express even when unused). */
+const bodyErrors = { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') };
+
+const itemIdParam: Json = { $ref: '#/components/parameters/itemId' };
+const tokenParam: Json = { $ref: '#/components/parameters/waitingQueueToken' };
+const userIdHeader: Json = { $ref: '#/components/parameters/userId' };
+const requestIdParam: Json = { $ref: '#/components/parameters/requestId' };
+
+const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
+const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
+const BOTH_SERVERS = [...API_SERVER, ...ADMIN_SERVER];
+
+/** An HTML page response (not the envelope). */
+const html = (description: string): Json => ({
+  description,
+  headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+  content: { 'text/html': { schema: { type: 'string' } } },
+});
+/** A static file response (CSS or JavaScript). */
+const asset = (description: string): Json => ({
+  description,
+  content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
+});
+
+const health = (what: string): Json => ({
+  servers: BOTH_SERVERS,
+  get: {
+    tags: ['operations'],
+    summary: `${what} (@godaddy/terminus; not the envelope)`,
+    operationId: what === 'Liveness' ? 'liveness' : 'readiness',
+    responses: {
+      '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
+      '503': {
+        description: what === 'Liveness' ? 'Shutting down (SIGTERM received).' : 'Not ready: warming up, Redis unreachable, or shutting down.',
+        content: { 'application/json': { schema: ref('HealthError') } },
+      },
+    },
+  },
+});
+
+/**
+ * The OpenAPI 3.1 document of the public (`/api/v1`), internal (`/internal/v1`) and admin (`/internal/admin/v1`)
+ * APIs, plus the operational endpoints. Both servers serve the whole document at `GET /openapi.json`; each path
+ * names the server that answers it (`servers`). Response bodies are strict (`additionalProperties: false`) so that
+ * test/openapi.test.ts catches any drift between the code and this document.
+ */
+export const openApiDocument: Json = {
+  openapi: '3.1.0',
+  info: {
+    title: 'waiting-queue',
+    version: '0.1.0',
+    summary: 'A virtual waiting room for flash sales',
+    description:
+      'Every response of the public, internal and admin APIs is the envelope `{state, errorCode, errorMessage, data}`. ' +
+      '`userId` and `itemId` are 1-64 characters of `[A-Za-z0-9_]`. Every response carries `X-Request-Id`.',
+    license: { name: 'MIT', identifier: 'MIT' },
+  },
+  servers: API_SERVER,
+  tags: [
+    { name: 'public', description: 'Shoppers (api).' },
+    { name: 'internal', description: 'Order services (api, `/internal/v1`, bearer INTERNAL_TOKEN when set).' },
+    { name: 'admin', description: 'Operators (scheduler admin server, bearer ADMIN_TOKEN).' },
+    { name: 'pages', description: 'HTML pages and their assets: the waiting room (api) and the admin console (scheduler).' },
+    { name: 'operations', description: 'Health, metrics and this document (both servers).' },
+  ],
+  paths: {
+    '/api/v1/item/{itemId}/waiting-queue': {
+      servers: API_SERVER,
+      post: {
+        tags: ['public'],
+        operationId: 'register',
+        summary: 'Register in an item\'s waiting queue (idempotent: the same user gets the same token and current rank)',
+        parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
+        security: [{}, { userJwt: [] }],
+        responses: {
+          '200': ok(ref('WaitingQueueView')),
+          ...common,
+          '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
+          '409': fail(
+            'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
+            ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
+            { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
+          ),
+          ...bodyErrors,
+          '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
+        },
+      },
+    },
+    '/api/v1/item/{itemId}/waiting-queue/{waitingQueueToken}': {
+      servers: API_SERVER,
+      get: {
+        tags: ['public'],
+        operationId: 'poll',
+        summary: 'A shopper\'s poll of their place (poll again after `pollAfterMs`)',
+        parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
+        security: [{}, { userJwt: [] }],
+        responses: {
+          '200': ok(ref('WaitingQueueView')),
+          ...common,
+          '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
+          '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
+          '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
+        },
+      },
+    },
+    '/.well-known/jwks.json': {
+      servers: API_SERVER,
+      get: {
+        tags: ['public'],
+        operationId: 'jwks',
+        summary: 'Public keys of the entry passes (RFC 7517 JWK Set; not the envelope)',
+        responses: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
+      },
+    },
+    '/internal/v1/item/{itemId}/waiting-queue/{waitingQueueToken}': {
+      servers: API_SERVER,
+      get: {
+        tags: ['internal'],
+        operationId: 'validate',
+        summary: 'An order service\'s check of a token',
+        parameters: [itemIdParam, tokenParam, requestIdParam],
+        security: [{ internalBearer: [] }],
+        responses: {
+          '200': ok(ref('ValidationView')),
+          ...common,
+          '401': R('Unauthorized'),
+          '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
+          '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
+        },
+      },
+    },
+    '/internal/v1/item/{itemId}/waiting-queue/{waitingQueueToken}/consume': {
+      servers: API_SERVER,
+      post: {
+        tags: ['internal'],
+        operationId: 'consume',
+        summary: 'Consume an admission, once (the order is being placed)',
+        parameters: [itemIdParam, tokenParam, requestIdParam],
+        security: [{ internalBearer: [] }],
+        responses: {
+          '200': ok(ref('ConsumeResult')),
+          ...common,
+          '401': R('Unauthorized'),
+          '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
+          '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
+          ...bodyErrors,
+        },
+      },
+    },
+    '/internal/admin/v1/waiting-queue/token-count-to-move': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['admin'],
+        operationId: 'getTokenCountToMove',
+        summary: 'The global N (tokens admitted per item per tick)',
+        parameters: [requestIdParam],
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized') },
+      },
+      put: {
+        tags: ['admin'],
+        operationId: 'setTokenCountToMove',
+        summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
+        parameters: [
+          requestIdParam,
+          { name: 'tokenCountToMove', in: 'query', required: false, description: 'N; wins over the body.', schema: { type: 'string', pattern: '^[0-9]{1,7}$' } },
+        ],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+      },
+    },
+    '/internal/admin/v1/waiting-queue/token-count': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['admin'],
+        operationId: 'getTokenCounts',
+        summary: 'Waiting and admitted counts of every registered item',
+        parameters: [requestIdParam],
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized') },
+      },
+      post: {
+        tags: ['admin'],
+        operationId: 'searchTokenCounts',
+        summary: 'Waiting and admitted counts of the listed items (or all)',
+        parameters: [requestIdParam],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountSearch') } } },
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+      },
+    },
+    '/internal/admin/v1/waiting-item/{itemId}/manually': {
+      servers: ADMIN_SERVER,
+      post: {
+        tags: ['admin'],
+        operationId: 'upsertWaitingItem',
+        summary: 'Creates or updates a waiting item and registers it for admission',
+        parameters: [itemIdParam, requestIdParam],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('WaitingItem')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+      },
+    },
+    '/internal/admin/v1/waiting-item/{itemId}': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['admin'],
+        operationId: 'getWaitingItem',
+        summary: 'A waiting item',
+        parameters: [itemIdParam, requestIdParam],
+        security: [{ adminBearer: [] }],
+        responses: {
+          '200': ok(ref('WaitingItem')),
+          ...common,
+          '401': R('Unauthorized'),
+          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+        },
+      },
+    },
+    '/api/v1/item/{itemId}': {
+      servers: API_SERVER,
+      get: {
+        tags: ['public'],
+        operationId: 'getPublicItem',
+        summary: 'What the waiting-room page shows of an item',
+        parameters: [itemIdParam, requestIdParam],
+        responses: {
+          '200': ok(ref('PublicItemView')),
+          ...common,
+          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+        },
+      },
+    },
+    '/waiting-room/{itemId}': {
+      servers: API_SERVER,
+      get: {
+        tags: ['pages'],
+        operationId: 'waitingRoomPage',
+        summary: 'The shoppers\' waiting-room page (HTML; the userId comes from the gateway\'s `user-id` header or cookie)',
+        parameters: [{ name: 'itemId', in: 'path', required: true, schema: { type: 'string' } }, requestIdParam],
+        responses: {
+          '200': html('The page.'),
+          '404': html('The page, saying that the item does not exist.'),
+          '503': html('Redis is unreachable: a short page asking to reload.'),
+        },
+      },
+    },
+    '/waiting-room-assets/{file}': {
+      servers: API_SERVER,
+      get: {
+        tags: ['pages'],
+        operationId: 'waitingRoomAsset',
+        summary: 'The waiting-room page\'s CSS and JavaScript',
+        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': asset('The file.'), '404': R('NotFound') },
+      },
+    },
+    '/admin': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['pages'],
+        operationId: 'adminConsole',
+        summary: 'The operators\' console (HTML; asks for the admin token and calls the admin API with it)',
+        responses: { '200': html('The console.') },
+      },
+    },
+    '/admin/assets/{file}': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['pages'],
+        operationId: 'adminConsoleAsset',
+        summary: 'The console\'s CSS and JavaScript',
+        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': asset('The file.'), '404': R('NotFound') },
+      },
+    },
+    '/internal/admin/v1/overview': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['admin'],
+        operationId: 'getOverview',
+        summary: 'Everything the console\'s table shows: items, counts, admission rates, N',
+        parameters: [requestIdParam],
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
+      },
+    },
+    '/api/v1/item/{itemId}/claims': {
+      servers: API_SERVER,
+      post: {
+        tags: ['public'],
+        operationId: 'claim',
+        summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
+        parameters: [itemIdParam, userIdHeader, requestIdParam],
+        security: [{}, { userJwt: [] }],
+        responses: {
+          '200': ok(ref('ClaimView')),
+          ...common,
+          '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
+          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+          '409': fail(
+            'Sold out; this user holds a claim already (`data.claimId`); not a DIRECT item; disabled; or a TIME_DEAL before its start.',
+            ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
+            { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
+          ),
+          ...bodyErrors,
+        },
+      },
+    },
+    '/internal/v1/item/{itemId}/reservations': {
+      servers: API_SERVER,
+      post: {
+        tags: ['internal'],
+        operationId: 'reserve',
+        summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
+        parameters: [itemIdParam, requestIdParam],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ReservationInput') } } },
+        security: [{ internalBearer: [] }],
+        responses: {
+          '200': ok(ref('ReservationView')),
+          ...common,
+          '401': R('Unauthorized'),
+          '403': fail('The token is another user\'s or item\'s (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).', ['TOKEN_MISMATCH', 'NOT_ADMITTED']),
+          '409': fail(
+            'Over maxPerUser minus what the user holds (`data.maxPerUser`, `data.held`), or not enough stock (`data.remainCount`).',
+            ['LIMIT_EXCEEDED', 'INSUFFICIENT_STOCK'],
+            { type: 'object', required: ['itemId'], properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() } },
+          ),
+          ...bodyErrors,
+        },
+      },
+    },
+    '/internal/v1/reservations/{reservationId}': {
+      servers: API_SERVER,
+      get: {
+        tags: ['internal'],
+        operationId: 'getReservation',
+        summary: 'A reservation',
+        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
+        security: [{ internalBearer: [] }],
+        responses: { '200': ok(ref('Reservation')), ...common, '401': R('Unauthorized'), '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']) },
+      },
+    },
+    '/internal/v1/reservations/{reservationId}/confirm': {
+      servers: API_SERVER,
+      post: {
+        tags: ['internal'],
+        operationId: 'confirmReservation',
+        summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
+        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
+        security: [{ internalBearer: [] }],
+        responses: {
+          '200': ok(ref('Reservation')),
+          ...common,
+          '401': R('Unauthorized'),
+          '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
+          '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
+          '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
+          ...bodyErrors,
+        },
+      },
+    },
+    '/internal/v1/reservations/{reservationId}/cancel': {
+      servers: API_SERVER,
+      post: {
+        tags: ['internal'],
+        operationId: 'cancelReservation',
+        summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
+        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
+        security: [{ internalBearer: [] }],
+        responses: {
+          '200': ok(ref('Reservation')),
+          ...common,
+          '401': R('Unauthorized'),
+          '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
+          '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
+          '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
+          ...bodyErrors,
+        },
+      },
+    },
+    '/internal/admin/v1/waiting-item/{itemId}/restock': {
+      servers: ADMIN_SERVER,
+      post: {
+        tags: ['admin'],
+        operationId: 'restock',
+        summary: 'Adds stock; a sold-out queue reopens',
+        parameters: [itemIdParam, requestIdParam],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('RestockInput') } } },
+        security: [{ adminBearer: [] }],
+        responses: {
+          '200': ok(ref('RestockResult')),
+          ...common,
+          '401': R('Unauthorized'),
+          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+          ...bodyErrors,
+        },
+      },
+    },
+    '/health/live': health('Liveness'),
+    '/health/ready': health('Readiness'),
+    '/metrics': {
+      servers: BOTH_SERVERS,
+      get: {
+        tags: ['operations'],
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (text exposition format; unauthenticated, for the scraper)',
+        responses: {
+          '200': {
+            description: 'The process\'s metrics.',
+            headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/openapi.json': {
+      servers: BOTH_SERVERS,
+      get: {
+        tags: ['operations'],
+        operationId: 'openapi',
+        summary: 'This document',
+        responses: {
+          '200': {
+            description: 'The OpenAPI 3.1 document.',
+            headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } } },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      internalBearer: { type: 'http', scheme: 'bearer', description: 'INTERNAL_TOKEN (required when set).' },
+      adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (required unless DEV_MODE=1 and no token is set).' },
+      userJwt: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'JWT identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL): the userId is the `sub`; the `user-id` header is ignored.',
+      },
+    },
+    headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader },
+    parameters: {
+      itemId: { name: 'itemId', in: 'path', required: true, schema: ref('Id') },
+      waitingQueueToken: { name: 'waitingQueueToken', in: 'path', required: true, schema: ref('WaitingQueueToken') },
+      userId: {
+        name: 'user-id',
+        in: 'header',
+        required: false,
+        description: 'The shopper\'s id, set by the trusted gateway. Required in header identity mode (the default).',
+        schema: ref('Id'),
+      },
+      userTier: {
+        name: 'user-tier',
+        in: 'header',
+        required: false,
+        description: 'The shopper\'s priority lane (one of the item\'s `lanes`), set only by the trusted gateway; absent or unknown: the last lane.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
+      },
+      reservationId: {
+        name: 'reservationId',
+        in: 'path',
+        required: true,
+        description: '`<itemId>.<n>`.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}\\.[1-9][0-9]{0,15}$' },
+      },
+      requestId: {
+        name: 'x-request-id',
+        in: 'header',
+        required: false,
+        description: 'The caller\'s request id, echoed in `X-Request-Id` and logged; ignored unless 1-128 of `[A-Za-z0-9._-]`.',
+        schema: { type: 'string' },
+      },
+    },
+    responses: {
+      InvalidParameter: fail('Malformed ids, token, query or body (including malformed JSON, bad URL encoding).', ['INVALID_PARAMETER']),
+      Unauthorized: {
+        ...fail('Missing or wrong bearer token.', ['UNAUTHORIZED']),
+        headers: {
+          'X-Request-Id': { $ref: '#/components/headers/RequestId' },
+          'WWW-Authenticate': { description: 'The bearer realm.', schema: { type: 'string' } },
+        },
+      },
+      PayloadTooLarge: fail('The body is over BODY_LIMIT_BYTES.', ['PAYLOAD_TOO_LARGE']),
+      UnsupportedMediaType: fail('The body is not JSON, or in an unsupported encoding or charset.', ['UNSUPPORTED_MEDIA_TYPE']),
+      Unknown: fail('A bug (logged with its stack and request id).', ['UNKNOWN']),
+      ServiceUnavailable: fail('Redis is unreachable; retry after `Retry-After` seconds.', ['SERVICE_UNAVAILABLE']),
+      NotFound: fail('No route for this method and path.', ['NOT_FOUND']),
+      Shed: {
+        // Answered before routing and request telemetry: no X-Request-Id (counted by wq_requests_shed_total).
+        description: 'The api is at capacity (MAX_IN_FLIGHT requests in flight): retry after `Retry-After` seconds.',
+        headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
+        content: { 'application/json': { schema: failureEnvelope(['TOO_MANY_REQUESTS']) } },
+      },
+    },
+    schemas: {
+      Id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$', description: 'userId or itemId.' },
+      WaitingQueueToken: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9_]{1,64}-[A-Za-z0-9_]{1,64}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
+        description: '`<userId>-<itemId>-<uuid v4>`.',
+      },
+      ErrorCode: {
+        enum: Object.keys(ErrorCodes),
+        description: 'Stable error codes; each maps to one HTTP status (see packages/shared/src/errors.ts).',
+      },
+      Envelope: {
+        type: 'object',
+        description: 'The envelope of every API response.',
+        required: ['state', 'errorCode', 'errorMessage', 'data'],
+        additionalProperties: false,
+        properties: {
+          state: { enum: ['SUCCESS', 'FAIL'] },
+          errorCode: nullable(ref('ErrorCode')),
+          errorMessage: { type: ['string', 'null'] },
+          data: {},
+        },
+      },
+      WaitingQueueView: {
+        type: 'object',
+        required: ['itemId', 'waitingQueueToken', 'waitingQueueRank', 'canOrder', 'estimatedWaitSeconds', 'pollAfterMs', 'admissionExpiresAt', 'soldOut', 'entryPass'],
+        additionalProperties: false,
+        properties: {
+          itemId: ref('Id'),
+          waitingQueueToken: ref('WaitingQueueToken'),
+          waitingQueueRank: int({ minimum: 0, description: '1-based position among waiting users; 0 once admitted.' }),
+          canOrder: { type: 'boolean', description: 'True once admitted.' },
+          estimatedWaitSeconds: nullable(int({ minimum: 0, description: 'Seconds; null while nobody is admitted (paused, sold out).' })),
+          pollAfterMs: int({ minimum: 0, maximum: 30_000, description: 'When to poll next, ms; 0 once admitted.' }),
+          admissionExpiresAt: nullable(int({ description: 'Admission expiry, epoch ms; null while waiting.' })),
+          soldOut: { type: 'boolean' },
+          entryPass: nullable({ type: 'string', pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description: 'ES256 JWT once admitted.' }),
+        },
+      },
+      RegisterRefusal: {
+        type: 'object',
+        required: ['itemId', 'reason'],
+        additionalProperties: false,
+        properties: { itemId: ref('Id'), reason: { enum: ['NO_ITEM', 'DISABLED', 'SOLD_OUT', 'DIRECT'] } },
+      },
+      NotOpen: {
+        type: 'object',
+        required: ['itemId', 'opensAt'],
+        additionalProperties: false,
+        properties: { itemId: ref('Id'), opensAt: int({ description: 'The TIME_DEAL\'s startAt, epoch ms.' }) },
+      },
+      ItemRef: { type: 'object', required: ['itemId'], additionalProperties: false, properties: { itemId: ref('Id') } },
+      ReservationInput: {
+        type: 'object',
+        required: ['waitingQueueToken', 'userId'],
+        additionalProperties: false,
+        properties: {
+          waitingQueueToken: ref('WaitingQueueToken'),
+          userId: ref('Id'),
+          quantity: int({ minimum: 1, maximum: 1_000_000, default: 1 }),
+        },
+      },
+      Reservation: {
+        type: 'object',
+        required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt'],
+        additionalProperties: false,
+        properties: {
+          reservationId: { type: 'string', description: '`<itemId>.<n>`.' },
+          itemId: ref('Id'),
+          userId: ref('Id'),
+          quantity: int({ minimum: 1 }),
+          status: { enum: ['PENDING', 'CONFIRMED', 'CANCELLED', 'EXPIRED'] },
+          createdAt: int({ description: 'Epoch ms (Redis clock).' }),
+          expiresAt: int({ description: 'A PENDING reservation expires at this time, epoch ms.' }),
+          updatedAt: int({ description: 'Epoch ms.' }),
+        },
+      },
+      ReservationView: {
+        description: 'A new reservation (as Reservation), with the item\'s stock after it.',
+        type: 'object',
+        required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt', 'remainCount'],
+        additionalProperties: false,
+        properties: {
+          reservationId: { type: 'string' },
+          itemId: ref('Id'),
+          userId: ref('Id'),
+          quantity: int({ minimum: 1 }),
+          status: { const: 'PENDING' },
+          createdAt: int(),
+          expiresAt: int(),
+          updatedAt: int(),
+          remainCount: int({ minimum: 0 }),
+        },
+      },
+      ReservationStatusRef: {
+        type: 'object',
+        required: ['reservationId', 'status'],
+        additionalProperties: false,
+        properties: { reservationId: { type: 'string' }, status: { enum: ['CONFIRMED', 'CANCELLED'] } },
+      },
+      ExpiredReservation: { type: 'object', required: ['reservation'], additionalProperties: false, properties: { reservation: ref('Reservation') } },
+      ClaimView: {
+        type: 'object',
+        required: ['claimId', 'itemId', 'userId', 'remainCount'],
+        additionalProperties: false,
+        properties: { claimId: { type: 'string', description: '`<itemId>.c<n>`.' }, itemId: ref('Id'), userId: ref('Id'), remainCount: int({ minimum: 0 }) },
+      },
+      RestockInput: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) } },
+      RestockResult: {
+        type: 'object',
+        required: ['itemId', 'quantity', 'remainCount'],
+        additionalProperties: false,
+        properties: { itemId: ref('Id'), quantity: int({ minimum: 1 }), remainCount: int({ minimum: 0 }) },
+      },
+      ValidationView: {
+        type: 'object',
+        required: ['admitted', 'userId', 'itemId', 'expiresInSeconds'],
+        additionalProperties: false,
+        properties: {
+          admitted: { type: 'boolean' },
+          userId: ref('Id'),
+          itemId: ref('Id'),
+          expiresInSeconds: nullable(int({ minimum: 0, description: 'Seconds until the admission expires; null when not admitted.' })),
+        },
+      },
+      ConsumeResult: {
+        type: 'object',
+        required: ['consumed', 'userId', 'itemId'],
+        additionalProperties: false,
+        properties: { consumed: { const: true }, userId: ref('Id'), itemId: ref('Id') },
+      },
+      TokenCountToMove: {
+        type: 'object',
+        required: ['tokenCountToMove'],
+        additionalProperties: false,
+        properties: { tokenCountToMove: int({ minimum: 0, maximum: 1_000_000 }) },
+      },
+      TokenCountSearch: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          searchAll: { type: 'boolean', default: false },
+          itemIdListToSearch: { type: 'array', items: ref('Id'), maxItems: 10_000, default: [] },
+        },
+      },
+      TokenCountList: {
+        type: 'object',
+        required: ['currentWaitingQueueList'],
+        additionalProperties: false,
+        properties: {
+          currentWaitingQueueList: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['itemId', 'waitingTokenCount', 'enteredTokenCount'],
+              additionalProperties: false,
+              properties: {
+                itemId: ref('Id'),
+                waitingTokenCount: int({ minimum: 0 }),
+                enteredTokenCount: int({ minimum: 0, description: 'Unexpired admissions.' }),
+              },
+            },
+          },
+        },
+      },
+      WaitingItemInput: {
+        type: 'object',
+        required: ['itemName', 'remainCount', 'waitingQueueEnabled'],
+        additionalProperties: false,
+        properties: {
+          itemName: { type: 'string', minLength: 1, maxLength: 200 },
+          remainCount: int({ minimum: 0 }),
+          waitingQueueEnabled: { type: 'boolean' },
+          tokenCountToMove: nullable(int({ minimum: 0, maximum: 1_000_000, description: 'Per-item N; null: the global N; absent: unchanged.' })),
+          maxActiveUsers: nullable(int({ minimum: 1, maximum: 100_000_000, description: 'Cap on unexpired admissions; null: none; absent: unchanged.' })),
+          targetUrl: nullable({ type: 'string', format: 'uri', maxLength: 2048, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'Order page; null: none; absent: unchanged.' }),
+          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'TIME_DEAL needs startAt; absent: unchanged.' },
+          startAt: nullable({ oneOf: [int({ minimum: 0 }), { type: 'string', format: 'date-time' }], description: 'Opening of a TIME_DEAL: epoch ms or ISO 8601.' }),
+          maxPerUser: nullable(int({ minimum: 1, maximum: 1_000_000, description: 'Most units one user may hold in reservations; null: 1.' })),
+          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'DIRECT: first-come claims, no waiting room.' },
+          lanes: nullable({ type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' }, minItems: 1, maxItems: 8, uniqueItems: true, description: 'Priority lanes, highest first.' }),
+          maxWaiting: nullable(int({ minimum: 1, maximum: 1_000_000_000, description: 'Most users waiting at once (409 QUEUE_FULL beyond).' })),
+        },
+      },
+      WaitingItem: {
+        type: 'object',
+        required: ['itemId', 'itemName', 'remainCount', 'waitingQueueEnabled', 'tokenCountToMove', 'maxActiveUsers'],
+        additionalProperties: false,
+        properties: {
+          itemId: ref('Id'),
+          itemName: { type: 'string' },
+          remainCount: int({ minimum: 0 }),
+          waitingQueueEnabled: { type: 'boolean' },
+          tokenCountToMove: nullable(int({ minimum: 0 })),
+          maxActiveUsers: nullable(int({ minimum: 1 })),
+          targetUrl: { type: 'string', format: 'uri', description: 'Absent when none is configured.' },
+          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'Absent: GENERAL.' },
+          startAt: int({ description: 'Opening of a TIME_DEAL, epoch ms.' }),
+          maxPerUser: int({ minimum: 1, description: 'Absent: 1.' }),
+          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
+          lanes: { type: 'array', items: { type: 'string' }, description: 'Priority lanes, highest first; absent: one lane.' },
+          maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
+        },
+      },
+      PublicItemView: {
+        type: 'object',
+        required: ['itemId', 'itemName', 'targetUrl', 'waitingQueueEnabled', 'soldOut'],
+        additionalProperties: false,
+        properties: {
+          itemId: ref('Id'),
+          itemName: { type: 'string' },
+          targetUrl: nullable({ type: 'string', format: 'uri' }),
+          waitingQueueEnabled: { type: 'boolean' },
+          soldOut: { type: 'boolean' },
+        },
+      },
+      ConsoleItemRow: {
+        type: 'object',
+        description: 'A WaitingItem with its queue counts and admission rate.',
+        required: [
+          'itemId', 'itemName', 'remainCount', 'waitingQueueEnabled', 'tokenCountToMove', 'maxActiveUsers',
+          'waitingTokenCount', 'enteredTokenCount', 'admitRate', 'admittedTotal', 'drainSeconds', 'lastTickAt',
+        ],
+        additionalProperties: false,
+        properties: {
+          itemId: ref('Id'),
+          itemName: { type: 'string' },
+          remainCount: int({ minimum: 0 }),
+          waitingQueueEnabled: { type: 'boolean' },
+          tokenCountToMove: nullable(int({ minimum: 0 })),
+          maxActiveUsers: nullable(int({ minimum: 1 })),
+          targetUrl: { type: 'string', format: 'uri' },
+          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'Absent: GENERAL.' },
+          startAt: int({ description: 'Opening of a TIME_DEAL, epoch ms.' }),
+          maxPerUser: int({ minimum: 1, description: 'Absent: 1.' }),
+          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
+          lanes: { type: 'array', items: { type: 'string' }, description: 'Priority lanes, highest first; absent: one lane.' },
+          maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
+          waitingTokenCount: int({ minimum: 0 }),
+          enteredTokenCount: int({ minimum: 0 }),
+          admitRate: { type: 'number', minimum: 0, description: 'Admission capacity, tokens per second (0: paused, disabled, sold out).' },
+          admittedTotal: int({ minimum: 0, description: 'Places that ever left the waiting queue.' }),
+          drainSeconds: nullable(int({ minimum: 0, description: 'Estimated seconds to drain the waiting queue; null when admitRate is 0.' })),
+          lastTickAt: nullable(int({ description: 'Redis time of the item\'s last admission tick, epoch ms.' })),
+        },
+      },
+      ConsoleOverview: {
+        type: 'object',
+        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'items', 'truncated'],
+        additionalProperties: false,
+        properties: {
+          tokenCountToMove: int({ minimum: 0 }),
+          tickMs: int({ minimum: 1 }),
+          serverTime: int({ description: 'Epoch ms.' }),
+          items: { type: 'array', items: ref('ConsoleItemRow') },
+          truncated: { type: 'boolean' },
+        },
+      },
+      JwkSet: {
+        type: 'object',
+        required: ['keys'],
+        properties: {
+          keys: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              required: ['kty', 'crv', 'x', 'y', 'kid', 'alg', 'use'],
+              properties: {
+                kty: { const: 'EC' },
+                crv: { const: 'P-256' },
+                x: { type: 'string' },
+                y: { type: 'string' },
+                kid: { type: 'string' },
+                alg: { const: 'ES256' },
+                use: { const: 'sig' },
+                d: false,
+              },
+            },
+          },
+        },
+      },
+      HealthOk: { type: 'object', required: ['status'], properties: { status: { const: 'ok' }, live: { const: true }, ready: { const: true } } },
+      HealthError: { type: 'object', required: ['status'], properties: { status: { const: 'error' } } },
+    },
+  },
+};
+
+/**
+ * The api's load shedder (MAX_IN_FLIGHT, packages/api/src/load-shedder.ts) answers any request of the api, before
+ * routing, with 429 `TOO_MANY_REQUESTS`; only `/health/*` (answered by terminus before it) is never shed. Every
+ * operation the api serves gets that 429 unless it documents its own.
+ */
+for (const [path, item] of Object.entries(openApiDocument.paths as Record<string, Json>)) {
+  if (path.startsWith('/health/') || !(item.servers as { url: string }[]).some((s) => s.url === API_SERVER[0].url)) continue;
+  for (const op of Object.values(item)) {
+    const responses = (op as { responses?: Json }).responses;
+    if (responses && !responses['429']) responses['429'] = R('Shed');
+  }
+}
+
+let serialized: string | undefined;
+
+/** {@link openApiDocument} as JSON text, serialized once. */
+export function openApiJson(): string {
+  serialized ??= JSON.stringify(openApiDocument);
+  return serialized;
+}
