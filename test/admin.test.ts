@@ -209,4 +209,19 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     expect(await redis.sismember(keys.itemRegistry, 'bag')).toBe(0);
     expectFailure(await admin('/waiting-item/bag'), 404, 'WAITING_ITEM_NOT_FOUND');
   });
+  test('an update may leave remainCount out: the stored stock is kept, so stock taken meanwhile is not written back', async () => {
+    const path = '/waiting-item/stockkeep/manually';
+    // Creating without remainCount is refused and writes nothing.
+    expectFailure(await admin(path, { method: 'POST', body: { itemName: 'x', waitingQueueEnabled: true } }), 400, 'INVALID_PARAMETER');
+    expect(await redis.exists(keys.item('stockkeep'))).toBe(0);
+    expect(await redis.sismember(keys.itemRegistry, 'stockkeep')).toBe(0);
+
+    expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep', remainCount: 10, waitingQueueEnabled: true } }));
+    // Stock changes behind the operator's back (as a reservation's Lua script would do it).
+    await redis.hincrby(keys.item('stockkeep'), 'remainCount', -3);
+    const updated = expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep 2', waitingQueueEnabled: false } }));
+    expect(updated).toMatchObject({ itemName: 'Keep 2', waitingQueueEnabled: false, remainCount: 7 });
+    // Given explicitly, it is set.
+    expect(expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep 2', remainCount: 2, waitingQueueEnabled: true } })).remainCount).toBe(2);
+  });
 });

@@ -258,13 +258,13 @@
 
   /**
    * Upserts the item with `change` (fields, or a function of the stored item returning them) applied to its
-   * current stored state, read right before. The upsert needs remainCount: stock taken between the read and the
-   * write would be written back, so stock itself changes through the restock endpoint.
+   * current stored state, read right before. remainCount is left out, so the stored stock is kept atomically (a
+   * reservation between the read and the write is not undone); stock changes through the restock endpoint.
    */
   function changeItem(id, change, what) {
     return call('GET', '/waiting-item/' + encodeURIComponent(id))
       .then(function (item) {
-        var body = { itemName: item.itemName, remainCount: item.remainCount, waitingQueueEnabled: item.waitingQueueEnabled };
+        var body = { itemName: item.itemName, waitingQueueEnabled: item.waitingQueueEnabled };
         var fields = typeof change === 'function' ? change(item) : change;
         for (var k in fields) body[k] = fields[k];
         return call('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body);

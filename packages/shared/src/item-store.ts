@@ -13,7 +13,8 @@ export const MAX_LANES = 8;
 export const waitingItemInputSchema = z
   .object({
     itemName: z.string().min(1).max(200),
-    remainCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Stock; required to create an item, optional on update (absent: the stored stock is kept, atomically). */
+    remainCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     waitingQueueEnabled: z.boolean(),
     /** Per-item N, tokens per tick; null: the global N; absent: unchanged. */
     tokenCountToMove: z.number().int().min(0).max(1_000_000).nullable().optional(),
@@ -86,11 +87,13 @@ export class ItemStore {
     if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
       throw new WqError('INVALID_PARAMETER', 'invalid waiting item: a TIME_DEAL needs a startAt');
     }
+    const stockRequired = () => new WqError('INVALID_PARAMETER', 'invalid waiting item: remainCount is required to create an item');
+    if (input.remainCount === undefined && (await this.redis.exists(keys.item(itemId))) === 0) throw stockRequired();
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
     if (opts.register !== false) await this.redis.sadd(keys.itemRegistry, itemId);
     const created = await callScript<number>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
       input.itemName,
-      input.remainCount,
+      input.remainCount ?? '-',
       input.waitingQueueEnabled ? '1' : '0',
       optional(input.tokenCountToMove),
       optional(input.maxActiveUsers),
@@ -102,6 +105,7 @@ export class ItemStore {
       optional(input.lanes === undefined || input.lanes === null ? input.lanes : input.lanes.join(',')),
       optional(input.maxWaiting),
     ]);
+    if (created === -1) throw stockRequired();
     const item = await this.get(itemId);
     if (!item) throw new Error(`item ${itemId} vanished after upsert`);
     return { created: created === 1, item };
