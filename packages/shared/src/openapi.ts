@@ -718,11 +718,11 @@ export const openApiDocument: Json = {
       },
       WaitingItemInput: {
         type: 'object',
-        required: ['itemName', 'remainCount', 'waitingQueueEnabled'],
+        required: ['itemName', 'waitingQueueEnabled'],
         additionalProperties: false,
         properties: {
           itemName: { type: 'string', minLength: 1, maxLength: 200 },
-          remainCount: int({ minimum: 0 }),
+          remainCount: int({ minimum: 0, description: 'Stock. Required to create an item; absent on update: the stored stock is kept (atomically).' }),
           waitingQueueEnabled: { type: 'boolean' },
           tokenCountToMove: nullable(int({ minimum: 0, maximum: 1_000_000, description: 'Per-item N; null: the global N; absent: unchanged.' })),
           maxActiveUsers: nullable(int({ minimum: 1, maximum: 100_000_000, description: 'Cap on unexpired admissions; null: none; absent: unchanged.' })),
