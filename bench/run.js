@@ -8,7 +8,7 @@
  *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names).
  */
 const { fork, spawn } = require('node:child_process');
-const { writeFileSync } = require('node:fs');
+const { readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Redis } = require('ioredis');
@@ -34,11 +34,26 @@ const codec = new shared.TokenCodec(SECRET);
 const log = (m) => process.stderr.write(`[bench] ${m}\n`);
 const want = (phase) => ONLY.length === 0 || ONLY.includes(phase);
 
-/** Runs autocannon: a warm-up of WARMUP s (discarded), then DURATION s measured. */
-async function load(name, url, requests, headers = {}) {
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null where unreadable. */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs autocannon: a warm-up of WARMUP s (discarded), then DURATION s measured. With `pids` ({server, redis}),
+ * also the CPU each used per request in the measured part, microseconds: steadier than req/s on a shared machine.
+ */
+async function load(name, url, requests, headers = {}, pids = {}) {
   const base = { url, connections: CONNECTIONS, headers, requests };
   await autocannon({ ...base, duration: WARMUP });
+  const before = { server: cpuSeconds(pids.server), redis: cpuSeconds(pids.redis) };
   const r = await autocannon({ ...base, duration: DURATION });
+  const perReq = (k) => (before[k] == null || pids[k] == null ? null : ((cpuSeconds(pids[k]) - before[k]) / r.requests.total) * 1e6);
   const out = {
     name,
     reqPerSec: r.requests.average,
@@ -47,8 +62,11 @@ async function load(name, url, requests, headers = {}) {
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
     total: r.requests.total,
+    serverCpuUsPerReq: perReq('server'),
+    redisCpuUsPerReq: perReq('redis'),
   };
-  log(`${name}: ${Math.round(out.reqPerSec)} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, non-2xx ${out.non2xx}, errors ${out.errors}`);
+  const cpu = out.serverCpuUsPerReq == null ? '' : `, server CPU ${out.serverCpuUsPerReq.toFixed(1)} us/req` + (out.redisCpuUsPerReq == null ? '' : `, redis ${out.redisCpuUsPerReq.toFixed(1)} us/req`);
+  log(`${name}: ${Math.round(out.reqPerSec)} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, non-2xx ${out.non2xx}, errors ${out.errors}${cpu}`);
   return out;
 }
 
@@ -76,6 +94,7 @@ async function startNode(script, env, readyUrl) {
     }
   }
   return {
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -86,6 +105,7 @@ async function startNode(script, env, readyUrl) {
   };
 }
 
+let redisPid;
 async function startApi(redisUrl) {
   const port = await shared.freePort();
   const proc = await startNode(
@@ -93,7 +113,7 @@ async function startApi(redisUrl) {
     { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '' },
     `http://127.0.0.1:${port}/health/ready`,
   );
-  return { ...proc, url: `http://127.0.0.1:${port}` };
+  return { ...proc, url: `http://127.0.0.1:${port}`, pids: { server: proc.pid, redis: redisPid } };
 }
 
 /**
@@ -142,6 +162,7 @@ async function main() {
   const F = results.figures;
   const redisServer = await shared.startEmbeddedRedis();
   const redis = new Redis(redisServer.url);
+  redisPid = redisServer.pid;
   try {
     // Baselines: same settings as the product runs (127.0.0.1, keep-alive, one process).
     for (const [name, file] of [
@@ -151,7 +172,7 @@ async function main() {
       if (!want('baseline')) continue;
       const port = await shared.freePort();
       const p = await startNode(path.join(__dirname, file), { PORT: String(port) });
-      F[name] = await load(name, `http://127.0.0.1:${port}/`, [{ method: 'GET', path: '/' }]);
+      F[name] = await load(name, `http://127.0.0.1:${port}/`, [{ method: 'GET', path: '/' }], {}, { server: p.pid });
       await p.stop();
     }
 
@@ -167,7 +188,7 @@ async function main() {
       await fillQueue(redis, 'bench', 1000);
       const users1k = Array.from({ length: 1000 }, (_, i) => [`u${i}`, String(i + 1)]);
       let api = await startApi(redisServer.url);
-      F.poll = await load('poll', api.url, pollRequests('bench', users1k));
+      F.poll = await load('poll', api.url, pollRequests('bench', users1k), {}, api.pids);
       await api.stop();
 
       // register: a new user on every request.
@@ -183,7 +204,7 @@ async function main() {
             return req;
           },
         },
-      ]);
+      ], {}, api.pids);
       await api.stop();
 
       // validation: admitted tokens checked by an order service.
@@ -202,7 +223,7 @@ async function main() {
             return req;
           },
         },
-      ]);
+      ], {}, api.pids);
       await api.stop();
     }
 
@@ -215,7 +236,7 @@ async function main() {
         const step = Math.max(1, Math.floor(size / 1000));
         const users = Array.from({ length: 1000 }, (_, i) => [`u${i * step}`, String(i * step + 1)]);
         const api = await startApi(redisServer.url);
-        F[`pollAt${size}`] = await load(`poll with ${size} waiting`, api.url, pollRequests('rank', users));
+        F[`pollAt${size}`] = await load(`poll with ${size} waiting`, api.url, pollRequests('rank', users), {}, api.pids);
         await api.stop();
       }
       await redis.del(...shared.keys.queue('rank'));
@@ -278,6 +299,14 @@ async function main() {
     pollP99At1MvsAt1k: F[`pollAt${BIG}`] && F.pollAt1000 ? F[`pollAt${BIG}`].p99Ms / F.pollAt1000.p99Ms : null,
     pollsVsFixed1s: F.polling?.ratio ?? null,
   };
+  // CPU efficiency: raw node:http's server CPU per request over the endpoint's (api alone, and api + redis-server).
+  const rawCpu = F.rawNodeHttp?.serverCpuUsPerReq;
+  results.cpuRatios = {};
+  for (const k of ['poll', 'register', 'validation']) {
+    const f = F[k];
+    if (!rawCpu || !f?.serverCpuUsPerReq) continue;
+    results.cpuRatios[k] = { apiOnly: rawCpu / f.serverCpuUsPerReq, apiAndRedis: rawCpu / (f.serverCpuUsPerReq + (f.redisCpuUsPerReq ?? 0)) };
+  }
   const targets = [
     ['poll req/s vs raw', results.ratios.pollVsRaw, '>= 0.5', (x) => x >= 0.5],
     ['register req/s vs raw', results.ratios.registerVsRaw, '>= 0.4', (x) => x >= 0.4],
@@ -297,6 +326,9 @@ async function main() {
   const rows = [['figure', 'measured', 'target', 'met']];
   if (raw) rows.push(['raw node:http req/s (baseline)', Math.round(raw), '', '']);
   if (F.expressHello) rows.push(['express hello req/s (x raw)', `${Math.round(F.expressHello.reqPerSec)} (${results.ratios.expressHelloVsRaw.toFixed(2)}x)`, '', '']);
+  for (const [k, c] of Object.entries(results.cpuRatios)) {
+    rows.push([`${k} server CPU/req vs raw (api; api+redis)`, `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`, '(info)', '']);
+  }
   for (const t of results.targets) rows.push([t.figure, t.value == null ? 'n/a' : Number(t.value).toFixed(t.value < 10 ? 3 : 0), t.target, t.met == null ? '' : t.met ? 'yes' : 'NO']);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   for (const r of rows) console.log(r.map((cell, c) => String(cell).padEnd(widths[c])).join('  '));

@@ -46,6 +46,9 @@ export const ErrorCodeAlternateStatus: Partial<Record<ErrorCode, readonly number
  * An error that the HTTP layer turns into the envelope `{state:"FAIL", errorCode, errorMessage, data}` with the
  * code's status, or with `status` when given (one code, two contracts: NOT_ADMITTED is 409 on consume, 403 on
  * reservations). `headers` are added to the response (e.g. `Retry-After`).
+ *
+ * It carries no stack trace: it is an expected answer (bad input, not admitted, sold out), not a bug, and capturing
+ * the stack was about a tenth of the CPU of a 4xx answer on the fast path (measured with --cpu-prof).
  */
 export class WqError extends Error {
   readonly status: number;
@@ -56,7 +59,10 @@ export class WqError extends Error {
     readonly data: Record<string, unknown> | null = null,
     status?: number,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'WqError';
     this.status = status ?? ErrorCodes[errorCode];
   }
