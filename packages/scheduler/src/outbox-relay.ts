@@ -9,7 +9,12 @@ export const RELAY_LEASE_KEY = 'wq:{scheduler}:relay-lease';
 
 /** An event as published on `waiting-queue-events` (the JSON value; the message key is the itemId). */
 export interface WaitingQueueEvent {
-  /** Unique, stable id: consumers deduplicate on it (at-least-once delivery). */
+  /**
+   * Unique, stable id: consumers deduplicate on it (at-least-once delivery). It is the script's id
+   * `<itemId>:<n>` joined with the stream entry id, `<itemId>:<n>@<ms>-<seq>`: a republished event keeps it, and
+   * if Redis loses its last writes (a host crash under `appendfsync everysec`, a failover to a lagging replica) and
+   * the item's counter `n` goes back, new events still get new ids, because stream entry ids follow the clock.
+   */
   id: string;
   type: string;
   itemId: string;
@@ -18,8 +23,10 @@ export interface WaitingQueueEvent {
   payload: Record<string, unknown>;
 }
 
-/** Turns the flat field list of a stream entry into an event. @returns null when the entry has no id/type. */
-export function eventFromEntry(itemId: string, fields: string[]): WaitingQueueEvent | null {
+/**
+ * Turns a stream entry (its id and flat field list) into an event. @returns null when the entry has no id/type.
+ */
+export function eventFromEntry(itemId: string, fields: string[], entryId: string): WaitingQueueEvent | null {
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
   if (!f.id || !f.type) return null;
@@ -29,7 +36,7 @@ export function eventFromEntry(itemId: string, fields: string[]): WaitingQueueEv
   } catch {
     payload = { raw: f.payload };
   }
-  return { id: f.id, type: f.type, itemId: f.itemId || itemId, at: Number(f.at ?? 0), payload };
+  return { id: `${f.id}@${entryId}`, type: f.type, itemId: f.itemId || itemId, at: Number(f.at ?? 0), payload };
 }
 
 /** Settings of the relay. */
@@ -81,7 +88,7 @@ export class OutboxRelay {
         const cursor = await this.redis.get(outboxCursorKey(itemId));
         const entries = (await this.redis.xrange(outboxKey(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', this.batchSize)) as [string, string[]][];
         if (entries.length === 0) break;
-        const events = entries.map(([, fields]) => eventFromEntry(itemId, fields)).filter((e): e is WaitingQueueEvent => e !== null);
+        const events = entries.map(([entryId, fields]) => eventFromEntry(itemId, fields, entryId)).filter((e): e is WaitingQueueEvent => e !== null);
         if (events.length > 0) {
           await this.producer.send({
             topic: this.o.topic,
