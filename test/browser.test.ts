@@ -426,6 +426,10 @@ describe('waiting-room page and admin console in chromium', () => {
       targetUrl: 'https://shop.example/order/d_new',
     });
     await con.waitForSelector('tr[data-item-id="d_new"]', { timeout: LONG });
+    // Clear what the create step left in the form, so that "form filled" waits for Edit's own GET: otherwise, on a
+    // loaded machine, that GET could land after the edits below and put the old values back before the submit.
+    await con.fill('#f-name', '');
+    await con.fill('#f-url', '');
     await row('d_new', 'button.edit').click();
     await eventually('form filled', async () => (await con.inputValue('#f-name')) === 'New drop');
     expect(await con.inputValue('#f-url')).toBe('https://shop.example/order/d_new');
