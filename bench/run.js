@@ -5,7 +5,9 @@
  * these machines are noisy and absolute numbers do not carry from one run to the next.
  *
  * Flags: --smoke (a few seconds per phase, 10,000 instead of 1,000,000 waiting: for CI, so the bench cannot rot)
- *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names).
+ *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names),
+ *        --cpu-prof (each api process writes a V8 CPU profile to bench/profiles/, for Chrome DevTools or
+ *        `node bench/profile-summary.js <file>`).
  */
 const { fork, spawn } = require('node:child_process');
 const { readFileSync, writeFileSync } = require('node:fs');
@@ -27,6 +29,14 @@ const WARMUP = SMOKE ? 1 : 3;
 const CONNECTIONS = Number(opt('connections', 100));
 const BIG = SMOKE ? 10_000 : 1_000_000;
 const ONLY = opt('only', '').split(',').filter(Boolean);
+const CPU_PROF = flag('cpu-prof');
+/**
+ * Users in a prebuilt request list. autocannon's every connection builds its own copy of the whole list when it
+ * starts, inside the measured window: 1,000 entries cost the load generator about 20 us of CPU per request more
+ * (measured), on the same two cores as the server. 100 users spread over the queue still exercise rank lookups
+ * across it.
+ */
+const LIST_USERS = 100;
 const ROOT = path.join(__dirname, '..');
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
 const codec = new shared.TokenCodec(SECRET);
@@ -52,7 +62,9 @@ async function load(name, url, requests, headers = {}, pids = {}) {
   const base = { url, connections: CONNECTIONS, headers, requests };
   await autocannon({ ...base, duration: WARMUP });
   const before = { server: cpuSeconds(pids.server), redis: cpuSeconds(pids.redis) };
+  const clientBefore = process.cpuUsage();
   const r = await autocannon({ ...base, duration: DURATION });
+  const client = process.cpuUsage(clientBefore);
   const perReq = (k) => (before[k] == null || pids[k] == null ? null : ((cpuSeconds(pids[k]) - before[k]) / r.requests.total) * 1e6);
   const out = {
     name,
@@ -64,15 +76,17 @@ async function load(name, url, requests, headers = {}, pids = {}) {
     total: r.requests.total,
     serverCpuUsPerReq: perReq('server'),
     redisCpuUsPerReq: perReq('redis'),
+    // The load generator's own CPU (autocannon runs in this process): it shares the 2 cores with the server.
+    clientCpuUsPerReq: (client.user + client.system) / r.requests.total,
   };
-  const cpu = out.serverCpuUsPerReq == null ? '' : `, server CPU ${out.serverCpuUsPerReq.toFixed(1)} us/req` + (out.redisCpuUsPerReq == null ? '' : `, redis ${out.redisCpuUsPerReq.toFixed(1)} us/req`);
+  const cpu = out.serverCpuUsPerReq == null ? '' : `, server CPU ${out.serverCpuUsPerReq.toFixed(1)} us/req` + (out.redisCpuUsPerReq == null ? '' : `, redis ${out.redisCpuUsPerReq.toFixed(1)} us/req`) + `, client ${out.clientCpuUsPerReq.toFixed(1)} us/req`;
   log(`${name}: ${Math.round(out.reqPerSec)} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, non-2xx ${out.non2xx}, errors ${out.errors}${cpu}`);
   return out;
 }
 
 /** Starts a node script as a child with env; resolves when `readyUrl` answers 200 (or the child says 'ready'). */
-async function startNode(script, env, readyUrl) {
-  const child = (readyUrl ? spawn : fork)(readyUrl ? process.execPath : script, readyUrl ? [script] : [], {
+async function startNode(script, env, readyUrl, execArgv = []) {
+  const child = (readyUrl ? spawn : fork)(readyUrl ? process.execPath : script, readyUrl ? [...execArgv, script] : [], {
     env: { ...process.env, ...env },
     stdio: readyUrl ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -112,6 +126,7 @@ async function startApi(redisUrl) {
     path.join(ROOT, 'packages/api/dist/main.js'),
     { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '' },
     `http://127.0.0.1:${port}/health/ready`,
+    CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`] : [],
   );
   return { ...proc, url: `http://127.0.0.1:${port}`, pids: { server: proc.pid, redis: redisPid } };
 }
@@ -141,20 +156,18 @@ async function seedItem(_redis, itemId, stock = 1e12) {
   await itemStore.upsert(itemId, { itemName: itemId, remainCount: stock, waitingQueueEnabled: true });
 }
 
-/** Poll load: GET of waiting tokens picked round-robin from `users` (userId, seq). */
+/**
+ * Poll load: GET of the waiting tokens of `users` ([userId, seq]), in turn. The requests are built once, before
+ * the load starts (autocannon caches a request without `setupRequest`), as the baseline's request is: a
+ * `setupRequest` that derives the token per request cost the load generator more than 30 us of CPU per request
+ * (HMAC and a rebuilt request), on the same two cores as the server it measures.
+ */
 function pollRequests(itemId, users) {
-  let i = 0;
-  return [
-    {
-      method: 'GET',
-      setupRequest: (req) => {
-        const [userId, seq] = users[i++ % users.length];
-        req.path = `/api/v1/item/${itemId}/waiting-queue/${codec.tokenFor(itemId, userId, seq)}`;
-        req.headers = { ...req.headers, 'user-id': userId };
-        return req;
-      },
-    },
-  ];
+  return users.map(([userId, seq]) => ({
+    method: 'GET',
+    path: `/api/v1/item/${itemId}/waiting-queue/${codec.tokenFor(itemId, userId, seq)}`,
+    headers: { 'user-id': userId },
+  }));
 }
 
 async function main() {
@@ -182,25 +195,25 @@ async function main() {
     let fence = 1;
 
     if (want('endpoints')) {
-      // poll: 1,000 waiting users, each polled in turn.
+      // poll: 1,000 waiting users; 100 of them, spread over the queue, polled in turn (LIST_USERS says why 100).
       await redis.del(...shared.keys.queue('bench'));
       await seedItem(redis, 'bench');
       await fillQueue(redis, 'bench', 1000);
-      const users1k = Array.from({ length: 1000 }, (_, i) => [`u${i}`, String(i + 1)]);
+      const spread = Array.from({ length: LIST_USERS }, (_, i) => [`u${i * 10}`, String(i * 10 + 1)]);
       let api = await startApi(redisServer.url);
-      F.poll = await load('poll', api.url, pollRequests('bench', users1k), {}, api.pids);
+      F.poll = await load('poll', api.url, pollRequests('bench', spread), {}, api.pids);
       await api.stop();
 
-      // register: a new user on every request.
+      // register: a new user on every request (so the request is built per request, unlike the others).
       api = await startApi(redisServer.url);
       let n = 0;
-      const run = Date.now().toString(36);
+      const userPrefix = `r${Date.now().toString(36)}_`;
       F.register = await load('register', api.url, [
         {
           method: 'POST',
           path: '/api/v1/item/bench/waiting-queue',
           setupRequest: (req) => {
-            req.headers = { ...req.headers, 'user-id': `r${run}_${n++}` };
+            req.headers = { 'user-id': userPrefix + n++ };
             return req;
           },
         },
@@ -213,17 +226,10 @@ async function main() {
       await fillQueue(redis, 'bench', 1000);
       await queue.admit('bench', { tokenCountToMove: 1000, entryTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
       api = await startApi(redisServer.url);
-      let v = 0;
-      F.validation = await load('validation', api.url, [
-        {
-          method: 'GET',
-          setupRequest: (req) => {
-            const i = v++ % 1000;
-            req.path = `/internal/v1/item/bench/waiting-queue/${codec.tokenFor('bench', `u${i}`, i + 1)}`;
-            return req;
-          },
-        },
-      ], {}, api.pids);
+      F.validation = await load('validation', api.url, Array.from({ length: LIST_USERS }, (_, i) => ({
+        method: 'GET',
+        path: `/internal/v1/item/bench/waiting-queue/${codec.tokenFor('bench', `u${i * 10}`, i * 10 + 1)}`,
+      })), {}, api.pids);
       await api.stop();
     }
 
@@ -233,8 +239,8 @@ async function main() {
         await redis.del(...shared.keys.queue('rank'));
         await seedItem(redis, 'rank');
         await fillQueue(redis, 'rank', size);
-        const step = Math.max(1, Math.floor(size / 1000));
-        const users = Array.from({ length: 1000 }, (_, i) => [`u${i * step}`, String(i * step + 1)]);
+        const step = Math.max(1, Math.floor(size / LIST_USERS));
+        const users = Array.from({ length: LIST_USERS }, (_, i) => [`u${i * step}`, String(i * step + 1)]);
         const api = await startApi(redisServer.url);
         F[`pollAt${size}`] = await load(`poll with ${size} waiting`, api.url, pollRequests('rank', users), {}, api.pids);
         await api.stop();

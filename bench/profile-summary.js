@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * Summarises a V8 CPU profile (`node --cpu-prof`, e.g. from `npm run bench -- --only endpoints --cpu-prof`):
+ * self time by function and by package, in percent of the samples, so that a profile can be read in a terminal.
+ *
+ * Usage: node bench/profile-summary.js <file.cpuprofile> [--top 40]
+ */
+const { readFileSync } = require('node:fs');
+
+const file = process.argv[2];
+if (!file) {
+  process.stderr.write('usage: node bench/profile-summary.js <file.cpuprofile> [--top N]\n');
+  process.exit(2);
+}
+const topIdx = process.argv.indexOf('--top');
+const TOP = topIdx > 0 ? Number(process.argv[topIdx + 1]) : 40;
+const profile = JSON.parse(readFileSync(file, 'utf8'));
+
+/** Package of a script URL: `node:internal`, a node_modules package, our workspace package, or `(native)`. */
+function packageOf(url) {
+  if (!url) return '(native)';
+  if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 13).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  const pkg = /packages\/([^/]+)\//.exec(url);
+  return pkg ? `@waiting-queue/${pkg[1]}` : url;
+}
+
+const counts = new Map(profile.samples.map((id) => [id, 0]));
+for (const id of profile.samples) counts.set(id, counts.get(id) + 1);
+const total = profile.samples.length;
+const byFn = new Map();
+const byPkg = new Map();
+for (const node of profile.nodes) {
+  const n = counts.get(node.id) ?? 0;
+  if (n === 0) continue;
+  const cf = node.callFrame;
+  const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules|packages)\//, '')}:${cf.lineNumber + 1}` : '';
+  const fn = `${cf.functionName || '(anonymous)'} ${where}`.trim();
+  byFn.set(fn, (byFn.get(fn) ?? 0) + n);
+  const pkg = packageOf(cf.url);
+  byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + n);
+}
+const pct = (n) => `${((n / total) * 100).toFixed(1).padStart(5)}%`;
+const print = (title, map, top) => {
+  process.stdout.write(`\n${title}\n`);
+  [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .forEach(([k, n]) => process.stdout.write(`${pct(n)}  ${k}\n`));
+};
+process.stdout.write(`${file}: ${total} samples over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s\n`);
+print('self time by package', byPkg, 25);
+print('self time by function', byFn, TOP);
