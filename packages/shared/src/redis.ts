@@ -11,13 +11,45 @@ export interface RedisTarget {
 }
 
 /**
+ * A single-node client that pipelines by corking its socket: the first command of an event-loop turn corks the
+ * socket and schedules an uncork with setImmediate, so every command issued in that turn (all the requests whose
+ * bytes arrived in one epoll wake-up) leaves in one `writev`, and the replies come back in one read.
+ *
+ * Why not ioredis's `enableAutoPipelining`: it gets the same batching by building a `Pipeline` per turn, with a
+ * second promise, a callback array and a re-dispatch of each command; measured on this machine with 100 concurrent
+ * EVALSHA calls, 15-19 us of client CPU per command against 9 us here (node-redis 5, which batches the same way,
+ * also measured 9 us). Only the api's hot path needs it, but it is the same client for every process.
+ * Commands keep ioredis's semantics (ordering, replies, errors, reconnects): only the moment of the write moves,
+ * never later than the end of the current event-loop turn.
+ */
+export class CorkingRedis extends Redis {
+  private corked: Redis['stream'] | undefined;
+  private readonly uncork = (): void => {
+    const s = this.corked;
+    this.corked = undefined;
+    s?.uncork();
+  };
+
+  /** ioredis's sendCommand, with the socket corked until the end of this event-loop turn. */
+  override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
+    const stream = this.stream;
+    if (this.corked === undefined && stream !== undefined && stream.writable) {
+      this.corked = stream;
+      stream.cork();
+      setImmediate(this.uncork);
+    }
+    return super.sendCommand(...args);
+  }
+}
+
+/**
  * Options shared by every connection of the product:
- * - auto-pipelining (one write per event-loop turn for all concurrent requests; +25% req/s measured);
+ * - pipelining: one write per event-loop turn for all concurrent requests (CorkingRedis on a single node,
+ *   ioredis's auto-pipelining on a Cluster);
  * - no offline queue, so while Redis is down a request fails at once (503) instead of piling up;
  * - reconnect forever, backing off to 1 s, so the servers recover by themselves when Redis comes back.
  */
 const baseOptions: RedisOptions = {
-  enableAutoPipelining: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
@@ -43,7 +75,7 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
       redisOptions: { ...baseOptions, connectionName: name },
     });
   } else {
-    client = new Redis(target.url ?? 'redis://127.0.0.1:6379', { ...baseOptions, connectionName: name, lazyConnect: true });
+    client = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', { ...baseOptions, connectionName: name, lazyConnect: true });
     client.connect().catch(() => undefined); // errors surface through 'error' and the ready wait below
   }
   // Reconnects are logged by the caller through isReady(); each error event is counted (wq_redis_errors_total).
