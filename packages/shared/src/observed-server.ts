@@ -50,8 +50,9 @@ function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: Requ
 export function observedListener(o: ObservedListenerOptions): RequestListener {
   const { telemetry, app, fastPath } = o;
   return (req, res) => {
-    telemetry.begin(req, res);
+    telemetry.begin(req);
     if (fastPath !== undefined && fastPath(req, res)) return;
+    telemetry.stampHeader(req, res);
     if (serveBuiltin(req, res, telemetry)) return;
     telemetry.watch(req, res);
     app(req, res);

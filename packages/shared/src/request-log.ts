@@ -64,7 +64,8 @@ function templateOf(req: IncomingMessage & RoutedRequest): string {
  * Request ids, request logs and the HTTP duration histogram for both transports (express and the api's node:http
  * fast path), at a cost fit for the hot path:
  * - {@link begin}: takes a valid incoming `x-request-id` or makes one (a per-process random prefix and a counter,
- *   no crypto per request), sets the `X-Request-Id` response header, stamps the start time;
+ *   no crypto per request) and stamps the start time; `sendJson` writes it as `X-Request-Id` with the other
+ *   headers, and {@link stampHeader} sets it for responses written otherwise (express, static files);
  * - {@link end}: observes `http_request_duration_seconds{route, method, status}` and, when `logRequests`
  *   (LOG_REQUESTS=1), writes one JSON line `{reqId, method, route, status, ms}`.
  * Without `logRequests`, the request id still reaches the error logs of `sendError` (5xx) through {@link requestIdOf}.
@@ -78,15 +79,24 @@ export class RequestTelemetry {
     private readonly logRequests: boolean,
   ) {}
 
-  /** Starts the request's telemetry (idempotent): request id, `X-Request-Id` header, start time. */
-  begin(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Starts the request's telemetry (idempotent): request id and start time. Sets no header: `sendJson` writes
+   * the id with its other headers (one `writeHead`); call {@link stampHeader} before handing the response to
+   * code that writes it otherwise.
+   */
+  begin(req: IncomingMessage): void {
     const t = req as Tagged;
     if (t[ID] !== undefined) return;
     const incoming = req.headers[REQUEST_ID_HEADER];
     const id = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : this.prefix + (++this.seq).toString(36);
     t[ID] = id;
     t[START] = performance.now();
-    res.setHeader('X-Request-Id', id);
+  }
+
+  /** Sets `X-Request-Id` on the response (a request that {@link begin} saw). */
+  stampHeader(req: IncomingMessage, res: ServerResponse): void {
+    const id = (req as Tagged)[ID];
+    if (id !== undefined) res.setHeader('X-Request-Id', id);
   }
 
   /**
