@@ -203,6 +203,11 @@ async function main() {
       let api = await startApi(redisServer.url);
       F.poll = await load('poll', api.url, pollRequests('bench', spread), {}, api.pids);
       await api.stop();
+      // The floor of that poll: node:http and its one EVALSHA, nothing else (bench/baseline-floor.js).
+      const floorPort = await shared.freePort();
+      const floor = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(floorPort), REDIS_URL: redisServer.url });
+      F.pollFloor = await load('poll floor (node:http + one EVALSHA)', `http://127.0.0.1:${floorPort}`, pollRequests('bench', spread), {}, { server: floor.pid, redis: redisPid });
+      await floor.stop();
 
       // register: a new user on every request (so the request is built per request, unlike the others).
       api = await startApi(redisServer.url);
@@ -300,6 +305,8 @@ async function main() {
   results.ratios = {
     expressHelloVsRaw: ratio(F.expressHello?.reqPerSec),
     pollVsRaw: ratio(F.poll?.reqPerSec),
+    pollFloorVsRaw: ratio(F.pollFloor?.reqPerSec),
+    pollVsFloor: F.poll && F.pollFloor ? F.poll.reqPerSec / F.pollFloor.reqPerSec : null,
     registerVsRaw: ratio(F.register?.reqPerSec),
     validationVsRaw: ratio(F.validation?.reqPerSec),
     pollP99At1MvsAt1k: F[`pollAt${BIG}`] && F.pollAt1000 ? F[`pollAt${BIG}`].p99Ms / F.pollAt1000.p99Ms : null,
@@ -332,6 +339,8 @@ async function main() {
   const rows = [['figure', 'measured', 'target', 'met']];
   if (raw) rows.push(['raw node:http req/s (baseline)', Math.round(raw), '', '']);
   if (F.expressHello) rows.push(['express hello req/s (x raw)', `${Math.round(F.expressHello.reqPerSec)} (${results.ratios.expressHelloVsRaw.toFixed(2)}x)`, '', '']);
+  if (results.ratios.pollFloorVsRaw) rows.push(['poll floor req/s vs raw (node:http + 1 EVALSHA)', results.ratios.pollFloorVsRaw.toFixed(3), '(info)', '']);
+  if (results.ratios.pollVsFloor) rows.push(['poll req/s vs its floor', results.ratios.pollVsFloor.toFixed(3), '(info)', '']);
   for (const [k, c] of Object.entries(results.cpuRatios)) {
     rows.push([`${k} server CPU/req vs raw (api; api+redis)`, `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`, '(info)', '']);
   }
