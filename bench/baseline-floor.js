@@ -31,3 +31,5 @@ async function main() {
     .listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'));
 }
 main();
+// Exit on SIGTERM through process.exit, so that a --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));

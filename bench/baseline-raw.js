@@ -7,3 +7,5 @@ http
     res.end(body);
   })
   .listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'));
+// Exit on SIGTERM through process.exit, so that a --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -3,7 +3,10 @@
  * Summarises a V8 CPU profile (`node --cpu-prof`, e.g. from `npm run bench -- --only endpoints --cpu-prof`):
  * self time by function and by package, in percent of the samples, so that a profile can be read in a terminal.
  *
- * Usage: node bench/profile-summary.js <file.cpuprofile> [--top 40]
+ * With --inclusive, also total time (self + callees) of the functions of our own packages, each counted once per
+ * sample even when recursive: where the product's own code spends its share.
+ *
+ * Usage: node bench/profile-summary.js <file.cpuprofile> [--top 40] [--inclusive]
  */
 const { readFileSync } = require('node:fs');
 
@@ -55,3 +58,26 @@ const print = (title, map, top) => {
 process.stdout.write(`${file}: ${total} samples over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s\n`);
 print('self time by package', byPkg, 25);
 print('self time by function', byFn, TOP);
+
+if (process.argv.includes('--inclusive')) {
+  const parent = new Map();
+  for (const node of profile.nodes) for (const c of node.children ?? []) parent.set(c, node);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const label = (node) => {
+    const cf = node.callFrame;
+    return `${cf.functionName || '(anonymous)'} ${cf.url.replace(/^.*\/(node_modules|packages)\//, '')}:${cf.lineNumber + 1}`;
+  };
+  const incl = new Map();
+  for (const [id, n] of counts) {
+    if (n === 0) continue;
+    const seen = new Set();
+    for (let node = byId.get(id); node; node = parent.get(node.id)) {
+      if (!/\/packages\//.test(node.callFrame.url)) continue;
+      const k = label(node);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      incl.set(k, (incl.get(k) ?? 0) + n);
+    }
+  }
+  print('total time (self + callees) of our functions', incl, TOP);
+}

@@ -84,10 +84,14 @@ async function load(name, url, requests, headers = {}, pids = {}) {
   return out;
 }
 
+/** Node flags of a measured server: a CPU profile into bench/profiles/ with --cpu-prof. */
+const profArgs = () => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`] : []);
+
 /** Starts a node script as a child with env; resolves when `readyUrl` answers 200 (or the child says 'ready'). */
 async function startNode(script, env, readyUrl, execArgv = []) {
   const child = (readyUrl ? spawn : fork)(readyUrl ? process.execPath : script, readyUrl ? [...execArgv, script] : [], {
     env: { ...process.env, ...env },
+    ...(readyUrl ? {} : { execArgv }),
     stdio: readyUrl ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   if (!readyUrl) {
@@ -126,7 +130,7 @@ async function startApi(redisUrl) {
     path.join(ROOT, 'packages/api/dist/main.js'),
     { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '' },
     `http://127.0.0.1:${port}/health/ready`,
-    CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`] : [],
+    profArgs(),
   );
   return { ...proc, url: `http://127.0.0.1:${port}`, pids: { server: proc.pid, redis: redisPid } };
 }
@@ -184,7 +188,7 @@ async function main() {
     ]) {
       if (!want('baseline')) continue;
       const port = await shared.freePort();
-      const p = await startNode(path.join(__dirname, file), { PORT: String(port) });
+      const p = await startNode(path.join(__dirname, file), { PORT: String(port) }, undefined, profArgs());
       F[name] = await load(name, `http://127.0.0.1:${port}/`, [{ method: 'GET', path: '/' }], {}, { server: p.pid });
       await p.stop();
     }
@@ -205,7 +209,7 @@ async function main() {
       await api.stop();
       // The floor of that poll: node:http and its one EVALSHA, nothing else (bench/baseline-floor.js).
       const floorPort = await shared.freePort();
-      const floor = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(floorPort), REDIS_URL: redisServer.url });
+      const floor = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(floorPort), REDIS_URL: redisServer.url }, undefined, profArgs());
       F.pollFloor = await load('poll floor (node:http + one EVALSHA)', `http://127.0.0.1:${floorPort}`, pollRequests('bench', spread), {}, { server: floor.pid, redis: redisPid });
       await floor.stop();
 

@@ -173,6 +173,31 @@ describe('api processes (x2) on one redis', () => {
     expect(expectSuccess(await register(apis[1].url, 'disabled', 'dave')).waitingQueueRank).toBe(1);
   });
 
+  test('a token remembered as verified (VerifiedTokenCache) opens only its own place: after consume and a new registration the old token is 404 and the new one works', async () => {
+    const itemId = 'cached_token';
+    await seedItem(itemId);
+    const [api0, api1] = apis;
+    const old = tokenOf(await register(api0.url, itemId, 'carol'));
+    // Verified, hence remembered, by both processes, by the poll and by the validation.
+    for (const api of apis) {
+      for (let i = 0; i < 3; i++) expect(expectSuccess(await poll(api.url, itemId, old, 'carol')).waitingQueueRank).toBe(1);
+      expect(expectSuccess(await validate(api.url, itemId, old, INTERNAL_TOKEN)).admitted).toBe(false);
+    }
+    // A forged token of the same place is still refused once the real one is remembered.
+    const forged = `carol-${itemId}-${randomUUID()}`;
+    expectFailure(await poll(api0.url, itemId, forged, 'carol'), 404, 'WAITING_QUEUE_NOT_FOUND');
+
+    expect(await admit(itemId, 1)).toMatchObject({ moved: 1 });
+    expect(expectSuccess(await consume(api1.url, itemId, old, INTERNAL_TOKEN))).toMatchObject({ consumed: true });
+    const fresh = tokenOf(await register(api1.url, itemId, 'carol'));
+    expect(fresh).not.toBe(old);
+    for (const api of apis) {
+      expectFailure(await poll(api.url, itemId, old, 'carol'), 404, 'WAITING_QUEUE_NOT_FOUND');
+      expectFailure(await validate(api.url, itemId, old, INTERNAL_TOKEN), 404, 'WAITING_QUEUE_NOT_FOUND');
+      expect(expectSuccess(await poll(api.url, itemId, fresh, 'carol')).waitingQueueRank).toBe(1);
+    }
+  });
+
   test('internal API: validate and consume-once with the INTERNAL_TOKEN bearer; the public API needs none', async () => {
     const itemId = 'internal';
     await seedItem(itemId);

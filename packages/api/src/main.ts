@@ -16,6 +16,7 @@ import {
   resolveTokenSecret,
   serveWithLifecycle,
   TokenCodec,
+  VerifiedTokenCache,
 } from '@waiting-queue/shared';
 import { createApiApp } from './app';
 import { EntryPassIssuer } from './entry-pass';
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     limiter: limiter.enabled ? limiter : undefined,
     entryPasses,
     abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
+    verifiedTokens: new VerifiedTokenCache(config.TOKEN_CACHE_SIZE),
   });
   const jwtMode = Boolean(config.AUTH_JWT_SECRET || config.AUTH_JWKS_URL);
   const identity = jwtMode

@@ -10,6 +10,7 @@ import {
   type Place,
   type QueueStore,
   type TokenCodec,
+  type VerifiedTokenCache,
 } from '@waiting-queue/shared';
 import type { EntryPassIssuer } from './entry-pass';
 import type { RegistrationLimiter } from './rate-limit';
@@ -45,6 +46,8 @@ export interface WaitingRoomExtras {
    * last poll, and pollAfterMs stays below half of it; 0 or absent: off (nothing recorded).
    */
   abandonAfterMs?: number;
+  /** Tokens already verified against their place: repeated polls skip the HMAC. Absent: every check hashes. */
+  verifiedTokens?: VerifiedTokenCache;
 }
 
 /** What an order service receives when it validates a token. */
@@ -122,7 +125,7 @@ export class WaitingRoom {
     if (token.userId !== userId || token.itemId !== itemId) {
       throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
     }
-    const place = await this.place(token, (this.extras.abandonAfterMs ?? 0) > 0);
+    const place = await this.place(token, tokenRaw as string, (this.extras.abandonAfterMs ?? 0) > 0);
     // place() verified the token against the place, so it is the place's token: no second HMAC.
     return this.view(itemId, userId, place, tokenRaw as string);
   }
@@ -135,7 +138,7 @@ export class WaitingRoom {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
-    const place = await this.place(token);
+    const place = await this.place(token, tokenRaw as string);
     const admitted = place.status === 'ADMITTED';
     return {
       admitted,
@@ -165,15 +168,29 @@ export class WaitingRoom {
     return { consumed: true, userId: token.userId, itemId };
   }
 
-  /** @param trackPoll record the poll of a waiting user (abandonment on; the shopper's poll only). */
-  private async place(token: ParsedToken, trackPoll = false): Promise<Place> {
+  /**
+   * The place of a parsed token, verified: its user's current place in the item, whose sequence the token's uuid
+   * must match (the HMAC, or a match remembered by `verifiedTokens`).
+   * @param raw the token string `token` was parsed from.
+   * @param trackPoll record the poll of a waiting user (abandonment on; the shopper's poll only).
+   * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND`, or the store's errors (503).
+   */
+  private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<Place> {
     const place = await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined);
     // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
     // the current sequence, and is as unknown as a forged one.
-    if (typeof place === 'string' || !this.tokens.matches(token, place.seq)) {
+    if (typeof place === 'string' || !this.verified(token, raw, place.seq)) {
       throw new WqError('WAITING_QUEUE_NOT_FOUND', 'no waiting queue place for this token (unknown, used or expired)');
     }
     return place;
+  }
+
+  private verified(token: ParsedToken, raw: string, seq: string): boolean {
+    const cache = this.extras.verifiedTokens;
+    if (cache?.has(raw, seq)) return true;
+    if (!this.tokens.matches(token, seq)) return false;
+    cache?.add(raw, seq);
+    return true;
   }
 
   private async view(itemId: string, userId: string, place: Place, tokenKnown?: string): Promise<WaitingQueueView> {

@@ -3,6 +3,7 @@ export * from './embedded-redis';
 export * from './envelope';
 export * from './errors';
 export * from './ids';
+export * from './token-cache';
 export * from './item-store';
 export * from './keys';
 export * from './logger';
