@@ -1,6 +1,6 @@
-// Floor of a poll under the issue's own design (one Redis round trip per request, a single EVALSHA, pipelined):
-// a raw node:http server that runs the poll's Lua script (status-5) through the product's Redis client and answers
-// the place as a small JSON envelope. No id validation, no token HMAC, no telemetry, no load shedding, no framework:
+// Floor of a poll (GET) and of a registration (POST) under the issue's own design (one Redis round trip per request, a single EVALSHA, pipelined):
+// a raw node:http server that runs the poll's Lua script (status-5), or the registration's (register-5), through the
+// product's Redis client and answers the place as a small JSON envelope. No id validation, no token HMAC, no telemetry, no load shedding, no framework:
 // whatever a complete poll costs above this is the product's own work; what this costs above the raw baseline is
 // the Redis round trip (client CPU to write the command and parse the reply, redis-server's CPU, the extra wake-ups).
 const http = require('node:http');
@@ -9,14 +9,16 @@ const shared = require('@waiting-queue/shared');
 async function main() {
   const redis = await shared.connectRedis({ url: process.env.REDIS_URL }, 'bench-floor');
   const status = shared.script('wq_status');
-  await redis.script('LOAD', status.lua);
+  const register = shared.script('wq_register');
+  for (const s of [status, register]) await redis.script('LOAD', s.lua);
   const prefix = '/api/v1/item/';
   http
     .createServer((req, res) => {
       const url = req.url;
       const itemId = url.slice(prefix.length, url.indexOf('/', prefix.length));
       const k = [...shared.keys.queue(itemId), shared.keys.lastPoll(itemId)];
-      redis.evalsha(status.sha, 5, k[0], k[1], k[2], k[3], k[4], req.headers['user-id'], '').then(
+      const sha = req.method === 'POST' ? register.sha : status.sha;
+      redis.evalsha(sha, 5, k[0], k[1], k[2], k[3], k[4], req.headers['user-id'], '', '').then(
         (raw) => {
           const body = JSON.stringify({ state: 'SUCCESS', errorCode: null, errorMessage: null, data: { status: raw[0], rank: raw[2] } });
           res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });

@@ -214,20 +214,28 @@ async function main() {
       await floor.stop();
 
       // register: a new user on every request (so the request is built per request, unlike the others).
-      api = await startApi(redisServer.url);
-      let n = 0;
-      const userPrefix = `r${Date.now().toString(36)}_`;
-      F.register = await load('register', api.url, [
-        {
-          method: 'POST',
-          path: '/api/v1/item/bench/waiting-queue',
-          setupRequest: (req) => {
-            req.headers = { 'user-id': userPrefix + n++ };
-            return req;
+      const registerRequests = (prefix) => {
+        let n = 0;
+        return [
+          {
+            method: 'POST',
+            path: '/api/v1/item/bench/waiting-queue',
+            setupRequest: (req) => {
+              req.headers = { 'user-id': prefix + n++ };
+              return req;
+            },
           },
-        },
-      ], {}, api.pids);
+        ];
+      };
+      const runId = Date.now().toString(36);
+      api = await startApi(redisServer.url);
+      F.register = await load('register', api.url, registerRequests(`r${runId}_`), {}, api.pids);
       await api.stop();
+      // Its floor: node:http and the registration's one EVALSHA, same load generator.
+      const floorRegPort = await shared.freePort();
+      const floorReg = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(floorRegPort), REDIS_URL: redisServer.url }, undefined, profArgs());
+      F.registerFloor = await load('register floor (node:http + one EVALSHA)', `http://127.0.0.1:${floorRegPort}`, registerRequests(`f${runId}_`), {}, { server: floorReg.pid, redis: redisPid });
+      await floorReg.stop();
 
       // validation: admitted tokens checked by an order service.
       await redis.del(...shared.keys.queue('bench'));
@@ -311,6 +319,8 @@ async function main() {
     pollVsRaw: ratio(F.poll?.reqPerSec),
     pollFloorVsRaw: ratio(F.pollFloor?.reqPerSec),
     pollVsFloor: F.poll && F.pollFloor ? F.poll.reqPerSec / F.pollFloor.reqPerSec : null,
+    registerFloorVsRaw: ratio(F.registerFloor?.reqPerSec),
+    registerVsFloor: F.register && F.registerFloor ? F.register.reqPerSec / F.registerFloor.reqPerSec : null,
     registerVsRaw: ratio(F.register?.reqPerSec),
     validationVsRaw: ratio(F.validation?.reqPerSec),
     pollP99At1MvsAt1k: F[`pollAt${BIG}`] && F.pollAt1000 ? F[`pollAt${BIG}`].p99Ms / F.pollAt1000.p99Ms : null,
@@ -345,6 +355,8 @@ async function main() {
   if (F.expressHello) rows.push(['express hello req/s (x raw)', `${Math.round(F.expressHello.reqPerSec)} (${results.ratios.expressHelloVsRaw.toFixed(2)}x)`, '', '']);
   if (results.ratios.pollFloorVsRaw) rows.push(['poll floor req/s vs raw (node:http + 1 EVALSHA)', results.ratios.pollFloorVsRaw.toFixed(3), '(info)', '']);
   if (results.ratios.pollVsFloor) rows.push(['poll req/s vs its floor', results.ratios.pollVsFloor.toFixed(3), '(info)', '']);
+  if (results.ratios.registerFloorVsRaw) rows.push(['register floor req/s vs raw (node:http + 1 EVALSHA)', results.ratios.registerFloorVsRaw.toFixed(3), '(info)', '']);
+  if (results.ratios.registerVsFloor) rows.push(['register req/s vs its floor', results.ratios.registerVsFloor.toFixed(3), '(info)', '']);
   for (const [k, c] of Object.entries(results.cpuRatios)) {
     rows.push([`${k} server CPU/req vs raw (api; api+redis)`, `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`, '(info)', '']);
   }
