@@ -195,7 +195,12 @@ export class WaitingRoom {
 
   private async view(itemId: string, userId: string, place: Place, tokenKnown?: string): Promise<WaitingQueueView> {
     const admitted = place.status === 'ADMITTED';
-    const token = tokenKnown ?? this.tokens.tokenFor(itemId, userId, place.seq);
+    let token = tokenKnown;
+    if (token === undefined) {
+      token = this.tokens.tokenFor(itemId, userId, place.seq);
+      // Issued here, so verified: the shopper's first poll skips the HMAC too.
+      this.extras.verifiedTokens?.add(token, place.seq);
+    }
     const entryPass =
       admitted && this.extras.entryPasses
         ? await this.extras.entryPasses.issue({ itemId, userId, token, expiresAtMs: place.expiresAtMs })
