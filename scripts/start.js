@@ -79,7 +79,9 @@ async function stop(code) {
 
 async function main() {
   if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
-    embedded = await startEmbeddedRedis();
+    // In its own process group: Ctrl-C reaches the api and scheduler, which finish their in-flight requests with
+    // Redis still there; stop() stops it last.
+    embedded = await startEmbeddedRedis([], undefined, undefined, { ownProcessGroup: true });
     env.REDIS_URL = embedded.url;
     log(`no REDIS_URL: started a throw-away redis-server at ${embedded.url} (pid ${embedded.pid})`);
   } else {

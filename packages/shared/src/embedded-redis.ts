@@ -35,14 +35,23 @@ export function freePort(): Promise<number> {
  * off, in a throw-away folder, and waits until it answers PING.
  * @param extraArgs more redis-server arguments, e.g. `['--appendonly', 'yes']`.
  * @param port a fixed port (e.g. to restart on the same port), default a free one.
+ * @param opts.ownProcessGroup start it in its own process group, so that a terminal's Ctrl-C (sent to the whole
+ *   foreground group) does not stop it before the servers that use it have shut down gracefully; the caller must
+ *   then stop it (`npm start` does, last). Off by default, so that a test run stopped with Ctrl-C takes its
+ *   redis-servers with it.
  * @throws when redis-server is missing or does not answer within 10 s.
  */
-export async function startEmbeddedRedis(extraArgs: string[] = [], port?: number, dir?: string): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(
+  extraArgs: string[] = [],
+  port?: number,
+  dir?: string,
+  opts: { ownProcessGroup?: boolean } = {},
+): Promise<EmbeddedRedis> {
   const p = port ?? (await freePort());
   const folder = dir ?? mkdtempSync(join(tmpdir(), 'wq-redis-'));
   const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
   const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder, '--daemonize', 'no', ...extraArgs];
-  const child = spawn(bin, args, { stdio: 'ignore' });
+  const child = spawn(bin, args, { stdio: 'ignore', detached: opts.ownProcessGroup === true });
   let failed: Error | undefined;
   child.on('error', (e) => (failed = e));
   const url = `redis://127.0.0.1:${p}`;
