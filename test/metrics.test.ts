@@ -12,6 +12,8 @@ import { ADMIN, bearer, consume, poll, register, upsertItem, waitFor } from './h
  */
 const INTERNAL_TOKEN = 'metrics-internal-token';
 const ADMIN_TOKEN = 'metrics-admin-token';
+/** The scheduler's /metrics requires it; the api's is open (no METRICS_TOKEN). */
+const METRICS_TOKEN = 'metrics-scrape-token';
 const POLL_ROUTE = '/api/v1/item/:itemId/waiting-queue/:waitingQueueToken';
 const REGISTER_ROUTE = '/api/v1/item/:itemId/waiting-queue';
 const DURATION_COUNT = 'http_request_duration_seconds_count';
@@ -29,7 +31,7 @@ describe('metrics, request ids and request logs (real processes)', () => {
     const started = await Promise.allSettled([
       startService('api', { REDIS_URL: env.url, INTERNAL_TOKEN }),
       startService('api', { REDIS_URL: env2.url, LOG_REQUESTS: '1' }),
-      startService('scheduler', { REDIS_URL: env.url, ADMIN_TOKEN, TOKEN_COUNT_TO_MOVE: '0', ENTRY_TTL_SECONDS: '10' }),
+      startService('scheduler', { REDIS_URL: env.url, ADMIN_TOKEN, METRICS_TOKEN, TOKEN_COUNT_TO_MOVE: '0', ENTRY_TTL_SECONDS: '10' }),
     ]);
     [api, loggingApi, scheduler] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -55,6 +57,18 @@ describe('metrics, request ids and request logs (real processes)', () => {
     // The api's own warm-up (200 registrations and polls) was reset before it reported ready.
     expect(m.samples.filter((s) => s.name === 'wq_registrations_total')).toEqual([]);
     expect(m.samples.filter((s) => s.name === DURATION_COUNT && s.labels.route === POLL_ROUTE)).toEqual([]);
+  });
+
+  test('METRICS_TOKEN: /metrics answers 401 UNAUTHORIZED without the bearer (the admin token is not it), and the metrics with it', async () => {
+    for (const authorization of [undefined, `Bearer ${ADMIN_TOKEN}`, `Bearer ${METRICS_TOKEN}x`, METRICS_TOKEN]) {
+      const res = await fetch(`${scheduler!.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+      expect(await res.json()).toEqual({ state: 'FAIL', errorCode: 'UNAUTHORIZED', errorMessage: 'missing or wrong bearer token', data: null });
+    }
+    expect((await scrape(scheduler!.url, METRICS_TOKEN)).text).toContain('# TYPE wq_token_count_to_move gauge');
+    // Without METRICS_TOKEN (the api here), /metrics stays open.
+    expect((await fetch(`${api!.url}/metrics`)).status).toBe(200);
   });
 
   test('fast-path polls and registrations are recorded under their route templates and statuses; raw paths never become labels', async () => {
@@ -148,7 +162,7 @@ describe('metrics, request ids and request logs (real processes)', () => {
     for (const u of ['a1', 'a2', 'a3', 'a4', 'a5']) expect((await register(api!.url, 'm_adm', u)).status).toBe(200);
 
     const admitted = await waitFor('5 admissions of m_adm counted', async () => {
-      const m = await scrape(scheduler!.url);
+      const m = await scrape(scheduler!.url, METRICS_TOKEN);
       return sampleValue(m.samples, 'wq_admissions_total', { item_id: 'm_adm' }) === 5 ? m : undefined;
     }, 30_000, 200);
     expect(sampleValue(admitted.samples, 'wq_waiting_users', { item_id: 'm_wait' })).toBe(3);
@@ -162,7 +176,7 @@ describe('metrics, request ids and request logs (real processes)', () => {
 
     // The gauges agree with the admin API's counts.
     const counts = await call(`${scheduler!.url}${ADMIN}/waiting-queue/token-count`, { headers: bearer(ADMIN_TOKEN) });
-    const now = await scrape(scheduler!.url);
+    const now = await scrape(scheduler!.url, METRICS_TOKEN);
     for (const c of counts.body.data.currentWaitingQueueList as { itemId: string; waitingTokenCount: number }[]) {
       expect({ item: c.itemId, waiting: sampleValue(now.samples, 'wq_waiting_users', { item_id: c.itemId }) }).toEqual({ item: c.itemId, waiting: c.waitingTokenCount });
     }
@@ -175,7 +189,7 @@ describe('metrics, request ids and request logs (real processes)', () => {
     expect(sampleValue(apiMetrics.samples, 'wq_consumes_total', { result: 'ok' })).toBe(1);
     expect(sampleValue(apiMetrics.samples, 'wq_consumes_total', { result: 'NOT_ADMITTED' })).toBe(1);
     const expired = await waitFor('4 expirations of m_adm', async () => {
-      const m = await scrape(scheduler!.url);
+      const m = await scrape(scheduler!.url, METRICS_TOKEN);
       return sampleValue(m.samples, 'wq_expirations_total', { item_id: 'm_adm' }) === 4 ? m : undefined;
     }, 45_000, 250);
     expect(sampleValue(expired.samples, 'wq_admitted_users', { item_id: 'm_adm' })).toBe(0);
@@ -183,14 +197,14 @@ describe('metrics, request ids and request logs (real processes)', () => {
     // N is read from Redis on scrape.
     const n = await call(`${scheduler!.url}${ADMIN}/waiting-queue/token-count-to-move?tokenCountToMove=7`, { method: 'PUT', headers: bearer(ADMIN_TOKEN) });
     expect(n.status).toBe(200);
-    expect(sampleValue((await scrape(scheduler!.url)).samples, 'wq_token_count_to_move')).toBe(7);
+    expect(sampleValue((await scrape(scheduler!.url, METRICS_TOKEN)).samples, 'wq_token_count_to_move')).toBe(7);
   });
 
   test('scheduler /metrics needs no token while the admin API does; admin requests are recorded by route template', async () => {
     expect((await call(`${scheduler!.url}${ADMIN}/waiting-item/m_wait`)).status).toBe(401);
     expect((await call(`${scheduler!.url}${ADMIN}/waiting-item/m_wait`, { headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
     expect((await call(`${scheduler!.url}${ADMIN}/waiting-item/m_nope`, { headers: bearer(ADMIN_TOKEN) })).status).toBe(404);
-    const m = await scrape(scheduler!.url);
+    const m = await scrape(scheduler!.url, METRICS_TOKEN);
     const route = `${ADMIN}/waiting-item/:itemId`;
     expect(sampleValue(m.samples, DURATION_COUNT, { route, method: 'GET', status: '200' })).toBe(1);
     expect(sampleValue(m.samples, DURATION_COUNT, { route, method: 'GET', status: '404' })).toBe(1);
@@ -201,9 +215,9 @@ describe('metrics, request ids and request logs (real processes)', () => {
   test('the Grafana dashboard queries only metrics the servers expose, and Prometheus scrapes both servers of docker-compose', async () => {
     const root = join(__dirname, '..');
     const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/dashboards/waiting-queue.json'), 'utf8'));
-    const exposed = new Set([...(await scrape(api!.url)).samples, ...(await scrape(scheduler!.url)).samples].map((s) => s.name));
+    const exposed = new Set([...(await scrape(api!.url)).samples, ...(await scrape(scheduler!.url, METRICS_TOKEN)).samples].map((s) => s.name));
     // Metrics that exist only once something happened (a shed request) are declared by their HELP line.
-    const declared = `${(await scrape(api!.url)).text}\n${(await scrape(scheduler!.url)).text}`;
+    const declared = `${(await scrape(api!.url)).text}\n${(await scrape(scheduler!.url, METRICS_TOKEN)).text}`;
     const exprs: string[] = dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs.length).toBeGreaterThanOrEqual(15);
     const names = new Set(exprs.flatMap((e) => e.match(/\b(?:wq|http|nodejs|process)_[a-z0-9_]+/g) ?? []));

@@ -17,6 +17,8 @@ import { ADMIN, bearer, waitFor, type Reply } from './helpers/waiting-room-clien
  */
 const INTERNAL_TOKEN = 'openapi-internal-token';
 const ADMIN_TOKEN = 'openapi-admin-token';
+/** The scheduler's /metrics requires it; the api's is open. */
+const METRICS_TOKEN = 'openapi-metrics-token';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
 
@@ -41,7 +43,7 @@ describe('OpenAPI document against real responses', () => {
       }),
       // JWT identity mode, and a load shedder that lets one request in at a time (MAX_IN_FLIGHT=1).
       startService('api', { REDIS_URL: env.url, AUTH_JWT_SECRET: 'openapi-jwt-secret-0123456789abcdef', MAX_IN_FLIGHT: '1' }),
-      startService('scheduler', { REDIS_URL: env.url, ADMIN_TOKEN, TOKEN_COUNT_TO_MOVE: '0', BODY_LIMIT_BYTES: '512' }),
+      startService('scheduler', { REDIS_URL: env.url, ADMIN_TOKEN, METRICS_TOKEN, TOKEN_COUNT_TO_MOVE: '0', BODY_LIMIT_BYTES: '512' }),
     ]);
     [api, jwtApi, scheduler] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -405,7 +407,7 @@ describe('OpenAPI document against real responses', () => {
         const r = await call(`${server.url}${path}`);
         expect({ path, status: r.status, errors: V.check('GET', path, r.status, r.body) }).toEqual({ path, status: 200, errors: [] });
       }
-      const metrics = await fetch(`${server.url}/metrics`);
+      const metrics = await fetch(`${server.url}/metrics`, { headers: server === scheduler ? bearer(METRICS_TOKEN) : {} });
       const text = await metrics.text();
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(V.check('GET', '/metrics', metrics.status, text, 'text/plain')).toEqual([]);
@@ -415,6 +417,8 @@ describe('OpenAPI document against real responses', () => {
       const notFound = V.ajv.compile({ $ref: 'wq://openapi#/components/responses/NotFound/content/application~1json/schema' });
       expect({ status: missing.status, valid: notFound(missing.body), errors: notFound.errors ?? null }).toEqual({ status: 404, valid: true, errors: null });
     }
+    // METRICS_TOKEN set (the scheduler here): 401 without it.
+    await expectDocumented('GET', '/metrics', `${scheduler!.url}/metrics`, 401);
     const page = await fetch(`${scheduler!.url}/admin`);
     expect(V.check('GET', '/admin', page.status, await page.text(), (page.headers.get('content-type') ?? '').split(';')[0])).toEqual([]);
     for (const file of ['admin.css', 'admin.js']) {

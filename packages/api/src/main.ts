@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES, page: { items: new ItemStore(redis) }, stock: { service: stock, identity } });
   const fastPath = createFastPath({ ops, logger, internalToken: config.INTERNAL_TOKEN, telemetry });
   // Request ids, request logs, HTTP metrics, /metrics and /openapi.json around the fast path and the express app.
-  const listener = observedListener({ telemetry, app, fastPath });
+  const listener = observedListener({ telemetry, app, fastPath, metricsToken: config.METRICS_TOKEN });
   const shedder = new LoadShedder(config.MAX_IN_FLIGHT);
   shedderMetrics(shedder);
   const server = createServer((req, res) => {

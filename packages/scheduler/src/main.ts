@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   });
   const port = await serveWithLifecycle({
     // Request ids, request logs, HTTP metrics, and /metrics and /openapi.json (unauthenticated) before the admin app.
-    server: createServer(observedListener({ telemetry: new RequestTelemetry(logger, config.LOG_REQUESTS), app })),
+    server: createServer(observedListener({ telemetry: new RequestTelemetry(logger, config.LOG_REQUESTS), app, metricsToken: config.METRICS_TOKEN })),
     port: config.ADMIN_PORT,
     host: config.ADMIN_HOST,
     logger,

@@ -17,6 +17,11 @@ export const configSchema = z.object({
   ADMIN_PORT: int(8081),
   /** Bearer token required on /internal/v1 when set. */
   INTERNAL_TOKEN: optionalString,
+  /**
+   * Bearer token required on `GET /metrics` of both servers when set (Prometheus: `authorization: {credentials}`);
+   * unset: open, for a scraper on a private network.
+   */
+  METRICS_TOKEN: optionalString,
   /** Bearer token required on the admin API; the scheduler refuses to start without one unless DEV_MODE=1. */
   ADMIN_TOKEN: optionalString,
   /** 1: development mode (`npm start`): the admin API may run without ADMIN_TOKEN, and says so. */

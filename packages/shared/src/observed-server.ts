@@ -1,9 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { failure } from './envelope';
+import { bearerMatches, sendJson } from './http';
 import { sendMetrics } from './metrics';
 import { openApiJson } from './openapi';
 import type { RequestTelemetry } from './request-log';
 
-/** Path of the Prometheus scrape endpoint on both servers (unauthenticated: the scraper reads it). */
+/** Path of the Prometheus scrape endpoint on both servers (bearer METRICS_TOKEN when set). */
 export const METRICS_PATH = '/metrics';
 /** Path of the OpenAPI 3.1 document on both servers. */
 export const OPENAPI_PATH = '/openapi.json';
@@ -18,15 +20,22 @@ export interface ObservedListenerOptions {
    * call `telemetry.end(req, res, routeTemplate)` once it has answered.
    */
   fastPath?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** When set, `/metrics` requires `Authorization: Bearer <metricsToken>` (401 `UNAUTHORIZED` otherwise). */
+  metricsToken?: string;
 }
 
 /** Serves `GET /metrics` and `GET /openapi.json` (query ignored); false for any other request. */
-function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: RequestTelemetry): boolean {
+function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: RequestTelemetry, metricsToken: string | undefined): boolean {
   if (req.method !== 'GET') return false;
   const url = req.url ?? '';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   if (path === METRICS_PATH) {
+    if (!bearerMatches(req.headers.authorization, metricsToken)) {
+      sendJson(res, 401, failure('UNAUTHORIZED', 'missing or wrong bearer token'), { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+      telemetry.end(req, res, METRICS_PATH);
+      return true;
+    }
     void sendMetrics(res).then(() => telemetry.end(req, res, METRICS_PATH));
     return true;
   }
@@ -48,12 +57,12 @@ function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: Requ
  * `/health/*` is answered before this listener by terminus (serveWithLifecycle) and is not recorded.
  */
 export function observedListener(o: ObservedListenerOptions): RequestListener {
-  const { telemetry, app, fastPath } = o;
+  const { telemetry, app, fastPath, metricsToken } = o;
   return (req, res) => {
     telemetry.begin(req);
     if (fastPath !== undefined && fastPath(req, res)) return;
     telemetry.stampHeader(req, res);
-    if (serveBuiltin(req, res, telemetry)) return;
+    if (serveBuiltin(req, res, telemetry, metricsToken)) return;
     telemetry.watch(req, res);
     app(req, res);
   };

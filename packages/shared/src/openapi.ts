@@ -456,13 +456,15 @@ export const openApiDocument: Json = {
       get: {
         tags: ['operations'],
         operationId: 'metrics',
-        summary: 'Prometheus metrics (text exposition format; unauthenticated, for the scraper)',
+        summary: 'Prometheus metrics (text exposition format; bearer METRICS_TOKEN when set, else open for the scraper)',
+        security: [{ metricsBearer: [] }, {}],
         responses: {
           '200': {
             description: 'The process\'s metrics.',
             headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
+          '401': R('Unauthorized'),
         },
       },
     },
@@ -489,6 +491,7 @@ export const openApiDocument: Json = {
   components: {
     securitySchemes: {
       internalBearer: { type: 'http', scheme: 'bearer', description: 'INTERNAL_TOKEN (required when set).' },
+      metricsBearer: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (required on /metrics when set).' },
       adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (required unless DEV_MODE=1 and no token is set).' },
       userJwt: {
         type: 'http',
