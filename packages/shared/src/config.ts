@@ -45,9 +45,9 @@ export const configSchema = z.object({
   ABANDON_AFTER_SECONDS: int(0),
   /**
    * Verified tokens an api process remembers per generation (two generations), so that repeated polls of one place
-   * skip the HMAC check (see VerifiedTokenCache; about 150 B per entry). 0: off.
+   * skip the HMAC check (see VerifiedTokenCache; about 250 B per entry). 0: off.
    */
-  TOKEN_CACHE_SIZE: int(50_000),
+  TOKEN_CACHE_SIZE: int(10_000),
   /** HMAC secret of token ids; when unset, one is generated once and kept in Redis (wq:token-secret). */
   TOKEN_SECRET: optionalString,
   /** Registrations per user per RATE_LIMIT_USER_SECONDS; 0: no per-user limit (default: registration is idempotent). */
