@@ -107,7 +107,11 @@ describe('load: soak and spike (short run of npm run load)', () => {
 
     // The whole shopper cycle ran: users were admitted and their admissions consumed, so the queue stayed small.
     expect(out.workload.consumed).toBeGreaterThan(0);
-    expect(await redis.zcard(keys.entry('load'))).toBeLessThanOrEqual(out.workload.registered - out.workload.consumed);
+    // The driver counts a registration when it reads the answer; autocannon ends each phase (warm-up, max, soak,
+    // spike) with requests still in flight, whose registrations Redis made but nobody counted. At most that many:
+    // min(connections, MAX_IN_FLIGHT) per phase = 3 x CONNECTIONS + 2 x CONNECTIONS (the spike, shed above 40).
+    const uncountedAtPhaseEnds = 3 * CONNECTIONS + 2 * CONNECTIONS;
+    expect(await redis.zcard(keys.entry('load'))).toBeLessThanOrEqual(out.workload.registered - out.workload.consumed + uncountedAtPhaseEnds);
     expect((await fetch(`${api.url}/health/ready`)).status).toBe(200);
   }, 300_000);
 });
