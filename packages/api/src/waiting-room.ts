@@ -185,6 +185,7 @@ export class WaitingRoom {
     return place;
   }
 
+  /** True when `raw` (parsed as `token`) is the token of place `seq`: remembered, or checked by HMAC and remembered. */
   private verified(token: ParsedToken, raw: string, seq: string): boolean {
     const cache = this.extras.verifiedTokens;
     if (cache?.has(raw, seq)) return true;

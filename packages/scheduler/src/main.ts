@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs }),
   });
   const port = await serveWithLifecycle({
-    // Request ids, request logs, HTTP metrics, and /metrics and /openapi.json (unauthenticated) before the admin app.
+    // Request ids, request logs, HTTP metrics, /metrics (bearer METRICS_TOKEN when set) and /openapi.json before the admin app.
     server: createServer(observedListener({ telemetry: new RequestTelemetry(logger, config.LOG_REQUESTS), app, metricsToken: config.METRICS_TOKEN })),
     port: config.ADMIN_PORT,
     host: config.ADMIN_HOST,
