@@ -237,6 +237,13 @@ async function main() {
       F.registerFloor = await load('register floor (node:http + one EVALSHA)', `http://127.0.0.1:${floorRegPort}`, registerRequests(`f${runId}_`), {}, { server: floorReg.pid, redis: redisPid });
       await floorReg.stop();
 
+      // claim: first-come issuance on a DIRECT item (the coupon drop), a new user on every request (info, no target).
+      await itemStore.upsert('benchdirect', { itemName: 'benchdirect', remainCount: 1e12, waitingQueueEnabled: true, queueMode: 'DIRECT' });
+      api = await startApi(redisServer.url);
+      F.claim = await load('claim', api.url, registerRequests(`c${runId}_`).map((r) => ({ ...r, path: '/api/v1/item/benchdirect/claims' })), {}, api.pids);
+      await api.stop();
+      await redis.del(shared.keys.claims('benchdirect'));
+
       // validation: admitted tokens checked by an order service.
       await redis.del(...shared.keys.queue('bench'));
       await seedItem(redis, 'bench');
@@ -323,6 +330,7 @@ async function main() {
     registerVsFloor: F.register && F.registerFloor ? F.register.reqPerSec / F.registerFloor.reqPerSec : null,
     registerVsRaw: ratio(F.register?.reqPerSec),
     validationVsRaw: ratio(F.validation?.reqPerSec),
+    claimVsRaw: ratio(F.claim?.reqPerSec),
     pollP99At1MvsAt1k: F[`pollAt${BIG}`] && F.pollAt1000 ? F[`pollAt${BIG}`].p99Ms / F.pollAt1000.p99Ms : null,
     pollsVsFixed1s: F.polling?.ratio ?? null,
   };
@@ -357,6 +365,7 @@ async function main() {
   if (results.ratios.pollVsFloor) rows.push(['poll req/s vs its floor', results.ratios.pollVsFloor.toFixed(3), '(info)', '']);
   if (results.ratios.registerFloorVsRaw) rows.push(['register floor req/s vs raw (node:http + 1 EVALSHA)', results.ratios.registerFloorVsRaw.toFixed(3), '(info)', '']);
   if (results.ratios.registerVsFloor) rows.push(['register req/s vs its floor', results.ratios.registerVsFloor.toFixed(3), '(info)', '']);
+  if (results.ratios.claimVsRaw) rows.push(['claim req/s vs raw (first-come, DIRECT item)', results.ratios.claimVsRaw.toFixed(3), '(info)', '']);
   for (const [k, c] of Object.entries(results.cpuRatios)) {
     rows.push([`${k} server CPU/req vs raw (api; api+redis)`, `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`, '(info)', '']);
   }

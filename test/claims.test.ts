@@ -1,5 +1,5 @@
 import { ItemStore, connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
-import type { ServiceProcess } from './helpers/processes';
+import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
 import { claim, restock } from './helpers/stock-client';
@@ -70,6 +70,36 @@ describe('first-come claims on DIRECT items', () => {
     expect(expectSuccess(await restock(admin.url, itemId, { quantity: 1 }))).toMatchObject({ remainCount: 1 });
     expect(expectSuccess(await claim(apis[0].url, itemId, loser))).toMatchObject({ userId: loser, remainCount: 0 });
     expectFailure(await claim(apis[0].url, itemId, 'another'), 409, 'SOLD_OUT');
+  });
+
+  test('the node:http fast path and express answer claims alike: without a body (fast path), with a JSON body (express), odd paths', async () => {
+    const store = new ItemStore(redis);
+    await store.upsert('alike', { itemName: 'a', remainCount: 2, waitingQueueEnabled: true, queueMode: 'DIRECT' });
+    const url = `${apis[0].url}/api/v1/item/alike/claims`;
+    const fast = await call(url, { method: 'POST', headers: { 'user-id': 'fast_user' } });
+    const viaExpress = await call(url, { method: 'POST', headers: { 'user-id': 'express_user' }, body: {} });
+    expect(expectSuccess(fast)).toMatchObject({ itemId: 'alike', userId: 'fast_user', remainCount: 1 });
+    expect(expectSuccess(viaExpress)).toMatchObject({ itemId: 'alike', userId: 'express_user', remainCount: 0 });
+    for (const r of [fast, viaExpress]) {
+      expect(Object.keys(r.body)).toEqual(['state', 'errorCode', 'errorMessage', 'data']);
+      expect(Object.keys(r.body.data).sort()).toEqual(['claimId', 'itemId', 'remainCount', 'userId']);
+      expect(r.headers.get('x-request-id')).toBeTruthy();
+      expect(r.headers.get('cache-control')).toBe('no-store');
+    }
+    // Refusals are the same on both: sold out, and already claimed with the claim held.
+    const soldFast = await call(url, { method: 'POST', headers: { 'user-id': 'late1' } });
+    const soldExpress = await call(url, { method: 'POST', headers: { 'user-id': 'late2' }, body: {} });
+    expectFailure(soldFast, 409, 'SOLD_OUT');
+    expectFailure(soldExpress, 409, 'SOLD_OUT');
+    expect(soldFast.body).toEqual(soldExpress.body);
+    const again = await call(url, { method: 'POST', headers: { 'user-id': 'fast_user' } });
+    expectFailure(again, 409, 'ALREADY_CLAIMED');
+    expect(again.body.data).toEqual({ itemId: 'alike', claimId: fast.body.data.claimId });
+    // A malformed escape in the item id is a 400 on the fast path; a trailing slash goes to express, same answer.
+    expectFailure(await call(`${apis[0].url}/api/v1/item/%E0%A4%A/claims`, { method: 'POST', headers: { 'user-id': 'u' } }), 400, 'INVALID_PARAMETER');
+    expectFailure(await call(`${url}/`, { method: 'POST', headers: { 'user-id': 'late3' } }), 409, 'SOLD_OUT');
+    // Nothing above reached a second claim: exactly the two winners are recorded.
+    expect(Object.keys(await redis.hgetall(keys.claims('alike'))).sort()).toEqual(['express_user', 'fast_user']);
   });
 
   test('claims and the waiting room do not mix; bad ids are 400; a TIME_DEAL claims only from its start', async () => {

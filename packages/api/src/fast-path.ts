@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerMatches, failure, sendError, sendJson, sendSuccess, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
 import type { Operations } from './operations';
+import { CLAIMS_ROUTE } from './stock-routes';
 
 /**
- * The hot routes (register, poll, order-service validation) answered straight from node:http, before express.
+ * The hot routes (register, poll, order-service validation, and first-come claims, the spike of a coupon drop)
+ * answered straight from node:http, before express.
  *
  * Why: `node --cpu-prof` of express 5 on these routes showed most of the CPU per request in express itself
  * (router layer matching and param decoding, the `req`/`res` prototype swap, body-parser's type checks, `res.json`
@@ -13,6 +15,7 @@ import type { Operations } from './operations';
  * envelope are the same functions express calls (Operations, sendSuccess/sendError), so both paths answer alike.
  */
 const REGISTER = /^\/api\/v1\/item\/([^/]+)\/waiting-queue$/;
+const CLAIM = /^\/api\/v1\/item\/([^/]+)\/claims$/;
 const POLL = /^\/api\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
 const VALIDATE = /^\/internal\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
 /** Route templates of the hot routes, as express names them (the `route` label of the HTTP metrics). */
@@ -42,6 +45,8 @@ export interface FastPathOptions {
   internalToken?: string;
   /** Request telemetry (duration histogram, request log): ended here for every request the fast path answers. */
   telemetry?: RequestTelemetry;
+  /** First-come claims (`claimOperation` of stock-routes.ts); absent: claims go to express. */
+  claim?: (req: IncomingMessage, itemId: string) => Promise<unknown>;
 }
 
 /**
@@ -77,10 +82,17 @@ export function createFastPath(o: FastPathOptions): (req: IncomingMessage, res: 
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     let m: RegExpExecArray | null;
     if (method === 'POST') {
-      if (!(m = REGISTER.exec(path))) return false;
-      const itemId = decode(m[1]);
-      if (itemId === null) return badPath(req, res, REGISTER_ROUTE);
-      return answer(req, res, o.ops.register(req, itemId), REGISTER_ROUTE);
+      if ((m = REGISTER.exec(path))) {
+        const itemId = decode(m[1]);
+        if (itemId === null) return badPath(req, res, REGISTER_ROUTE);
+        return answer(req, res, o.ops.register(req, itemId), REGISTER_ROUTE);
+      }
+      if (o.claim !== undefined && (m = CLAIM.exec(path))) {
+        const itemId = decode(m[1]);
+        if (itemId === null) return badPath(req, res, CLAIMS_ROUTE);
+        return answer(req, res, o.claim(req, itemId), CLAIMS_ROUTE);
+      }
+      return false;
     }
     if ((m = POLL.exec(path))) {
       const itemId = decode(m[1]);

@@ -1,17 +1,31 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type Router } from 'express';
 import { route } from '@waiting-queue/shared';
 import type { Identity } from './identity';
-import type { StockService } from './stock';
+import type { ClaimView, StockService } from './stock';
+
+/** Route template of first-come claims (the `route` label of the HTTP metrics, on express and the fast path). */
+export const CLAIMS_ROUTE = '/api/v1/item/:itemId/claims';
 
 /**
- * Public stock routes: `POST /api/v1/item/{itemId}/claims` (first-come claim on a DIRECT item; userId from the
- * identity: the `user-id` header or a verified JWT).
+ * The claim operation as both transports call it (the express route below and the node:http fast path): the
+ * userId comes from the identity (the `user-id` header or a verified JWT).
+ * @returns `(req, itemId) => Promise<ClaimView>`; rejects with StockService.claim's WqErrors, or 401 in JWT mode.
+ */
+export function claimOperation(stock: StockService, identity: Identity): (req: IncomingMessage, itemId: string) => Promise<ClaimView> {
+  return async (req, itemId) => stock.claim(itemId, await identity.userId(req.headers));
+}
+
+/**
+ * Public stock routes: `POST /api/v1/item/{itemId}/claims` (first-come claim on a DIRECT item). The api's fast
+ * path answers the plain requests first; this route answers the rest (a body, HEAD, an odd path) alike.
  */
 export function createClaimsRouter(stock: StockService, identity: Identity): Router {
   const r = express.Router();
+  const claim = claimOperation(stock, identity);
   r.post(
-    '/api/v1/item/:itemId/claims',
-    route(async (req) => stock.claim(req.params.itemId, await identity.userId(req.headers))),
+    CLAIMS_ROUTE,
+    route((req) => claim(req, req.params.itemId as string)),
   );
   return r;
 }
