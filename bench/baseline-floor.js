@@ -1,8 +1,9 @@
-// Floor of a poll (GET) and of a registration (POST) under the issue's own design (one Redis round trip per request, a single EVALSHA, pipelined):
-// a raw node:http server that runs the poll's Lua script (status-5), or the registration's (register-5), through the
-// product's Redis client and answers the place as a small JSON envelope. No id validation, no token HMAC, no telemetry, no load shedding, no framework:
-// whatever a complete poll costs above this is the product's own work; what this costs above the raw baseline is
-// the Redis round trip (client CPU to write the command and parse the reply, redis-server's CPU, the extra wake-ups).
+// Floor of a poll (GET) and of a registration (POST) under the issue's own design: one Redis round trip per
+// request, a single pipelined EVALSHA. A raw node:http server runs the poll's Lua script (status-5), or the
+// registration's (register-5), through the product's Redis client and answers the place as a small JSON envelope.
+// No id validation, no token HMAC, no telemetry, no load shedding, no framework: whatever a complete request costs
+// above this is the product's own work; what this costs above the raw baseline is the Redis round trip (client CPU
+// to write the command and parse the reply, redis-server's CPU, the extra wake-ups).
 const http = require('node:http');
 const shared = require('@waiting-queue/shared');
 

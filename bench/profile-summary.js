@@ -12,7 +12,7 @@ const { readFileSync } = require('node:fs');
 
 const file = process.argv[2];
 if (!file) {
-  process.stderr.write('usage: node bench/profile-summary.js <file.cpuprofile> [--top N]\n');
+  process.stderr.write('usage: node bench/profile-summary.js <file.cpuprofile> [--top N] [--inclusive]\n');
   process.exit(2);
 }
 const topIdx = process.argv.indexOf('--top');

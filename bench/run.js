@@ -6,7 +6,7 @@
  *
  * Flags: --smoke (a few seconds per phase, 10,000 instead of 1,000,000 waiting: for CI, so the bench cannot rot)
  *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names),
- *        --cpu-prof (each api process writes a V8 CPU profile to bench/profiles/, for Chrome DevTools or
+ *        --cpu-prof (each measured server, api, baselines and floors, writes a V8 CPU profile to bench/profiles/, for Chrome DevTools or
  *        `node bench/profile-summary.js <file>`).
  */
 const { fork, spawn } = require('node:child_process');
@@ -208,10 +208,14 @@ async function main() {
       F.poll = await load('poll', api.url, pollRequests('bench', spread), {}, api.pids);
       await api.stop();
       // The floor of that poll: node:http and its one EVALSHA, nothing else (bench/baseline-floor.js).
-      const floorPort = await shared.freePort();
-      const floor = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(floorPort), REDIS_URL: redisServer.url }, undefined, profArgs());
-      F.pollFloor = await load('poll floor (node:http + one EVALSHA)', `http://127.0.0.1:${floorPort}`, pollRequests('bench', spread), {}, { server: floor.pid, redis: redisPid });
-      await floor.stop();
+      const floor = async (name, requests) => {
+        const port = await shared.freePort();
+        const p = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(port), REDIS_URL: redisServer.url }, undefined, profArgs());
+        const out = await load(`${name} floor (node:http + one EVALSHA)`, `http://127.0.0.1:${port}`, requests, {}, { server: p.pid, redis: redisPid });
+        await p.stop();
+        return out;
+      };
+      F.pollFloor = await floor('poll', pollRequests('bench', spread));
 
       // register: a new user on every request (so the request is built per request, unlike the others).
       const registerRequests = (prefix) => {
@@ -232,10 +236,7 @@ async function main() {
       F.register = await load('register', api.url, registerRequests(`r${runId}_`), {}, api.pids);
       await api.stop();
       // Its floor: node:http and the registration's one EVALSHA, same load generator.
-      const floorRegPort = await shared.freePort();
-      const floorReg = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(floorRegPort), REDIS_URL: redisServer.url }, undefined, profArgs());
-      F.registerFloor = await load('register floor (node:http + one EVALSHA)', `http://127.0.0.1:${floorRegPort}`, registerRequests(`f${runId}_`), {}, { server: floorReg.pid, redis: redisPid });
-      await floorReg.stop();
+      F.registerFloor = await floor('register', registerRequests(`f${runId}_`));
 
       // claim: first-come issuance on a DIRECT item (the coupon drop), a new user on every request (info, no target).
       await itemStore.upsert('benchdirect', { itemName: 'benchdirect', remainCount: 1e12, waitingQueueEnabled: true, queueMode: 'DIRECT' });
