@@ -6,8 +6,8 @@
  *
  * Flags: --smoke (a few seconds per phase, 10,000 instead of 1,000,000 waiting: for CI, so the bench cannot rot)
  *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names),
- *        --cpu-prof (each measured server, api, baselines and floors, writes a V8 CPU profile to bench/profiles/, for Chrome DevTools or
- *        `node bench/profile-summary.js <file>`).
+ *        --cpu-prof (each measured server, api, baselines and floors, writes a V8 CPU profile to bench/profiles/,
+ *        for Chrome DevTools or `node bench/profile-summary.js <file>`).
  */
 const { fork, spawn } = require('node:child_process');
 const { readFileSync, writeFileSync } = require('node:fs');
