@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
 import { connectRedis, freePort, ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
@@ -71,6 +72,23 @@ async function settle(l: Launched): Promise<{ kind: 'ready' } | { kind: 'exited'
   } finally {
     clearTimeout(timer);
   }
+}
+
+// js-yaml comes with jest (istanbul's config loader); it reads the compose file as docker compose does, merge keys
+// included. The file's own test (metrics.test.ts) reads it as text.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml = require('js-yaml') as { safeLoad(text: string): unknown };
+
+/**
+ * The environment docker-compose.yml gives `service` when the shell sets none of its variables (as in CI): each
+ * `${VAR:-default}` becomes its default, `${VAR}` blank.
+ */
+function composeEnvironment(service: string): Record<string, string> {
+  const compose = yaml.safeLoad(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { environment?: Record<string, unknown> }> };
+  const raw = compose.services[service]?.environment ?? {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = String(v).replace(/\$\{[A-Z_]+(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
+  return out;
 }
 
 /** A fresh EC P-256 key pair as JWKs: the private one for ENTRY_PASS_PRIVATE_JWK, the public one for JWKS lists. */
@@ -201,6 +219,26 @@ describe('fail closed outside development mode (real processes)', () => {
     const jwksOf = async (url: string) => (await fetch(`${url}/.well-known/jwks.json`)).json();
     expect(await jwksOf(second.url)).toEqual(await jwksOf(first.url));
   }, 120_000);
+
+  test('docker-compose: with no secret set, the scheduler and the api it defines refuse to start (no open admin or internal API), naming what is missing', async () => {
+    const scheduler = composeEnvironment('scheduler');
+    const api = composeEnvironment('api');
+    expect(scheduler.DEV_MODE).toBe('0');
+    expect(api.DEV_MODE).toBe('0');
+    // Run them as compose would, on this test's Redis and free loopback ports.
+    const adminPort = await freePort();
+    const s = start('scheduler', { ...scheduler, KAFKA_BROKERS: '', REDIS_URL: env.url, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) });
+    const a = start('api', { ...api, REDIS_URL: env.url, API_HOST: '127.0.0.1', API_PORT: String(await freePort()) });
+    expect(await settle(s)).toEqual({ kind: 'exited', code: 1 });
+    expect(s.output()).toContain('ADMIN_TOKEN: required unless DEV_MODE=1');
+    expect(await settle(a)).toEqual({ kind: 'exited', code: 1 });
+    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK']) expect(a.output()).toContain(`${name}: required unless DEV_MODE=1`);
+
+    // With the secrets (as `npm run compose:env` writes them), the scheduler starts and its admin API needs the bearer.
+    const withToken = start('scheduler', { ...scheduler, ADMIN_TOKEN, KAFKA_BROKERS: '', REDIS_URL: env.url, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) });
+    expect(await settle(withToken)).toEqual({ kind: 'ready' });
+    expect((await call(`http://127.0.0.1:${adminPort}${ADMIN}/waiting-queue/token-count`)).status).toBe(401);
+  }, 90_000);
 
   test('rotation: TOKEN_SECRET_PREVIOUS keeps tokens of the old secret valid, ENTRY_PASS_PUBLIC_JWKS keeps passes of the old key verifiable', async () => {
     await redis.flushall();
