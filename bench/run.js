@@ -128,7 +128,7 @@ async function startApi(redisUrl) {
   const port = await shared.freePort();
   const proc = await startNode(
     path.join(ROOT, 'packages/api/dist/main.js'),
-    { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '' },
+    { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1' },
     `http://127.0.0.1:${port}/health/ready`,
     profArgs(),
   );

@@ -100,7 +100,11 @@ async function main() {
   log(`demo items 1..${DEMO_ITEMS}: ${seeded} seeded with ${DEMO_STOCK} in stock (existing ones kept)`);
   if (!env.ADMIN_TOKEN) {
     env.DEV_MODE = '1';
-    log('development mode (DEV_MODE=1): ADMIN_TOKEN is not set, so the admin API is open; set ADMIN_TOKEN in production');
+    log(
+      'development mode (DEV_MODE=1): ADMIN_TOKEN is not set, so the admin API is open, as is the internal API ' +
+        'without INTERNAL_TOKEN, and TOKEN_SECRET / ENTRY_PASS_PRIVATE_JWK are generated into Redis when unset; ' +
+        'outside it the api and the scheduler refuse to start without them',
+    );
   }
 
   startChild('scheduler', 'packages/scheduler/dist/main.js');

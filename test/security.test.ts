@@ -77,7 +77,7 @@ describe('security', () => {
     const token = ok.body.data.waitingQueueToken;
     const polled = await call(`${jwtApi.url}/api/v1/item/sec3/waiting-queue/${token}`, { headers: { authorization: `Bearer ${good}` } });
     expect(polled.status).toBe(200);
-    const otherSub = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('intruder').sign(key);
+    const otherSub = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('intruder').setExpirationTime('5m').sign(key);
     const stolen = await call(`${jwtApi.url}/api/v1/item/sec3/waiting-queue/${token}`, { headers: { authorization: `Bearer ${otherSub}` } });
     expect(stolen.status).toBe(403);
   });

@@ -26,14 +26,18 @@ export class EntryPassIssuer {
   private constructor(
     private readonly privateKey: KeyLike | Uint8Array,
     private readonly publicJwk: JWK,
+    private readonly olderPublicJwks: JWK[],
   ) {}
 
   /**
    * Loads the signing key: `configured` (a private EC P-256 JWK as JSON), else one generated once and shared by all
-   * api processes through Redis (SET NX), so every process signs with the same key.
-   * @throws when `configured` is not a usable P-256 private JWK.
+   * api processes through Redis (SET NX), so every process signs with the same key (DEV_MODE only: outside it,
+   * the configuration requires ENTRY_PASS_PRIVATE_JWK).
+   * @param olderPublic ENTRY_PASS_PUBLIC_JWKS: public keys of earlier signing keys, published with the current one
+   *   so that passes signed before a rotation keep verifying (a JWK Set `{"keys":[...]}` or a JSON array of JWKs).
+   * @throws when `configured` is not a usable P-256 private JWK, or `olderPublic` is not a list of public EC P-256 JWKs.
    */
-  static async create(redis: RedisClient, configured?: string): Promise<EntryPassIssuer> {
+  static async create(redis: RedisClient, configured?: string, olderPublic?: string): Promise<EntryPassIssuer> {
     let json = configured;
     if (!json) {
       const { privateKey } = await generateKeyPair(ENTRY_PASS_ALG, { extractable: true });
@@ -46,12 +50,41 @@ export class EntryPassIssuer {
     const privateKey = await importJWK(jwk, ENTRY_PASS_ALG);
     const { d: _d, ...pub } = jwk;
     const kid = await calculateJwkThumbprint(pub);
-    return new EntryPassIssuer(privateKey, { ...pub, kid, alg: ENTRY_PASS_ALG, use: 'sig' });
+    const current: JWK = { ...pub, kid, alg: ENTRY_PASS_ALG, use: 'sig' };
+    const older = await EntryPassIssuer.parsePublicJwks(olderPublic);
+    return new EntryPassIssuer(privateKey, current, older.filter((k) => k.kid !== kid));
   }
 
-  /** The public key set to serve at `/.well-known/jwks.json`. */
+  /**
+   * The public JWKs of ENTRY_PASS_PUBLIC_JWKS, each with its RFC 7638 thumbprint as `kid` (as the signing key).
+   * @throws Error when the value is not JSON, not a list, or holds a key that is not a public EC P-256 JWK.
+   */
+  private static async parsePublicJwks(value: string | undefined): Promise<JWK[]> {
+    if (value === undefined) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error('ENTRY_PASS_PUBLIC_JWKS must be JSON: a JWK Set {"keys":[...]} or an array of JWKs');
+    }
+    const list = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown })?.keys;
+    if (!Array.isArray(list)) throw new Error('ENTRY_PASS_PUBLIC_JWKS must be a JWK Set {"keys":[...]} or an array of JWKs');
+    const keys: JWK[] = [];
+    for (const raw of list as JWK[]) {
+      if (raw?.kty !== 'EC' || raw.crv !== 'P-256' || typeof raw.x !== 'string' || typeof raw.y !== 'string' || raw.d !== undefined) {
+        throw new Error('ENTRY_PASS_PUBLIC_JWKS: every key must be a public EC P-256 JWK (kty EC, crv P-256, x, y, no d)');
+      }
+      const pub: JWK = { kty: raw.kty, crv: raw.crv, x: raw.x, y: raw.y };
+      await importJWK(pub, ENTRY_PASS_ALG); // throws on a point that is not on the curve
+      // The kid is the thumbprint, as for the signing key, so a key keeps its kid when it moves here.
+      keys.push({ ...pub, kid: await calculateJwkThumbprint(pub), alg: ENTRY_PASS_ALG, use: 'sig' });
+    }
+    return keys;
+  }
+
+  /** The public key set to serve at `/.well-known/jwks.json`: the signing key first, then the older ones. */
   jwks(): { keys: JWK[] } {
-    return { keys: [this.publicJwk] };
+    return { keys: [this.publicJwk, ...this.olderPublicJwks] };
   }
 
   /** A signed pass `{iss, sub: userId, aud: itemId, jti: token, iat, exp}`; the same string for the same admission. */

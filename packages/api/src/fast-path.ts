@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerMatches, failure, sendError, sendJson, sendSuccess, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
+import { bearerMatches, failure, sendError, sendJson, sendSuccess, setRoute, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
 import type { Operations } from './operations';
 import { CLAIMS_ROUTE } from './stock-routes';
 
@@ -56,6 +56,7 @@ export interface FastPathOptions {
 export function createFastPath(o: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const telemetry = o.telemetry;
   const answer = (req: IncomingMessage, res: ServerResponse, work: Promise<unknown>, route: string) => {
+    setRoute(req, route); // for sendError's log line, which names the route, never the URL
     work.then(
       (data) => {
         sendSuccess(res, data);

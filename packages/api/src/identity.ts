@@ -1,38 +1,92 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { WqError } from '@waiting-queue/shared';
 
 /** The header that carries the shopper's id, set by the trusted gateway (the original service's contract). */
 export const USER_ID_HEADER = 'user-id';
+/** Header with the shopper's priority lane (e.g. `vip`), honoured only in header mode, where the gateway sets it. */
+export const USER_TIER_HEADER = 'user-tier';
 
-/** Where the shopper's userId comes from: the gateway's `user-id` header, or a verified bearer JWT's `sub`. */
+/** Who the shopper is: the userId and the priority lane, both unvalidated (the caller checks their form). */
+export interface Shopper {
+  userId: unknown;
+  /** The lane name, or undefined for the item's last lane. */
+  lane: unknown;
+}
+
+/** Where the shopper's userId and lane come from: the gateway's headers, or a verified bearer JWT. */
 export interface Identity {
   /**
    * The request's userId (unvalidated: the caller checks its form).
    * @throws WqError 401 `UNAUTHORIZED` in JWT mode when the bearer token is missing, invalid or expired.
    */
   userId(headers: IncomingHttpHeaders): Promise<unknown> | unknown;
+  /**
+   * The request's userId and priority lane, from one verification.
+   * @throws WqError 401 `UNAUTHORIZED` in JWT mode when the bearer token is missing, invalid or expired.
+   */
+  shopper(headers: IncomingHttpHeaders): Promise<Shopper> | Shopper;
 }
 
-/** Header mode: trusts `user-id`, as the original service did behind its gateway. */
-export const headerIdentity: Identity = { userId: (h) => h[USER_ID_HEADER] };
+/**
+ * Header mode: trusts `user-id` and `user-tier`, as the original service did behind its gateway, which must set
+ * or strip both on every request.
+ */
+export const headerIdentity: Identity = {
+  userId: (h) => h[USER_ID_HEADER],
+  shopper: (h) => ({ userId: h[USER_ID_HEADER], lane: h[USER_TIER_HEADER] }),
+};
+
+/** Algorithms JWT mode accepts: HS256 with a shared secret; the usual asymmetric ones with a JWKS. */
+export const JWT_SECRET_ALGORITHMS = ['HS256'];
+export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** What {@link jwtIdentity} verifies with. */
+export interface JwtIdentityOptions {
+  /** HS256 shared secret (AUTH_JWT_SECRET)… */
+  secret?: string;
+  /** …or the identity provider's JWKS URL (AUTH_JWKS_URL; then `audience` is required by the configuration). */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** The claim whose string value is the priority lane (AUTH_JWT_LANE_CLAIM, default `tier`). */
+  laneClaim?: string;
+}
 
 /**
- * JWT mode (jose): `Authorization: Bearer <jwt>` verified with an HS256 `secret` or a remote `jwksUrl`; the userId
- * is the token's `sub`. The `user-id` header is ignored in this mode, so a client cannot claim another id.
+ * JWT mode (jose): `Authorization: Bearer <jwt>` verified with an HS256 `secret` or a remote `jwksUrl`, with the
+ * algorithms pinned (no `none`, no HS/RS confusion), `exp` required, and issuer and audience checked when set. The
+ * userId is the token's `sub` and the lane its `laneClaim`; the `user-id` and `user-tier` headers are ignored, so
+ * a client can claim neither another id nor a better lane.
  */
-export function jwtIdentity(o: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string }): Identity {
+export function jwtIdentity(o: JwtIdentityOptions): Identity {
   const key: Uint8Array | JWTVerifyGetKey = o.secret ? new TextEncoder().encode(o.secret) : createRemoteJWKSet(new URL(o.jwksUrl!));
+  const algorithms = o.secret ? JWT_SECRET_ALGORITHMS : JWKS_ALGORITHMS;
+  const laneClaim = o.laneClaim ?? 'tier';
+  const verify = async (h: IncomingHttpHeaders): Promise<JWTPayload> => {
+    const auth = h.authorization;
+    if (!auth || !auth.startsWith('Bearer ')) throw new WqError('UNAUTHORIZED', 'a bearer token is required');
+    try {
+      const { payload } = await jwtVerify(auth.slice(7), key as Uint8Array, {
+        algorithms,
+        requiredClaims: ['exp'],
+        issuer: o.issuer,
+        audience: o.audience,
+      });
+      return payload;
+    } catch {
+      throw new WqError('UNAUTHORIZED', 'the bearer token is invalid or expired');
+    }
+  };
   return {
     async userId(h) {
-      const auth = h.authorization;
-      if (!auth || !auth.startsWith('Bearer ')) throw new WqError('UNAUTHORIZED', 'a bearer token is required');
-      try {
-        const { payload } = await jwtVerify(auth.slice(7), key as Uint8Array, { issuer: o.issuer, audience: o.audience });
-        return payload.sub;
-      } catch {
-        throw new WqError('UNAUTHORIZED', 'the bearer token is invalid or expired');
-      }
+      return (await verify(h)).sub;
+    },
+    async shopper(h) {
+      const payload = await verify(h);
+      const lane = payload[laneClaim];
+      // A claim that is not a string (e.g. a list of roles) names no lane: the last lane, as without the claim.
+      return { userId: payload.sub, lane: typeof lane === 'string' ? lane : undefined };
     },
   };
 }

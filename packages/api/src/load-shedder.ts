@@ -31,6 +31,11 @@ export class LoadShedder {
     return true;
   }
 
+  /** The cap, MAX_IN_FLIGHT (0: off). */
+  get limit(): number {
+    return this.maxInFlight;
+  }
+
   /** Requests being worked on now. */
   get current(): number {
     return this.inFlight;

@@ -33,21 +33,25 @@ import { warmUp } from './warmup';
 
 /** Starts the api server (public + internal API) from the environment; see README for the variables. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'api');
   const logger = createLogger('api', config.LOG_LEVEL);
   const redis = await connectRedis(redisTarget(config), 'wq-api', 60_000);
   redis.on('close', () => logger.warn('redis connection lost; answering 503 until it is back'));
   redis.on('ready', () => logger.info('redis ready'));
 
+  // Outside DEV_MODE loadConfig requires TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK: the Redis fallbacks are for development.
   const secret = await resolveTokenSecret(redis, config.TOKEN_SECRET, TokenCodec.generateSecret);
+  const previousSecrets = (config.TOKEN_SECRET_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const limiter = new RegistrationLimiter(
     redis,
     { points: config.RATE_LIMIT_USER_POINTS, durationSeconds: config.RATE_LIMIT_USER_SECONDS },
     { points: config.RATE_LIMIT_IP_POINTS, durationSeconds: config.RATE_LIMIT_IP_SECONDS },
   );
-  const entryPasses = await EntryPassIssuer.create(redis, config.ENTRY_PASS_PRIVATE_JWK);
-  if (!config.ENTRY_PASS_PRIVATE_JWK) logger.warn('ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis');
-  const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret), {
+  const entryPasses = await EntryPassIssuer.create(redis, config.ENTRY_PASS_PRIVATE_JWK, config.ENTRY_PASS_PUBLIC_JWKS);
+  if (!config.ENTRY_PASS_PRIVATE_JWK) logger.warn('DEV_MODE: ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis');
+  if (!config.TOKEN_SECRET) logger.warn('DEV_MODE: TOKEN_SECRET is not set: tokens use a secret generated once and kept in Redis');
+  if (!config.INTERNAL_TOKEN) logger.warn('DEV_MODE: INTERNAL_TOKEN is not set: the internal API runs WITHOUT authentication; never do this in production');
+  const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret, previousSecrets), {
     limiter: limiter.enabled ? limiter : undefined,
     entryPasses,
     abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
@@ -55,12 +59,20 @@ async function main(): Promise<void> {
   });
   const jwtMode = Boolean(config.AUTH_JWT_SECRET || config.AUTH_JWKS_URL);
   const identity = jwtMode
-    ? jwtIdentity({ secret: config.AUTH_JWT_SECRET, jwksUrl: config.AUTH_JWKS_URL, issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE })
+    ? jwtIdentity({
+        secret: config.AUTH_JWT_SECRET,
+        jwksUrl: config.AUTH_JWKS_URL,
+        issuer: config.AUTH_JWT_ISSUER,
+        audience: config.AUTH_JWT_AUDIENCE,
+        laneClaim: config.AUTH_JWT_LANE_CLAIM,
+      })
     : headerIdentity;
-  if (jwtMode) logger.info('identity mode: userId from a verified bearer JWT (sub); the user-id header is ignored');
+  if (jwtMode) {
+    logger.info({ laneClaim: config.AUTH_JWT_LANE_CLAIM }, 'identity mode: userId and lane from a verified bearer JWT (sub, lane claim); the user-id and user-tier headers are ignored');
+  }
   const stock = new StockService({
     queue: new QueueStore(redis),
-    tokens: new TokenCodec(secret),
+    tokens: new TokenCodec(secret, previousSecrets),
     reservations: new ReservationStore(redis),
     claims: new ClaimStore(redis),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,

@@ -59,10 +59,11 @@ export function resetAfterWarmup(): void {
 }
 
 /**
- * Exposes the load shedder on scrape: `wq_requests_shed_total` (requests answered 429 at capacity, MAX_IN_FLIGHT)
- * and `wq_requests_in_flight` (requests being worked on now). Read when scraped: nothing on the request path.
+ * Exposes the load shedder on scrape: `wq_requests_shed_total` (requests answered 429 at capacity, MAX_IN_FLIGHT),
+ * `wq_requests_in_flight` (requests being worked on now) and `wq_requests_in_flight_limit` (MAX_IN_FLIGHT; 0: no
+ * shedding), so that an alert can compare the two. Read when scraped: nothing on the request path.
  */
-export function shedderMetrics(shedder: { shed: number; current: number }): void {
+export function shedderMetrics(shedder: { shed: number; current: number; limit: number }): void {
   let reported = 0;
   new Counter({
     name: 'wq_requests_shed_total',
@@ -79,6 +80,14 @@ export function shedderMetrics(shedder: { shed: number; current: number }): void
     registers: [metricsRegistry],
     collect() {
       this.set(shedder.current);
+    },
+  });
+  new Gauge({
+    name: 'wq_requests_in_flight_limit',
+    help: 'MAX_IN_FLIGHT of this api process: requests beyond it are shed with 429 (0: shedding off)',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(shedder.limit);
     },
   });
 }

@@ -15,9 +15,6 @@ export interface Operations {
   consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
 }
 
-/** Header with the shopper's priority lane (e.g. `vip`), set only by the trusted gateway, as `user-id` is. */
-export const USER_TIER_HEADER = 'user-tier';
-
 /** Header that marks the api's own warm-up requests (see warmup.ts). */
 export const WARMUP_HEADER = 'x-wq-warmup';
 
@@ -33,13 +30,19 @@ export interface WarmupPass {
 
 /**
  * Binds the waiting room to an identity source (header or JWT) and the client-IP policy.
- * @param trustProxy take the client IP from X-Forwarded-For.
+ * @param trustProxy trusted proxy hops (TRUST_PROXY): the client IP is that many `X-Forwarded-For` entries from
+ *   the right; 0: the socket's peer address.
  */
-export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: boolean, warmup?: WarmupPass): Operations {
+export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: number, warmup?: WarmupPass): Operations {
   const isWarmup = (req: IncomingMessage) => warmup !== undefined && warmup.active() && req.headers[WARMUP_HEADER] === warmup.key;
-  const userOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity).userId(req.headers);
+  const identityOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity);
+  const userOf = (req: IncomingMessage) => identityOf(req).userId(req.headers);
   return {
-    register: async (req, itemId) => room.register(itemId, await userOf(req), clientIp(req, trustProxy), isWarmup(req), req.headers[USER_TIER_HEADER]),
+    register: async (req, itemId) => {
+      // The lane comes with the userId: from the gateway's headers, or from the verified JWT (header ignored).
+      const { userId, lane } = await identityOf(req).shopper(req.headers);
+      return room.register(itemId, userId, clientIp(req, trustProxy), isWarmup(req), lane);
+    },
     poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
     validate: (_req, itemId, token) => room.validate(itemId, token),
     consume: (_req, itemId, token) => room.consume(itemId, token),

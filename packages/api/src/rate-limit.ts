@@ -46,14 +46,18 @@ export class RegistrationLimiter {
 }
 
 /**
- * The client's IP: the first `X-Forwarded-For` entry when `trustProxy` (behind a known proxy or CDN), else the
- * socket's peer address.
+ * The client's IP, as express's numeric `trust proxy` finds it: with `trustedHops` n > 0 (TRUST_PROXY, the api
+ * behind n proxies of ours), the n-th `X-Forwarded-For` entry from the right: each of our proxies appends the
+ * address it saw, so the entries further left were written by the client and prove nothing. When the header holds
+ * fewer entries, the left-most one; without the header, the socket's peer. With 0, the socket's peer address.
  */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const xff = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress;
+export function clientIp(req: IncomingMessage, trustedHops: number): string | undefined {
+  const peer = req.socket.remoteAddress;
+  if (trustedHops <= 0) return peer;
+  const xff = req.headers['x-forwarded-for'];
+  const raw = Array.isArray(xff) ? xff.join(',') : xff;
+  if (!raw) return peer;
+  const chain = raw.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  if (chain.length === 0) return peer;
+  return chain[Math.max(0, chain.length - trustedHops)];
 }

@@ -26,14 +26,10 @@ import { meterTicker, queueGauges } from './metrics';
 
 /** Starts the scheduler (admission ticks, admin API, optional Kafka item sync) from the environment. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // Outside DEV_MODE, loadConfig refuses to go on without ADMIN_TOKEN (an open admin API).
+  const config = loadConfig(process.env, 'scheduler');
   const logger = createLogger('scheduler', config.LOG_LEVEL);
-  if (!config.ADMIN_TOKEN) {
-    if (!config.DEV_MODE) {
-      throw new Error('ADMIN_TOKEN is not set: refusing to serve an open admin API (set ADMIN_TOKEN, or DEV_MODE=1 for development)');
-    }
-    logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
-  }
+  if (!config.ADMIN_TOKEN) logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
   const tickMs = cronIntervalMs(config.SCHEDULER_CRON);
   const redis = await connectRedis(redisTarget(config), 'wq-scheduler', 60_000);
   redis.on('close', () => logger.warn('redis connection lost; ticks fail until it is back'));

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+/** A TCP port, 1-65535 (0 would make the OS pick a random one). */
+const port = (def: number) => z.coerce.number().int().min(1).max(65_535).default(def);
 const optionalString = z
   .string()
   .optional()
@@ -12,10 +14,10 @@ export const configSchema = z.object({
   /** Comma-separated host:port of Redis Cluster nodes; wins over REDIS_URL. */
   REDIS_CLUSTER_NODES: optionalString,
   API_HOST: z.string().default('0.0.0.0'),
-  API_PORT: int(8080),
+  API_PORT: port(8080),
   ADMIN_HOST: z.string().default('127.0.0.1'),
-  ADMIN_PORT: int(8081),
-  /** Bearer token required on /internal/v1 when set. */
+  ADMIN_PORT: port(8081),
+  /** Bearer token required on /internal/v1; the api refuses to start without one unless DEV_MODE=1. */
   INTERNAL_TOKEN: optionalString,
   /**
    * Bearer token required on `GET /metrics` of both servers when set (Prometheus: `authorization: {credentials}`);
@@ -48,27 +50,51 @@ export const configSchema = z.object({
    * skip the HMAC check (see VerifiedTokenCache; about 250 B per entry). 0: off.
    */
   TOKEN_CACHE_SIZE: int(10_000),
-  /** HMAC secret of token ids; when unset, one is generated once and kept in Redis (wq:token-secret). */
+  /**
+   * HMAC secret of token ids; required by the api unless DEV_MODE=1 (then, when unset, one is generated once and
+   * kept in Redis, wq:token-secret).
+   */
   TOKEN_SECRET: optionalString,
+  /** Earlier TOKEN_SECRETs (comma-separated), still accepted when checking tokens while a rotation is under way. */
+  TOKEN_SECRET_PREVIOUS: optionalString,
   /** Registrations per user per RATE_LIMIT_USER_SECONDS; 0: no per-user limit (default: registration is idempotent). */
   RATE_LIMIT_USER_POINTS: int(0),
   RATE_LIMIT_USER_SECONDS: int(10, 1),
   /** Registrations per client IP per RATE_LIMIT_IP_SECONDS; 0: off (turn on where client IPs are visible). */
   RATE_LIMIT_IP_POINTS: int(0),
   RATE_LIMIT_IP_SECONDS: int(1, 1),
-  /** 1: take the client IP from X-Forwarded-For (behind a trusted proxy). */
+  /**
+   * Trusted proxy hops in front of the api, as express's numeric `trust proxy`: the client IP is the n-th
+   * `X-Forwarded-For` entry from the right (the entries to its right were appended by our own proxies; those to its
+   * left were written by the client). `true` means 1; unset, `false` or 0: the socket's peer address.
+   */
   TRUST_PROXY: z
     .string()
     .optional()
-    .transform((v) => v === '1' || v === 'true'),
+    .transform((v) => (v === undefined || v === 'false' ? '0' : v === 'true' ? '1' : v))
+    .pipe(z.coerce.number().int().min(0).max(32)),
   /** Identity mode: the userId is the `sub` of a bearer JWT verified with this HS256 secret… */
   AUTH_JWT_SECRET: optionalString,
   /** …or with the keys at this JWKS URL, instead of the `user-id` header. */
   AUTH_JWKS_URL: optionalString,
   AUTH_JWT_ISSUER: optionalString,
+  /** Required with AUTH_JWKS_URL: an identity provider's keys also sign tokens meant for other services. */
   AUTH_JWT_AUDIENCE: optionalString,
-  /** Private EC P-256 JWK (JSON) that signs entry passes; when unset, one is generated once and kept in Redis. */
+  /**
+   * JWT mode: the verified claim whose value is the shopper's priority lane (the `user-tier` header is ignored in
+   * JWT mode); absent claim: the item's last lane.
+   */
+  AUTH_JWT_LANE_CLAIM: z.string().default('tier'),
+  /**
+   * Private EC P-256 JWK (JSON) that signs entry passes; required by the api unless DEV_MODE=1 (then, when unset,
+   * one is generated once and kept in Redis).
+   */
   ENTRY_PASS_PRIVATE_JWK: optionalString,
+  /**
+   * Public JWKs of earlier signing keys, still published at /.well-known/jwks.json so that passes signed before a
+   * rotation keep verifying: a JWK Set `{"keys":[...]}` or a JSON array of JWKs.
+   */
+  ENTRY_PASS_PUBLIC_JWKS: optionalString,
   KAFKA_BROKERS: optionalString,
   /** Topic the outbox relay publishes to. */
   KAFKA_EVENTS_TOPIC: z.string().default('waiting-queue-events'),
@@ -95,17 +121,44 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+/** The process a configuration is loaded for: each needs its own secrets outside DEV_MODE. */
+export type ConfigRole = 'api' | 'scheduler';
+
+/** Variables a process refuses to start without, outside DEV_MODE, and why (the start-up error says it). */
+const REQUIRED_SECRETS: Record<ConfigRole, Array<[string, string]>> = {
+  api: [
+    ['INTERNAL_TOKEN', 'the internal API (consume, reservations) would be open to anyone who reaches the api'],
+    ['TOKEN_SECRET', 'a secret kept only in Redis is lost with it, and api processes would then disagree on tokens'],
+    ['ENTRY_PASS_PRIVATE_JWK', 'a key kept only in Redis is lost with it, and api processes would then publish different JWKS'],
+  ],
+  scheduler: [['ADMIN_TOKEN', 'the admin API would be open']],
+};
+
 /**
- * Parses the configuration from `env` (default `process.env`).
- * @throws Error listing every invalid variable.
+ * Parses the configuration from `env` (default `process.env`). A blank value (empty or whitespace) counts as unset,
+ * so it takes the default (or is missing), never 0. With `role`, the secrets that process needs are required unless
+ * DEV_MODE=1, and AUTH_JWKS_URL requires AUTH_JWT_AUDIENCE.
+ * @throws Error whose message names every invalid or missing variable, one per line.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, role?: ConfigRole): Config {
+  const present: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v.trim() !== '') present[k] = v;
+  const parsed = configSchema.safeParse(present);
+  const lines = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (role !== undefined) {
+    // Read from the raw (non-blank) values, so that one error lists these along with any invalid variable.
+    const devMode = present.DEV_MODE === '1' || present.DEV_MODE === 'true';
+    if (!devMode) {
+      for (const [name, why] of REQUIRED_SECRETS[role]) {
+        if (present[name] === undefined) lines.push(`${name}: required unless DEV_MODE=1 (without it ${why})`);
+      }
+    }
+    if (role === 'api' && present.AUTH_JWKS_URL !== undefined && present.AUTH_JWT_AUDIENCE === undefined) {
+      lines.push('AUTH_JWT_AUDIENCE: required with AUTH_JWKS_URL (else a token the provider issued for another service would be accepted)');
+    }
   }
-  return parsed.data;
+  if (lines.length > 0) throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  return (parsed as { data: Config }).data;
 }
 
 /** The Redis target of a configuration, for {@link connectRedis}. */

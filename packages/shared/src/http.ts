@@ -5,7 +5,7 @@ import { failure, success } from './envelope';
 import { toWqError, WqError, type ErrorCode } from './errors';
 import type { Logger } from './logger';
 import { countRedisError } from './metrics';
-import { markRoute, requestIdOf } from './request-log';
+import { markRoute, requestIdOf, routeTemplateOf } from './request-log';
 
 /**
  * Writes a JSON envelope with node:http primitives (no framework work), for express routes and fast paths alike.
@@ -42,9 +42,11 @@ export function sendError(res: ServerResponse, err: unknown, logger?: Logger, re
   const wq = toWqError(err);
   if (wq.errorCode === 'SERVICE_UNAVAILABLE') countRedisError('request');
   if (wq.status >= 500 && logger) {
+    // The route template and the request id, never the URL: its path holds tokens (and entry passes ride along).
     const reqId = requestIdOf(req);
-    if (wq.errorCode === 'UNKNOWN') logger.error({ err, reqId, method: req?.method, url: req?.url }, 'unhandled error');
-    else logger.warn({ err: (err as Error)?.message, reqId, url: req?.url }, wq.errorCode);
+    const route = routeTemplateOf(req);
+    if (wq.errorCode === 'UNKNOWN') logger.error({ err, reqId, method: req?.method, route }, 'unhandled error');
+    else logger.warn({ err: (err as Error)?.message, reqId, method: req?.method, route }, wq.errorCode);
   }
   if (res.headersSent) {
     res.destroy();

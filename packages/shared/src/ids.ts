@@ -54,11 +54,22 @@ export function parseToken(token: unknown): ParsedToken {
  */
 export class TokenCodec {
   private readonly secret: Buffer;
+  private readonly previous: Buffer[];
 
-  /** @param secret at least 16 bytes; every api process of one deployment must use the same one. */
-  constructor(secret: string | Buffer) {
-    this.secret = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-    if (this.secret.length < 16) throw new Error('token secret must be at least 16 bytes');
+  /**
+   * @param secret at least 16 bytes; every api process of one deployment must use the same one. New tokens use it.
+   * @param previous earlier secrets (TOKEN_SECRET_PREVIOUS), accepted by {@link matches} only, so that tokens issued
+   *   before a rotation keep working until their places are gone.
+   * @throws Error when a secret is shorter than 16 bytes.
+   */
+  constructor(secret: string | Buffer, previous: ReadonlyArray<string | Buffer> = []) {
+    const bytes = (s: string | Buffer) => {
+      const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+      if (b.length < 16) throw new Error('token secret must be at least 16 bytes');
+      return b;
+    };
+    this.secret = bytes(secret);
+    this.previous = previous.map(bytes);
   }
 
   /** A fresh 32-byte secret, hex-encoded (64 characters). */
@@ -68,7 +79,11 @@ export class TokenCodec {
 
   /** The uuid v4 of the place `seq` of `userId` in `itemId`'s queue. */
   uuidFor(itemId: string, userId: string, seq: number | string): string {
-    const digest = createHmac('sha256', this.secret).update(`${itemId}\n${userId}\n${seq}`).digest();
+    return TokenCodec.uuidWith(this.secret, itemId, userId, seq);
+  }
+
+  private static uuidWith(secret: Buffer, itemId: string, userId: string, seq: number | string): string {
+    const digest = createHmac('sha256', secret).update(`${itemId}\n${userId}\n${seq}`).digest();
     return uuidv4({ random: digest.subarray(0, 16) });
   }
 
@@ -77,9 +92,18 @@ export class TokenCodec {
     return `${userId}-${itemId}-${this.uuidFor(itemId, userId, seq)}`;
   }
 
-  /** True when `uuid` is the one issued for that place (compared in constant time). */
+  /**
+   * True when `uuid` is the one issued for that place (compared in constant time), by the current secret or, the
+   * token format not saying which secret made it, by one of the previous ones.
+   */
   matches(parsed: ParsedToken, seq: number | string): boolean {
-    const expected = this.uuidFor(parsed.itemId, parsed.userId, seq);
+    if (this.matchesWith(parsed, seq, this.secret)) return true;
+    for (const secret of this.previous) if (this.matchesWith(parsed, seq, secret)) return true;
+    return false;
+  }
+
+  private matchesWith(parsed: ParsedToken, seq: number | string, secret: Buffer): boolean {
+    const expected = TokenCodec.uuidWith(secret, parsed.itemId, parsed.userId, seq);
     // Both strings are 36 ASCII characters, so a plain comparison leaks only timing on a public-format value;
     // still, compare without early exit.
     let diff = expected.length ^ parsed.uuid.length;

@@ -117,7 +117,7 @@ export const openApiDocument: Json = {
   servers: API_SERVER,
   tags: [
     { name: 'public', description: 'Shoppers (api).' },
-    { name: 'internal', description: 'Order services (api, `/internal/v1`, bearer INTERNAL_TOKEN when set).' },
+    { name: 'internal', description: 'Order services (api, `/internal/v1`, bearer INTERNAL_TOKEN; required unless DEV_MODE=1).' },
     { name: 'admin', description: 'Operators (scheduler admin server, bearer ADMIN_TOKEN).' },
     { name: 'pages', description: 'HTML pages and their assets: the waiting room (api) and the admin console (scheduler).' },
     { name: 'operations', description: 'Health, metrics and this document (both servers).' },
@@ -508,14 +508,14 @@ export const openApiDocument: Json = {
   },
   components: {
     securitySchemes: {
-      internalBearer: { type: 'http', scheme: 'bearer', description: 'INTERNAL_TOKEN (required when set).' },
+      internalBearer: { type: 'http', scheme: 'bearer', description: 'INTERNAL_TOKEN (the api refuses to start without it unless DEV_MODE=1).' },
       metricsBearer: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (required on /metrics when set).' },
       adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (required unless DEV_MODE=1 and no token is set).' },
       userJwt: {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'JWT identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL): the userId is the `sub`; the `user-id` header is ignored.',
+        description: 'JWT identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL): `exp` required; the userId is the `sub` and the lane the claim AUTH_JWT_LANE_CLAIM (default `tier`); the `user-id` and `user-tier` headers are ignored.',
       },
     },
     headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader, ETag: etagHeader },
@@ -533,7 +533,7 @@ export const openApiDocument: Json = {
         name: 'user-tier',
         in: 'header',
         required: false,
-        description: 'The shopper\'s priority lane (one of the item\'s `lanes`), set only by the trusted gateway; absent or unknown: the last lane.',
+        description: 'The shopper\'s priority lane (one of the item\'s `lanes`), set or stripped by the trusted gateway; ignored in JWT identity mode (the lane claim decides); absent or unknown: the last lane.',
         schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
       },
       reservationId: {

@@ -40,6 +40,29 @@ function routePath(req: RoutedRequest): string | undefined {
   return undefined;
 }
 
+/** What a mount path may hold once lower-cased: our mounts are literal lower-case paths. */
+const MOUNT_PATTERN = /^[a-z0-9/_.-]*$/;
+
+/**
+ * The mount path of an express router as a label: express matches paths case-insensitively and `baseUrl` is the
+ * path as the client typed it, so it is lower-cased (our mounts are lower-case literals); anything else (a mount
+ * with parameters, odd characters) is not a template and yields undefined. Without this, every case variant of
+ * `/waiting-room-assets/...` made a series of its own.
+ */
+function mountOf(baseUrl: string | undefined): string | undefined {
+  if (!baseUrl) return '';
+  const lower = baseUrl.toLowerCase();
+  return MOUNT_PATTERN.test(lower) ? lower : undefined;
+}
+
+/**
+ * Sets the route template of a request answered outside express (the api's fast path), before its answer is
+ * written, so that {@link routeTemplateOf} (error logs) names it.
+ */
+export function setRoute(req: IncomingMessage, template: string): void {
+  (req as Tagged)[ROUTE] = template;
+}
+
 /**
  * Remembers the route template of an express request while its router is still mounted (`baseUrl` is reset when an
  * error leaves the router, so it must be read in the route handler, not when the response finishes). The shared
@@ -47,16 +70,25 @@ function routePath(req: RoutedRequest): string | undefined {
  */
 export function markRoute(req: IncomingMessage & RoutedRequest): void {
   const path = routePath(req);
-  if (path !== undefined) (req as Tagged)[ROUTE] = (req.baseUrl ?? '') + path;
+  const mount = mountOf(req.baseUrl);
+  if (path !== undefined && mount !== undefined) (req as Tagged)[ROUTE] = mount + path;
 }
 
-/** The route template of a finished express request; `<mount>/*` when only a router took it; else `unmatched`. */
-function templateOf(req: IncomingMessage & RoutedRequest): string {
+/**
+ * The route template of a request, for metric labels and logs (never the raw path, which holds tokens and which a
+ * client can vary without end): the one {@link markRoute} or {@link setRoute} recorded; else, for express, the
+ * matched route under its mount, or `<mount>/*` when only a router took it (e.g. static assets); else `unmatched`.
+ */
+export function routeTemplateOf(req: IncomingMessage | undefined): string {
+  if (req === undefined) return UNMATCHED_ROUTE;
   const marked = (req as Tagged)[ROUTE];
   if (marked) return marked;
-  const path = routePath(req);
-  if (path !== undefined) return (req.baseUrl ?? '') + path;
-  if (req.baseUrl) return `${req.baseUrl}/*`;
+  const routed = req as IncomingMessage & RoutedRequest;
+  const mount = mountOf(routed.baseUrl);
+  if (mount === undefined) return UNMATCHED_ROUTE;
+  const path = routePath(routed);
+  if (path !== undefined) return mount + path;
+  if (mount) return `${mount}/*`;
   return UNMATCHED_ROUTE;
 }
 
@@ -114,6 +146,6 @@ export class RequestTelemetry {
 
   /** For requests that express answers: ends the telemetry when the response finishes, with the route template. */
   watch(req: IncomingMessage, res: ServerResponse): void {
-    res.once('finish', () => this.end(req, res, templateOf(req as IncomingMessage & RoutedRequest)));
+    res.once('finish', () => this.end(req, res, routeTemplateOf(req)));
   }
 }
