@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
   connectRedis,
+  idempotencyLimits,
   createLogger,
   isReady,
   loadConfig,
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
   );
   const entryPasses = await EntryPassIssuer.create(redis, config.ENTRY_PASS_PRIVATE_JWK);
   if (!config.ENTRY_PASS_PRIVATE_JWK) logger.warn('ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis');
-  const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret), {
+  const limits = idempotencyLimits(config);
+  const room = new WaitingRoom(new QueueStore(redis, limits), new TokenCodec(secret), {
     limiter: limiter.enabled ? limiter : undefined,
     entryPasses,
     abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
@@ -59,10 +61,10 @@ async function main(): Promise<void> {
     : headerIdentity;
   if (jwtMode) logger.info('identity mode: userId from a verified bearer JWT (sub); the user-id header is ignored');
   const stock = new StockService({
-    queue: new QueueStore(redis),
+    queue: new QueueStore(redis, limits),
     tokens: new TokenCodec(secret),
-    reservations: new ReservationStore(redis),
-    claims: new ClaimStore(redis),
+    reservations: new ReservationStore(redis, limits),
+    claims: new ClaimStore(redis, limits),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
   });
   let warmedUp = false;

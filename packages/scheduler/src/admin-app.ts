@@ -4,6 +4,7 @@ import {
   bearerAuth,
   errorHandler,
   ID_PATTERN,
+  idempotentRequest,
   MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
   requireId,
@@ -97,8 +98,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
   admin.put(
     '/waiting-queue/token-count-to-move',
     route(async (req) => {
-      const n = tokenCountFrom(req);
-      await o.items.setTokenCountToMove(n);
+      const requested = tokenCountFrom(req);
+      // With an Idempotency-Key, a retry answers the N its key set (and sets nothing).
+      const n = await o.items.setTokenCountToMove(requested, idempotentRequest(req.headers, ['token-count-to-move', requested]));
       o.logger.info({ tokenCountToMove: n }, 'global N changed');
       return { tokenCountToMove: n };
     }),

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   RESERVATION_NOT_PENDING: 409,
   RESERVATION_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** The Idempotency-Key was used for another request (another route, body, parameters or caller). */
+  IDEMPOTENCY_KEY_REUSED: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   UNKNOWN: 500,

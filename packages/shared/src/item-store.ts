@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { WqError } from './errors';
 import { keys, ItemField } from './keys';
+import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
@@ -75,7 +76,10 @@ export const MAX_TOKEN_COUNT_TO_MOVE = 1_000_000;
 
 /** Waiting items, the item registry and the global N. */
 export class ItemStore {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS,
+  ) {}
 
   /**
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash
@@ -157,9 +161,14 @@ export class ItemStore {
     return v === null ? fallback : Number(v);
   }
 
-  /** Sets the global N for every scheduler, from their next tick on. */
-  async setTokenCountToMove(n: number): Promise<void> {
-    await this.redis.set(keys.tokenCountToMove, String(n));
+  /**
+   * Sets the global N for every scheduler, from their next tick on (lua/set-token-count-to-move-3.lua).
+   * @returns the N set: with `idem`, the one its key recorded.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  async setTokenCountToMove(n: number, idem?: IdempotentRequest): Promise<number> {
+    const raw = await callIdempotent<[string, number]>(this.redis, 'wq_set_token_count_to_move', [keys.tokenCountToMove], [n], keys.tokenCountToMoveIdempotency, idem, this.limits);
+    return Number(raw[1]);
   }
 
   /** Writes the initial global N unless one is stored already (so a restart keeps an operator's value). */
