@@ -94,11 +94,18 @@ function options(argv) {
 
 const log = (m) => process.stderr.write(`[load] ${m}\n`);
 
-/** Creates or updates the load item through the admin API. @throws when the admin API refuses. */
+/**
+ * Creates or updates the load item through the admin API. An existing item's stock is set under If-Match with the
+ * ETag of a GET (the admin API refuses a blind stock set). @throws when the admin API refuses.
+ */
 async function prepareItem(o) {
-  const res = await fetch(`${o.adminUrl}/internal/admin/v1/waiting-item/${encodeURIComponent(o.itemId)}/manually`, {
+  const url = `${o.adminUrl}/internal/admin/v1/waiting-item/${encodeURIComponent(o.itemId)}`;
+  const auth = o.adminToken ? { authorization: `Bearer ${o.adminToken}` } : {};
+  const current = await fetch(url, { headers: auth });
+  const etag = current.ok ? current.headers.get('etag') : null;
+  const res = await fetch(`${url}/manually`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(o.adminToken ? { authorization: `Bearer ${o.adminToken}` } : {}) },
+    headers: { 'content-type': 'application/json', ...auth, ...(etag ? { 'if-match': etag } : {}) },
     body: JSON.stringify({ itemName: `load ${o.itemId}`, remainCount: 1e12, waitingQueueEnabled: true, tokenCountToMove: 1_000_000 }),
   });
   if (!res.ok) throw new Error(`admin upsert of item ${o.itemId}: HTTP ${res.status} ${await res.text()}`);

@@ -20,6 +20,12 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
   /** An admin API call with the right bearer; `body` is sent as JSON. */
   const admin = (path: string, init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Reply> =>
     call(`${scheduler!.url}${ADMIN}${path}`, { ...init, headers: { ...bearer(ADMIN_TOKEN), ...(init.headers ?? {}) } });
+  /** An upsert under If-Match with the ETag of a GET just before (how a stock set on an existing item goes). */
+  const upsertMatched = async (itemId: string, body: unknown): Promise<Reply> => {
+    const etag = (await admin(`/waiting-item/${itemId}`)).headers.get('etag');
+    expect(etag).toMatch(/^"\d+\.\d+"$/);
+    return admin(`/waiting-item/${itemId}/manually`, { method: 'POST', body, headers: { 'if-match': etag! } });
+  };
   const nPath = '/waiting-queue/token-count-to-move';
   const storedN = () => redis.get(keys.tokenCountToMove);
 
@@ -153,15 +159,15 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
 
     await queue.register('shoes', 'buyer');
     const withOverrides = { itemName: 'Shoes 2', remainCount: 4, waitingQueueEnabled: false, tokenCountToMove: 4, maxActiveUsers: 10 };
-    expect(expectSuccess(await admin(path, { method: 'POST', body: withOverrides }))).toEqual({ itemId: 'shoes', ...withOverrides });
+    expect(expectSuccess(await upsertMatched('shoes', withOverrides))).toEqual({ itemId: 'shoes', ...withOverrides });
     // Absent optional fields are kept; null clears them.
-    expect(expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Shoes 3', remainCount: 0, waitingQueueEnabled: true } }))).toMatchObject({
+    expect(expectSuccess(await upsertMatched('shoes', { itemName: 'Shoes 3', remainCount: 0, waitingQueueEnabled: true }))).toMatchObject({
       itemName: 'Shoes 3',
       remainCount: 0,
       tokenCountToMove: 4,
       maxActiveUsers: 10,
     });
-    expect(expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Shoes 4', remainCount: 3, waitingQueueEnabled: true, tokenCountToMove: null, maxActiveUsers: null } }))).toEqual({
+    expect(expectSuccess(await upsertMatched('shoes', { itemName: 'Shoes 4', remainCount: 3, waitingQueueEnabled: true, tokenCountToMove: null, maxActiveUsers: null }))).toEqual({
       ...expected,
       itemName: 'Shoes 4',
       remainCount: 3,
@@ -221,7 +227,53 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     await redis.hincrby(keys.item('stockkeep'), 'remainCount', -3);
     const updated = expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep 2', waitingQueueEnabled: false } }));
     expect(updated).toMatchObject({ itemName: 'Keep 2', waitingQueueEnabled: false, remainCount: 7 });
-    // Given explicitly, it is set.
-    expect(expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep 2', remainCount: 2, waitingQueueEnabled: true } })).remainCount).toBe(2);
+    // Given explicitly, it is set, under If-Match (see the ETag test).
+    expect(expectSuccess(await upsertMatched('stockkeep', { itemName: 'Keep 2', remainCount: 2, waitingQueueEnabled: true })).remainCount).toBe(2);
+  });
+
+  test('ETag and If-Match: a stale ETag is 412 PRECONDITION_FAILED and writes nothing; a stock set needs If-Match; a settings edit is not refused because shoppers bought', async () => {
+    const path = '/waiting-item/etag_item/manually';
+    const created = await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true } });
+    expectSuccess(created);
+    const etag0 = created.headers.get('etag')!;
+    expect(etag0).toMatch(/^"\d+\.5"$/);
+    const got = await admin('/waiting-item/etag_item');
+    expect(got.headers.get('etag')).toBe(etag0);
+    const before = await redis.hgetall(keys.item('etag_item'));
+
+    // Two units claimed after the operator's GET (as the claim script does it).
+    await redis.hincrby(keys.item('etag_item'), 'remainCount', -2);
+    const afterClaims = await redis.hgetall(keys.item('etag_item'));
+    // A blind stock set on an existing item: refused, whatever figure it carries.
+    const blind = await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true } });
+    expectFailure(blind, 412, 'PRECONDITION_FAILED');
+    expect(blind.body.errorMessage).toMatch(/If-Match/);
+    // A stock set under the ETag read before the claims: refused; nothing written.
+    expectFailure(await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true }, headers: { 'if-match': etag0 } }), 412, 'PRECONDITION_FAILED');
+    // `*` says only "it exists": not enough to set the stock. Weak, foreign and listed ETags never match.
+    for (const ifMatch of ['*', `W/${etag0}`, '"abc"', `${etag0}, "1.1"`]) {
+      const r = await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 9, waitingQueueEnabled: true }, headers: { 'if-match': ifMatch } });
+      expect({ ifMatch, status: r.status, errorCode: r.body.errorCode }).toEqual({ ifMatch, status: 412, errorCode: 'PRECONDITION_FAILED' });
+    }
+    expect(await redis.hgetall(keys.item('etag_item'))).toEqual(afterClaims);
+    expect(afterClaims.version).toBe(before.version);
+
+    // A settings edit under the same ETag (no remainCount) is not refused by the claims: only the settings are compared.
+    const renamed = await admin(path, { method: 'POST', body: { itemName: 'Etag 2', waitingQueueEnabled: true }, headers: { 'if-match': etag0 } });
+    expect(expectSuccess(renamed)).toMatchObject({ itemName: 'Etag 2', remainCount: 3 });
+    const etag1 = renamed.headers.get('etag')!;
+    expect(etag1).toMatch(/^"\d+\.3"$/);
+    expect(etag1).not.toBe(etag0);
+    // The old ETag is now stale for settings too: a concurrent editor's Save is refused.
+    expectFailure(await admin(path, { method: 'POST', body: { itemName: 'Etag lost', waitingQueueEnabled: false }, headers: { 'if-match': etag0 } }), 412, 'PRECONDITION_FAILED');
+    expect((await items.get('etag_item'))!.itemName).toBe('Etag 2');
+    // With the current ETag an explicit stock set is applied.
+    const set = await admin(path, { method: 'POST', body: { itemName: 'Etag 2', remainCount: 8, waitingQueueEnabled: true }, headers: { 'if-match': etag1 } });
+    expect(expectSuccess(set).remainCount).toBe(8);
+    expect(set.headers.get('etag')).toMatch(/^"\d+\.8"$/);
+    // If-Match on an item that does not exist: 412, nothing created.
+    expectFailure(await admin('/waiting-item/etag_none/manually', { method: 'POST', body: { itemName: 'x', remainCount: 1, waitingQueueEnabled: true }, headers: { 'if-match': '*' } }), 412, 'PRECONDITION_FAILED');
+    expect(await redis.exists(keys.item('etag_none'))).toBe(0);
+    expect(await redis.sismember(keys.itemRegistry, 'etag_none')).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { keys } from '@waiting-queue/shared';
 import { kafkaForTest, type TestKafka } from './helpers/kafka';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
@@ -60,11 +61,28 @@ describe('item-changed-event consumer on a real Kafka-protocol broker', () => {
   };
   /** Produces `messages` (value objects are JSON-encoded, strings sent as they are) in order, key = `key`. */
   const produce = async (key: string, ...values: (ItemChanged | string)[]) => {
-    await producer!.send({
+    const [meta] = await producer!.send({
       topic,
       messages: values.map((v) => ({ key, value: typeof v === 'string' ? v : JSON.stringify(v) })),
     });
+    return { partition: meta.partition, offsets: values.map((_, i) => String(BigInt(meta.baseOffset!) + BigInt(i))) };
   };
+  /** The scheduler's JSON log lines whose msg contains `text`. */
+  const logLines = (text: string): any[] =>
+    scheduler!
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l);
+        } catch {
+          return {};
+        }
+      })
+      .filter((l) => typeof l.msg === 'string' && l.msg.includes(text));
+  const admin = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+    call(`${scheduler!.url}/internal/admin/v1${path}`, init);
   const getItem = (itemId: string) => call(`${scheduler!.url}/internal/admin/v1/waiting-item/${itemId}`);
   const waitItem = (itemId: string, check: (item: any) => boolean = () => true) =>
     until(`item ${itemId} synced`, async () => {
@@ -135,23 +153,64 @@ describe('item-changed-event consumer on a real Kafka-protocol broker', () => {
     expect(reg.status).toBe(200);
   });
 
-  test('updates of one item apply in order: the last one (sold out) wins', async () => {
+  test('updates of one item apply in order (the last name wins); their stock figures never overwrite the stock', async () => {
     if (!kafka) return;
     const updates = [7, 5, 2, 1, 0].map((n) => event('k1', { itemName: `Kafka item v${n}`, remainCount: n }));
     await produce('k1', ...updates, event('kmark2'));
     await waitItem('kmark2');
-    expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'Kafka item v0', remainCount: 0 });
+    expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'Kafka item v0', remainCount: 10 });
     const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, { method: 'POST', headers: { 'user-id': 'carol' } });
-    expect(reg.status).toBe(409);
-    expect(reg.body).toMatchObject({ errorCode: 'ITEM_CANNOT_USE_WAITING_QUEUE', data: { reason: 'SOLD_OUT' } });
+    expect(reg.status).toBe(200);
+  });
+
+  test('a redelivered event after claims does not give the stock back: stock 3, three claims, the same message again, no fourth claim', async () => {
+    if (!kafka) return;
+    const created = event('kredo', { itemName: 'Redelivered', remainCount: 3 });
+    await produce('kredo', created);
+    await waitItem('kredo');
+    // Claims need a DIRECT item: a settings-only edit (no remainCount), allowed without If-Match.
+    expect((await admin('/waiting-item/kredo/manually', { method: 'POST', body: { itemName: 'Redelivered', waitingQueueEnabled: true, queueMode: 'DIRECT' } })).status).toBe(200);
+    const claim = (userId: string) => call(`${api!.url}/api/v1/item/kredo/claims`, { method: 'POST', headers: { 'user-id': userId } });
+    for (const u of ['r1', 'r2', 'r3']) expect((await claim(u)).status).toBe(200);
+    expect((await getItem('kredo')).body.data.remainCount).toBe(0);
+
+    // At-least-once: the same message again (a redelivery, or a replay under a new group id), then a marker behind
+    // it on the same partition.
+    const again = await produce('kredo', created, event('kmark_redo'));
+    await waitItem('kmark_redo');
+    expect((await getItem('kredo')).body.data).toMatchObject({ itemName: 'Redelivered', remainCount: 0 });
+    const fourth = await claim('r4');
+    expect(fourth.status).toBe(409);
+    expect(fourth.body.errorCode).toBe('SOLD_OUT');
+    expect(await env.client.hlen(keys.claims('kredo'))).toBe(3);
+    // It was handled, and said so with where it came from.
+    const kept = logLines('its remainCount ignored').filter((l) => l.itemId === 'kredo' && l.offset === again.offsets[0]);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ topic, partition: again.partition, eventRemainCount: 3, remainCount: 0 });
+  });
+
+  test('an itemId beyond the safe integers or in exponent form is logged with partition and offset and skipped', async () => {
+    if (!kafka) return;
+    const body = '"itemName":"big","remainCount":5,"waitingQueueEnabled":true,"waitingQueueTargetItem":true';
+    const sent = await produce('kbig', `{"itemId":9007199254740993,${body}}`, `{"itemId":1e21,${body}}`, `{"itemId":9007199254740992,${body}}`, event('kmark_big'));
+    await waitItem('kmark_big');
+    // JSON.parse would have made these items 9007199254740992 (twice) and 1e+21.
+    expect((await getItem('9007199254740992')).status).toBe(404);
+    expect(await env.client.exists(keys.item('9007199254740992'), keys.item('1e+21'))).toBe(0);
+    expect(await env.client.sismember(keys.itemRegistry, '1e+21')).toBe(0);
+    const skipped = logLines('skipped').filter((l) => l.key === 'kbig');
+    expect(skipped.map((l) => [l.partition, l.offset]).sort()).toEqual(sent.offsets.slice(0, 3).map((o) => [sent.partition, o]).sort());
+    expect(skipped.every((l) => l.topic === topic)).toBe(true);
   });
 
   test('a scheduler that was away resumes from the committed offsets and applies every update made meanwhile', async () => {
     if (!kafka) return;
     // An operator's edit after the events: replaying k1's (committed) history would overwrite it.
-    const edit = await call(`${scheduler!.url}/internal/admin/v1/waiting-item/k1/manually`, {
+    const etag = (await getItem('k1')).headers.get('etag')!;
+    const edit = await admin('/waiting-item/k1/manually', {
       method: 'POST',
       body: { itemName: 'edited by admin', remainCount: 77, waitingQueueEnabled: true },
+      headers: { 'if-match': etag },
     });
     expect(edit.status).toBe(200);
 

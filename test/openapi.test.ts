@@ -208,6 +208,12 @@ describe('OpenAPI document against real responses', () => {
     await mk('oa_off', { itemName: 'Off', remainCount: 100, waitingQueueEnabled: false });
     const gone = await mk('oa_gone', { itemName: 'Gone', remainCount: 0, waitingQueueEnabled: true, targetUrl: 'https://shop.example/order/gone' });
     expect(gone.body.data.targetUrl).toBe('https://shop.example/order/gone');
+    // A stock set on an existing item without If-Match, then under a stale ETag: 412.
+    await admin('POST', '/waiting-item/{itemId}/manually', '/waiting-item/oa_open/manually', 412, { body: { itemName: 'Open', remainCount: 1, waitingQueueEnabled: true } });
+    await admin('POST', '/waiting-item/{itemId}/manually', '/waiting-item/oa_open/manually', 412, {
+      body: { itemName: 'Open', remainCount: 1, waitingQueueEnabled: true },
+      headers: { 'if-match': '"0.99"' },
+    });
     await admin('POST', '/waiting-item/{itemId}/manually', '/waiting-item/oa_bad/manually', 400, { body: { itemName: '', remainCount: -1 } });
     await admin('POST', '/waiting-item/{itemId}/manually', '/waiting-item/bad-id/manually', 400, { body: { itemName: 'x', remainCount: 1, waitingQueueEnabled: true } });
     await admin('POST', '/waiting-item/{itemId}/manually', '/waiting-item/oa_big/manually', 413, {

@@ -5,10 +5,14 @@ import {
   errorHandler,
   ID_PATTERN,
   idempotentRequest,
+  markRoute,
   MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
+  parseItemIfMatch,
   requireId,
   route,
+  sendJson,
+  success,
   waitingItemInputSchema,
   WqError,
   type ItemStore,
@@ -77,6 +81,14 @@ function tokenCountFrom(req: Request): number {
   return body.tokenCountToMove;
 }
 
+/** Like `route()`, for a route answering one item: its ETag goes out as the `ETag` header. */
+function itemRoute(fn: (req: Request) => Promise<{ item: unknown; etag: string }>): RequestHandler {
+  return (req, res, next) => {
+    markRoute(req);
+    fn(req).then(({ item, etag }) => sendJson(res, 200, success(item), { ETag: etag }), next);
+  };
+}
+
 /**
  * The operators' admin API (`/internal/admin/v1`, bearer-protected when `adminToken` is set): global N, queue
  * counts, and waiting items. Same paths as the original service's admin API.
@@ -119,23 +131,27 @@ export function createAdminApp(o: AdminAppOptions): Express {
     }),
   );
 
+  // Optimistic concurrency: GET answers the item's ETag; an upsert with If-Match is refused with 412 when the item
+  // changed since (settings only, or settings and stock when it sets remainCount); setting the stock of an existing
+  // item needs If-Match (stockRule 'match'), so a stale figure never undoes claims or reservations.
   admin.post(
     '/waiting-item/:itemId/manually',
-    route(async (req) => {
+    itemRoute(async (req) => {
       const itemId = requireId(req.params.itemId, 'itemId');
       const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
-      const { item, created } = await o.items.upsert(itemId, input);
+      const ifMatch = parseItemIfMatch(req.headers['if-match']);
+      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' });
       o.logger.info({ item, created }, 'waiting item upserted');
-      return item;
+      return { item, etag };
     }),
   );
   admin.get(
     '/waiting-item/:itemId',
-    route(async (req) => {
+    itemRoute(async (req) => {
       const itemId = requireId(req.params.itemId, 'itemId');
-      const item = await o.items.get(itemId);
-      if (!item) throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
-      return item;
+      const found = await o.items.getWithEtag(itemId);
+      if (!found) throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
+      return found;
     }),
   );
 

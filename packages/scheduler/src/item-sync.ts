@@ -3,11 +3,15 @@ import { z } from 'zod';
 import { ID_PATTERN, type ItemStore, type Logger } from '@waiting-queue/shared';
 
 /**
- * Value of an `item-changed-event` message (the original service's contract). itemId may be a number (the
- * original's Long ids) or a string of `[A-Za-z0-9_]`.
+ * Value of an `item-changed-event` message (the original service's contract). itemId is a safe integer (the
+ * original's Long ids, within what a JSON number keeps exactly) or a string of `[A-Za-z0-9_]{1,64}`: an id beyond
+ * 2^53 - 1 would be rounded by JSON.parse (9007199254740993 would become item 9007199254740992) and 1e21 would
+ * become "1e+21", an id no route accepts.
  */
 export const itemChangedEventSchema = z.object({
-  itemId: z.union([z.number().int().nonnegative(), z.string().regex(ID_PATTERN)]).transform(String),
+  itemId: z
+    .union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'), z.string().regex(ID_PATTERN)])
+    .transform(String),
   itemName: z.string().min(1).max(200),
   remainCount: z.number().int().min(0),
   waitingQueueEnabled: z.boolean(),
@@ -17,28 +21,65 @@ export const itemChangedEventSchema = z.object({
 /** What handling one message did. */
 export type ItemChangedOutcome = 'upserted' | 'ignored-not-target' | 'rejected-invalid';
 
+/** Where a message came from, for the logs. */
+export interface MessageOrigin {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * Number tokens given for `itemId` in the raw JSON text, e.g. `["1e21"]`. JSON.parse would round or reformat them
+ * before the schema sees them, so their spelling is checked here: plain digits only. (A `"itemId"` inside a string
+ * value has escaped quotes, `\"itemId\"`, so it cannot match.)
+ */
+function numericItemIdTokens(raw: string): string[] {
+  return [...raw.matchAll(/"itemId"\s*:\s*(-?[0-9][0-9.eE+-]*)/g)].map((m) => m[1]);
+}
+
 /**
  * Applies one `item-changed-event` message: upserts the item unless `waitingQueueTargetItem` is false.
- * A malformed message is logged and skipped (it would block its partition forever); a Redis error is thrown so
- * that kafkajs retries the message and no update is lost (at-least-once; the upsert is idempotent).
+ * Its stock figure only creates an item: on an existing item remainCount is ignored (logged), because Redis counts
+ * the stock down with every claim and reservation, and a redelivered, replayed or late event would undo them;
+ * restocks go through the admin API. Name and enabled are applied.
+ * A malformed message, or an itemId that is not a safe integer or 1-64 of `[A-Za-z0-9_]`, is logged with its
+ * topic, partition and offset and skipped (it would block its partition forever); a Redis error is thrown so that
+ * kafkajs retries the message and no update is lost (at-least-once; the upsert is idempotent).
  */
-export async function handleItemChanged(message: KafkaMessage, items: ItemStore, logger: Logger): Promise<ItemChangedOutcome> {
+export async function handleItemChanged(message: KafkaMessage, items: ItemStore, logger: Logger, origin?: MessageOrigin): Promise<ItemChangedOutcome> {
+  const where = { ...origin, offset: message.offset, key: message.key?.toString('utf8') };
+  const raw = message.value?.toString('utf8') ?? '';
   let value: unknown;
   try {
-    value = JSON.parse(message.value?.toString('utf8') ?? '');
+    value = JSON.parse(raw);
   } catch {
-    logger.warn({ offset: message.offset }, 'item-changed-event: value is not JSON; skipped');
+    logger.warn(where, 'item-changed-event: value is not JSON; skipped');
+    return 'rejected-invalid';
+  }
+  const badTokens = numericItemIdTokens(raw).filter((t) => !/^\d{1,16}$/.test(t));
+  if (badTokens.length > 0) {
+    logger.warn({ ...where, itemId: badTokens.join(',') }, 'item-changed-event: itemId is not a safe integer nor 1-64 of [A-Za-z0-9_]; skipped');
     return 'rejected-invalid';
   }
   const parsed = itemChangedEventSchema.safeParse(value);
   if (!parsed.success) {
-    logger.warn({ offset: message.offset, issues: parsed.error.issues }, 'item-changed-event: invalid; skipped');
+    logger.warn({ ...where, issues: parsed.error.issues }, 'item-changed-event: invalid; skipped');
     return 'rejected-invalid';
   }
   const e = parsed.data;
   if (!e.waitingQueueTargetItem) return 'ignored-not-target';
-  await items.upsert(e.itemId, { itemName: e.itemName, remainCount: e.remainCount, waitingQueueEnabled: e.waitingQueueEnabled });
-  logger.info({ itemId: e.itemId, offset: message.offset }, 'item-changed-event applied');
+  const { created, stockKept, item } = await items.upsert(
+    e.itemId,
+    { itemName: e.itemName, remainCount: e.remainCount, waitingQueueEnabled: e.waitingQueueEnabled },
+    { stockRule: 'keep' },
+  );
+  if (stockKept) {
+    logger.info(
+      { ...where, itemId: e.itemId, eventRemainCount: e.remainCount, remainCount: item.remainCount },
+      'item-changed-event applied; its remainCount ignored: the stock of an existing item is counted by Redis (restock through the admin API)',
+    );
+  } else {
+    logger.info({ ...where, itemId: e.itemId, created }, 'item-changed-event applied');
+  }
   return 'upserted';
 }
 
@@ -71,7 +112,9 @@ export async function startItemSync(o: ItemSyncOptions): Promise<Consumer> {
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void (await handleItemChanged(message, o.items, o.logger)) });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => void (await handleItemChanged(message, o.items, o.logger, { topic, partition })),
+    });
   } catch (err) {
     await consumer.disconnect().catch(() => undefined);
     throw err;

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   /** Confirm or cancel of a reservation that is no longer PENDING (`data.status`). */
   RESERVATION_NOT_PENDING: 409,
   RESERVATION_EXPIRED: 410,
+  /** If-Match does not match the item's ETag, or a stock set on an existing item comes without If-Match. */
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   /** The Idempotency-Key was used for another request (another route, body, parameters or caller). */
   IDEMPOTENCY_KEY_REUSED: 422,

@@ -74,6 +74,59 @@ function toEpochMs(v: number | string | null | undefined): number | null | undef
 /** Upper bound of the global N: a tick moves at most this many tokens per item. */
 export const MAX_TOKEN_COUNT_TO_MOVE = 1_000_000;
 
+/**
+ * An item's ETag: `"<version>.<remainCount>"`, the settings version (+1 on every upsert) and the stock. Claims and
+ * reservations change the stock part only.
+ */
+export function itemEtag(version: number, remainCount: number): string {
+  return `"${version}.${remainCount}"`;
+}
+
+/** An If-Match precondition: `*` (the item exists) or one of our ETags, split into its two parts. */
+export type ItemIfMatch = '*' | { version: number; remainCount: number };
+
+/**
+ * Parses an `If-Match` header: `*` or one strong ETag of ours (`"<version>.<remainCount>"`).
+ * @returns undefined when the header is absent or blank.
+ * @throws WqError 412 `PRECONDITION_FAILED` for anything else (a weak or foreign ETag, a list): it can never match.
+ */
+export function parseItemIfMatch(header: string | undefined): ItemIfMatch | undefined {
+  const v = header?.trim();
+  if (!v) return undefined;
+  if (v === '*') return '*';
+  const m = /^"(\d{1,16})\.(\d{1,16})"$/.exec(v);
+  if (!m) throw new WqError('PRECONDITION_FAILED', 'If-Match must be * or one ETag of this item as GET returns it, e.g. "3.42"');
+  return { version: Number(m[1]), remainCount: Number(m[2]) };
+}
+
+/**
+ * What a stock figure (`remainCount`) does to an item that exists: `set` writes it (trusted in-process callers:
+ * seeding, warm-up, tests); `match` writes it only under an If-Match ETag whose stock part is the current stock
+ * (the admin API: a blind set would undo claims and reservations Redis counted down); `keep` ignores it (upstream
+ * events: they may create an item with its stock, never overwrite it).
+ */
+export type StockRule = 'set' | 'match' | 'keep';
+
+/** Options of {@link ItemStore.upsert}. */
+export interface UpsertOptions {
+  /** false keeps the item out of the scheduler's registry (the api's warm-up item); default true. */
+  register?: boolean;
+  /** Precondition: without remainCount only the settings version is compared; with it, the stock too. */
+  ifMatch?: ItemIfMatch;
+  /** Default `set`. */
+  stockRule?: StockRule;
+}
+
+/** What an upsert did. */
+export interface UpsertResult {
+  created: boolean;
+  /** True when the input's remainCount was ignored on an existing item (stockRule `keep`). */
+  stockKept: boolean;
+  item: WaitingItem;
+  /** The stored item's ETag, read with `item`. */
+  etag: string;
+}
+
 /** Waiting items, the item registry and the global N. */
 export class ItemStore {
   constructor(
@@ -84,18 +137,24 @@ export class ItemStore {
   /**
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash
    * between the two writes leaves a registered id without an item, which the scheduler skips (NO_ITEM).
-   * @throws WqError 400 `INVALID_PARAMETER` when `type` is TIME_DEAL without a `startAt` in the same input.
+   * The precondition and the stock rule are checked in the same Lua script as the write (atomic).
+   * @throws WqError 400 `INVALID_PARAMETER` when `type` is TIME_DEAL without a `startAt` in the same input, or a new
+   *   item comes without remainCount.
+   * @throws WqError 412 `PRECONDITION_FAILED` when `ifMatch` is given and the item is missing or differs, or when
+   *   stockRule is `match` and remainCount comes for an existing item without an ETag.
    */
-  async upsert(itemId: string, input: WaitingItemInput, opts: { register?: boolean } = {}): Promise<{ created: boolean; item: WaitingItem }> {
+  async upsert(itemId: string, input: WaitingItemInput, opts: UpsertOptions = {}): Promise<UpsertResult> {
     const optional = (v: number | string | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
     if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
       throw new WqError('INVALID_PARAMETER', 'invalid waiting item: a TIME_DEAL needs a startAt');
     }
     const stockRequired = () => new WqError('INVALID_PARAMETER', 'invalid waiting item: remainCount is required to create an item');
-    if (input.remainCount === undefined && (await this.redis.exists(keys.item(itemId))) === 0) throw stockRequired();
+    const exists = (await this.redis.exists(keys.item(itemId))) === 1;
+    if (input.remainCount === undefined && !exists && opts.ifMatch === undefined) throw stockRequired();
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
-    if (opts.register !== false) await this.redis.sadd(keys.itemRegistry, itemId);
-    const created = await callScript<number>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
+    if (opts.register !== false && (exists || opts.ifMatch === undefined)) await this.redis.sadd(keys.itemRegistry, itemId);
+    const m = opts.ifMatch;
+    const result = await callScript<number>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
       input.itemName,
       input.remainCount ?? '-',
       input.waitingQueueEnabled ? '1' : '0',
@@ -108,16 +167,33 @@ export class ItemStore {
       optional(input.queueMode),
       optional(input.lanes === undefined || input.lanes === null ? input.lanes : input.lanes.join(',')),
       optional(input.maxWaiting),
+      m === undefined ? '' : m === '*' ? '*' : String(m.version),
+      m === undefined || m === '*' || input.remainCount === undefined ? '' : String(m.remainCount),
+      opts.stockRule ?? 'set',
     ]);
-    if (created === -1) throw stockRequired();
-    const item = await this.get(itemId);
-    if (!item) throw new Error(`item ${itemId} vanished after upsert`);
-    return { created: created === 1, item };
+    if (result === -1) throw stockRequired();
+    if (result === -2) {
+      throw new WqError('PRECONDITION_FAILED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
+    }
+    if (result === -3) {
+      throw new WqError(
+        'PRECONDITION_FAILED',
+        `setting remainCount of the existing item ${itemId} needs If-Match with the ETag of a GET (so that claims and reservations since then are not undone); a restock adds units without it`,
+      );
+    }
+    const stored = await this.getWithEtag(itemId);
+    if (!stored) throw new Error(`item ${itemId} vanished after upsert`);
+    return { created: result === 1, stockKept: result === 2, ...stored };
   }
 
   /** The item, or null when unknown. */
   async get(itemId: string): Promise<WaitingItem | null> {
-    const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting] = await this.redis.hmget(
+    return (await this.getWithEtag(itemId))?.item ?? null;
+  }
+
+  /** The item and its ETag (see {@link itemEtag}), read together; null when unknown. */
+  async getWithEtag(itemId: string): Promise<{ item: WaitingItem; etag: string } | null> {
+    const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting, version] = await this.redis.hmget(
       keys.item(itemId),
       ItemField.itemName,
       ItemField.remainCount,
@@ -131,9 +207,10 @@ export class ItemStore {
       ItemField.queueMode,
       ItemField.lanes,
       ItemField.maxWaiting,
+      ItemField.version,
     );
     if (enabled === null) return null;
-    return {
+    const item: WaitingItem = {
       itemId,
       itemName: name ?? '',
       remainCount: Number(remain ?? 0),
@@ -148,6 +225,7 @@ export class ItemStore {
       ...(lanes ? { lanes: lanes.split(',') } : {}),
       ...(maxWaiting ? { maxWaiting: Number(maxWaiting) } : {}),
     };
+    return { item, etag: itemEtag(Number(version ?? 0), item.remainCount) };
   }
 
   /** Every registered item id, sorted. */

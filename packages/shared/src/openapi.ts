@@ -47,6 +47,14 @@ function fail(description: string, codes: ErrorCode[], data?: Json): Json {
 
 const R = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
 
+const etagHeader: Json = {
+  description: 'The item\'s ETag `"<settings version>.<remainCount>"`; send it back in `If-Match` to update the item.',
+  required: true,
+  schema: { type: 'string', pattern: '^"[0-9]+\\.[0-9]+"$' },
+};
+/** A SUCCESS answer of one waiting item, with its ETag. */
+const itemOk = (description: string): Json => jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
+
 /** Responses every operation of the envelope APIs may give. */
 const common = { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') };
 /** Responses of operations that accept a JSON body (parsed by express even when unused). */
@@ -250,10 +258,21 @@ export const openApiDocument: Json = {
         tags: ['admin'],
         operationId: 'upsertWaitingItem',
         summary: 'Creates or updates a waiting item and registers it for admission',
-        parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
+        description:
+          'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
+          'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
+          '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
+        parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
         requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
         security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('WaitingItem')), ...common, '422': R('IdempotencyKeyReused'), '401': R('Unauthorized'), ...bodyErrors },
+        responses: {
+          '200': itemOk('The item as stored, and its new ETag.'),
+          ...common,
+          '422': R('IdempotencyKeyReused'),
+          '401': R('Unauthorized'),
+          '412': fail('If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.', ['PRECONDITION_FAILED']),
+          ...bodyErrors,
+        },
       },
     },
     '/internal/admin/v1/waiting-item/{itemId}': {
@@ -265,7 +284,7 @@ export const openApiDocument: Json = {
         parameters: [itemIdParam, requestIdParam],
         security: [{ adminBearer: [] }],
         responses: {
-          '200': ok(ref('WaitingItem')),
+          '200': itemOk('The item and its ETag.'),
           ...common,
           '401': R('Unauthorized'),
           '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
@@ -508,7 +527,7 @@ export const openApiDocument: Json = {
         description: 'JWT identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL): the userId is the `sub`; the `user-id` header is ignored.',
       },
     },
-    headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader },
+    headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader, ETag: etagHeader },
     parameters: {
       itemId: { name: 'itemId', in: 'path', required: true, schema: ref('Id') },
       waitingQueueToken: { name: 'waitingQueueToken', in: 'path', required: true, schema: ref('WaitingQueueToken') },
@@ -540,6 +559,13 @@ export const openApiDocument: Json = {
         description:
           'IETF httpapi draft "The Idempotency-Key HTTP Header Field": makes a retry of this write safe. The key and the first answer are recorded in the same atomic step as the change (IDEMPOTENCY_TTL_SECONDS, default 24 h; at most IDEMPOTENCY_MAX_KEYS per item); a retry with the same key gets the first answer (status and body) and changes nothing; the same key with another request (route, parameters, body or caller) is 422 `IDEMPOTENCY_KEY_REUSED`. Send one after a 503, whose outcome is unknown. Without it, the write behaves as without the header.',
         schema: { type: 'string', pattern: '^[\\x20-\\x7e]{1,255}$' },
+      },
+      ifMatch: {
+        name: 'if-match',
+        in: 'header',
+        required: false,
+        description: 'The ETag of a GET of the item (or `*`: the item exists; not enough to set remainCount). Absent: no precondition.',
+        schema: { type: 'string' },
       },
       requestId: {
         name: 'x-request-id',
