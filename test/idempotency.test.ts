@@ -217,6 +217,41 @@ describe('every write takes effect exactly once', () => {
     expect(await redis.hlen(keys.claims(itemId))).toBe(2);
   });
 
+  test('item upsert (admin): a dropped reply is 503, the item is written once, the retry answers the stored item and its ETag', async () => {
+    const itemId = 'idem_upsert';
+    const url = `${scheduler.url}${ADMIN}/waiting-item/${itemId}/manually`;
+    const version = async () => Number(await redis.hget(keys.item(itemId), 'version'));
+    const body = { itemName: 'Upsert', remainCount: 7, waitingQueueEnabled: true };
+    const key = newKey('upsert');
+
+    const { dropped } = await dropReplyOf('wq_upsert_item');
+    expectUnavailable(await call(url, { method: 'POST', headers: admin(key), body }));
+    await dropped;
+    expect(await version()).toBe(1);
+    const retry = await retried(() => call(url, { method: 'POST', headers: admin(key), body }));
+    expect(expectSuccess(retry)).toMatchObject({ itemId, ...body });
+    const got = await call(`${scheduler.url}${ADMIN}/waiting-item/${itemId}`, { headers: admin() });
+    expect(retry.headers.get('etag')).toBe(got.headers.get('etag'));
+    expect(await version()).toBe(1);
+    expectFailure(await call(url, { method: 'POST', headers: admin(key), body: { ...body, itemName: 'Other' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+
+    // An update under If-Match: its own retry is not refused by the version it moved.
+    const update = { itemName: 'Renamed', waitingQueueEnabled: true };
+    const updateKey = newKey('upsert');
+    const ifMatch = { 'if-match': got.headers.get('etag') as string };
+    const { dropped: updateDropped } = await dropReplyOf('wq_upsert_item');
+    expectUnavailable(await call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }));
+    await updateDropped;
+    expect(await version()).toBe(2);
+    const updateRetry = await retried(() => call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }));
+    expect(expectSuccess(updateRetry)).toMatchObject({ itemId, itemName: 'Renamed', remainCount: 7 });
+    expectSameAnswer(await call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }), updateRetry);
+    expect(updateRetry.headers.get('etag')).toBe((await call(`${scheduler.url}${ADMIN}/waiting-item/${itemId}`, { headers: admin() })).headers.get('etag'));
+    expect(await version()).toBe(2);
+    // Without the key, the same If-Match is stale now.
+    expectFailure(await call(url, { method: 'POST', headers: { ...admin(), ...ifMatch }, body: update }), 412, 'PRECONDITION_FAILED');
+  });
+
   test('global N (admin): a dropped reply is 503, the retry answers the N that was set', async () => {
     const url = (n: number) => `${scheduler.url}${ADMIN}/waiting-queue/token-count-to-move?tokenCountToMove=${n}`;
     const key = newKey('n');

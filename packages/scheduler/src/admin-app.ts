@@ -140,7 +140,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
       const itemId = requireId(req.params.itemId, 'itemId');
       const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
       const ifMatch = parseItemIfMatch(req.headers['if-match']);
-      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' });
+      // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
+      const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
+      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem);
       o.logger.info({ item, created }, 'waiting item upserted');
       return { item, etag };
     }),

@@ -110,7 +110,7 @@ export const ItemField = {
   lanes: 'lanes',
   /** Most users waiting at once (absent: no cap). */
   maxWaiting: 'maxWaiting',
-  /** Settings version, +1 on every upsert (lua/upsert-item-1.lua); with remainCount it makes the item's ETag. */
+  /** Settings version, +1 on every upsert (lua/upsert-item-3.lua); with remainCount it makes the item's ETag. */
   version: 'version',
   /** Counters: reservation numbers, claim numbers, outbox event numbers (HINCRBY). */
   rsvSeq: 'rsvSeq',
