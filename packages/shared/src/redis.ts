@@ -77,6 +77,9 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
       enableAutoPipelining: true,
       enableOfflineQueue: false,
       clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
+      // A node's connection that closes fails its unanswered commands with "Connection is closed."; the Cluster
+      // would send them again after retryDelayOnFailover (default 100 ms), a second effect. 0: they fail (503).
+      retryDelayOnFailover: 0,
       redisOptions: { ...baseOptions, connectionName: name },
     });
     cluster.on('+node', (node: Redis) => failUnansweredOnClose(node));
