@@ -68,11 +68,13 @@ export class StockService {
     const token = parseToken(parsed.data.waitingQueueToken);
     if (token.itemId !== itemId || token.userId !== userId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
     const idem = idempotentRequest(headers, ['reserve', itemId, parsed.data.waitingQueueToken, userId, parsed.data.quantity]);
-    const recorded = await this.o.reservations.recordedReserve(itemId, idem);
-    if (recorded !== undefined) return this.reserved(itemId, recorded);
     // As consume: read the place, verify the token's HMAC against its number; the script compares that number again.
     const place = await this.o.queue.status(itemId, userId);
     if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.o.tokens.matches(token, place.seq)) {
+      // The retry of a reservation that was made finds the admission gone: it gets the recorded answer. (While the
+      // admission is there, the script itself replays a record, atomically.)
+      const recorded = await this.o.reservations.recordedReserve(itemId, idem);
+      if (recorded !== undefined) return this.reserved(itemId, recorded);
       throw notAdmitted('the token is not admitted (waiting, expired, already used or unknown)');
     }
     return this.reserved(itemId, await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs, idem));

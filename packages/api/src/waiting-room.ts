@@ -160,11 +160,12 @@ export class WaitingRoom {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
-    const recorded = await this.queue.recordedConsume(itemId, idem);
-    if (recorded === false) throw new WqError('NOT_ADMITTED', 'the admission was already used or has expired');
-    if (recorded === true) return { consumed: true, userId: token.userId, itemId };
     const place = await this.queue.status(itemId, token.userId);
     if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.tokens.matches(token, place.seq)) {
+      // The retry of a consume that happened finds the admission gone: it gets the recorded answer. (While the
+      // admission is there, the script itself replays a record, atomically.)
+      const recorded = await this.queue.recordedConsume(itemId, idem);
+      if (recorded === true) return { consumed: true, userId: token.userId, itemId };
       throw new WqError('NOT_ADMITTED', 'the token is not admitted (waiting, expired, already used or unknown)');
     }
     // Compare-and-delete on the sequence: a concurrent consume of the same admission loses here.
