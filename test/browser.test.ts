@@ -35,11 +35,13 @@ describe('waiting-room page and admin console in chromium', () => {
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
 
-  const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
-    call(`${scheduler.url}/internal/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const admin = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+    call(`${scheduler.url}/internal/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers } });
 
+  /** Creates the item, or updates it under If-Match with the ETag of a GET just before (a stock set needs one). */
   async function upsertItem(itemId: string, body: Record<string, unknown>): Promise<any> {
-    const r = await admin(`/waiting-item/${itemId}/manually`, { method: 'POST', body: { waitingQueueEnabled: true, ...body } });
+    const etag = (await admin(`/waiting-item/${itemId}`)).headers.get('etag');
+    const r = await admin(`/waiting-item/${itemId}/manually`, { method: 'POST', body: { waitingQueueEnabled: true, ...body }, headers: etag ? { 'if-match': etag } : {} });
     expect(r.status).toBe(200);
     return r.body.data;
   }
@@ -441,5 +443,58 @@ describe('waiting-room page and admin console in chromium', () => {
     await eventually('console shows the new name', async () => (await row('d_new', '.item-name').textContent()) === 'New drop (edited)');
     expect(await text(con, '#error')).toBe('');
     await shot(con, 'd5-console-final');
+  });
+
+  test('console: claims made between Edit and Save are not undone (5 units, at most 5 issued); a stale stock set is refused, and the form reloads and says so', async () => {
+    await upsertItem('f1', { itemName: 'Coupon F1', remainCount: 5, queueMode: 'DIRECT' });
+    let issued = 0;
+    const claim = async (userId: string) => {
+      const r = await call(`${api.url}/api/v1/item/f1/claims`, { method: 'POST', headers: { 'user-id': userId } });
+      if (r.status === 200) issued++;
+      return r;
+    };
+
+    const { page: con } = await openPage({ mobile: false });
+    await con.goto(`${scheduler.url}/admin`);
+    await con.waitForFunction(() => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'), undefined, { timeout: LONG });
+    await con.fill('#admin-token', ADMIN_TOKEN);
+    await con.click('#token-form button[type="submit"]');
+    await con.waitForSelector('tr[data-item-id="f1"]', { timeout: LONG });
+    const row = (id: string, cell: string) => con.locator(`tr[data-item-id="${id}"] ${cell}`);
+
+    // The operator opens the item: the form shows stock 5.
+    await row('f1', 'button.edit').click();
+    await eventually('form filled', async () => (await con.inputValue('#f-name')) === 'Coupon F1' && (await con.inputValue('#f-stock')) === '5');
+    // Shoppers claim 3 units while the operator edits; the operator renames the item and saves.
+    for (const u of ['f_a', 'f_b', 'f_c']) expect((await claim(u)).status).toBe(200);
+    await con.fill('#f-name', 'Coupon F1 (renamed)');
+    await con.click('#item-form button[type="submit"]');
+    await eventually('renamed', async () => (await getItem('f1')).itemName === 'Coupon F1 (renamed)');
+    // The claims stay counted: 2 left, and of 6 more shoppers only 2 get one. 5 units, 5 issued.
+    expect((await getItem('f1')).remainCount).toBe(2);
+    for (let i = 0; i < 6; i++) await claim(`f_late_${i}`);
+    expect(issued).toBe(5);
+    expect(await env!.client.hlen(keys.claims('f1'))).toBe(5);
+    expect((await getItem('f1')).remainCount).toBe(0);
+    expect(await text(con, '#error')).toBe('');
+
+    // An explicit stock set from a stale form: restock 3, Edit (stock 3), a shopper claims one, the operator types 10.
+    expect((await admin('/waiting-item/f1/restock', { method: 'POST', body: { quantity: 3 } })).status).toBe(200);
+    await con.fill('#f-stock', '');
+    await row('f1', 'button.edit').click();
+    await eventually('form shows stock 3', async () => (await con.inputValue('#f-stock')) === '3');
+    expect((await claim('f_after_restock')).status).toBe(200);
+    await con.fill('#f-stock', '10');
+    await con.click('#item-form button[type="submit"]');
+    // Refused (412): nothing written, the form reloads the item (stock 2) and tells the operator.
+    await eventually('412 shown and the item reloaded', async () => (await text(con, '#error')).includes('changed since Edit') && (await con.inputValue('#f-stock')) === '2');
+    expect((await getItem('f1')).remainCount).toBe(2);
+    await shot(con, 'f1-console-stale-stock-refused');
+    // Now the operator sets it knowingly, under the reloaded ETag: applied.
+    await con.fill('#f-stock', '10');
+    await con.click('#item-form button[type="submit"]');
+    await eventually('stock set to 10', async () => (await getItem('f1')).remainCount === 10);
+    expect(issued).toBe(6);
+    expect(await env!.client.hlen(keys.claims('f1'))).toBe(6);
   });
 });

@@ -36,9 +36,19 @@ export function putTokenCountToMove(adminUrl: string, n: number, adminToken?: st
   return call(`${adminUrl}${ADMIN}/waiting-queue/token-count-to-move?tokenCountToMove=${n}`, { method: 'PUT', headers: bearer(adminToken) });
 }
 
-/** POST /waiting-item/:itemId/manually on the admin API: creates or updates a waiting item. */
-export function upsertItem(adminUrl: string, itemId: string, body: unknown, adminToken?: string): Promise<Reply> {
-  return call(`${adminUrl}${ADMIN}/waiting-item/${itemId}/manually`, { method: 'POST', headers: bearer(adminToken), body });
+/**
+ * POST /waiting-item/:itemId/manually on the admin API: creates or updates a waiting item. When the admin API
+ * refuses a stock set on an existing item for want of `If-Match` (412), it GETs the item and sends the update once
+ * more under that ETag, as an operator who reads the item and then sets it knowingly. Tests of the precondition
+ * itself call the API directly.
+ */
+export async function upsertItem(adminUrl: string, itemId: string, body: unknown, adminToken?: string): Promise<Reply> {
+  const url = `${adminUrl}${ADMIN}/waiting-item/${itemId}`;
+  const first = await call(`${url}/manually`, { method: 'POST', headers: bearer(adminToken), body });
+  if (first.status !== 412) return first;
+  const etag = (await call(url, { headers: bearer(adminToken) })).headers.get('etag');
+  if (!etag) return first;
+  return call(`${url}/manually`, { method: 'POST', headers: { ...bearer(adminToken), 'if-match': etag }, body });
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -5,8 +5,11 @@
  * admitted counts, admission rate, time to drain) and drives the admin API with `Authorization: Bearer <token>`
  * (the token is kept in sessionStorage; with DEV_MODE the API is open and no token is needed):
  *   PUT  /internal/admin/v1/waiting-queue/token-count-to-move        global N, pause (N = 0) and resume
- *   GET  /internal/admin/v1/waiting-item/{id}                         fresh item before a per-item change
- *   POST /internal/admin/v1/waiting-item/{id}/manually                per-item N, enable/disable, create/edit
+ *   GET  /internal/admin/v1/waiting-item/{id}                         fresh item and its ETag before a per-item change
+ *   POST /internal/admin/v1/waiting-item/{id}/manually                per-item N, enable/disable, create/edit; an
+ *        update carries If-Match with the ETag of that GET, so a change made meanwhile answers 412 instead of
+ *        being overwritten. Edit sends the stock only when the operator changed it (an explicit set, refused with
+ *        412 when the stock moved since Edit, e.g. by claims); on 412 the form reloads the item and says so.
  *   POST /internal/admin/v1/waiting-item/{id}/restock {quantity}      restock: adds units (an upsert where absent)
  * The table's rows are built once per item and then only their text changes, so inputs keep focus and value.
  */
@@ -45,12 +48,16 @@
     }
   }
 
-  /** Calls the admin API; resolves to the envelope's data, rejects with an Error (status, code). */
-  function call(method, path, body) {
+  /**
+   * Calls the admin API, with `If-Match: ifMatch` when given; resolves to {data, etag} (the envelope's data and the
+   * ETag header, null when none), rejects with an Error (status, code).
+   */
+  function request(method, path, body, ifMatch) {
     var headers = { accept: 'application/json' };
     var tk = token();
     if (tk) headers.authorization = 'Bearer ' + tk;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (ifMatch) headers['if-match'] = ifMatch;
     return fetch(API + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
       .then(function (res) {
         return res
@@ -59,13 +66,20 @@
             return {};
           })
           .then(function (env) {
-            if (res.ok && env.state === 'SUCCESS') return env.data;
+            if (res.ok && env.state === 'SUCCESS') return { data: env.data, etag: res.headers.get('etag') };
             var err = new Error(env.errorMessage || 'HTTP ' + res.status);
             err.status = res.status;
             err.code = env.errorCode;
             throw err;
           });
       });
+  }
+
+  /** Calls the admin API; resolves to the envelope's data, rejects with an Error (status, code). */
+  function call(method, path, body) {
+    return request(method, path, body).then(function (r) {
+      return r.data;
+    });
   }
 
   function notice(msg) {
@@ -258,21 +272,26 @@
 
   /**
    * Upserts the item with `change` (fields, or a function of the stored item returning them) applied to its
-   * current stored state, read right before. remainCount is left out, so the stored stock is kept atomically (a
-   * reservation between the read and the write is not undone); stock changes through the restock endpoint.
+   * current stored state, read right before, under If-Match with that read's ETag (412 when it changed meanwhile).
+   * remainCount is left out unless `change` sets it, so the stored stock is kept atomically (a reservation between
+   * the read and the write is not undone); stock changes through the restock endpoint.
    */
   function changeItem(id, change, what) {
-    return call('GET', '/waiting-item/' + encodeURIComponent(id))
-      .then(function (item) {
+    return request('GET', '/waiting-item/' + encodeURIComponent(id))
+      .then(function (r) {
+        var item = r.data;
         var body = { itemName: item.itemName, waitingQueueEnabled: item.waitingQueueEnabled };
         var fields = typeof change === 'function' ? change(item) : change;
         for (var k in fields) body[k] = fields[k];
-        return call('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body);
+        return request('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body, r.etag);
       })
       .then(function () {
         notice('Item ' + id + ': ' + what);
         poll();
-      }, fail);
+      }, function (err) {
+        if (err.status === 412) err.message = 'Item ' + id + ' changed meanwhile; nothing saved: try again';
+        fail(err);
+      });
   }
 
   /** Adds `quantity` units through the restock endpoint (atomic; reopens a sold-out queue), else by an upsert. */
@@ -293,8 +312,14 @@
     );
   }
 
-  function editItem(id) {
-    call('GET', '/waiting-item/' + encodeURIComponent(id)).then(function (item) {
+  // The item the form edits: {id, etag, stock} of Edit's GET; null while the form creates an item.
+  var editing = null;
+
+  /** Loads the item into the form and remembers its ETag and stock (what Save compares against); rejects on error. */
+  function loadItem(id) {
+    return request('GET', '/waiting-item/' + encodeURIComponent(id)).then(function (r) {
+      var item = r.data;
+      editing = { id: item.itemId, etag: r.etag, stock: item.remainCount };
       $('f-id').value = item.itemId;
       $('f-name').value = item.itemName;
       $('f-stock').value = String(item.remainCount);
@@ -303,7 +328,11 @@
       $('f-url').value = item.targetUrl || '';
       $('f-enabled').checked = item.waitingQueueEnabled;
       $('f-name').focus();
-    }, fail);
+    });
+  }
+
+  function editItem(id) {
+    loadItem(id).catch(fail);
   }
 
   function optionalNumber(input) {
@@ -311,21 +340,48 @@
     return v === '' ? null : Number(v);
   }
 
+  /**
+   * Save: creates the item, or updates the one Edit loaded under If-Match with Edit's ETag. The stock goes only
+   * when the operator changed it (an explicit set, refused if the stock moved since Edit); left alone, the stored
+   * stock is kept, so claims and reservations made meanwhile stay counted. On 412 the form reloads the item.
+   */
   $('item-form').addEventListener('submit', function (e) {
     e.preventDefault();
     var id = $('f-id').value.trim();
+    var edit = editing && editing.id === id ? editing : null;
+    var stock = $('f-stock').value.trim();
     var body = {
       itemName: $('f-name').value.trim(),
-      remainCount: Number($('f-stock').value),
       waitingQueueEnabled: $('f-enabled').checked,
       tokenCountToMove: optionalNumber($('f-n')),
       maxActiveUsers: optionalNumber($('f-max')),
       targetUrl: $('f-url').value.trim() || null,
     };
-    call('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body).then(function () {
-      notice('Item ' + id + ' saved');
-      poll();
-    }, fail);
+    if (!edit || stock !== String(edit.stock)) body.remainCount = Number(stock);
+    request('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body, edit ? edit.etag : undefined).then(
+      function (r) {
+        editing = { id: id, etag: r.etag, stock: r.data.remainCount };
+        $('f-stock').value = String(r.data.remainCount);
+        notice('Item ' + id + ' saved');
+        poll();
+      },
+      function (err) {
+        if (err.status !== 412) return fail(err);
+        loadItem(id).then(
+          function () {
+            $('notice').textContent = '';
+            $('error').textContent =
+              (edit ? 'Item ' + id + ' changed since Edit' : 'Item ' + id + ' already exists') +
+              ' (' + err.message + '). Nothing was saved: the form now shows the current item, stock ' +
+              $('f-stock').value + '. Check it and save again (Restock adds units).';
+          },
+          fail,
+        );
+      },
+    );
+  });
+  $('item-form').addEventListener('reset', function () {
+    editing = null;
   });
 
   $('global-form').addEventListener('submit', function (e) {
