@@ -405,6 +405,14 @@ describe('OpenAPI document against real responses', () => {
     await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_coupon/restock', 200, { body: { quantity: 1 } });
     await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_none/restock', 404, { body: { quantity: 1 } });
     await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_coupon/restock', 400, { body: { quantity: 0 } });
+    // Idempotency-Key: a replay is the first answer; the key on another request is 422.
+    const key = { 'idempotency-key': 'oa-restock-1' };
+    const first = await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_coupon/restock', 200, { body: { quantity: 2 }, headers: key });
+    const replay = await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_coupon/restock', 200, { body: { quantity: 2 }, headers: key });
+    expect(replay.body).toEqual(first.body);
+    await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_coupon/restock', 422, { body: { quantity: 3 }, headers: key });
+    await admin('POST', '/waiting-item/{itemId}/restock', '/waiting-item/oa_coupon/restock', 400, { body: { quantity: 2 }, headers: { 'idempotency-key': 'x'.repeat(256) } });
+    await expectDocumented('POST', CLAIM, `${api!.url}/api/v1/item/oa_coupon/claims`, 422, { headers: { 'user-id': 'cc', ...key } });
   });
 
   test('operations: health, metrics, the console page, and the 404 of an unknown route on both servers', async () => {

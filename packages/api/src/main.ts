@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
   connectRedis,
+  idempotencyLimits,
   createLogger,
   isReady,
   loadConfig,
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
   if (!config.ENTRY_PASS_PRIVATE_JWK) logger.warn('DEV_MODE: ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis');
   if (!config.TOKEN_SECRET) logger.warn('DEV_MODE: TOKEN_SECRET is not set: tokens use a secret generated once and kept in Redis');
   if (!config.INTERNAL_TOKEN) logger.warn('DEV_MODE: INTERNAL_TOKEN is not set: the internal API runs WITHOUT authentication; never do this in production');
-  const room = new WaitingRoom(new QueueStore(redis), new TokenCodec(secret, previousSecrets), {
+  const limits = idempotencyLimits(config);
+  const room = new WaitingRoom(new QueueStore(redis, limits), new TokenCodec(secret, previousSecrets), {
     limiter: limiter.enabled ? limiter : undefined,
     entryPasses,
     abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
@@ -71,10 +73,10 @@ async function main(): Promise<void> {
     logger.info({ laneClaim: config.AUTH_JWT_LANE_CLAIM }, 'identity mode: userId and lane from a verified bearer JWT (sub, lane claim); the user-id and user-tier headers are ignored');
   }
   const stock = new StockService({
-    queue: new QueueStore(redis),
+    queue: new QueueStore(redis, limits),
     tokens: new TokenCodec(secret, previousSecrets),
-    reservations: new ReservationStore(redis),
-    claims: new ClaimStore(redis),
+    reservations: new ReservationStore(redis, limits),
+    claims: new ClaimStore(redis, limits),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
   });
   let warmedUp = false;

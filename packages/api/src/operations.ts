@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { idempotentRequest } from '@waiting-queue/shared';
 import { headerIdentity, type Identity } from './identity';
 import { clientIp } from './rate-limit';
 import type { ValidationView, WaitingQueueView, WaitingRoom } from './waiting-room';
@@ -45,6 +46,7 @@ export function createOperations(room: WaitingRoom, identity: Identity, trustPro
     },
     poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
     validate: (_req, itemId, token) => room.validate(itemId, token),
-    consume: (_req, itemId, token) => room.consume(itemId, token),
+    // The Idempotency-Key names this consume of this token (order services share one bearer: no caller identity).
+    consume: async (req, itemId, token) => room.consume(itemId, token, idempotentRequest(req.headers, ['consume', itemId, token])),
   };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Router } from 'express';
-import { route } from '@waiting-queue/shared';
+import { idempotentRequest, route } from '@waiting-queue/shared';
 import type { Identity } from './identity';
 import type { ClaimView, StockService } from './stock';
 
@@ -9,11 +9,15 @@ export const CLAIMS_ROUTE = '/api/v1/item/:itemId/claims';
 
 /**
  * The claim operation as both transports call it (the express route below and the node:http fast path): the
- * userId comes from the identity (the `user-id` header or a verified JWT).
- * @returns `(req, itemId) => Promise<ClaimView>`; rejects with StockService.claim's WqErrors, or 401 in JWT mode.
+ * userId comes from the identity (the `user-id` header or a verified JWT); an Idempotency-Key is bound to it.
+ * @returns `(req, itemId) => Promise<ClaimView>`; rejects with StockService.claim's WqErrors, 400 for a malformed
+ *   Idempotency-Key, or 401 in JWT mode.
  */
 export function claimOperation(stock: StockService, identity: Identity): (req: IncomingMessage, itemId: string) => Promise<ClaimView> {
-  return async (req, itemId) => stock.claim(itemId, await identity.userId(req.headers));
+  return async (req, itemId) => {
+    const userId = await identity.userId(req.headers);
+    return stock.claim(itemId, userId, idempotentRequest(req.headers, ['claim', itemId, userId]));
+  };
 }
 
 /**
@@ -39,7 +43,7 @@ export function createReservationsRouter(stock: StockService): Router {
   const r = express.Router();
   r.post(
     '/item/:itemId/reservations',
-    route((req) => stock.reserve(req.params.itemId, req.body)),
+    route((req) => stock.reserve(req.params.itemId, req.body, req.headers)),
   );
   r.get(
     '/reservations/:reservationId',
@@ -47,11 +51,11 @@ export function createReservationsRouter(stock: StockService): Router {
   );
   r.post(
     '/reservations/:reservationId/confirm',
-    route((req) => stock.confirm(req.params.reservationId)),
+    route((req) => stock.confirm(req.params.reservationId, req.headers)),
   );
   r.post(
     '/reservations/:reservationId/cancel',
-    route((req) => stock.cancel(req.params.reservationId)),
+    route((req) => stock.cancel(req.params.reservationId, req.headers)),
   );
   return r;
 }

@@ -1,13 +1,17 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import {
+  idempotentRequest,
   parseReservationId,
   reservationInputSchema,
   parseToken,
   requireId,
   WqError,
   type ClaimStore,
+  type IdempotentRequest,
   type QueueStore,
   type Reservation,
   type ReservationStore,
+  type ReserveResult,
   type SettleResult,
   type TokenCodec,
 } from '@waiting-queue/shared';
@@ -48,9 +52,12 @@ export class StockService {
    * Reserves stock for an admitted token, consuming the admission.
    * @throws WqError 400 `INVALID_PARAMETER` (body, ids, token form), 403 `TOKEN_MISMATCH` (the token is another
    *   user's or item's), 403 `NOT_ADMITTED` (waiting, expired, already used, unknown), 409 `LIMIT_EXCEEDED`
-   *   (maxPerUser; `data.maxPerUser`, `data.held`), 409 `INSUFFICIENT_STOCK` (`data.remainCount`), 503.
+   *   (maxPerUser; `data.maxPerUser`, `data.held`), 409 `INSUFFICIENT_STOCK` (`data.remainCount`), 422
+   *   `IDEMPOTENCY_KEY_REUSED`, 503.
+   * @param headers the request's headers: with an Idempotency-Key, a retry gets the first answer (the reservation
+   *   it made, although the admission is gone by then) and reserves nothing more.
    */
-  async reserve(itemIdRaw: unknown, body: unknown): Promise<ReservationView> {
+  async reserve(itemIdRaw: unknown, body: unknown, headers: IncomingHttpHeaders = {}): Promise<ReservationView> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const parsed = reservationInputSchema.safeParse(body ?? null);
     if (!parsed.success) {
@@ -60,12 +67,21 @@ export class StockService {
     const userId = requireId(parsed.data.userId, 'userId');
     const token = parseToken(parsed.data.waitingQueueToken);
     if (token.itemId !== itemId || token.userId !== userId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
+    const idem = idempotentRequest(headers, ['reserve', itemId, parsed.data.waitingQueueToken, userId, parsed.data.quantity]);
     // As consume: read the place, verify the token's HMAC against its number; the script compares that number again.
     const place = await this.o.queue.status(itemId, userId);
     if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.o.tokens.matches(token, place.seq)) {
+      // The retry of a reservation that was made finds the admission gone: it gets the recorded answer. (While the
+      // admission is there, the script itself replays a record, atomically.)
+      const recorded = await this.o.reservations.recordedReserve(itemId, idem);
+      if (recorded !== undefined) return this.reserved(itemId, recorded);
       throw notAdmitted('the token is not admitted (waiting, expired, already used or unknown)');
     }
-    const r = await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs);
+    return this.reserved(itemId, await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs, idem));
+  }
+
+  /** The answer to a reservation's outcome. */
+  private reserved(itemId: string, r: ReserveResult): ReservationView {
     switch (r.status) {
       case 'OK':
         return { ...r.reservation, remainCount: r.remainCount };
@@ -81,19 +97,21 @@ export class StockService {
   /**
    * PENDING -> CONFIRMED; idempotent on a CONFIRMED one.
    * @throws WqError 400 (malformed id), 404 `RESERVATION_NOT_FOUND`, 410 `RESERVATION_EXPIRED`, 409
-   *   `RESERVATION_NOT_PENDING` (cancelled; `data.status`), 503.
+   *   `RESERVATION_NOT_PENDING` (cancelled; `data.status`), 422 `IDEMPOTENCY_KEY_REUSED`, 503.
+   * @param headers the request's headers (Idempotency-Key).
    */
-  async confirm(idRaw: unknown): Promise<Reservation> {
-    return this.settled(idRaw, (id) => this.o.reservations.confirm(id));
+  async confirm(idRaw: unknown, headers: IncomingHttpHeaders = {}): Promise<Reservation> {
+    return this.settled(idRaw, (id) => this.o.reservations.confirm(id, idempotentRequest(headers, ['confirm', id])));
   }
 
   /**
    * PENDING -> CANCELLED, restoring the stock; idempotent on a CANCELLED one.
    * @throws WqError 400, 404 `RESERVATION_NOT_FOUND`, 410 `RESERVATION_EXPIRED`, 409 `RESERVATION_NOT_PENDING`
-   *   (confirmed), 503.
+   *   (confirmed), 422 `IDEMPOTENCY_KEY_REUSED`, 503.
+   * @param headers the request's headers (Idempotency-Key).
    */
-  async cancel(idRaw: unknown): Promise<Reservation> {
-    return this.settled(idRaw, (id) => this.o.reservations.cancel(id));
+  async cancel(idRaw: unknown, headers: IncomingHttpHeaders = {}): Promise<Reservation> {
+    return this.settled(idRaw, (id) => this.o.reservations.cancel(id, idempotentRequest(headers, ['cancel', id])));
   }
 
   /** The reservation. @throws WqError 400 (malformed id), 404 `RESERVATION_NOT_FOUND`, 503. */
@@ -108,12 +126,13 @@ export class StockService {
    * A first-come claim on a DIRECT item: at most the stock in total, one per user.
    * @throws WqError 400 (ids), 404 `WAITING_ITEM_NOT_FOUND`, 409 `ITEM_NOT_DIRECT`, 409
    *   `ITEM_CANNOT_USE_WAITING_QUEUE` (disabled), 409 `ITEM_NOT_OPEN` (`data.opensAt`), 409 `ALREADY_CLAIMED`
-   *   (`data.claimId`), 409 `SOLD_OUT`, 503.
+   *   (`data.claimId`), 409 `SOLD_OUT`, 422 `IDEMPOTENCY_KEY_REUSED`, 503.
+   * @param idem the request's Idempotency-Key: a retry gets the claim that key made, not ALREADY_CLAIMED.
    */
-  async claim(itemIdRaw: unknown, userIdRaw: unknown): Promise<ClaimView> {
+  async claim(itemIdRaw: unknown, userIdRaw: unknown, idem?: IdempotentRequest): Promise<ClaimView> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const userId = requireId(userIdRaw, 'userId');
-    const r = await this.o.claims.claim(itemId, userId);
+    const r = await this.o.claims.claim(itemId, userId, idem);
     switch (r.status) {
       case 'OK':
         return { claimId: r.claimId, itemId, userId, remainCount: r.remainCount };

@@ -1,4 +1,5 @@
 import {
+  type IdempotentRequest,
   estimateWaitSeconds,
   LANE_PATTERN,
   parseToken,
@@ -150,19 +151,25 @@ export class WaitingRoom {
 
   /**
    * Consumes an admission so that the token orders once.
+   * With `idem` (the request's Idempotency-Key), a retry gets the answer of the consume that recorded the key,
+   * even though the admission is gone by then.
    * @throws WqError 400, 403 `TOKEN_MISMATCH`, 409 `NOT_ADMITTED` (not admitted, expired, already consumed,
-   *   unknown), 503.
+   *   unknown), 422 `IDEMPOTENCY_KEY_REUSED`, 503.
    */
-  async consume(itemIdRaw: unknown, tokenRaw: unknown): Promise<{ consumed: true; userId: string; itemId: string }> {
+  async consume(itemIdRaw: unknown, tokenRaw: unknown, idem?: IdempotentRequest): Promise<{ consumed: true; userId: string; itemId: string }> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
     const place = await this.queue.status(itemId, token.userId);
     if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.tokens.matches(token, place.seq)) {
+      // The retry of a consume that happened finds the admission gone: it gets the recorded answer. (While the
+      // admission is there, the script itself replays a record, atomically.)
+      const recorded = await this.queue.recordedConsume(itemId, idem);
+      if (recorded === true) return { consumed: true, userId: token.userId, itemId };
       throw new WqError('NOT_ADMITTED', 'the token is not admitted (waiting, expired, already used or unknown)');
     }
     // Compare-and-delete on the sequence: a concurrent consume of the same admission loses here.
-    if (!(await this.queue.consume(itemId, token.userId, place.seq))) {
+    if (!(await this.queue.consume(itemId, token.userId, place.seq, idem))) {
       throw new WqError('NOT_ADMITTED', 'the admission was already used or has expired');
     }
     return { consumed: true, userId: token.userId, itemId };

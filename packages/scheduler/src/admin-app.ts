@@ -4,6 +4,7 @@ import {
   bearerAuth,
   errorHandler,
   ID_PATTERN,
+  idempotentRequest,
   markRoute,
   MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
@@ -109,8 +110,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
   admin.put(
     '/waiting-queue/token-count-to-move',
     route(async (req) => {
-      const n = tokenCountFrom(req);
-      await o.items.setTokenCountToMove(n);
+      const requested = tokenCountFrom(req);
+      // With an Idempotency-Key, a retry answers the N its key set (and sets nothing).
+      const n = await o.items.setTokenCountToMove(requested, idempotentRequest(req.headers, ['token-count-to-move', requested]));
       o.logger.info({ tokenCountToMove: n }, 'global N changed');
       return { tokenCountToMove: n };
     }),
@@ -138,7 +140,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
       const itemId = requireId(req.params.itemId, 'itemId');
       const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
       const ifMatch = parseItemIfMatch(req.headers['if-match']);
-      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' });
+      // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
+      const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
+      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem);
       o.logger.info({ item, created }, 'waiting item upserted');
       return { item, etag };
     }),

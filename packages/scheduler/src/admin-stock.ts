@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { requireId, route, WqError, type Logger, type ReservationStore } from '@waiting-queue/shared';
+import { idempotentRequest, requireId, route, WqError, type Logger, type ReservationStore } from '@waiting-queue/shared';
 
 const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();
 
@@ -8,7 +8,9 @@ const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000
  * Admin stock routes (mounted under `/internal/admin/v1`, behind the admin bearer check):
  * `POST /waiting-item/{itemId}/restock` `{quantity}` adds stock; when the stock was 0 the waiting queue reopens
  * (registration and admission resume) and `item.reopened` is appended to the item's outbox.
- * Answers `{itemId, quantity, remainCount}`; 400 `INVALID_PARAMETER` (body, id), 404 `WAITING_ITEM_NOT_FOUND`.
+ * Answers `{itemId, quantity, remainCount}`; 400 `INVALID_PARAMETER` (body, id, Idempotency-Key), 404
+ * `WAITING_ITEM_NOT_FOUND`, 422 `IDEMPOTENCY_KEY_REUSED`. With an Idempotency-Key a retry gets the first answer and
+ * adds nothing.
  */
 export function createRestockRouter(reservations: ReservationStore, logger: Logger): Router {
   const r = express.Router();
@@ -21,7 +23,8 @@ export function createRestockRouter(reservations: ReservationStore, logger: Logg
         const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
         throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`);
       }
-      const remainCount = await reservations.restock(itemId, parsed.data.quantity);
+      const idem = idempotentRequest(req.headers, ['restock', itemId, parsed.data.quantity]);
+      const remainCount = await reservations.restock(itemId, parsed.data.quantity, idem);
       if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
       logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
       return { itemId, quantity: parsed.data.quantity, remainCount };

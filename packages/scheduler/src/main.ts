@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { Consumer } from 'kafkajs';
 import {
   connectRedis,
+  idempotencyLimits,
   createLogger,
   isReady,
   ItemStore,
@@ -35,10 +36,11 @@ async function main(): Promise<void> {
   redis.on('close', () => logger.warn('redis connection lost; ticks fail until it is back'));
   redis.on('ready', () => logger.info('redis ready'));
 
-  const items = new ItemStore(redis);
-  const queue = new QueueStore(redis);
+  const limits = idempotencyLimits(config);
+  const items = new ItemStore(redis, limits);
+  const queue = new QueueStore(redis, limits);
   const n = await items.initTokenCountToMove(config.TOKEN_COUNT_TO_MOVE);
-  const reservations = new ReservationStore(redis);
+  const reservations = new ReservationStore(redis, limits);
   const ticker = new AdmissionTicker(
     items,
     queue,

@@ -1,8 +1,8 @@
 import { keys } from './keys';
-import { callScript } from './scripts';
+import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import type { RedisClient } from './redis';
 
-/** Outcome of a first-come claim (lua/claim-3.lua). */
+/** Outcome of a first-come claim (lua/claim-5.lua). */
 export type ClaimResult =
   | { status: 'OK'; claimId: string; remainCount: number }
   | { status: 'ALREADY_CLAIMED'; claimId: string }
@@ -14,11 +14,26 @@ export type ClaimResult =
  * total and one per user; a refused user is not recorded.
  */
 export class ClaimStore {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS,
+  ) {}
 
-  /** Issues one unit of `itemId` to `userId`, or says why not. */
-  async claim(itemId: string, userId: string): Promise<ClaimResult> {
-    const raw = await callScript<[string, (string | number)?, number?]>(this.redis, 'wq_claim', [keys.item(itemId), keys.claims(itemId), keys.outbox(itemId)], [userId]);
+  /**
+   * Issues one unit of `itemId` to `userId`, or says why not. With `idem`, a retry with its key gets the recorded
+   * outcome (the claim it made, not ALREADY_CLAIMED).
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  async claim(itemId: string, userId: string, idem?: IdempotentRequest): Promise<ClaimResult> {
+    const raw = await callIdempotent<[string, (string | number)?, number?]>(
+      this.redis,
+      'wq_claim',
+      [keys.item(itemId), keys.claims(itemId), keys.outbox(itemId)],
+      [userId],
+      keys.idempotency(itemId),
+      idem,
+      this.limits,
+    );
     switch (raw[0]) {
       case 'OK':
         return { status: 'OK', claimId: String(raw[1]), remainCount: Number(raw[2]) };

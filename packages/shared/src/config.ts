@@ -38,6 +38,10 @@ export const configSchema = z.object({
   ENTRY_TTL_SECONDS: int(300, 1),
   /** Lifetime of a PENDING reservation, seconds: unconfirmed after it, the scheduler expires it and restores the stock. */
   RESERVATION_TTL_SECONDS: int(120, 1),
+  /** How long a write's Idempotency-Key record (its key and first answer) is kept, seconds. */
+  IDEMPOTENCY_TTL_SECONDS: int(86_400, 1),
+  /** Most Idempotency-Key records per item (and for the global N); beyond it the oldest go first. */
+  IDEMPOTENCY_MAX_KEYS: int(100_000, 1),
   /** How long settled (confirmed, cancelled, expired) reservations stay readable in Redis, seconds. */
   RESERVATION_RETENTION_SECONDS: int(86_400, 1),
   /**
@@ -159,6 +163,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role?: ConfigRo
   }
   if (lines.length > 0) throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
   return (parsed as { data: Config }).data;
+}
+
+/** The Idempotency-Key limits of a configuration, for the stores' constructors. */
+export function idempotencyLimits(config: Pick<Config, 'IDEMPOTENCY_TTL_SECONDS' | 'IDEMPOTENCY_MAX_KEYS'>): { ttlMs: number; maxKeys: number } {
+  return { ttlMs: config.IDEMPOTENCY_TTL_SECONDS * 1000, maxKeys: config.IDEMPOTENCY_MAX_KEYS };
 }
 
 /** The Redis target of a configuration, for {@link connectRedis}. */

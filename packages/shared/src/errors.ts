@@ -30,6 +30,8 @@ export const ErrorCodes = {
   /** If-Match does not match the item's ETag, or a stock set on an existing item comes without If-Match. */
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
+  /** The Idempotency-Key was used for another request (another route, body, parameters or caller). */
+  IDEMPOTENCY_KEY_REUSED: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   UNKNOWN: 500,

@@ -14,6 +14,7 @@ export * from './claim-store';
 export * from './outbox';
 export * from './redis';
 export * from './scripts';
+export * from './idempotency';
 export * from './http';
 export * from './lifecycle';
 export * from './metrics';

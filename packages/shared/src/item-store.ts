@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WqError } from './errors';
 import { keys, ItemField } from './keys';
-import { callScript } from './scripts';
+import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import type { RedisClient } from './redis';
 
 /** A lane name (the `user-tier` header's value): 1-32 of `[A-Za-z0-9_]`. */
@@ -126,9 +126,51 @@ export interface UpsertResult {
   etag: string;
 }
 
+/** Fields of the item hash an item is read from, in order (lua/upsert-item-3.lua reads the same, in this order). */
+const ITEM_FIELDS = [
+  ItemField.itemName,
+  ItemField.remainCount,
+  ItemField.waitingQueueEnabled,
+  ItemField.tokenCountToMove,
+  ItemField.maxActiveUsers,
+  ItemField.targetUrl,
+  ItemField.type,
+  ItemField.startAt,
+  ItemField.maxPerUser,
+  ItemField.queueMode,
+  ItemField.lanes,
+  ItemField.maxWaiting,
+  ItemField.version,
+];
+
+/** The item and its ETag from the values of {@link ITEM_FIELDS}; null when the item does not exist. */
+function toItemWithEtag(itemId: string, values: (string | null)[]): { item: WaitingItem; etag: string } | null {
+  const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting, version] = values;
+  if (enabled === null || enabled === undefined) return null;
+  const item: WaitingItem = {
+    itemId,
+    itemName: name ?? '',
+    remainCount: Number(remain ?? 0),
+    waitingQueueEnabled: enabled === '1',
+    tokenCountToMove: n === null ? null : Number(n),
+    maxActiveUsers: maxActive === null ? null : Number(maxActive),
+    ...(targetUrl ? { targetUrl } : {}),
+    ...(type ? { type: type as WaitingItem['type'] } : {}),
+    ...(startAt ? { startAt: Number(startAt) } : {}),
+    ...(maxPerUser ? { maxPerUser: Number(maxPerUser) } : {}),
+    ...(queueMode ? { queueMode: queueMode as WaitingItem['queueMode'] } : {}),
+    ...(lanes ? { lanes: lanes.split(',') } : {}),
+    ...(maxWaiting ? { maxWaiting: Number(maxWaiting) } : {}),
+  };
+  return { item, etag: itemEtag(Number(version ?? 0), item.remainCount) };
+}
+
 /** Waiting items, the item registry and the global N. */
 export class ItemStore {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS,
+  ) {}
 
   /**
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash
@@ -138,8 +180,11 @@ export class ItemStore {
    *   item comes without remainCount.
    * @throws WqError 412 `PRECONDITION_FAILED` when `ifMatch` is given and the item is missing or differs, or when
    *   stockRule is `match` and remainCount comes for an existing item without an ETag.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` when `idem`'s key was recorded for another request.
+   * @param idem the request's Idempotency-Key: a retry with it gets the item (and ETag) as the first upsert stored
+   *   it, and writes nothing.
    */
-  async upsert(itemId: string, input: WaitingItemInput, opts: UpsertOptions = {}): Promise<UpsertResult> {
+  async upsert(itemId: string, input: WaitingItemInput, opts: UpsertOptions = {}, idem?: IdempotentRequest): Promise<UpsertResult> {
     const optional = (v: number | string | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
     if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
       throw new WqError('INVALID_PARAMETER', 'invalid waiting item: a TIME_DEAL needs a startAt');
@@ -150,7 +195,7 @@ export class ItemStore {
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
     if (opts.register !== false && (exists || opts.ifMatch === undefined)) await this.redis.sadd(keys.itemRegistry, itemId);
     const m = opts.ifMatch;
-    const result = await callScript<number>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
+    const reply = await callIdempotent<[number, ...(string | null)[]]>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
       input.itemName,
       input.remainCount ?? '-',
       input.waitingQueueEnabled ? '1' : '0',
@@ -166,7 +211,8 @@ export class ItemStore {
       m === undefined ? '' : m === '*' ? '*' : String(m.version),
       m === undefined || m === '*' || input.remainCount === undefined ? '' : String(m.remainCount),
       opts.stockRule ?? 'set',
-    ]);
+    ], keys.idempotency(itemId), idem, this.limits);
+    const result = Number(reply[0]);
     if (result === -1) throw stockRequired();
     if (result === -2) {
       throw new WqError('PRECONDITION_FAILED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
@@ -177,7 +223,8 @@ export class ItemStore {
         `setting remainCount of the existing item ${itemId} needs If-Match with the ETag of a GET (so that claims and reservations since then are not undone); a restock adds units without it`,
       );
     }
-    const stored = await this.getWithEtag(itemId);
+    // The item as the script stored it (so a replay answers the same item and ETag as the first upsert).
+    const stored = toItemWithEtag(itemId, reply.slice(1) as (string | null)[]);
     if (!stored) throw new Error(`item ${itemId} vanished after upsert`);
     return { created: result === 1, stockKept: result === 2, ...stored };
   }
@@ -189,39 +236,7 @@ export class ItemStore {
 
   /** The item and its ETag (see {@link itemEtag}), read together; null when unknown. */
   async getWithEtag(itemId: string): Promise<{ item: WaitingItem; etag: string } | null> {
-    const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting, version] = await this.redis.hmget(
-      keys.item(itemId),
-      ItemField.itemName,
-      ItemField.remainCount,
-      ItemField.waitingQueueEnabled,
-      ItemField.tokenCountToMove,
-      ItemField.maxActiveUsers,
-      ItemField.targetUrl,
-      ItemField.type,
-      ItemField.startAt,
-      ItemField.maxPerUser,
-      ItemField.queueMode,
-      ItemField.lanes,
-      ItemField.maxWaiting,
-      ItemField.version,
-    );
-    if (enabled === null) return null;
-    const item: WaitingItem = {
-      itemId,
-      itemName: name ?? '',
-      remainCount: Number(remain ?? 0),
-      waitingQueueEnabled: enabled === '1',
-      tokenCountToMove: n === null ? null : Number(n),
-      maxActiveUsers: maxActive === null ? null : Number(maxActive),
-      ...(targetUrl ? { targetUrl } : {}),
-      ...(type ? { type: type as WaitingItem['type'] } : {}),
-      ...(startAt ? { startAt: Number(startAt) } : {}),
-      ...(maxPerUser ? { maxPerUser: Number(maxPerUser) } : {}),
-      ...(queueMode ? { queueMode: queueMode as WaitingItem['queueMode'] } : {}),
-      ...(lanes ? { lanes: lanes.split(',') } : {}),
-      ...(maxWaiting ? { maxWaiting: Number(maxWaiting) } : {}),
-    };
-    return { item, etag: itemEtag(Number(version ?? 0), item.remainCount) };
+    return toItemWithEtag(itemId, await this.redis.hmget(keys.item(itemId), ...ITEM_FIELDS));
   }
 
   /** Every registered item id, sorted. */
@@ -235,9 +250,14 @@ export class ItemStore {
     return v === null ? fallback : Number(v);
   }
 
-  /** Sets the global N for every scheduler, from their next tick on. */
-  async setTokenCountToMove(n: number): Promise<void> {
-    await this.redis.set(keys.tokenCountToMove, String(n));
+  /**
+   * Sets the global N for every scheduler, from their next tick on (lua/set-token-count-to-move-3.lua).
+   * @returns the N set: with `idem`, the one its key recorded.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  async setTokenCountToMove(n: number, idem?: IdempotentRequest): Promise<number> {
+    const raw = await callIdempotent<[string, number]>(this.redis, 'wq_set_token_count_to_move', [keys.tokenCountToMove], [n], keys.tokenCountToMoveIdempotency, idem, this.limits);
+    return Number(raw[1]);
   }
 
   /** Writes the initial global N unless one is stored already (so a restart keeps an operator's value). */

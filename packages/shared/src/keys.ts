@@ -29,10 +29,17 @@
  * - `wq:{<itemId>}:reservations-done`    ZSET n by the time it was settled: purged after RESERVATION_RETENTION_SECONDS.
  * - `wq:{<itemId>}:holdings`   HASH  userId -> quantity held in PENDING + CONFIRMED reservations (maxPerUser).
  * - `wq:{<itemId>}:claims`     HASH  userId -> claimId (`<itemId>.c<n>`) of DIRECT items: one claim per user.
+ * - `wq:{<itemId>}:idempotency`        HASH Idempotency-Key -> `{f: request fingerprint, r: script reply}` (JSON) of
+ *                                      the item's writes (lua/includes/idempotency.lua).
+ * - `wq:{<itemId>}:idempotency-expiry` ZSET Idempotency-Key by expiry, epoch ms (Redis clock): trimmed and capped
+ *                                      (IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_MAX_KEYS) by each write that records.
  *
  * Global:
  * - `wq:items`                          SET    the item registry: every item the scheduler ticks over (no KEYS/SCAN).
  * - `wq:config:token-count-to-move`     STRING global N, shared by every scheduler.
+ * - `{wq:config:token-count-to-move}:idempotency`, `…:idempotency-expiry`  the Idempotency-Key records of the N
+ *                                        change: their hash tag is the whole name of the N key, so all three share
+ *                                        its slot (one script on Redis Cluster) without renaming the N key.
  * - `wq:token-secret`                   STRING HMAC secret for token ids when `TOKEN_SECRET` is not configured.
  * - `wq:{scheduler}:run:<slot>`         STRING node-cron run election: which scheduler runs that tick.
  */
@@ -55,6 +62,8 @@ export const keys = {
   reservationsDone: (itemId: string) => `wq:{${itemId}}:reservations-done`,
   holdings: (itemId: string) => `wq:{${itemId}}:holdings`,
   claims: (itemId: string) => `wq:{${itemId}}:claims`,
+  /** The two Idempotency-Key keys of an item (records, expiries), in the order the write scripts take them. */
+  idempotency: (itemId: string): [string, string] => [`wq:{${itemId}}:idempotency`, `wq:{${itemId}}:idempotency-expiry`],
   /** The six keys of the reservation scripts (confirm, cancel, expire), in their order. */
   reservationState: (itemId: string): [string, string, string, string, string, string] => [
     keys.item(itemId),
@@ -66,6 +75,8 @@ export const keys = {
   ],
   itemRegistry: 'wq:items',
   tokenCountToMove: 'wq:config:token-count-to-move',
+  /** The Idempotency-Key keys of the global N change, in the N key's slot (records, expiries). */
+  tokenCountToMoveIdempotency: ['{wq:config:token-count-to-move}:idempotency', '{wq:config:token-count-to-move}:idempotency-expiry'] as [string, string],
   tokenSecret: 'wq:token-secret',
   schedulerRun: (slotKey: string) => `wq:{scheduler}:run:${slotKey}`,
 } as const;
@@ -99,7 +110,7 @@ export const ItemField = {
   lanes: 'lanes',
   /** Most users waiting at once (absent: no cap). */
   maxWaiting: 'maxWaiting',
-  /** Settings version, +1 on every upsert (lua/upsert-item-1.lua); with remainCount it makes the item's ETag. */
+  /** Settings version, +1 on every upsert (lua/upsert-item-3.lua); with remainCount it makes the item's ETag. */
   version: 'version',
   /** Counters: reservation numbers, claim numbers, outbox event numbers (HINCRBY). */
   rsvSeq: 'rsvSeq',

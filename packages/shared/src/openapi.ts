@@ -64,6 +64,7 @@ const itemIdParam: Json = { $ref: '#/components/parameters/itemId' };
 const tokenParam: Json = { $ref: '#/components/parameters/waitingQueueToken' };
 const userIdHeader: Json = { $ref: '#/components/parameters/userId' };
 const requestIdParam: Json = { $ref: '#/components/parameters/requestId' };
+const idempotencyKeyParam: Json = { $ref: '#/components/parameters/idempotencyKey' };
 
 const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
 const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
@@ -194,11 +195,12 @@ export const openApiDocument: Json = {
         tags: ['internal'],
         operationId: 'consume',
         summary: 'Consume an admission, once (the order is being placed)',
-        parameters: [itemIdParam, tokenParam, requestIdParam],
+        parameters: [itemIdParam, tokenParam, requestIdParam, idempotencyKeyParam],
         security: [{ internalBearer: [] }],
         responses: {
           '200': ok(ref('ConsumeResult')),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': R('Unauthorized'),
           '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
           '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
@@ -222,11 +224,12 @@ export const openApiDocument: Json = {
         summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
         parameters: [
           requestIdParam,
+          idempotencyKeyParam,
           { name: 'tokenCountToMove', in: 'query', required: false, description: 'N; wins over the body.', schema: { type: 'string', pattern: '^[0-9]{1,7}$' } },
         ],
         requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
         security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+        responses: { '200': ok(ref('TokenCountToMove')), ...common, '422': R('IdempotencyKeyReused'), '401': R('Unauthorized'), ...bodyErrors },
       },
     },
     '/internal/admin/v1/waiting-queue/token-count': {
@@ -259,12 +262,13 @@ export const openApiDocument: Json = {
           'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
           'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
           '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
-        parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam],
+        parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
         requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
         security: [{ adminBearer: [] }],
         responses: {
           '200': itemOk('The item as stored, and its new ETag.'),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': R('Unauthorized'),
           '412': fail('If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.', ['PRECONDITION_FAILED']),
           ...bodyErrors,
@@ -361,11 +365,12 @@ export const openApiDocument: Json = {
         tags: ['public'],
         operationId: 'claim',
         summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
-        parameters: [itemIdParam, userIdHeader, requestIdParam],
+        parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
         security: [{}, { userJwt: [] }],
         responses: {
           '200': ok(ref('ClaimView')),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
           '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
           '409': fail(
@@ -383,12 +388,13 @@ export const openApiDocument: Json = {
         tags: ['internal'],
         operationId: 'reserve',
         summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
-        parameters: [itemIdParam, requestIdParam],
+        parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
         requestBody: { required: true, content: { 'application/json': { schema: ref('ReservationInput') } } },
         security: [{ internalBearer: [] }],
         responses: {
           '200': ok(ref('ReservationView')),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': R('Unauthorized'),
           '403': fail('The token is another user\'s or item\'s (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).', ['TOKEN_MISMATCH', 'NOT_ADMITTED']),
           '409': fail(
@@ -417,11 +423,12 @@ export const openApiDocument: Json = {
         tags: ['internal'],
         operationId: 'confirmReservation',
         summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
-        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
+        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
         security: [{ internalBearer: [] }],
         responses: {
           '200': ok(ref('Reservation')),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': R('Unauthorized'),
           '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
           '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
@@ -436,11 +443,12 @@ export const openApiDocument: Json = {
         tags: ['internal'],
         operationId: 'cancelReservation',
         summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
-        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
+        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
         security: [{ internalBearer: [] }],
         responses: {
           '200': ok(ref('Reservation')),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': R('Unauthorized'),
           '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
           '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
@@ -455,12 +463,13 @@ export const openApiDocument: Json = {
         tags: ['admin'],
         operationId: 'restock',
         summary: 'Adds stock; a sold-out queue reopens',
-        parameters: [itemIdParam, requestIdParam],
+        parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
         requestBody: { required: true, content: { 'application/json': { schema: ref('RestockInput') } } },
         security: [{ adminBearer: [] }],
         responses: {
           '200': ok(ref('RestockResult')),
           ...common,
+          '422': R('IdempotencyKeyReused'),
           '401': R('Unauthorized'),
           '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
           ...bodyErrors,
@@ -543,6 +552,14 @@ export const openApiDocument: Json = {
         description: '`<itemId>.<n>`.',
         schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}\\.[1-9][0-9]{0,15}$' },
       },
+      idempotencyKey: {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'IETF httpapi draft "The Idempotency-Key HTTP Header Field": makes a retry of this write safe. The key and the first answer are recorded in the same atomic step as the change (IDEMPOTENCY_TTL_SECONDS, default 24 h; at most IDEMPOTENCY_MAX_KEYS per item); a retry with the same key gets the first answer (status and body) and changes nothing; the same key with another request (route, parameters, body or caller) is 422 `IDEMPOTENCY_KEY_REUSED`. Send one after a 503, whose outcome is unknown. Without it, the write behaves as without the header.',
+        schema: { type: 'string', pattern: '^[\\x20-\\x7e]{1,255}$' },
+      },
       ifMatch: {
         name: 'if-match',
         in: 'header',
@@ -570,8 +587,12 @@ export const openApiDocument: Json = {
       PayloadTooLarge: fail('The body is over BODY_LIMIT_BYTES.', ['PAYLOAD_TOO_LARGE']),
       UnsupportedMediaType: fail('The body is not JSON, or in an unsupported encoding or charset.', ['UNSUPPORTED_MEDIA_TYPE']),
       Unknown: fail('A bug (logged with its stack and request id).', ['UNKNOWN']),
-      ServiceUnavailable: fail('Redis is unreachable; retry after `Retry-After` seconds.', ['SERVICE_UNAVAILABLE']),
+      ServiceUnavailable: fail(
+        'Redis is unreachable, or the connection dropped before its answer (a write may then have happened: retry it with the same Idempotency-Key); retry after `Retry-After` seconds.',
+        ['SERVICE_UNAVAILABLE'],
+      ),
       NotFound: fail('No route for this method and path.', ['NOT_FOUND']),
+      IdempotencyKeyReused: fail('The Idempotency-Key was used for another request (route, parameters, body or caller); nothing was changed.', ['IDEMPOTENCY_KEY_REUSED']),
       Shed: {
         // Answered before routing and request telemetry: no X-Request-Id (counted by wq_requests_shed_total).
         description: 'The api is at capacity (MAX_IN_FLIGHT requests in flight): retry after `Retry-After` seconds.',

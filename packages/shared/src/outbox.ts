@@ -8,13 +8,13 @@ import type { RedisClient } from './redis';
  *
  * Types and their payloads (times epoch ms, Redis clock):
  * - `batch.admitted`        {lane: string|null, count, maxSeq: string, expiresAt, fence}   (admit-6.lua, per lane)
- * - `reservation.created`   {reservationId, userId, quantity, expiresAt, remainCount}       (reserve-7.lua)
- * - `reservation.confirmed` {reservationId, userId, quantity}                               (confirm-reservation-6.lua)
- * - `reservation.cancelled` {reservationId, userId, quantity, remainCount}                  (cancel-reservation-6.lua)
+ * - `reservation.created`   {reservationId, userId, quantity, expiresAt, remainCount}       (reserve-9.lua)
+ * - `reservation.confirmed` {reservationId, userId, quantity}                               (confirm-reservation-8.lua)
+ * - `reservation.cancelled` {reservationId, userId, quantity, remainCount}                  (cancel-reservation-8.lua)
  * - `reservation.expired`   {reservationId, userId, quantity, remainCount}                  (expire-reservations-6.lua,
  *                                                                                            or a late confirm/cancel)
- * - `claim.issued`          {claimId, userId, remainCount}                                  (claim-3.lua)
- * - `item.restocked`        {quantity, remainCount}                                         (restock-2.lua)
+ * - `claim.issued`          {claimId, userId, remainCount}                                  (claim-5.lua)
+ * - `item.restocked`        {quantity, remainCount}                                         (restock-4.lua)
  * - `item.sold_out`         {remainCount, cause: reservation|claim}                         (stock reached 0)
  * - `item.reopened`         {remainCount, cause: cancel|expiry|restock}                     (stock back from 0)
  * An admin upsert that sets remainCount writes no event.

@@ -1,4 +1,5 @@
 import { keys } from './keys';
+import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, recordedReply, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
@@ -77,11 +78,14 @@ function toPlace(raw: RawPlace): Place {
 }
 
 /**
- * Typed wrappers of the queue scripts (lua/register-5, status-5, consume-4, admit-6). Each call is one EVALSHA:
+ * Typed wrappers of the queue scripts (lua/register-5, status-5, consume-6, admit-6). Each call is one EVALSHA:
  * one round trip, atomic on the item's Redis node.
  */
 export class QueueStore {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS,
+  ) {}
 
   /**
    * Registers `userId` in `itemId`'s waiting queue, or returns the place they already hold.
@@ -111,9 +115,23 @@ export class QueueStore {
     return raw.length === 1 ? (raw[0] as 'NO_ITEM' | 'NOT_FOUND') : toPlace(raw);
   }
 
-  /** Consumes the admission of place `seq` of `userId`, once. @returns true when this call consumed it. */
-  async consume(itemId: string, userId: string, seq: string): Promise<boolean> {
-    return (await callScript<number>(this.redis, 'wq_consume', keys.queue(itemId), [userId, seq])) === 1;
+  /**
+   * Consumes the admission of place `seq` of `userId`, once. @returns true when this call consumed it (or, with
+   * `idem`, when the call that recorded its key did).
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  async consume(itemId: string, userId: string, seq: string, idem?: IdempotentRequest): Promise<boolean> {
+    return (await callIdempotent<number>(this.redis, 'wq_consume', keys.queue(itemId), [userId, seq], keys.idempotency(itemId), idem, this.limits)) === 1;
+  }
+
+  /**
+   * The outcome recorded for `idem`'s key on `itemId` (true: that consume consumed), or undefined (no key, no
+   * record): the retry of a consume that happened gets its answer although the admission is gone.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`.
+   */
+  async recordedConsume(itemId: string, idem: IdempotentRequest | undefined): Promise<boolean | undefined> {
+    const raw = await recordedReply<number>(this.redis, keys.idempotency(itemId), idem);
+    return raw === undefined ? undefined : raw === 1;
   }
 
   /**

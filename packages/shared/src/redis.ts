@@ -47,10 +47,15 @@ export class CorkingRedis extends Redis {
  * - pipelining: one write per event-loop turn for all concurrent requests (CorkingRedis on a single node,
  *   ioredis's auto-pipelining on a Cluster);
  * - no offline queue, so while Redis is down a request fails at once (503) instead of piling up;
+ * - no resending after a reconnect: a command whose reply was lost with the connection may have run already (a
+ *   script that added stock, consumed an admission, issued a claim), and running it again would be a second
+ *   effect. It fails instead (see {@link failUnansweredOnClose}: 503), and the caller retries with its
+ *   Idempotency-Key;
  * - reconnect forever, backing off to 1 s, so the servers recover by themselves when Redis comes back.
  */
 const baseOptions: RedisOptions = {
   enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
   retryStrategy: (times) => Math.min(times * 100, 1000),
@@ -68,20 +73,46 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
       const [host, port] = hp.trim().split(':');
       return { host, port: Number(port) };
     });
-    client = new Cluster(nodes, {
+    const cluster = new Cluster(nodes, {
       enableAutoPipelining: true,
       enableOfflineQueue: false,
       clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
+      // A node's connection that closes fails its unanswered commands with "Connection is closed."; the Cluster
+      // would send them again after retryDelayOnFailover (default 100 ms), a second effect. 0: they fail (503).
+      retryDelayOnFailover: 0,
       redisOptions: { ...baseOptions, connectionName: name },
     });
+    cluster.on('+node', (node: Redis) => failUnansweredOnClose(node));
+    client = cluster;
   } else {
-    client = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', { ...baseOptions, connectionName: name, lazyConnect: true });
-    client.connect().catch(() => undefined); // errors surface through 'error' and the ready wait below
+    const single = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', { ...baseOptions, connectionName: name, lazyConnect: true });
+    failUnansweredOnClose(single);
+    single.connect().catch(() => undefined); // errors surface through 'error' and the ready wait below
+    client = single;
   }
   // Reconnects are logged by the caller through isReady(); each error event is counted (wq_redis_errors_total).
   client.on('error', () => countRedisError('connection'));
   await waitReady(client, timeoutMs);
   return client;
+}
+
+/** Message of the error a command gets when its connection closed before its reply came (isRedisUnavailable: 503). */
+export const UNANSWERED_ON_CLOSE = 'Connection is closed before the reply came: the command may have run';
+
+/**
+ * Rejects, when `node`'s connection closes, every command sent on it and not yet answered, with
+ * {@link UNANSWERED_ON_CLOSE}. With `autoResendUnfulfilledCommands: false` alone, ioredis keeps those commands
+ * when the reconnect happens before its `maxRetriesPerRequest` flush and then forgets them without settling their
+ * promises (ioredis 5: `prevCommandQueue = null` on ready), so the request would hang; here each one fails at once
+ * and the request answers 503.
+ */
+export function failUnansweredOnClose(node: Redis): void {
+  node.on('close', () => {
+    // 'close' is emitted on the next tick after the socket closed, before any reconnect (retryStrategy >= 100 ms).
+    // commandQueue and flushQueue are ioredis internals (not in its typings); flushQueue rejects each command.
+    const internals = node as unknown as { commandQueue: { length: number }; flushQueue: (err: Error, o: { offlineQueue: boolean }) => void };
+    if (internals.commandQueue.length > 0) internals.flushQueue(new Error(UNANSWERED_ON_CLOSE), { offlineQueue: false });
+  });
 }
 
 /** Resolves when `client` is ready, rejects after `timeoutMs` milliseconds. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './ids';
 import { keys } from './keys';
+import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, recordedReply, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
@@ -50,6 +51,22 @@ export interface ExpireParams {
   retentionMs: number;
 }
 
+/** Reply of lua/reserve-9.lua. */
+type RawReserve = [string, (string | number)?, number?];
+
+function toReserveResult(raw: RawReserve): ReserveResult {
+  switch (raw[0]) {
+    case 'OK':
+      return { status: 'OK', reservation: JSON.parse(String(raw[1])) as Reservation, remainCount: Number(raw[2]) };
+    case 'LIMIT_EXCEEDED':
+      return { status: 'LIMIT_EXCEEDED', maxPerUser: Number(raw[1]), held: Number(raw[2]) };
+    case 'INSUFFICIENT_STOCK':
+      return { status: 'INSUFFICIENT_STOCK', remainCount: Number(raw[1]) };
+    default:
+      return { status: raw[0] as 'NO_ITEM' | 'NOT_ADMITTED' };
+  }
+}
+
 /**
  * Splits a reservation id `<itemId>.<n>`.
  * @returns `{itemId, n}`, or null when it is not of that form.
@@ -64,44 +81,61 @@ export function parseReservationId(id: unknown): { itemId: string; n: string } |
 }
 
 /**
- * Stock and reservations (lua/reserve-7, confirm-reservation-6, cancel-reservation-6, expire-reservations-6,
- * restock-2): each call is one EVALSHA, atomic on the item's Redis node, and appends its events to the item's outbox.
+ * Stock and reservations (lua/reserve-9, confirm-reservation-8, cancel-reservation-8, expire-reservations-6,
+ * restock-4): each call is one EVALSHA, atomic on the item's Redis node, and appends its events to the item's outbox.
+ * Reserve, confirm, cancel and restock take an optional {@link IdempotentRequest}: its key and the reply are
+ * recorded in the same script as the change, and a retry with that key gets the recorded reply.
  */
 export class ReservationStore {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS,
+  ) {}
 
   /**
    * Reserves `quantity` of `itemId` for `userId`, consuming the admission of place `seq` (which the caller verified
    * the token against).
    * @param ttlMs lifetime of the PENDING reservation, milliseconds.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` (`idem`'s key recorded for another request), or Redis errors.
    */
-  async reserve(itemId: string, userId: string, seq: string, quantity: number, ttlMs: number): Promise<ReserveResult> {
-    const raw = await callScript<[string, (string | number)?, number?]>(
+  async reserve(itemId: string, userId: string, seq: string, quantity: number, ttlMs: number, idem?: IdempotentRequest): Promise<ReserveResult> {
+    const raw = await callIdempotent<RawReserve>(
       this.redis,
       'wq_reserve',
       [keys.item(itemId), keys.entry(itemId), keys.entryBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
       [userId, seq, quantity, ttlMs],
+      keys.idempotency(itemId),
+      idem,
+      this.limits,
     );
-    switch (raw[0]) {
-      case 'OK':
-        return { status: 'OK', reservation: JSON.parse(String(raw[1])) as Reservation, remainCount: Number(raw[2]) };
-      case 'LIMIT_EXCEEDED':
-        return { status: 'LIMIT_EXCEEDED', maxPerUser: Number(raw[1]), held: Number(raw[2]) };
-      case 'INSUFFICIENT_STOCK':
-        return { status: 'INSUFFICIENT_STOCK', remainCount: Number(raw[1]) };
-      default:
-        return { status: raw[0] as 'NO_ITEM' | 'NOT_ADMITTED' };
-    }
+    return toReserveResult(raw);
   }
 
-  /** PENDING -> CONFIRMED (a PENDING one past its expiry is expired instead). @returns see {@link SettleResult}. */
-  confirm(reservationId: string): Promise<SettleResult> {
-    return this.settle('wq_confirm_reservation', reservationId);
+  /**
+   * The outcome recorded for `idem`'s key on `itemId`'s reservations, or undefined (no key, or no record): the
+   * retry of a reservation that was made, whose admission is gone, gets the reservation.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`.
+   */
+  async recordedReserve(itemId: string, idem: IdempotentRequest | undefined): Promise<ReserveResult | undefined> {
+    const raw = await recordedReply<RawReserve>(this.redis, keys.idempotency(itemId), idem);
+    return raw === undefined ? undefined : toReserveResult(raw);
   }
 
-  /** PENDING -> CANCELLED, restoring the stock (a PENDING one past its expiry is expired instead). */
-  cancel(reservationId: string): Promise<SettleResult> {
-    return this.settle('wq_cancel_reservation', reservationId);
+
+  /**
+   * PENDING -> CONFIRMED (a PENDING one past its expiry is expired instead). @returns see {@link SettleResult}.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  confirm(reservationId: string, idem?: IdempotentRequest): Promise<SettleResult> {
+    return this.settle('wq_confirm_reservation', reservationId, idem);
+  }
+
+  /**
+   * PENDING -> CANCELLED, restoring the stock (a PENDING one past its expiry is expired instead).
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  cancel(reservationId: string, idem?: IdempotentRequest): Promise<SettleResult> {
+    return this.settle('wq_cancel_reservation', reservationId, idem);
   }
 
   /** The reservation, or null (unknown, malformed id, or purged after the retention). */
@@ -121,16 +155,25 @@ export class ReservationStore {
   /**
    * Adds `quantity` (>= 1) to the item's stock; the queue reopens when it was 0.
    * @returns the new stock, or `NO_ITEM`.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
    */
-  async restock(itemId: string, quantity: number): Promise<number | 'NO_ITEM'> {
-    const raw = await callScript<[string, number?]>(this.redis, 'wq_restock', [keys.item(itemId), keys.outbox(itemId)], [quantity]);
+  async restock(itemId: string, quantity: number, idem?: IdempotentRequest): Promise<number | 'NO_ITEM'> {
+    const raw = await callIdempotent<[string, number?]>(
+      this.redis,
+      'wq_restock',
+      [keys.item(itemId), keys.outbox(itemId)],
+      [quantity],
+      keys.idempotency(itemId),
+      idem,
+      this.limits,
+    );
     return raw[0] === 'OK' ? Number(raw[1]) : 'NO_ITEM';
   }
 
-  private async settle(command: string, reservationId: string): Promise<SettleResult> {
+  private async settle(command: string, reservationId: string, idem: IdempotentRequest | undefined): Promise<SettleResult> {
     const id = parseReservationId(reservationId);
     if (!id) return { status: 'NOT_FOUND' };
-    const raw = await callScript<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n]);
+    const raw = await callIdempotent<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n], keys.idempotency(id.itemId), idem, this.limits);
     if (raw[0] === 'NOT_FOUND') return { status: 'NOT_FOUND' };
     return { status: raw[0] as 'OK' | ReservationStatus, reservation: JSON.parse(String(raw[1])) as Reservation };
   }

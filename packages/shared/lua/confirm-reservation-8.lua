@@ -7,6 +7,9 @@
     KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
                (wq:{itemId}:item, :holdings, :reservations, :reservations-pending, :reservations-done, :outbox)
     ARGV[1]    reservation number n (the part after the '.' of the id '<itemId>.<n>')
+    KEYS[7] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
+    KEYS[8] idempotency expiries  wq:{itemId}:idempotency-expiry
+    ARGV[2..5] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output: {status, record JSON}
     'OK'        confirmed now, or already CONFIRMED (idempotent)
@@ -16,19 +19,26 @@
 
   Outbox: reservation.confirmed {reservationId, userId, quantity}; or, when it expires here, reservation.expired
   {reservationId, userId, quantity, remainCount} and item.reopened if the stock comes back from 0.
+  With an Idempotency-Key: a retry gets the reply recorded for that key and changes nothing; the key recorded
+  for another request: {'IDEMPOTENCY_KEY_REUSED'}.
 ]]
 -- @include now
 -- @include reservation
+-- @include idempotency
 
-local now = nowMs()
-local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
-local r = loadReservation(KEYS[3], ARGV[1])
-if not r then return {'NOT_FOUND'} end
-if r.status == 'PENDING' then
-  if now >= r.expiresAt then
-    settleReservation(k, ARGV[1], r, 'EXPIRED', now)
-  else
-    settleReservation(k, ARGV[1], r, 'CONFIRMED', now)
+local function run()
+  local now = nowMs()
+  local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+  local r = loadReservation(KEYS[3], ARGV[1])
+  if not r then return {'NOT_FOUND'} end
+  if r.status == 'PENDING' then
+    if now >= r.expiresAt then
+      settleReservation(k, ARGV[1], r, 'EXPIRED', now)
+    else
+      settleReservation(k, ARGV[1], r, 'CONFIRMED', now)
+    end
   end
+  return {r.status == 'CONFIRMED' and 'OK' or r.status, reservationJson(r)}
 end
-return {r.status == 'CONFIRMED' and 'OK' or r.status, reservationJson(r)}
+
+return idempotent(KEYS[7], KEYS[8], ARGV, 2, run)

@@ -7,6 +7,9 @@
     KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
                (as confirm-reservation-6.lua)
     ARGV[1]    reservation number n
+    KEYS[7] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
+    KEYS[8] idempotency expiries  wq:{itemId}:idempotency-expiry
+    ARGV[2..5] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output: {status, record JSON}
     'OK'        cancelled now, or already CANCELLED (idempotent)
@@ -16,15 +19,22 @@
 
   Outbox: reservation.cancelled {reservationId, userId, quantity, remainCount} (or reservation.expired), and
   item.reopened {remainCount, cause} when the stock comes back from 0.
+  With an Idempotency-Key: a retry gets the reply recorded for that key and changes nothing; the key recorded
+  for another request: {'IDEMPOTENCY_KEY_REUSED'}.
 ]]
 -- @include now
 -- @include reservation
+-- @include idempotency
 
-local now = nowMs()
-local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
-local r = loadReservation(KEYS[3], ARGV[1])
-if not r then return {'NOT_FOUND'} end
-if r.status == 'PENDING' then
-  settleReservation(k, ARGV[1], r, now >= r.expiresAt and 'EXPIRED' or 'CANCELLED', now)
+local function run()
+  local now = nowMs()
+  local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+  local r = loadReservation(KEYS[3], ARGV[1])
+  if not r then return {'NOT_FOUND'} end
+  if r.status == 'PENDING' then
+    settleReservation(k, ARGV[1], r, now >= r.expiresAt and 'EXPIRED' or 'CANCELLED', now)
+  end
+  return {r.status == 'CANCELLED' and 'OK' or r.status, reservationJson(r)}
 end
-return {r.status == 'CANCELLED' and 'OK' or r.status, reservationJson(r)}
+
+return idempotent(KEYS[7], KEYS[8], ARGV, 2, run)
