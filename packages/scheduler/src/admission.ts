@@ -19,7 +19,7 @@ export const RESERVATION_SWEEP_LIMIT = 1000;
 
 /** What one tick did. */
 export interface TickReport {
-  /** The tick's scheduled time, epoch ms (its fencing token). */
+  /** The tick's slot, epoch ms on the Redis clock (its fencing token). */
   slotMs: number;
   tokenCountToMove: number;
   moved: number;
@@ -51,7 +51,8 @@ export class AdmissionTicker {
   ) {}
 
   /**
-   * Runs the tick scheduled at `slotMs` (epoch ms; must grow from tick to tick, it fences each item).
+   * Runs the tick of slot `slotMs` (epoch ms on the Redis clock, see coordinator.ts redisSlotMs; must grow from tick
+   * to tick, it fences each item).
    * @throws when the item registry or N cannot be read (Redis down); per-item failures are reported instead.
    */
   async tick(slotMs: number): Promise<TickReport> {

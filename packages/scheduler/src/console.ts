@@ -34,6 +34,13 @@ export interface ConsoleItemRow extends WaitingItem {
   drainSeconds: number | null;
   /** Redis time of the item's last admission tick, epoch ms; null before the first. */
   lastTickAt: number | null;
+  /** The item's admission fence (the slot of the last tick that moved it, epoch ms, Redis clock); null before the first. */
+  fence: number | null;
+  /**
+   * True when the fence is more than one tick ahead of Redis time: every tick is refused (STUCK_FENCE) until an
+   * operator clears it (`POST /internal/admin/v1/waiting-item/{itemId}/fence/clear`).
+   */
+  fenceStuck: boolean;
 }
 
 /** `data` of `GET /internal/admin/v1/overview`. */
@@ -44,6 +51,8 @@ export interface ConsoleOverview {
   tickMs: number;
   /** This server's clock, epoch ms. */
   serverTime: number;
+  /** Redis time (`TIME`), epoch ms: the clock every fence and expiry is compared with. */
+  redisTime: number;
   items: ConsoleItemRow[];
   /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
   truncated: boolean;
@@ -64,19 +73,21 @@ export interface ConsoleOptions {
 export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
   const ids = await o.items.listIds();
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
-  const [tokenCountToMove, counts, rows] = await Promise.all([
+  const [tokenCountToMove, counts, rows, time] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
     o.queue.counts(listed),
     Promise.all(
       listed.map(async (id) => {
         const [item, state] = await Promise.all([
           o.items.get(id),
-          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt),
+          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence),
         ]);
         return { item, state };
       }),
     ),
+    o.redis.time(),
   ]);
+  const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
   rows.forEach(({ item, state }, i) => {
     if (!item) return; // registered but not (or no longer) stored: the scheduler skips it too
@@ -90,9 +101,11 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       admittedTotal: Math.max(0, Number(state[1] ?? 0) - waitingTokenCount),
       drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
       lastTickAt: state[2] === null ? null : Number(state[2]),
+      fence: state[3] === null ? null : Number(state[3]),
+      fenceStuck: state[3] !== null && Number(state[3]) > redisTime + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), items, truncated: ids.length > listed.length };
+  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, items, truncated: ids.length > listed.length };
 }
 
 const PAGE_HEADERS: Record<string, string> = {

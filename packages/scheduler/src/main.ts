@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   startProcessMetrics();
   meterTicker(ticker);
   queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
-  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger);
+  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger, redis, tickMs);
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
   // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     adminToken: config.ADMIN_TOKEN,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     reservations,
+    tickMs,
     console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs }),
   });
   const port = await serveWithLifecycle({

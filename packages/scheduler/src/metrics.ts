@@ -33,11 +33,25 @@ export const ticks = new Counter({
   registers: [metricsRegistry],
 });
 
-/** Records one tick's report: admissions and expirations per item, items that failed (Redis errors). */
+/**
+ * `wq_admission_ticks_refused_total{reason}`: item ticks that admit-6.lua refused because of the fence:
+ * `stale_fence` (the slot already ran, e.g. two schedulers elected), `fence_ahead` (the slot is more than a tick
+ * ahead of Redis time) and `stuck_fence` (the stored fence is: admission of the item is frozen until an operator
+ * clears it).
+ */
+export const refusedTicks = new Counter({
+  name: 'wq_admission_ticks_refused_total',
+  help: 'Item admission ticks refused by the fence, by reason (stale_fence, fence_ahead, stuck_fence)',
+  labelNames: ['reason'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Records one tick's report: admissions and expirations per item, refused item ticks, items that failed (Redis errors). */
 export function recordTick(report: TickReport): void {
   for (const r of report.items) {
     admissions.inc({ item_id: r.itemId }, r.moved);
     expirations.inc({ item_id: r.itemId }, r.expired);
+    if (r.status === 'STALE_FENCE' || r.status === 'FENCE_AHEAD' || r.status === 'STUCK_FENCE') refusedTicks.inc({ reason: r.status.toLowerCase() });
   }
   if (report.failed.length > 0) countRedisError('tick', report.failed.length);
   ticks.inc({ result: 'ok' });

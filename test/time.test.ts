@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { call, startService, type ServiceProcess } from './helpers/processes';
+import { scrape, sampleValue } from './helpers/prometheus';
+import { testRedis } from './helpers/redis';
+import { ADMIN, expectSuccess, register, sleep, waitFor } from './helpers/waiting-room-client';
+
+/** Preload that shifts a process's Date.now() and `new Date()` by CLOCK_SKEW_MS (a host clock that is off). */
+const SKEWED_CLOCK = join(__dirname, 'helpers', 'skewed-clock.js');
+const HOUR_MS = 3_600_000;
+
+/**
+ * Issue 11 section 5, "Time comes from Redis", on real processes and a real redis-server: the admission fence and
+ * the run election come from Redis TIME, so a scheduler whose host clock is far off neither freezes the others
+ * nor stores its clock; a stuck fence is visible in the overview, counted in /metrics and cleared by an operator.
+ */
+describe('time comes from Redis', () => {
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let redis: RedisClient;
+  let items: ItemStore;
+  let queue: QueueStore;
+  let api: ServiceProcess | undefined;
+  const started: ServiceProcess[] = [];
+
+  const redisNow = async () => {
+    const [s, us] = await redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  };
+  const startScheduler = async (extra: Record<string, string> = {}) => {
+    const s = await startService('scheduler', { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', LOG_LEVEL: 'warn', ...extra });
+    started.push(s);
+    return s;
+  };
+  const registerAll = async (itemId: string, users: string[]) => {
+    for (const u of users) expectSuccess(await register(api!.url, itemId, u));
+  };
+
+  beforeAll(async () => {
+    env = await testRedis();
+    redis = await connectRedis({ url: env.url }, 'time-test');
+    items = new ItemStore(redis);
+    queue = new QueueStore(redis);
+    api = await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn' });
+  }, 90_000);
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((s) => s.stop()));
+  }, 30_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    redis?.disconnect();
+    await env?.stop();
+  }, 30_000);
+
+  test('a scheduler whose host clock runs 1 h ahead for 3 s does not freeze admission for the honest one', async () => {
+    const itemId = 'skew';
+    await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 2 });
+    const honest = await startScheduler();
+    await registerAll(itemId, ['a0', 'a1']);
+    await waitFor('the honest scheduler admits', async () => (await redis.zcard(keys.entry(itemId))) === 2);
+
+    // The skewed scheduler runs for 3 s (node-cron fires on its own clock: the same second boundaries, 1 h later).
+    const skewed = await startScheduler({ CLOCK_SKEW_MS: String(HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
+    await sleep(3000);
+    await skewed.stop();
+    const fence = Number(await redis.hget(keys.item(itemId), 'fence'));
+    expect(fence).toBeLessThanOrEqual((await redisNow()) + 1000);
+
+    // The honest scheduler keeps admitting: 6 more users, N = 2 per tick.
+    await registerAll(itemId, ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
+    await waitFor('the honest scheduler admits after the skewed one ran', async () => (await redis.zcard(keys.entry(itemId))) === 8, 10_000);
+    expect(await redis.zcard(keys.waiting(itemId))).toBe(0);
+    expect(honest.output()).not.toMatch(/failed/);
+  }, 60_000);
+
+  test('a fence ahead of Redis time is refused and not stored; a stuck fence shows, is counted, and an operator clears it', async () => {
+    const itemId = 'stuck';
+    await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
+    const now = await redisNow();
+    // A caller whose clock is 1 h ahead: refused, and the item's fence does not move.
+    expect((await queue.admit(itemId, { tokenCountToMove: 1, entryTtlMs: 60_000, fence: now + HOUR_MS, tickMs: 1000 })).status).toBe('FENCE_AHEAD');
+    expect(await redis.hget(keys.item(itemId), 'fence')).toBeNull();
+
+    // A fence stored 1 h ahead (by an older version, or before Redis's clock stepped back) freezes the item.
+    await redis.hset(keys.item(itemId), 'fence', String(now + HOUR_MS));
+    const s = await startScheduler();
+    await registerAll(itemId, ['s0', 's1']);
+    await waitFor('a refused tick in /metrics', async () => (sampleValue((await scrape(s.url)).samples, 'wq_admission_ticks_refused_total', { reason: 'stuck_fence' }) ?? 0) > 0);
+    expect(await redis.zcard(keys.entry(itemId))).toBe(0);
+    const overview = expectSuccess(await call(`${s.url}${ADMIN}/overview`));
+    const row = overview.items.find((i: { itemId: string }) => i.itemId === itemId);
+    expect(row).toMatchObject({ fence: now + HOUR_MS, fenceStuck: true });
+    expect(Math.abs(overview.redisTime - (await redisNow()))).toBeLessThan(2000);
+    expect(s.output()).toMatch(/fence ahead of Redis time/);
+
+    const cleared = expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }));
+    expect(cleared).toMatchObject({ itemId, cleared: true, previousFence: now + HOUR_MS });
+    expect(cleared.fence).toBeLessThanOrEqual(cleared.redisNow + 1000);
+    await waitFor('admission resumes', async () => (await redis.zcard(keys.entry(itemId))) === 2, 10_000);
+    // A retried clear changes nothing; an unknown item is 404.
+    expect(expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }))).toMatchObject({ cleared: false });
+    expect((await call(`${s.url}${ADMIN}/waiting-item/nope/fence/clear`, { method: 'POST' })).status).toBe(404);
+    const after = expectSuccess(await call(`${s.url}${ADMIN}/overview`)).items.find((i: { itemId: string }) => i.itemId === itemId);
+    expect(after.fenceStuck).toBe(false);
+  }, 60_000);
+});
