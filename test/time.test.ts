@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { freePort } from '@waiting-queue/shared';
 import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { scrape, sampleValue } from './helpers/prometheus';
@@ -103,5 +105,38 @@ describe('time comes from Redis', () => {
     expect((await call(`${s.url}${ADMIN}/waiting-item/nope/fence/clear`, { method: 'POST' })).status).toBe(404);
     const after = expectSuccess(await call(`${s.url}${ADMIN}/overview`)).items.find((i: { itemId: string }) => i.itemId === itemId);
     expect(after.fenceStuck).toBe(false);
+  }, 60_000);
+
+  test('the api warms up through the address it bound: with API_HOST=127.0.0.2 it becomes ready', async () => {
+    // Linux routes all of 127/8 to lo, so 127.0.0.2 is a second local address that 127.0.0.1 does not serve.
+    await items.upsert('warm', { itemName: 'warm', remainCount: 10, waitingQueueEnabled: true });
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(__dirname, '..', 'packages', 'api', 'dist', 'main.js')], {
+      env: { ...process.env, REDIS_URL: env.url, API_HOST: '127.0.0.2', API_PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      const ready = await waitFor(
+        'the api on 127.0.0.2 to be ready (or to exit)',
+        async () => {
+          if (child.exitCode !== null) return `exited ${child.exitCode}`;
+          const res = await fetch(`http://127.0.0.2:${port}/health/ready`).catch(() => null);
+          return res?.status === 200 ? 'ready' : undefined;
+        },
+        30_000,
+      );
+      expect({ ready, out: ready === 'ready' ? '' : out.slice(-2000) }).toEqual({ ready: 'ready', out: '' });
+      expect(out).toMatch(/warm-up done/);
+      expectSuccess(await register(`http://127.0.0.2:${port}`, 'warm', 'via_127_0_0_2'));
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
   }, 60_000);
 });

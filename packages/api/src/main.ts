@@ -29,7 +29,7 @@ import { createOperations } from './operations';
 import { RegistrationLimiter } from './rate-limit';
 import { StockService } from './stock';
 import { WaitingRoom } from './waiting-room';
-import { warmUp } from './warmup';
+import { selfUrl, warmUp } from './warmup';
 
 /** Starts the api server (public + internal API) from the environment; see README for the variables. */
 async function main(): Promise<void> {
@@ -94,10 +94,10 @@ async function main(): Promise<void> {
     },
   });
   logger.info({ port }, 'api listening; warming up');
-  await warmUp(redis, `http://127.0.0.1:${port}`, logger, config.INTERNAL_TOKEN, warmupKey);
+  await warmUp(redis, selfUrl(server.address()), logger, config.INTERNAL_TOKEN, warmupKey);
   resetAfterWarmup();
   warmedUp = true;
-  logger.info({ port, url: `http://127.0.0.1:${port}` }, 'api ready');
+  logger.info({ port, url: selfUrl(server.address()) }, 'api ready');
 }
 
 main().catch((err) => {
