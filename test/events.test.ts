@@ -1,4 +1,8 @@
 import { Pool } from 'pg';
+import { ItemStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { startService, type ServiceProcess } from './helpers/processes';
+import { testRedis } from './helpers/redis';
+import { expectSuccess, register, waitFor } from './helpers/waiting-room-client';
 import { LEDGER_SCHEMA, recordEvent } from '../packages/scheduler/src/ledger';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 
@@ -44,4 +48,34 @@ describe('ledger order', () => {
     expect(await status('o1.2')).toBe('EXPIRED');
     expect(await status('o1.3')).toBe('CANCELLED');
   });
+});
+
+describe('the last-poll set', () => {
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let redis: RedisClient;
+  const procs: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    env = await testRedis();
+    redis = await connectRedis({ url: env.url }, 'events-test');
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    redis?.disconnect();
+    await env?.stop();
+  }, 30_000);
+
+  test('with ABANDON_AFTER_SECONDS on the api only, the scheduler still drops silent users and their last polls', async () => {
+    // N = 0: nobody is admitted, so only abandonment can take users out of the queue and the last-poll set.
+    await new ItemStore(redis).upsert('lp', { itemName: 'lp', remainCount: 100, waitingQueueEnabled: true, tokenCountToMove: 0 });
+    procs.push(await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn', ABANDON_AFTER_SECONDS: '2' }));
+    procs.push(await startService('scheduler', { REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' }));
+    for (let i = 0; i < 5; i++) expectSuccess(await register(procs[0].url, 'lp', `silent${i}`));
+    expect(await redis.zcard(keys.lastPoll('lp'))).toBe(5);
+    // Silent for 2 s: the next ticks drop them and forget their last polls.
+    await waitFor('the last-poll set to be emptied', async () => (await redis.zcard(keys.lastPoll('lp'))) === 0, 10_000);
+    expect(await redis.zcard(keys.waiting('lp'))).toBe(0);
+    expect(await redis.get(keys.abandonAfterMs)).toBe('2000');
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import {
   ClaimStore,
   ItemStore,
   observedListener,
+  publishAbandonAfterMs,
   ReservationStore,
   RequestTelemetry,
   startProcessMetrics,
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   redis.on('close', () => logger.warn('redis connection lost; answering 503 until it is back'));
   redis.on('ready', () => logger.info('redis ready'));
 
+  await publishAbandonAfterMs(redis, config.ABANDON_AFTER_SECONDS * 1000);
   const secret = await resolveTokenSecret(redis, config.TOKEN_SECRET, TokenCodec.generateSecret);
   const limiter = new RegistrationLimiter(
     redis,

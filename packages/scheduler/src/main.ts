@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     },
     logger,
     reservations,
+    redis,
   );
   const instanceId = `${process.pid}-${randomUUID()}`;
   startProcessMetrics();

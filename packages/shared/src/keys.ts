@@ -34,7 +34,10 @@
  * - `wq:items`                          SET    the item registry: every item the scheduler ticks over (no KEYS/SCAN).
  * - `wq:config:token-count-to-move`     STRING global N, shared by every scheduler.
  * - `wq:token-secret`                   STRING HMAC secret for token ids when `TOKEN_SECRET` is not configured.
- * - `wq:{scheduler}:run:<slot>`         STRING node-cron run election: which scheduler runs that tick.
+ * - `wq:config:abandon-after-ms`        STRING the api's ABANDON_AFTER_SECONDS x 1000 (0: off), read by every
+ *                                              admission tick (abandonment.ts).
+ * - `wq:{scheduler}:run:<slot>`         STRING run election of the admission tick: which scheduler runs the slot
+ *                                              (`<slot>`: its ISO time, from Redis TIME; coordinator.ts).
  */
 export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
@@ -67,6 +70,7 @@ export const keys = {
   itemRegistry: 'wq:items',
   tokenCountToMove: 'wq:config:token-count-to-move',
   tokenSecret: 'wq:token-secret',
+  abandonAfterMs: 'wq:config:abandon-after-ms',
   schedulerRun: (slotKey: string) => `wq:{scheduler}:run:${slotKey}`,
 } as const;
 
