@@ -10,6 +10,8 @@ import {
   type RedisClient,
   type WaitingItem,
 } from '@waiting-queue/shared';
+import { outboxGaps } from './metrics';
+import { readRelayLag } from './outbox-relay';
 
 /** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
 export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
@@ -53,6 +55,11 @@ export interface ConsoleOverview {
   serverTime: number;
   /** Redis time (`TIME`), epoch ms: the clock every fence and expiry is compared with. */
   redisTime: number;
+  /**
+   * The outbox relay over the listed items, null without one (KAFKA_BROKERS unset): events not yet acknowledged by
+   * Kafka (sum), the age of the oldest, seconds, and the gaps this scheduler found since it started.
+   */
+  relay: { lagEntries: number; lagSeconds: number; gaps: number } | null;
   items: ConsoleItemRow[];
   /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
   truncated: boolean;
@@ -67,13 +74,25 @@ export interface ConsoleOptions {
   adminToken?: string;
   defaultTokenCountToMove: number;
   tickMs: number;
+  /** True when an outbox relay runs (KAFKA_BROKERS): the overview then reads its lag. */
+  relay?: boolean;
+}
+
+/** The relay's lag over `itemIds` and the gaps counted by this process. */
+async function relaySummary(redis: RedisClient, itemIds: string[]): Promise<{ lagEntries: number; lagSeconds: number; gaps: number }> {
+  const [lags, gaps] = await Promise.all([readRelayLag(redis, itemIds), outboxGaps.get()]);
+  return {
+    lagEntries: lags.reduce((s, l) => s + l.lagEntries, 0),
+    lagSeconds: lags.reduce((m, l) => Math.max(m, l.lagSeconds), 0),
+    gaps: gaps.values.reduce((s, v) => s + v.value, 0),
+  };
 }
 
 /** Everything the console's table shows, in one read (a few pipelined Redis commands per item). */
 export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
   const ids = await o.items.listIds();
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
-  const [tokenCountToMove, counts, rows, time] = await Promise.all([
+  const [tokenCountToMove, counts, rows, time, relay] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
     o.queue.counts(listed),
     Promise.all(
@@ -86,6 +105,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       }),
     ),
     o.redis.time(),
+    o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
   ]);
   const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
@@ -105,7 +125,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       fenceStuck: state[3] !== null && Number(state[3]) > redisTime + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, items, truncated: ids.length > listed.length };
+  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, items, truncated: ids.length > listed.length };
 }
 
 const PAGE_HEADERS: Record<string, string> = {

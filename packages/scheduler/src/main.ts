@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     reservations,
     tickMs,
-    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs }),
+    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs, relay: Boolean(config.KAFKA_BROKERS) }),
   });
   const port = await serveWithLifecycle({
     // Request ids, request logs, HTTP metrics, /metrics (bearer METRICS_TOKEN when set) and /openapi.json before the admin app.

@@ -147,3 +147,58 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
     },
   });
 }
+
+/**
+ * `wq_outbox_gaps_total{item_id}`: gaps the outbox relay found, each logged as an error: the item's outbox no longer
+ * holds its cursor's entry and starts after it, so events were trimmed before they were published.
+ */
+export const outboxGaps = new Counter({
+  name: 'wq_outbox_gaps_total',
+  help: 'Gaps in an item\'s outbox found by the relay (events trimmed before they were published), per item',
+  labelNames: ['item_id'] as const,
+  registers: [metricsRegistry],
+});
+
+/**
+ * Relay lag gauges, read from Redis when Prometheus scrapes (registered only with a relay, KAFKA_BROKERS):
+ * `wq_outbox_relay_lag_entries{item_id}` (events after the relay's cursor) and `wq_outbox_relay_lag_seconds{item_id}`
+ * (age of the oldest of them, Redis clock). A Redis error leaves them empty for that scrape and counts
+ * `wq_redis_errors_total{kind="scrape"}`.
+ * @param read the lag of every item (outbox-relay.ts readRelayLag over the item registry).
+ */
+export function relayLagGauges(read: () => Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[]>): void {
+  let pending: Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[] | null> | undefined;
+  const snapshot = () => {
+    pending ??= read().catch(() => {
+      countRedisError('scrape');
+      return null;
+    });
+    const current = pending;
+    void current.finally(() => {
+      if (pending === current) pending = undefined;
+    });
+    return current;
+  };
+  new Gauge({
+    name: 'wq_outbox_relay_lag_entries',
+    help: 'Events in the item\'s outbox not yet acknowledged by Kafka (after the relay cursor; read from Redis on scrape)',
+    labelNames: ['item_id'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const l of s ?? []) this.set({ item_id: l.itemId }, l.lagEntries);
+    },
+  });
+  new Gauge({
+    name: 'wq_outbox_relay_lag_seconds',
+    help: 'Age of the oldest event of the item\'s outbox not yet acknowledged by Kafka, seconds (Redis clock; read on scrape)',
+    labelNames: ['item_id'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const l of s ?? []) this.set({ item_id: l.itemId }, l.lagSeconds);
+    },
+  });
+}

@@ -834,13 +834,20 @@ export const openApiDocument: Json = {
       },
       ConsoleOverview: {
         type: 'object',
-        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'redisTime', 'items', 'truncated'],
+        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'redisTime', 'relay', 'items', 'truncated'],
         additionalProperties: false,
         properties: {
           tokenCountToMove: int({ minimum: 0 }),
           tickMs: int({ minimum: 1 }),
           serverTime: int({ description: 'Epoch ms.' }),
           redisTime: int({ description: 'Redis TIME, epoch ms: the clock fences and expiries are compared with.' }),
+          relay: nullable({
+            type: 'object',
+            description: 'The outbox relay (null without KAFKA_BROKERS): events not yet acknowledged by Kafka, the age of the oldest, gaps found.',
+            required: ['lagEntries', 'lagSeconds', 'gaps'],
+            additionalProperties: false,
+            properties: { lagEntries: int({ minimum: 0 }), lagSeconds: { type: 'number', minimum: 0 }, gaps: int({ minimum: 0 }) },
+          }),
           items: { type: 'array', items: ref('ConsoleItemRow') },
           truncated: { type: 'boolean' },
         },
