@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { freePort } from '@waiting-queue/shared';
 import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { call, startService, type ServiceProcess } from './helpers/processes';
@@ -137,6 +138,26 @@ describe('time comes from Redis', () => {
         child.kill('SIGTERM');
         await exited;
       }
+    }
+  }, 60_000);
+
+  test('the console warns of a stuck fence and its Clear fence button clears it (chromium)', async () => {
+    const itemId = 'console_stuck';
+    await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
+    await redis.hset(keys.item(itemId), 'fence', String((await redisNow()) + HOUR_MS));
+    const s = await startScheduler(); // DEV_MODE: the console needs no token
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${s.url}/admin`);
+      const warning = page.locator('#fence-warnings li', { hasText: itemId });
+      await warning.waitFor({ timeout: 10_000 });
+      expect(await warning.textContent()).toMatch(/ahead of Redis time/);
+      await warning.getByRole('button', { name: `Clear the fence of item ${itemId}` }).click();
+      await warning.waitFor({ state: 'detached', timeout: 10_000 });
+      expect(Number(await redis.hget(keys.item(itemId), 'fence'))).toBeLessThanOrEqual((await redisNow()) + 1000);
+    } finally {
+      await browser.close();
     }
   }, 60_000);
 });

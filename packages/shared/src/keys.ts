@@ -93,7 +93,7 @@ export const ItemField = {
   targetUrl: 'targetUrl',
   /** Per-item sequence, HINCRBY on every new registration. */
   seq: 'seq',
-  /** Scheduled time (epoch ms) of the last tick that moved this item: the fencing token. */
+  /** Slot (epoch ms, Redis clock) of the last tick that moved this item: the fencing token (admit-6.lua). */
   fence: 'fence',
   /** Redis time (epoch ms) of the last admission tick. */
   lastMoveAt: 'lastMoveAt',
