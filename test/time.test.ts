@@ -77,6 +77,19 @@ describe('time comes from Redis', () => {
     expect(honest.output()).not.toMatch(/failed/);
   }, 60_000);
 
+  test('a single scheduler whose host clock steps back 1 h keeps admitting', async () => {
+    const itemId = 'step_back';
+    await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 2 });
+    const before = await startScheduler();
+    await registerAll(itemId, ['c0', 'c1']);
+    await waitFor('a first admission', async () => (await redis.zcard(keys.entry(itemId))) === 2);
+    await before.stop();
+    // The same scheduler again, after its host clock stepped back by an hour.
+    await startScheduler({ CLOCK_SKEW_MS: String(-HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
+    await registerAll(itemId, ['d0', 'd1', 'd2', 'd3']);
+    await waitFor('admission after the clock stepped back', async () => (await redis.zcard(keys.entry(itemId))) === 6, 10_000);
+  }, 60_000);
+
   test('a fence ahead of Redis time is refused and not stored; a stuck fence shows, is counted, and an operator clears it', async () => {
     const itemId = 'stuck';
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
