@@ -156,6 +156,7 @@ describe('OpenAPI document against real responses', () => {
       bodyLimitBytes: 1024,
       console: createConsoleRouter({ items: stub, queue: stub, redis: stub, adminToken: 'x', defaultTokenCountToMove: 1, tickMs: 1000 }) as any,
       reservations: stub,
+      tickMs: 1000,
     } as any);
     /** [METHOD path] of every route and static mount, express `:param` written as OpenAPI `{param}`. */
     const list = (stack: any[], prefix: string, out: Set<string>): Set<string> => {
@@ -249,6 +250,12 @@ describe('OpenAPI document against real responses', () => {
 
     await admin('GET', '/overview', '/overview', 200);
     await admin('GET', '/overview', '/overview', 401, { headers: { authorization: 'Bearer x' } });
+
+    const F = '/waiting-item/{itemId}/fence/clear';
+    expect((await admin('POST', F, '/waiting-item/oa_open/fence/clear', 200)).body.data).toMatchObject({ itemId: 'oa_open', cleared: false });
+    await admin('POST', F, '/waiting-item/oa_none/fence/clear', 404);
+    await admin('POST', F, '/waiting-item/bad-item/fence/clear', 400);
+    await admin('POST', F, '/waiting-item/oa_open/fence/clear', 401, { headers: { authorization: 'Bearer x' } });
   });
 
   test('public API: registration and polling, waiting and admitted, with their failures', async () => {

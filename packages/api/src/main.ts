@@ -9,6 +9,7 @@ import {
   ClaimStore,
   ItemStore,
   observedListener,
+  publishAbandonAfterMs,
   ReservationStore,
   RequestTelemetry,
   startProcessMetrics,
@@ -30,7 +31,7 @@ import { createOperations } from './operations';
 import { RegistrationLimiter } from './rate-limit';
 import { StockService } from './stock';
 import { WaitingRoom } from './waiting-room';
-import { warmUp } from './warmup';
+import { selfUrl, warmUp } from './warmup';
 
 /** Starts the api server (public + internal API) from the environment; see README for the variables. */
 async function main(): Promise<void> {
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   redis.on('close', () => logger.warn('redis connection lost; answering 503 until it is back'));
   redis.on('ready', () => logger.info('redis ready'));
 
+  await publishAbandonAfterMs(redis, config.ABANDON_AFTER_SECONDS * 1000);
   // Outside DEV_MODE loadConfig requires TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK: the Redis fallbacks are for development.
   const secret = await resolveTokenSecret(redis, config.TOKEN_SECRET, TokenCodec.generateSecret);
   const previousSecrets = (config.TOKEN_SECRET_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -108,10 +110,10 @@ async function main(): Promise<void> {
     },
   });
   logger.info({ port }, 'api listening; warming up');
-  await warmUp(redis, `http://127.0.0.1:${port}`, logger, config.INTERNAL_TOKEN, warmupKey);
+  await warmUp(redis, selfUrl(server.address()), logger, config.INTERNAL_TOKEN, warmupKey);
   resetAfterWarmup();
   warmedUp = true;
-  logger.info({ port, url: `http://127.0.0.1:${port}` }, 'api ready');
+  logger.info({ port, url: selfUrl(server.address()) }, 'api ready');
 }
 
 main().catch((err) => {

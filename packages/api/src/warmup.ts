@@ -1,6 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { ItemStore, keys, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
 import { WARMUP_HEADER } from './operations';
+
+/**
+ * The URL at which this process reaches its own server: the address it bound (`server.address()`), or loopback
+ * when it bound every address (`0.0.0.0`, `::`). With `API_HOST` set to one address, 127.0.0.1 may not be served.
+ * @param bound what `server.address()` returned for a TCP server.
+ * @returns e.g. `http://127.0.0.2:8080`, `http://[::1]:8080`.
+ * @throws Error when the server is not bound to a TCP address (a pipe, or not listening).
+ */
+export function selfUrl(bound: AddressInfo | string | null): string {
+  if (bound === null || typeof bound === 'string') throw new Error(`the api is not bound to a TCP address: ${String(bound)}`);
+  let host = bound.address;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+}
 
 /**
  * Warms the api's hot paths up before it reports ready: loads the Lua scripts on the server, and lets V8 compile
@@ -10,7 +26,7 @@ import { WARMUP_HEADER } from './operations';
  * and deletes every key of it afterwards, so no token lands in any real queue (the original service put 160 junk
  * tokens at the front of its real queues).
  *
- * @param baseUrl the server's own URL, e.g. `http://127.0.0.1:8080`.
+ * @param baseUrl the server's own URL ({@link selfUrl}), e.g. `http://127.0.0.1:8080`.
  * @param warmupKey the process's warm-up key (operations.ts WarmupPass), so warm-up passes identity and limits.
  * @param rounds registrations to drive (each with a poll), default 200.
  */

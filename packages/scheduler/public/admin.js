@@ -11,6 +11,7 @@
  *        being overwritten. Edit sends the stock only when the operator changed it (an explicit set, refused with
  *        412 when the stock moved since Edit, e.g. by claims); on 412 the form reloads the item and says so.
  *   POST /internal/admin/v1/waiting-item/{id}/restock {quantity}      restock: adds units (an upsert where absent)
+ *   POST /internal/admin/v1/waiting-item/{id}/fence/clear             clears a stuck admission fence
  * The table's rows are built once per item and then only their text changes, so inputs keep focus and value.
  */
 (function () {
@@ -105,6 +106,7 @@
         $('auth-state').textContent = token() ? 'Signed in' : 'Open admin API (development mode)';
         $('auth-state').className = 'auth-state ok';
         render(data);
+        renderHealth(data);
         timer = setTimeout(poll, POLL_MS);
       },
       function (err) {
@@ -261,6 +263,41 @@
     c.rate.appendChild(el('span', { class: 'sub' }, 'of ' + rate(item.admitRate)));
     c.drain.textContent =
       item.waitingTokenCount === 0 ? '–' : item.drainSeconds === null ? 'never (not admitting)' : duration(item.drainSeconds);
+  }
+
+  /**
+   * The "Fences and events" section: Redis time, the outbox relay's lag, and one warning with a "Clear fence"
+   * button per item whose admission fence is stuck ahead of Redis time (every tick of it is refused).
+   */
+  function renderHealth(o) {
+    $('redis-time').textContent = o.redisTime ? new Date(o.redisTime).toISOString() : '–';
+    var relay = o.relay;
+    $('relay-lag').textContent = !relay
+      ? 'Outbox relay: not configured (KAFKA_BROKERS unset)'
+      : 'Outbox relay lag: ' + num(relay.lagEntries) + ' events, ' + duration(Math.round(relay.lagSeconds)) + (relay.gaps ? ' · ' + num(relay.gaps) + ' gap(s) detected: see the logs' : '');
+    $('relay-lag').className = relay && (relay.gaps || relay.lagSeconds > 60) ? 'error' : 'sub';
+    var list = $('fence-warnings');
+    var stuck = o.items.filter(function (item) {
+      return item.fenceStuck;
+    });
+    var ids = stuck.map(function (item) {
+      return item.itemId;
+    });
+    if (list.getAttribute('data-ids') === ids.join(',')) return; // unchanged: keep the buttons (and their focus)
+    list.setAttribute('data-ids', ids.join(','));
+    list.textContent = '';
+    stuck.forEach(function (item) {
+      var li = el('li', { class: 'error' }, 'Item ' + item.itemId + ': admission fence ' + new Date(item.fence).toISOString() + ' is ahead of Redis time; every tick is refused. ');
+      var btn = el('button', { type: 'button', 'aria-label': 'Clear the fence of item ' + item.itemId }, 'Clear fence');
+      btn.addEventListener('click', function () {
+        call('POST', '/waiting-item/' + encodeURIComponent(item.itemId) + '/fence/clear').then(function (d) {
+          notice(d.cleared ? 'Fence of ' + item.itemId + ' cleared' : 'Fence of ' + item.itemId + ' was not stuck');
+          poll();
+        }, fail);
+      });
+      li.appendChild(btn);
+      list.appendChild(li);
+    });
   }
 
   function setGlobalN(n, what) {

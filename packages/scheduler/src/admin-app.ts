@@ -21,6 +21,7 @@ import {
   type ReservationStore,
 } from '@waiting-queue/shared';
 import { createRestockRouter } from './admin-stock';
+import { createFenceRouter } from './admin-fence';
 
 /** What the admin app needs. */
 export interface AdminAppOptions {
@@ -36,6 +37,8 @@ export interface AdminAppOptions {
   console?: RequestHandler;
   /** Serves `POST /waiting-item/{itemId}/restock` (admin-stock.ts) when given. */
   reservations?: ReservationStore;
+  /** Admission tick interval, milliseconds: serves `POST /waiting-item/{itemId}/fence/clear` (admin-fence.ts) when given. */
+  tickMs?: number;
 }
 
 /** Parses `input` with `schema`. @throws WqError 400 `INVALID_PARAMETER` listing what is wrong. */
@@ -158,6 +161,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
   );
 
   if (o.reservations) admin.use(createRestockRouter(o.reservations, o.logger));
+  if (o.tickMs) admin.use(createFenceRouter(o.queue, o.tickMs, o.logger));
   app.use('/internal/admin/v1', admin);
   if (o.console) app.use(o.console);
   app.use(notFound);

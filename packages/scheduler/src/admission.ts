@@ -1,4 +1,4 @@
-import type { AdmitResult, ItemStore, Logger, QueueStore, ReservationStore } from '@waiting-queue/shared';
+import { readAbandonAfterMs, type AdmitResult, type ItemStore, type Logger, type QueueStore, type RedisClient, type ReservationStore } from '@waiting-queue/shared';
 
 /** Settings of the admission tick. */
 export interface AdmissionOptions {
@@ -8,7 +8,10 @@ export interface AdmissionOptions {
   entryTtlMs: number;
   /** Interval between ticks, milliseconds (from the cron expression). */
   tickMs: number;
-  /** Abandonment (ABANDON_AFTER_SECONDS x 1000): drop waiting users silent for this long; 0/absent: off. */
+  /**
+   * Abandonment (ABANDON_AFTER_SECONDS x 1000): drop waiting users silent for this long; 0/absent: off. Used only
+   * while no api has published its setting to Redis (abandonment.ts): the api's published value wins.
+   */
   abandonAfterMs?: number;
   /** Retention of settled reservations, milliseconds (RESERVATION_RETENTION_SECONDS x 1000; default 1 day). */
   reservationRetentionMs?: number;
@@ -19,7 +22,7 @@ export const RESERVATION_SWEEP_LIMIT = 1000;
 
 /** What one tick did. */
 export interface TickReport {
-  /** The tick's scheduled time, epoch ms (its fencing token). */
+  /** The tick's slot, epoch ms on the Redis clock (its fencing token). */
   slotMs: number;
   tokenCountToMove: number;
   moved: number;
@@ -48,16 +51,25 @@ export class AdmissionTicker {
     private readonly options: AdmissionOptions,
     private readonly logger: Logger,
     private readonly reservations?: ReservationStore,
+    /** Where the api publishes its abandonment setting; absent: `options.abandonAfterMs` only. */
+    private readonly redis?: RedisClient,
   ) {}
 
+  /** The abandonment setting of this tick, milliseconds (0: off): the api's, published in Redis, else our own. */
+  private abandonAfterMs(): Promise<number> {
+    return this.redis ? readAbandonAfterMs(this.redis, this.options.abandonAfterMs ?? 0) : Promise.resolve(this.options.abandonAfterMs ?? 0);
+  }
+
   /**
-   * Runs the tick scheduled at `slotMs` (epoch ms; must grow from tick to tick, it fences each item).
+   * Runs the tick of slot `slotMs` (epoch ms on the Redis clock, see coordinator.ts redisSlotMs; must grow from tick
+   * to tick, it fences each item).
    * @throws when the item registry or N cannot be read (Redis down); per-item failures are reported instead.
    */
   async tick(slotMs: number): Promise<TickReport> {
-    const [tokenCountToMove, ids] = await Promise.all([
+    const [tokenCountToMove, ids, abandonAfterMs] = await Promise.all([
       this.items.getTokenCountToMove(this.options.defaultTokenCountToMove),
       this.items.listIds(),
+      this.abandonAfterMs(),
     ]);
     const failed: string[] = [];
     let reservationsExpired = 0;
@@ -69,7 +81,6 @@ export class AdmissionTicker {
           ),
         )
       : [];
-    const abandonAfterMs = this.options.abandonAfterMs ?? 0;
     const results = await Promise.all(
       ids.map((itemId) =>
         this.queue

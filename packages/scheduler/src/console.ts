@@ -10,6 +10,8 @@ import {
   type RedisClient,
   type WaitingItem,
 } from '@waiting-queue/shared';
+import { outboxGaps } from './metrics';
+import { readRelayLag } from './outbox-relay';
 
 /** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
 export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
@@ -34,6 +36,13 @@ export interface ConsoleItemRow extends WaitingItem {
   drainSeconds: number | null;
   /** Redis time of the item's last admission tick, epoch ms; null before the first. */
   lastTickAt: number | null;
+  /** The item's admission fence (the slot of the last tick that moved it, epoch ms, Redis clock); null before the first. */
+  fence: number | null;
+  /**
+   * True when the fence is more than one tick ahead of Redis time: every tick is refused (STUCK_FENCE) until an
+   * operator clears it (`POST /internal/admin/v1/waiting-item/{itemId}/fence/clear`).
+   */
+  fenceStuck: boolean;
 }
 
 /** `data` of `GET /internal/admin/v1/overview`. */
@@ -44,6 +53,13 @@ export interface ConsoleOverview {
   tickMs: number;
   /** This server's clock, epoch ms. */
   serverTime: number;
+  /** Redis time (`TIME`), epoch ms: the clock every fence and expiry is compared with. */
+  redisTime: number;
+  /**
+   * The outbox relay over the listed items, null without one (KAFKA_BROKERS unset): events not yet acknowledged by
+   * Kafka (sum), the age of the oldest, seconds, and the gaps this scheduler found since it started.
+   */
+  relay: { lagEntries: number; lagSeconds: number; gaps: number } | null;
   items: ConsoleItemRow[];
   /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
   truncated: boolean;
@@ -58,25 +74,40 @@ export interface ConsoleOptions {
   adminToken?: string;
   defaultTokenCountToMove: number;
   tickMs: number;
+  /** True when an outbox relay runs (KAFKA_BROKERS): the overview then reads its lag. */
+  relay?: boolean;
+}
+
+/** The relay's lag over `itemIds` and the gaps counted by this process. */
+async function relaySummary(redis: RedisClient, itemIds: string[]): Promise<{ lagEntries: number; lagSeconds: number; gaps: number }> {
+  const [lags, gaps] = await Promise.all([readRelayLag(redis, itemIds), outboxGaps.get()]);
+  return {
+    lagEntries: lags.reduce((s, l) => s + l.lagEntries, 0),
+    lagSeconds: lags.reduce((m, l) => Math.max(m, l.lagSeconds), 0),
+    gaps: gaps.values.reduce((s, v) => s + v.value, 0),
+  };
 }
 
 /** Everything the console's table shows, in one read (a few pipelined Redis commands per item). */
 export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
   const ids = await o.items.listIds();
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
-  const [tokenCountToMove, counts, rows] = await Promise.all([
+  const [tokenCountToMove, counts, rows, time, relay] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
     o.queue.counts(listed),
     Promise.all(
       listed.map(async (id) => {
         const [item, state] = await Promise.all([
           o.items.get(id),
-          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt),
+          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence),
         ]);
         return { item, state };
       }),
     ),
+    o.redis.time(),
+    o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
   ]);
+  const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
   rows.forEach(({ item, state }, i) => {
     if (!item) return; // registered but not (or no longer) stored: the scheduler skips it too
@@ -90,9 +121,11 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       admittedTotal: Math.max(0, Number(state[1] ?? 0) - waitingTokenCount),
       drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
       lastTickAt: state[2] === null ? null : Number(state[2]),
+      fence: state[3] === null ? null : Number(state[3]),
+      fenceStuck: state[3] !== null && Number(state[3]) > redisTime + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), items, truncated: ids.length > listed.length };
+  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, items, truncated: ids.length > listed.length };
 }
 
 const PAGE_HEADERS: Record<string, string> = {

@@ -1,9 +1,9 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '@waiting-queue/shared';
+import type { Logger, RedisClient } from '@waiting-queue/shared';
 import type { AdmissionTicker } from './admission';
-import type { RedisRunCoordinator } from './coordinator';
+import { redisSlotMs, type RedisRunCoordinator } from './coordinator';
 
-/** The node-cron task name; node-cron's run-coordination key starts with it, so it is the same in every process. */
+/** The node-cron task name. */
 export const ADMISSION_TASK_NAME = 'wq-admission';
 
 /**
@@ -18,21 +18,46 @@ export function cronIntervalMs(expression: string): number {
   return b && a ? b.getTime() - a.getTime() : 1000;
 }
 
+/** How long a run election record is kept, milliseconds. */
+const ELECTION_TTL_MS = 60_000;
+/** Least interval between two warnings about refused fences, milliseconds (they repeat every tick while stuck). */
+const FENCE_WARN_INTERVAL_MS = 60_000;
+
 /**
- * Schedules the admission tick with node-cron in distributed mode: each tick is run by the one scheduler process
- * that the Redis coordinator elects, and the tick's scheduled time is passed on as the fencing token.
+ * Schedules the admission tick with node-cron. The host clock only triggers the tick: when it fires, the tick's
+ * slot is read from the Redis clock ({@link redisSlotMs}), the one scheduler process that the Redis coordinator
+ * elects for that slot runs it, and the slot is passed on as the fencing token. A scheduler whose host clock is
+ * off therefore still joins the same election and fences as every other one.
  */
-export function scheduleAdmission(expression: string, ticker: AdmissionTicker, coordinator: RedisRunCoordinator, logger: Logger): ScheduledTask {
+export function scheduleAdmission(
+  expression: string,
+  ticker: AdmissionTicker,
+  coordinator: RedisRunCoordinator,
+  logger: Logger,
+  redis: RedisClient,
+  tickMs: number,
+): ScheduledTask {
+  let lastFenceWarning = -Infinity;
   return cron.schedule(
     expression,
-    async (ctx) => {
+    async () => {
       const started = Date.now();
       try {
-        const report = await ticker.tick(ctx.date.getTime());
+        const slotMs = await redisSlotMs(redis, tickMs);
+        if (!(await coordinator.shouldRun(slotMs, ELECTION_TTL_MS))) return;
+        const report = await ticker.tick(slotMs);
+        const refused = report.items.filter((r) => r.status === 'FENCE_AHEAD' || r.status === 'STUCK_FENCE');
+        if (refused.length > 0 && started - lastFenceWarning >= FENCE_WARN_INTERVAL_MS) {
+          lastFenceWarning = started;
+          logger.warn(
+            { slot: new Date(slotMs).toISOString(), items: refused.slice(0, 20).map((r) => ({ itemId: r.itemId, status: r.status })), count: refused.length },
+            'admission refused: fence ahead of Redis time; clear it with POST /internal/admin/v1/waiting-item/{itemId}/fence/clear',
+          );
+        }
         if (report.moved > 0 || report.expired > 0 || report.failed.length > 0 || report.reservationsExpired > 0 || report.abandoned > 0) {
           logger.info(
             {
-              slot: ctx.date.toISOString(),
+              slot: new Date(slotMs).toISOString(),
               moved: report.moved,
               expired: report.expired,
               failed: report.failed.length,
@@ -47,6 +72,6 @@ export function scheduleAdmission(expression: string, ticker: AdmissionTicker, c
         logger.warn({ err: (err as Error).message }, 'admission tick failed; retrying next tick');
       }
     },
-    { name: ADMISSION_TASK_NAME, distributed: true, runCoordinator: coordinator, distributedLease: 60_000, noOverlap: true },
+    { name: ADMISSION_TASK_NAME, noOverlap: true },
   );
 }

@@ -1,7 +1,8 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Config, ItemStore, Logger, RedisClient } from '@waiting-queue/shared';
 import { Ledger } from './ledger';
-import { OutboxRelay } from './outbox-relay';
+import { relayLagGauges } from './metrics';
+import { OutboxRelay, readRelayLag } from './outbox-relay';
 
 /** The running event pipeline: the outbox relay (with KAFKA_BROKERS) and the ledger (with DATABASE_URL too). */
 export interface EventPipeline {
@@ -24,17 +25,24 @@ export function startEventPipeline(config: Config, redis: RedisClient, items: It
     if (!stopping) setTimeout(fn, 5000).unref();
   };
 
+  // The relay starts at once, before Kafka answers: each round marks every item as relayed (so appends stop
+  // trimming its outbox) and connects the producer until that succeeds; while Kafka is down, events wait.
   const startRelay = (): void => {
     const p = new Kafka({ clientId: 'waiting-queue-relay', brokers, logLevel: logLevel.ERROR, retry: { initialRetryTime: 300, retries: 5 } }).producer({
       allowAutoTopicCreation: true,
     });
-    p.connect().then(() => {
-      producer = p;
-      relay = new OutboxRelay(redis, p, items, logger, { topic: config.KAFKA_EVENTS_TOPIC, instanceId });
-      if (stopping) return void p.disconnect().catch(() => undefined);
-      relay.start(config.OUTBOX_RELAY_INTERVAL_MS);
-      logger.info({ topic: config.KAFKA_EVENTS_TOPIC }, 'outbox relay running');
-    }, retry('outbox relay', startRelay));
+    producer = p;
+    relay = new OutboxRelay(redis, p, items, logger, {
+      topic: config.KAFKA_EVENTS_TOPIC,
+      instanceId,
+      connect: async () => {
+        await p.connect();
+        logger.info({ topic: config.KAFKA_EVENTS_TOPIC }, 'outbox relay connected');
+      },
+    });
+    relay.start(config.OUTBOX_RELAY_INTERVAL_MS);
+    relayLagGauges(async () => readRelayLag(redis, await items.listIds()));
+    logger.info({ topic: config.KAFKA_EVENTS_TOPIC }, 'outbox relay running');
   };
   const startLedger = (): void => {
     const l = new Ledger({ databaseUrl: config.DATABASE_URL!, brokers, topic: config.KAFKA_EVENTS_TOPIC, groupId: config.KAFKA_LEDGER_GROUP_ID, logger });

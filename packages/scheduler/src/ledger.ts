@@ -48,6 +48,14 @@ const RESERVATION_STATUS: Record<string, string> = {
 };
 const CLAIM_ISSUED = 'claim.issued';
 
+/**
+ * SQL rank of a reservation status column: PENDING 0, every settled status (CONFIRMED, CANCELLED, EXPIRED) 1. An
+ * update applies only when it does not lower the rank, so a reservation never moves back to PENDING, whatever order
+ * Kafka delivers its events in and whatever their times (a create and a confirm can share one millisecond); among
+ * updates of one rank the later `at` wins.
+ */
+const STATUS_RANK_SQL = (column: string) => `(CASE ${column} WHEN 'PENDING' THEN 0 ELSE 1 END)`;
+
 const str = (v: unknown) => (v === undefined || v === null ? null : String(v));
 
 /**
@@ -83,7 +91,8 @@ export async function recordEvent(pool: Pool, e: WaitingQueueEvent): Promise<boo
          ON CONFLICT (reservation_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at,
            last_event_id = EXCLUDED.last_event_id, user_id = COALESCE(EXCLUDED.user_id, reservations.user_id),
            quantity = COALESCE(EXCLUDED.quantity, reservations.quantity)
-         WHERE reservations.updated_at <= EXCLUDED.updated_at`,
+         WHERE ${STATUS_RANK_SQL('reservations.status')} < ${STATUS_RANK_SQL('EXCLUDED.status')}
+            OR (${STATUS_RANK_SQL('reservations.status')} = ${STATUS_RANK_SQL('EXCLUDED.status')} AND reservations.updated_at <= EXCLUDED.updated_at)`,
         [str(p.reservationId), e.itemId, str(p.userId), p.quantity === undefined ? null : Number(p.quantity), RESERVATION_STATUS[e.type], e.at, e.id],
       );
     }

@@ -53,12 +53,13 @@ async function main(): Promise<void> {
     },
     logger,
     reservations,
+    redis,
   );
   const instanceId = `${process.pid}-${randomUUID()}`;
   startProcessMetrics();
   meterTicker(ticker);
   queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
-  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger);
+  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger, redis, tickMs);
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
   // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
@@ -94,7 +95,8 @@ async function main(): Promise<void> {
     adminToken: config.ADMIN_TOKEN,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     reservations,
-    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs }),
+    tickMs,
+    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs, relay: Boolean(config.KAFKA_BROKERS) }),
   });
   const port = await serveWithLifecycle({
     // Request ids, request logs, HTTP metrics, /metrics (bearer METRICS_TOKEN when set) and /openapi.json before the admin app.

@@ -33,11 +33,25 @@ export const ticks = new Counter({
   registers: [metricsRegistry],
 });
 
-/** Records one tick's report: admissions and expirations per item, items that failed (Redis errors). */
+/**
+ * `wq_admission_ticks_refused_total{reason}`: item ticks that admit-6.lua refused because of the fence:
+ * `stale_fence` (the slot already ran, e.g. two schedulers elected), `fence_ahead` (the slot is more than a tick
+ * ahead of Redis time) and `stuck_fence` (the stored fence is: admission of the item is frozen until an operator
+ * clears it).
+ */
+export const refusedTicks = new Counter({
+  name: 'wq_admission_ticks_refused_total',
+  help: 'Item admission ticks refused by the fence, by reason (stale_fence, fence_ahead, stuck_fence)',
+  labelNames: ['reason'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Records one tick's report: admissions and expirations per item, refused item ticks, items that failed (Redis errors). */
 export function recordTick(report: TickReport): void {
   for (const r of report.items) {
     admissions.inc({ item_id: r.itemId }, r.moved);
     expirations.inc({ item_id: r.itemId }, r.expired);
+    if (r.status === 'STALE_FENCE' || r.status === 'FENCE_AHEAD' || r.status === 'STUCK_FENCE') refusedTicks.inc({ reason: r.status.toLowerCase() });
   }
   if (report.failed.length > 0) countRedisError('tick', report.failed.length);
   ticks.inc({ result: 'ok' });
@@ -130,6 +144,61 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
       const s = await snapshot();
       this.reset();
       if (s) this.set(s.tokenCountToMove);
+    },
+  });
+}
+
+/**
+ * `wq_outbox_gaps_total{item_id}`: gaps the outbox relay found, each logged as an error: the item's outbox no longer
+ * holds its cursor's entry and starts after it, so events were trimmed before they were published.
+ */
+export const outboxGaps = new Counter({
+  name: 'wq_outbox_gaps_total',
+  help: 'Gaps in an item\'s outbox found by the relay (events trimmed before they were published), per item',
+  labelNames: ['item_id'] as const,
+  registers: [metricsRegistry],
+});
+
+/**
+ * Relay lag gauges, read from Redis when Prometheus scrapes (registered only with a relay, KAFKA_BROKERS):
+ * `wq_outbox_relay_lag_entries{item_id}` (events after the relay's cursor) and `wq_outbox_relay_lag_seconds{item_id}`
+ * (age of the oldest of them, Redis clock). A Redis error leaves them empty for that scrape and counts
+ * `wq_redis_errors_total{kind="scrape"}`.
+ * @param read the lag of every item (outbox-relay.ts readRelayLag over the item registry).
+ */
+export function relayLagGauges(read: () => Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[]>): void {
+  let pending: Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[] | null> | undefined;
+  const snapshot = () => {
+    pending ??= read().catch(() => {
+      countRedisError('scrape');
+      return null;
+    });
+    const current = pending;
+    void current.finally(() => {
+      if (pending === current) pending = undefined;
+    });
+    return current;
+  };
+  new Gauge({
+    name: 'wq_outbox_relay_lag_entries',
+    help: 'Events in the item\'s outbox not yet acknowledged by Kafka (after the relay cursor; read from Redis on scrape)',
+    labelNames: ['item_id'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const l of s ?? []) this.set({ item_id: l.itemId }, l.lagEntries);
+    },
+  });
+  new Gauge({
+    name: 'wq_outbox_relay_lag_seconds',
+    help: 'Age of the oldest event of the item\'s outbox not yet acknowledged by Kafka, seconds (Redis clock; read on scrape)',
+    labelNames: ['item_id'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      for (const l of s ?? []) this.set({ item_id: l.itemId }, l.lagSeconds);
     },
   });
 }

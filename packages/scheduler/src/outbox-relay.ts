@@ -1,11 +1,55 @@
 import type { Producer } from 'kafkajs';
-import { callScript, type ItemStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+import { callScript, keys, type ItemStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+import { outboxGaps } from './metrics';
 
 /** The outbox of an item: a Redis Stream that the item's Lua scripts append to in the same atomic step. */
-export const outboxKey = (itemId: string) => `wq:{${itemId}}:outbox`;
+export const outboxKey = keys.outbox;
 /** Id of the last stream entry of the item's outbox that Kafka acknowledged. */
-export const outboxCursorKey = (itemId: string) => `wq:{${itemId}}:outbox-cursor`;
-export const RELAY_LEASE_KEY = 'wq:{scheduler}:relay-lease';
+export const outboxCursorKey = keys.outboxCursor;
+export const RELAY_LEASE_KEY = keys.relayLease;
+
+/**
+ * Compares two stream entry ids `<ms>-<seq>`.
+ * @returns negative, 0 or positive as `a` is before, equal to or after `b`.
+ */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map((x) => BigInt(x || '0'));
+  const [bm, bs] = b.split('-').map((x) => BigInt(x || '0'));
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : (as ?? 0n) < (bs ?? 0n) ? -1 : 1;
+}
+
+/** How far the relay is behind on one item. */
+export interface RelayLag {
+  itemId: string;
+  /** Events in the outbox after the relay's cursor (not yet acknowledged by Kafka). */
+  lagEntries: number;
+  /** Age of the oldest of them, seconds (Redis clock: its stream entry id); 0 when there is none. */
+  lagSeconds: number;
+}
+
+/**
+ * Reads the relay lag of each item: events after its cursor and the age of the oldest (a few pipelined reads per
+ * item: GET, XLEN, two bounded XRANGE).
+ * @returns per item, in the order of `itemIds`.
+ * @throws when Redis is unreachable.
+ */
+export async function readRelayLag(redis: RedisClient, itemIds: string[]): Promise<RelayLag[]> {
+  const [sec, usec] = await redis.time();
+  const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  return Promise.all(
+    itemIds.map(async (itemId) => {
+      const [cursor, len] = await Promise.all([redis.get(keys.outboxCursor(itemId)), redis.xlen(keys.outbox(itemId))]);
+      const [upToCursor, next] = await Promise.all([
+        cursor ? (redis.xrange(keys.outbox(itemId), '-', cursor, 'COUNT', 1000) as Promise<[string, string[]][]>) : Promise.resolve([]),
+        redis.xrange(keys.outbox(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', 1) as Promise<[string, string[]][]>,
+      ]);
+      const lagEntries = Math.max(0, len - upToCursor.length);
+      const oldestMs = next.length > 0 ? Number(next[0][0].split('-')[0]) : now;
+      return { itemId, lagEntries, lagSeconds: lagEntries > 0 ? Math.max(0, now - oldestMs) / 1000 : 0 };
+    }),
+  );
+}
 
 /** An event as published on `waiting-queue-events` (the JSON value; the message key is the itemId). */
 export interface WaitingQueueEvent {
@@ -44,24 +88,36 @@ export interface OutboxRelayOptions {
   topic: string;
   /** Unique per process, for the lease. */
   instanceId: string;
-  /** Stream entries read per item per round. */
+  /** Stream entries read per item per batch. */
   batchSize?: number;
   /** Lease duration, milliseconds. */
   leaseMs?: number;
+  /** Connects the producer; called at the start of each round until it succeeds (Kafka may be down at start). */
+  connect?: () => Promise<void>;
 }
 
 /**
  * The transactional-outbox relay (Richardson, microservices.io "Transactional outbox"): publishes each item's
  * outbox stream to Kafka (key = itemId, so each item's events stay ordered in one partition), then moves the item's
  * cursor. At-least-once: a crash between the Kafka ack and the cursor write republishes those events, with the same
- * ids. While Kafka is down, `relayOnce` fails and the events wait in the outbox. One process relays at a time (a
- * Redis lease), so events leave in outbox order.
+ * ids. While Kafka is down, `relayOnce` fails and the events wait in the outbox: every round first marks every
+ * item as relayed (lua/relay-mark-1.lua), and a marked item's outbox is trimmed only here, up to the cursor.
+ *
+ * One process relays at a time (a Redis lease with a fencing epoch, lua/relay-lease-2.lua), so events leave in
+ * outbox order. The lease is renewed before every batch and the round stops when it is lost; the cursor moves by
+ * compare-and-set fenced by the epoch (lua/relay-cursor-3.lua), so a relay that lost its lease mid-batch cannot move
+ * a cursor back or trim what the new holder has not published. A gap (the cursor's own entry trimmed away with
+ * later ones, i.e. events dropped before they were published) is logged as an error and counted
+ * (`wq_outbox_gaps_total`).
  */
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  private connected = false;
+  /** The cursor at which a gap was last reported, per item (a gap is reported once, not every round). */
+  private readonly gapReported = new Map<string, string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -74,20 +130,55 @@ export class OutboxRelay {
     this.leaseMs = o.leaseMs ?? 10_000;
   }
 
+  /** Acquires or renews the lease. @returns its epoch, 0 when another process holds it. */
+  private lease(atLeast = 0): Promise<number> {
+    return callScript<number>(this.redis, 'wq_relay_lease', [keys.relayLease, keys.relayLeaseEpoch], [this.o.instanceId, this.leaseMs, atLeast]).then(Number);
+  }
+
+  /** Logs and counts a gap once per cursor: the cursor's entry is gone and the stream starts after it. */
+  private async checkGap(itemId: string, cursor: string | null): Promise<void> {
+    if (!cursor) return;
+    const first = (await this.redis.xrange(keys.outbox(itemId), '-', '+', 'COUNT', 1)) as [string, string[]][];
+    if (first.length === 0 || compareStreamIds(first[0][0], cursor) <= 0) return;
+    if (this.gapReported.get(itemId) === cursor) return;
+    this.gapReported.set(itemId, cursor);
+    const firstEvent = eventFromEntry(itemId, first[0][1], first[0][0]);
+    outboxGaps.inc({ item_id: itemId });
+    this.logger.error(
+      { itemId, cursor, firstEntry: first[0][0], firstEventId: firstEvent?.id ?? null },
+      'outbox gap: events after the relay cursor were trimmed before they were published',
+    );
+  }
+
   /**
-   * One round over every registered item, if this process holds the relay lease.
+   * One round over every registered item: marks them all as relayed, then, if this process holds the relay lease,
+   * publishes what follows each cursor, batch by batch.
    * @returns events published (0 when another process relays).
    * @throws when Kafka or Redis fails (nothing is lost: the cursor only moves after the Kafka ack).
    */
   async relayOnce(): Promise<number> {
-    const held = await callScript<number>(this.redis, 'wq_lease', [RELAY_LEASE_KEY], [this.o.instanceId, this.leaseMs]);
-    if (held !== 1) return 0;
+    const ids = await this.items.listIds();
+    await Promise.all(ids.map((itemId) => callScript<number>(this.redis, 'wq_relay_mark', [keys.item(itemId)], [])));
+    if (this.o.connect && !this.connected) {
+      await this.o.connect();
+      this.connected = true;
+    }
+    let epoch = await this.lease();
+    if (epoch === 0) return 0;
     let published = 0;
-    for (const itemId of await this.items.listIds()) {
+    for (const itemId of ids) {
+      let first = true;
       for (;;) {
-        const cursor = await this.redis.get(outboxCursorKey(itemId));
-        const entries = (await this.redis.xrange(outboxKey(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', this.batchSize)) as [string, string[]][];
+        const cursor = await this.redis.get(keys.outboxCursor(itemId));
+        if (first) await this.checkGap(itemId, cursor);
+        first = false;
+        const entries = (await this.redis.xrange(keys.outbox(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', this.batchSize)) as [string, string[]][];
         if (entries.length === 0) break;
+        // Renew before every batch: a round longer than the lease (a slow broker) must not go on once lost.
+        if ((await this.lease()) !== epoch) {
+          this.logger.warn({ itemId, epoch }, 'outbox relay lost its lease; stopping the round');
+          return published;
+        }
         const events = entries.map(([entryId, fields]) => eventFromEntry(itemId, fields, entryId)).filter((e): e is WaitingQueueEvent => e !== null);
         if (events.length > 0) {
           await this.producer.send({
@@ -97,9 +188,21 @@ export class OutboxRelay {
           });
         }
         const last = entries[entries.length - 1][0];
-        await this.redis.set(outboxCursorKey(itemId), last);
-        // Relayed entries are no longer needed; keep the last one as the cursor's anchor.
-        await this.redis.xtrim(outboxKey(itemId), 'MINID', last);
+        const move = () =>
+          callScript<[string, number]>(this.redis, 'wq_relay_cursor', [keys.item(itemId), keys.outboxCursor(itemId), keys.outbox(itemId)], [cursor ?? '', last, epoch]);
+        let [status, stored] = await move();
+        if (status === 'FENCED') {
+          // Still the holder, yet fenced: the epoch counter went back (lost writes). Raise it past the item's epoch.
+          const raised = await this.lease(Number(stored) + 1);
+          if (raised > Number(stored)) {
+            epoch = raised;
+            [status, stored] = await move();
+          }
+        }
+        if (status !== 'OK') {
+          this.logger.warn({ itemId, epoch, status, itemEpoch: Number(stored) }, 'outbox relay cursor moved by another relay; stopping the round');
+          return published;
+        }
         published += events.length;
         if (entries.length < this.batchSize) break;
       }

@@ -4,10 +4,14 @@
   records the tick's batch with its expiry, one record and one `batch.admitted` outbox event per lane. Atomic, so a
   scheduler that dies mid-tick loses or doubles nothing.
 
-  Several schedulers may run: node-cron elects one of them per tick through a Redis run coordinator, and the
-  tick's scheduled time (epoch ms) is the fencing token here. An item is moved at most once per tick, and a late
-  run of an older tick after a newer one is rejected, so whatever the election does, the item gets at most N per
-  tick (Kleppmann, "How to do distributed locking", 2016: fencing tokens).
+  Several schedulers may run: one of them is elected per tick through a Redis run key, and the tick's slot (epoch
+  ms on the Redis clock, see cron-task.ts) is the fencing token here. An item is moved at most once per slot, and a
+  late run of an older slot after a newer one is rejected, so whatever the election does, the item gets at most N
+  per tick (Kleppmann, "How to do distributed locking", 2016: fencing tokens). No host clock enters the fence: a
+  fence more than one tick ahead of this node's Redis time is refused and never stored, so a scheduler with a
+  clock (or a bug) far ahead cannot freeze every other scheduler. A stored fence more than one tick ahead of Redis
+  time (left by an older version, or by a Redis clock that stepped back) refuses ticks as STUCK_FENCE until an
+  operator clears it (admin API `POST /internal/admin/v1/waiting-item/{itemId}/fence/clear`).
 
   Lanes (includes/lanes.lua): ZPOPMIN takes higher lanes first; each lane's numbers form their own range, so the
   batch records of one lane are ordered by time, and the sweep walks the lanes one range after the other.
@@ -17,13 +21,16 @@
     KEYS[6]    outbox     wq:{itemId}:outbox (includes/outbox.lua)
     ARGV[1]    global N (tokens per tick), used when the item has no tokenCountToMove of its own
     ARGV[2]    entry TTL, milliseconds
-    ARGV[3]    fencing token: the tick's scheduled time, epoch ms (must grow from tick to tick)
+    ARGV[3]    fencing token: the tick's slot, epoch ms from Redis TIME (must grow from tick to tick; refused when
+               more than ARGV[4] ms ahead of this node's Redis time)
     ARGV[4]    tick interval, milliseconds (to publish the admission rate)
     ARGV[5]    abandonment: a waiting user whose last poll (KEYS[5]) is older than this many milliseconds is
                dropped instead of admitted; 0 or absent: off (KEYS[5] is not touched)
 
   Output: {status, moved, expired, waiting, abandoned}
     status 'OK' | 'NO_ITEM' | 'STALE_FENCE' (this tick or a later one already moved the item)
+           | 'FENCE_AHEAD' (ARGV[3] is more than one tick ahead of Redis time; nothing stored)
+           | 'STUCK_FENCE' (the stored fence is more than one tick ahead of Redis time; an operator clears it)
     moved   tokens admitted now; expired  admissions swept now; waiting  tokens left in the queue;
     abandoned  waiting users dropped now for not polling
 
@@ -38,7 +45,12 @@ local now = nowMs()
 local item = redis.call('HMGET', KEYS[1], 'enabled', 'remainCount', 'tokenCountToMove', 'maxActiveUsers', 'fence', 'type', 'startAt', 'lanes')
 if not item[1] then return {'NO_ITEM', 0, 0, 0, 0} end
 local fence = tonumber(ARGV[3])
-if item[5] and tonumber(item[5]) >= fence then return {'STALE_FENCE', 0, 0, 0, 0} end
+local tickMs = tonumber(ARGV[4])
+if fence > now + tickMs then return {'FENCE_AHEAD', 0, 0, 0, 0} end
+if item[5] and tonumber(item[5]) >= fence then
+  if tonumber(item[5]) > now + tickMs then return {'STUCK_FENCE', 0, 0, 0, 0} end
+  return {'STALE_FENCE', 0, 0, 0, 0}
+end
 redis.call('HSET', KEYS[1], 'fence', ARGV[3], 'lastMoveAt', now)
 
 -- Sweep expired admissions: whole batches, oldest first within each lane (bounded work per tick; the rest goes
@@ -73,7 +85,6 @@ if abandonMs > 0 then
   end
 end
 
-local tickMs = tonumber(ARGV[4])
 local n = tonumber(item[3] or ARGV[1]) or 0
 if item[1] ~= '1' or (tonumber(item[2]) or 0) <= 0 then n = 0 end
 if item[6] == 'TIME_DEAL' and item[7] and tonumber(item[7]) > now then n = 0 end

@@ -46,7 +46,8 @@ export const configSchema = z.object({
   RESERVATION_RETENTION_SECONDS: int(86_400, 1),
   /**
    * Abandonment: a waiting user who has not polled for this many seconds is dropped before admission (the api
-   * records polls, the scheduler drops; set the same value on both). 0: off (no poll tracking at all).
+   * records polls, the scheduler drops). The api publishes its value to Redis and the scheduler follows it (see
+   * abandonment.ts); a scheduler's own value counts only until an api has published one. 0: off (no poll tracking).
    */
   ABANDON_AFTER_SECONDS: int(0),
   /**

@@ -12,6 +12,7 @@ export * from './queue-store';
 export * from './reservation-store';
 export * from './claim-store';
 export * from './outbox';
+export * from './abandonment';
 export * from './redis';
 export * from './scripts';
 export * from './idempotency';

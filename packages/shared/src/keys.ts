@@ -20,10 +20,13 @@
  * - `wq:{<itemId>}:last-poll`  ZSET  member = waiting userId, score = last register/poll, epoch ms; written only
  *                                    when ABANDON_AFTER_SECONDS > 0 (dropped by the tick after that long).
  * - `wq:{<itemId>}:outbox`     STREAM the item's events, appended by the same Lua script that makes each change
- *                                    (XADD MAXLEN ~ 100000). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
+ *                                    (XADD MAXLEN ~ 100000 until a relay has seen the item, then untrimmed: the relay
+ *                                    trims it up to its cursor, lua/includes/outbox.lua). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
  *                                    the item hash's `eventSeq`: unique, stable), `type`, `itemId`, `at` (epoch ms,
  *                                    Redis clock), `payload` (JSON). Types and payloads: see outbox.ts
  *                                    ({@link OutboxEventType}); lua/includes/outbox.lua writes them.
+ * - `wq:{<itemId>}:outbox-cursor` STRING the stream entry id of the last event Kafka acknowledged (outbox relay;
+ *                                    moved only by lua/relay-cursor-3.lua).
  * - `wq:{<itemId>}:reservations`         HASH n -> reservation record JSON (id `<itemId>.<n>`; see reservation-store.ts).
  * - `wq:{<itemId>}:reservations-pending` ZSET n by expiresAt (epoch ms): the PENDING ones, swept by the scheduler.
  * - `wq:{<itemId>}:reservations-done`    ZSET n by the time it was settled: purged after RESERVATION_RETENTION_SECONDS.
@@ -41,7 +44,12 @@
  *                                        change: their hash tag is the whole name of the N key, so all three share
  *                                        its slot (one script on Redis Cluster) without renaming the N key.
  * - `wq:token-secret`                   STRING HMAC secret for token ids when `TOKEN_SECRET` is not configured.
- * - `wq:{scheduler}:run:<slot>`         STRING node-cron run election: which scheduler runs that tick.
+ * - `wq:config:abandon-after-ms`        STRING the api's ABANDON_AFTER_SECONDS x 1000 (0: off), read by every
+ *                                              admission tick (abandonment.ts).
+ * - `wq:{scheduler}:relay-lease`       STRING holder id of the outbox relay lease (lua/relay-lease-2.lua).
+ * - `wq:{scheduler}:relay-lease-epoch` STRING the lease's fencing token, +1 per new holder.
+ * - `wq:{scheduler}:run:<slot>`         STRING run election of the admission tick: which scheduler runs the slot
+ *                                              (`<slot>`: its ISO time, from Redis TIME; coordinator.ts).
  */
 export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
@@ -57,6 +65,7 @@ export const keys = {
   ],
   lastPoll: (itemId: string) => `wq:{${itemId}}:last-poll`,
   outbox: (itemId: string) => `wq:{${itemId}}:outbox`,
+  outboxCursor: (itemId: string) => `wq:{${itemId}}:outbox-cursor`,
   reservations: (itemId: string) => `wq:{${itemId}}:reservations`,
   reservationsPending: (itemId: string) => `wq:{${itemId}}:reservations-pending`,
   reservationsDone: (itemId: string) => `wq:{${itemId}}:reservations-done`,
@@ -78,6 +87,9 @@ export const keys = {
   /** The Idempotency-Key keys of the global N change, in the N key's slot (records, expiries). */
   tokenCountToMoveIdempotency: ['{wq:config:token-count-to-move}:idempotency', '{wq:config:token-count-to-move}:idempotency-expiry'] as [string, string],
   tokenSecret: 'wq:token-secret',
+  abandonAfterMs: 'wq:config:abandon-after-ms',
+  relayLease: 'wq:{scheduler}:relay-lease',
+  relayLeaseEpoch: 'wq:{scheduler}:relay-lease-epoch',
   schedulerRun: (slotKey: string) => `wq:{scheduler}:run:${slotKey}`,
 } as const;
 
@@ -92,7 +104,7 @@ export const ItemField = {
   targetUrl: 'targetUrl',
   /** Per-item sequence, HINCRBY on every new registration. */
   seq: 'seq',
-  /** Scheduled time (epoch ms) of the last tick that moved this item: the fencing token. */
+  /** Slot (epoch ms, Redis clock) of the last tick that moved this item: the fencing token (admit-6.lua). */
   fence: 'fence',
   /** Redis time (epoch ms) of the last admission tick. */
   lastMoveAt: 'lastMoveAt',
@@ -116,4 +128,9 @@ export const ItemField = {
   rsvSeq: 'rsvSeq',
   claimSeq: 'claimSeq',
   eventSeq: 'eventSeq',
+  /**
+   * Set once an outbox relay has seen the item (0), then the lease epoch of the relay that last moved its cursor:
+   * while present, appends no longer trim the outbox (lua/includes/outbox.lua), and older lease holders are fenced.
+   */
+  relayEpoch: 'relayEpoch',
 } as const;

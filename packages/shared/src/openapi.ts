@@ -476,6 +476,23 @@ export const openApiDocument: Json = {
         },
       },
     },
+    '/internal/admin/v1/waiting-item/{itemId}/fence/clear': {
+      servers: ADMIN_SERVER,
+      post: {
+        tags: ['admin'],
+        operationId: 'clearFence',
+        summary: 'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
+        parameters: [itemIdParam, requestIdParam],
+        security: [{ adminBearer: [] }],
+        responses: {
+          '200': ok(ref('FenceClearResult')),
+          ...common,
+          '401': R('Unauthorized'),
+          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+          ...bodyErrors,
+        },
+      },
+    },
     '/health/live': health('Liveness'),
     '/health/ready': health('Readiness'),
     '/metrics': {
@@ -822,6 +839,7 @@ export const openApiDocument: Json = {
         required: [
           'itemId', 'itemName', 'remainCount', 'waitingQueueEnabled', 'tokenCountToMove', 'maxActiveUsers',
           'waitingTokenCount', 'enteredTokenCount', 'admitRate', 'admittedTotal', 'drainSeconds', 'lastTickAt',
+          'fence', 'fenceStuck',
         ],
         additionalProperties: false,
         properties: {
@@ -844,16 +862,38 @@ export const openApiDocument: Json = {
           admittedTotal: int({ minimum: 0, description: 'Places that ever left the waiting queue.' }),
           drainSeconds: nullable(int({ minimum: 0, description: 'Estimated seconds to drain the waiting queue; null when admitRate is 0.' })),
           lastTickAt: nullable(int({ description: 'Redis time of the item\'s last admission tick, epoch ms.' })),
+          fence: nullable(int({ description: 'Admission fence: slot of the last tick that moved the item, epoch ms (Redis clock).' })),
+          fenceStuck: { type: 'boolean', description: 'The fence is more than one tick ahead of Redis time: ticks are refused until it is cleared.' },
+        },
+      },
+      FenceClearResult: {
+        type: 'object',
+        required: ['itemId', 'cleared', 'previousFence', 'fence', 'redisNow'],
+        additionalProperties: false,
+        properties: {
+          itemId: ref('Id'),
+          cleared: { type: 'boolean', description: 'False when the fence was not stuck (nothing changed).' },
+          previousFence: nullable(int({ description: 'Epoch ms.' })),
+          fence: nullable(int({ description: 'The stored fence now, epoch ms: Redis now + one tick when cleared.' })),
+          redisNow: int({ description: 'Redis TIME, epoch ms.' }),
         },
       },
       ConsoleOverview: {
         type: 'object',
-        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'items', 'truncated'],
+        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'redisTime', 'relay', 'items', 'truncated'],
         additionalProperties: false,
         properties: {
           tokenCountToMove: int({ minimum: 0 }),
           tickMs: int({ minimum: 1 }),
           serverTime: int({ description: 'Epoch ms.' }),
+          redisTime: int({ description: 'Redis TIME, epoch ms: the clock fences and expiries are compared with.' }),
+          relay: nullable({
+            type: 'object',
+            description: 'The outbox relay (null without KAFKA_BROKERS): events not yet acknowledged by Kafka, the age of the oldest, gaps found.',
+            required: ['lagEntries', 'lagSeconds', 'gaps'],
+            additionalProperties: false,
+            properties: { lagEntries: int({ minimum: 0 }), lagSeconds: { type: 'number', minimum: 0 }, gaps: int({ minimum: 0 }) },
+          }),
           items: { type: 'array', items: ref('ConsoleItemRow') },
           truncated: { type: 'boolean' },
         },

@@ -39,7 +39,12 @@ export interface RegisterOptions {
 
 /** Result of one admission tick of one item (see lua/admit-6.lua). */
 export interface AdmitResult {
-  status: 'OK' | 'NO_ITEM' | 'STALE_FENCE';
+  /**
+   * OK; NO_ITEM; STALE_FENCE (this slot or a later one already moved the item); FENCE_AHEAD (the fence passed is
+   * more than one tick ahead of Redis time: refused, nothing stored); STUCK_FENCE (the stored fence is more than one
+   * tick ahead of Redis time: every tick is refused until an operator clears it, see {@link QueueStore.clearFence}).
+   */
+  status: 'OK' | 'NO_ITEM' | 'STALE_FENCE' | 'FENCE_AHEAD' | 'STUCK_FENCE';
   moved: number;
   expired: number;
   waiting: number;
@@ -53,7 +58,10 @@ export interface AdmitParams {
   tokenCountToMove: number;
   /** Entry TTL, milliseconds. */
   entryTtlMs: number;
-  /** Fencing token: the tick's scheduled time, epoch ms; each tick must use a larger one than the last. */
+  /**
+   * Fencing token: the tick's slot, epoch ms on the Redis clock (see the scheduler's cron-task.ts); each tick must
+   * use a larger one than the last, and one more than `tickMs` ahead of Redis time is refused (FENCE_AHEAD).
+   */
   fence: number;
   /** Tick interval, milliseconds. */
   tickMs: number;
@@ -146,6 +154,18 @@ export class QueueStore {
       [p.tokenCountToMove, p.entryTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0],
     );
     return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]), abandoned: Number(raw[4]) };
+  }
+
+  /**
+   * Clears an item's stuck fence (lua/clear-fence-1.lua): one more than `tickMs` ahead of Redis time is replaced by
+   * Redis now + `tickMs`; any other fence is kept. Safe to retry.
+   * @param tickMs the admission tick interval, milliseconds.
+   * @returns `status` CLEARED | NOT_STUCK | NO_ITEM, the fence before (epoch ms, null when none) and Redis now (epoch ms).
+   */
+  async clearFence(itemId: string, tickMs: number): Promise<{ status: 'CLEARED' | 'NOT_STUCK' | 'NO_ITEM'; previousFence: number | null; redisNow: number }> {
+    const raw = await callScript<[string, number, number]>(this.redis, 'wq_clear_fence', [keys.item(itemId)], [tickMs]);
+    const prev = Number(raw[1]);
+    return { status: raw[0] as 'CLEARED' | 'NOT_STUCK' | 'NO_ITEM', previousFence: prev < 0 ? null : prev, redisNow: Number(raw[2]) };
   }
 
   /** Number of waiting tokens and of unexpired admissions of each item (one script per item, pipelined). */

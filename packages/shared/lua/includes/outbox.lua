@@ -6,7 +6,10 @@
 --   itemId   the item
 --   at       epoch ms, Redis clock
 --   payload  a JSON object; its fields per type are listed in packages/shared/src/outbox.ts
--- XADD MAXLEN ~ OUTBOX_MAXLEN: the stream is a buffer for the relay, bounded if nothing relays it.
+-- Trimming: once a relay has seen the item (the item hash has 'relayEpoch', set by relay-mark-1.lua and moved by
+-- relay-cursor-3.lua), the stream is never trimmed here: only the relay trims it, up to its cursor (XTRIM MINID), so
+-- events not yet published wait however long Kafka is down. An item no relay has seen (no KAFKA_BROKERS) keeps the
+-- bound XADD MAXLEN ~ OUTBOX_MAXLEN, so that an outbox nothing reads cannot fill Redis.
 
 local OUTBOX_MAXLEN = 100000
 
@@ -39,8 +42,12 @@ end
 local function emitEvent(itemKey, outboxKey, eventType, at, kv)
   local itemId = string.match(itemKey, '^wq:{(.*)}:item$')
   local id = itemId .. ':' .. string.format('%d', redis.call('HINCRBY', itemKey, 'eventSeq', 1))
-  redis.call('XADD', outboxKey, 'MAXLEN', '~', OUTBOX_MAXLEN, '*',
-    'id', id, 'type', eventType, 'itemId', itemId, 'at', string.format('%d', at), 'payload', jsonObject(kv))
+  local fields = {'id', id, 'type', eventType, 'itemId', itemId, 'at', string.format('%d', at), 'payload', jsonObject(kv)}
+  if redis.call('HEXISTS', itemKey, 'relayEpoch') == 1 then
+    redis.call('XADD', outboxKey, '*', unpack(fields))
+  else
+    redis.call('XADD', outboxKey, 'MAXLEN', '~', OUTBOX_MAXLEN, '*', unpack(fields))
+  end
   return id
 end
 
