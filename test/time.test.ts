@@ -126,7 +126,7 @@ describe('time comes from Redis', () => {
     await items.upsert('warm', { itemName: 'warm', remainCount: 10, waitingQueueEnabled: true });
     const port = await freePort();
     const child = spawn(process.execPath, [join(__dirname, '..', 'packages', 'api', 'dist', 'main.js')], {
-      env: { ...process.env, REDIS_URL: env.url, API_HOST: '127.0.0.2', API_PORT: String(port), LOG_LEVEL: 'info' },
+      env: { ...process.env, DEV_MODE: '1', REDIS_URL: env.url, API_HOST: '127.0.0.2', API_PORT: String(port), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
