@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kafkaBroker, testOwnBroker } from './helpers/kafka';
 
 /**
  * A Kafka test that cannot get a broker is reported as skipped, never as passed; in CI it fails.
@@ -84,4 +85,43 @@ describe('Kafka tests without a broker', () => {
       expect(failures[0].failureMessages.join('\n')).toContain('no Kafka broker');
     }
   }, 180_000);
+});
+
+describe('the test broker (tools/mockkafka)', () => {
+  /** True while `pid` is a live process (a zombie, exited but not yet reaped, counts as gone). */
+  const alive = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  testOwnBroker('stops by itself when the process that started it is killed (kill -9 of a test runner leaves no broker)', async () => {
+    const bin = kafkaBroker.kind === 'mock' ? kafkaBroker.bin : '';
+    // A runner that starts the broker, prints its pid once it serves, and is then killed hard.
+    const runner = spawn(
+      process.execPath,
+      ['-e', `const c = require('node:child_process').spawn(process.argv[1], ['-b', '1', 't:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+c.stdout.once('data', () => console.log(c.pid));
+c.once('exit', (code) => process.exit(100 + (code ?? 0)));
+setInterval(() => undefined, 1000);`, bin],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        runner.stdout!.once('data', (d) => resolve(Number(String(d).trim())));
+        runner.once('exit', (code) => reject(new Error(`the runner exited with ${code} (100 + the broker's exit code)`)));
+      });
+      expect(alive(pid)).toBe(true);
+      runner.kill('SIGKILL');
+      const deadline = Date.now() + 5000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const left = alive(pid);
+      if (left) process.kill(pid, 'SIGKILL');
+      expect(left).toBe(false);
+    } finally {
+      if (runner.exitCode === null && runner.signalCode === null) runner.kill('SIGKILL');
+    }
+  }, 30_000);
 });
