@@ -6,9 +6,9 @@ import { testRedis } from './helpers/redis';
 
 /**
  * The scheduler's `item-changed-event` consumer against a real Kafka-protocol broker (the librdkafka mock
- * cluster of tools/mockkafka, or KAFKA_BROKERS; skipped without one, failed in CI): targeted items appear, the rest is ignored or skipped
- * without blocking its partition, updates apply in order, and a scheduler that was away resumes from the
- * committed offsets without losing an update.
+ * cluster of tools/mockkafka, or KAFKA_BROKERS; skipped without one, failed in CI): targeted items appear, the
+ * rest is ignored or skipped without blocking its partition, updates apply in order, and a scheduler that was
+ * away resumes from the committed offsets without losing an update.
  */
 
 jest.setTimeout(90_000);
