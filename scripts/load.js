@@ -22,7 +22,8 @@
  *
  *   BASE_URL=http://127.0.0.1:8080 ADMIN_URL=http://127.0.0.1:8081 REDIS_URL=redis://127.0.0.1:6390 \
  *     npm run load -- --api-pid 1234 --soak-seconds 600
- * Environment: ADMIN_TOKEN, INTERNAL_TOKEN (when the stack requires them).
+ * Bearer tokens: ADMIN_TOKEN (admin API) and INTERNAL_TOKEN (/internal/v1) from the environment, each sent when set
+ * (blank = unset); --admin-token / --internal-token override them (but show in `ps`: prefer the environment).
  */
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
@@ -43,6 +44,8 @@ const USAGE = `usage: node scripts/load.js [options]
   --sample-seconds <s>    soak sampling interval (default 10)
   --spike-seconds <s>     (default 10); 0 skips the spike
   --spike-factor <n>      spike connections = factor x connections (default 10)
+  --admin-token <t>       bearer of the admin API (ADMIN_TOKEN)
+  --internal-token <t>    bearer of /internal/v1 (INTERNAL_TOKEN)
   --json                  last stdout line: the figures as one JSON object`;
 
 /** Parses argv and the environment. @throws Error with the usage on bad arguments. */
@@ -62,6 +65,8 @@ function options(argv) {
       'sample-seconds': { type: 'string', default: '10' },
       'spike-seconds': { type: 'string', default: '10' },
       'spike-factor': { type: 'string', default: '10' },
+      'admin-token': { type: 'string' },
+      'internal-token': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -72,6 +77,7 @@ function options(argv) {
     if (!Number.isFinite(v) || v < min) throw new Error(`--${name} must be a number >= ${min}\n${USAGE}`);
     return v;
   };
+  const secret = (v) => (v === undefined || v.trim() === '' ? undefined : v.trim());
   const apiPid = values['api-pid'] === undefined ? undefined : num('api-pid', 1);
   return {
     baseUrl: (values['base-url'] || process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, ''),
@@ -87,8 +93,8 @@ function options(argv) {
     spikeSeconds: num('spike-seconds', 0),
     spikeFactor: num('spike-factor', 1),
     json: values.json,
-    adminToken: process.env.ADMIN_TOKEN || undefined,
-    internalToken: process.env.INTERNAL_TOKEN || undefined,
+    adminToken: secret(values['admin-token'] ?? process.env.ADMIN_TOKEN),
+    internalToken: secret(values['internal-token'] ?? process.env.INTERNAL_TOKEN),
   };
 }
 

@@ -11,20 +11,87 @@
  * Options: --customers N, --vip-ratio R (share of customers in the `vip` lane), --abandon-ratio R (share who
  * stop polling, dropped by the abandonment policy), --max-waiting N (queue capacity), --seed S (reproducible
  * arrivals, restocks and choices), --json (one JSON line at the end), --quiet (no event lines).
+ *
+ * Bearer tokens: admin calls carry `Authorization: Bearer $ADMIN_TOKEN`, order-service calls (/internal/v1) carry
+ * `$INTERNAL_TOKEN`, each when set (blank = unset); --admin-token / --internal-token override them (but show in
+ * `ps`: prefer the environment). Its own throw-away stack runs secured, as in production: DEV_MODE off, with these
+ * tokens, or random ones when unset.
+ *
+ * Its own stack is stopped on every exit path: the end of the run, a thrown error, a failed check, SIGINT and
+ * SIGTERM (children by pid: SIGTERM, then SIGKILL after 10 s); a last synchronous SIGKILL on process exit covers
+ * anything still running.
+ *
+ * Exit codes: 0 the stock balances; 1 it does not; 2 an error (bad argument, refused call, stack not ready);
+ * 130 / 143 stopped by SIGINT / SIGTERM.
  */
 const { spawn } = require('node:child_process');
+const { createHash, randomBytes } = require('node:crypto');
 const path = require('node:path');
+const { parseArgs } = require('node:util');
 const { freePort, startEmbeddedRedis } = require('@waiting-queue/shared');
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
-const flag = (name) => args.includes(`--${name}`);
-const SEED = Number(opt('seed', Date.now() % 1_000_000));
-const JSON_OUT = flag('json');
-const QUIET = flag('quiet');
+const USAGE = `usage: node scripts/simulate.js [--customers N] [--vip-ratio R] [--abandon-ratio R] [--max-waiting N]
+  [--seed S] [--json] [--quiet] [--base-url URL --admin-url URL] [--admin-token T] [--internal-token T]`;
+
+/** Parses argv; blank environment variables count as unset. @throws Error with the usage on a bad argument. */
+function options(argv, env) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      customers: { type: 'string' },
+      'vip-ratio': { type: 'string', default: '0' },
+      'abandon-ratio': { type: 'string', default: '0' },
+      'max-waiting': { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      'base-url': { type: 'string' },
+      'admin-url': { type: 'string' },
+      'admin-token': { type: 'string' },
+      'internal-token': { type: 'string' },
+    },
+  });
+  const num = (name) => {
+    if (values[name] === undefined) return undefined;
+    const v = Number(values[name]);
+    if (values[name].trim() === '' || !Number.isFinite(v)) throw new Error(`--${name} must be a number\n${USAGE}`);
+    return v;
+  };
+  const ratio = (name) => {
+    const v = num(name);
+    if (v < 0 || v > 1) throw new Error(`--${name} must be between 0 and 1\n${USAGE}`);
+    return v;
+  };
+  const secret = (flag, name) => {
+    const v = values[flag] ?? env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  return {
+    customers: num('customers'),
+    vipRatio: ratio('vip-ratio'),
+    abandonRatio: ratio('abandon-ratio'),
+    // The range of the queue cap is the admin API's to check (it refuses the item), not repeated here.
+    maxWaiting: num('max-waiting'),
+    seed: num('seed') ?? Date.now() % 1_000_000,
+    json: values.json,
+    quiet: values.quiet,
+    baseUrl: values['base-url']?.replace(/\/$/, ''),
+    adminUrl: (values['admin-url'] ?? 'http://127.0.0.1:8081').replace(/\/$/, ''),
+    adminToken: secret('admin-token', 'ADMIN_TOKEN'),
+    internalToken: secret('internal-token', 'INTERNAL_TOKEN'),
+  };
+}
+
+let O;
+try {
+  O = options(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(err.message.includes('usage:') ? err.message : `${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+const SEED = O.seed;
+const JSON_OUT = O.json;
+const QUIET = O.quiet;
 const INITIAL_STOCK = 20;
 const ITEM = 'sim';
 const ROOT = path.join(__dirname, '..');
@@ -44,10 +111,10 @@ const rand = prng(SEED);
 const between = (lo, hi) => lo + rand() * (hi - lo);
 const intBetween = (lo, hi) => Math.floor(between(lo, hi + 1));
 
-const CUSTOMERS = Number(opt('customers', intBetween(10, 100)));
-const VIP_RATIO = Number(opt('vip-ratio', 0));
-const ABANDON_RATIO = Number(opt('abandon-ratio', 0));
-const MAX_WAITING = opt('max-waiting', undefined);
+const CUSTOMERS = O.customers ?? intBetween(10, 100);
+const VIP_RATIO = O.vipRatio;
+const ABANDON_RATIO = O.abandonRatio;
+const MAX_WAITING = O.maxWaiting;
 const ABANDON_AFTER_SECONDS = 2;
 
 const t0 = Date.now();
@@ -56,6 +123,9 @@ const event = (msg) => {
   if (!QUIET) process.stdout.write(`[${stamp()}s] ${msg}\n`);
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const adminAuth = O.adminToken ? { authorization: `Bearer ${O.adminToken}` } : {};
+const internalAuth = O.internalToken ? { authorization: `Bearer ${O.internalToken}` } : {};
 
 async function call(base, method, p, { headers = {}, body } = {}) {
   const res = await fetch(`${base}${p}`, {
@@ -67,59 +137,113 @@ async function call(base, method, p, { headers = {}, body } = {}) {
   return { status: res.status, body: json };
 }
 
+/**
+ * What this process started and must stop: the api and scheduler child processes and the redis-server.
+ * @type {{children: {name: string, child: import('node:child_process').ChildProcess}[], redis: any}}
+ */
+const owned = { children: [], redis: undefined };
+let stopping;
+
+const running = (c) => c.exitCode === null && c.signalCode === null;
+
+/**
+ * Stops everything in `owned` (idempotent: a second call waits for the first): api and scheduler by pid with
+ * SIGTERM, SIGKILL after `timeoutMs` (10 000 ms); then the redis-server, last, so that they shut down with Redis
+ * still there.
+ */
+function stopOwned(timeoutMs = 10_000) {
+  stopping ??= (async () => {
+    await Promise.all(
+      owned.children.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            if (!running(child)) return resolve();
+            const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+            child.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    if (owned.redis) await owned.redis.stop();
+  })();
+  return stopping;
+}
+
+// Last resort for an exit that skipped stopOwned (process.exit from elsewhere): the 'exit' handler runs
+// synchronously, so it can only signal.
+process.on('exit', () => {
+  for (const { child } of owned.children) if (running(child)) child.kill('SIGKILL');
+  const r = owned.redis?.process;
+  if (r && running(r)) r.kill('SIGKILL');
+});
+
+/** Stops the stack, then exits with `code`. */
+async function finish(code) {
+  await stopOwned().catch((e) => console.error(`stopping the stack: ${e.message}`));
+  process.exit(code);
+}
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(sig, () => {
+    if (!QUIET) process.stderr.write(`${sig}: stopping the stack\n`);
+    void finish(code);
+  });
+}
+
+/**
+ * Starts a throw-away stack (redis-server, scheduler, api), secured: DEV_MODE off, ADMIN_TOKEN and INTERNAL_TOKEN
+ * as given or random. Everything started is recorded in `owned` at once, so that a failure halfway stops it too.
+ * @throws when a process exits before it is ready, or is not ready within 60 s.
+ */
 async function startStack() {
-  const redis = await startEmbeddedRedis();
+  owned.redis = await startEmbeddedRedis();
   const apiPort = await freePort();
   const adminPort = await freePort();
+  const random = () => randomBytes(24).toString('hex');
   const env = {
     ...process.env,
-    REDIS_URL: redis.url,
+    REDIS_URL: owned.redis.url,
     API_PORT: String(apiPort),
     ADMIN_PORT: String(adminPort),
-    DEV_MODE: '1',
+    DEV_MODE: '0',
+    ADMIN_TOKEN: O.adminToken ?? random(),
+    INTERNAL_TOKEN: O.internalToken ?? random(),
+    METRICS_TOKEN: process.env.METRICS_TOKEN?.trim() || random(),
+    TOKEN_SECRET: process.env.TOKEN_SECRET?.trim() || random(),
     LOG_LEVEL: 'warn',
     TOKEN_COUNT_TO_MOVE: '5',
     ...(ABANDON_RATIO > 0 ? { ABANDON_AFTER_SECONDS: String(ABANDON_AFTER_SECONDS) } : {}),
   };
-  const procs = ['scheduler', 'api'].map((name) =>
-    spawn(process.execPath, [path.join(ROOT, 'packages', name, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
-  );
+  Object.assign(adminAuth, { authorization: `Bearer ${env.ADMIN_TOKEN}` });
+  Object.assign(internalAuth, { authorization: `Bearer ${env.INTERNAL_TOKEN}` });
+  for (const name of ['scheduler', 'api']) {
+    const child = spawn(process.execPath, [path.join(ROOT, 'packages', name, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    owned.children.push({ name, child });
+  }
   const base = `http://127.0.0.1:${apiPort}`;
   const admin = `http://127.0.0.1:${adminPort}`;
-  for (const url of [`${base}/health/ready`, `${admin}/health/ready`]) {
+  for (const [name, url] of [['api', `${base}/health/ready`], ['scheduler', `${admin}/health/ready`]]) {
     const deadline = Date.now() + 60_000;
     for (;;) {
+      const dead = owned.children.find(({ child }) => !running(child));
+      if (dead) throw new Error(`the ${dead.name} exited (${dead.child.signalCode ?? dead.child.exitCode}) before the stack was ready`);
       try {
         if ((await fetch(url)).ok) break;
       } catch {
         /* starting */
       }
-      if (Date.now() > deadline) throw new Error(`${url} not ready`);
+      if (Date.now() > deadline) throw new Error(`the ${name} is not ready at ${url} after 60 s`);
       await sleep(100);
     }
   }
-  return {
-    base,
-    admin,
-    stop: async () => {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise((resolve) => {
-              if (p.exitCode !== null) return resolve();
-              p.once('exit', resolve);
-              p.kill('SIGTERM');
-            }),
-        ),
-      );
-      await redis.stop();
-    },
-  };
+  return { base, admin };
 }
 
 async function main() {
-  const external = opt('base-url', undefined);
-  const stack = external ? { base: external, admin: opt('admin-url', 'http://127.0.0.1:8081'), stop: async () => undefined } : await startStack();
+  const stack = O.baseUrl ? { base: O.baseUrl, admin: O.adminUrl } : await startStack();
   const run = `s${SEED}_${Date.now().toString(36)}`;
   const item = `${ITEM}_${run}`.slice(0, 64);
   const itemBody = {
@@ -127,11 +251,11 @@ async function main() {
     remainCount: INITIAL_STOCK,
     waitingQueueEnabled: true,
     ...(VIP_RATIO > 0 ? { lanes: ['vip', 'regular'] } : {}),
-    ...(MAX_WAITING ? { maxWaiting: Number(MAX_WAITING) } : {}),
+    ...(MAX_WAITING !== undefined ? { maxWaiting: MAX_WAITING } : {}),
   };
-  const up = await call(stack.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, { body: itemBody });
-  if (up.status !== 200) throw new Error(`cannot create the item: ${JSON.stringify(up.body)}`);
-  event(`item ${item}: stock ${INITIAL_STOCK}; ${CUSTOMERS} customers (seed ${SEED}, vip ${VIP_RATIO}, abandon ${ABANDON_RATIO}${MAX_WAITING ? `, max waiting ${MAX_WAITING}` : ''})`);
+  const up = await call(stack.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, { headers: adminAuth, body: itemBody });
+  if (up.status !== 200) throw new Error(`cannot create the item: ${up.status} ${JSON.stringify(up.body)}`);
+  event(`item ${item}: stock ${INITIAL_STOCK}; ${CUSTOMERS} customers (seed ${SEED}, vip ${VIP_RATIO}, abandon ${ABANDON_RATIO}${MAX_WAITING !== undefined ? `, max waiting ${MAX_WAITING}` : ''})`);
 
   const stats = { success: 0, failed: 0, abandoned: 0, refused: 0, restocked: 0, restocks: 0, waits: [] };
   const reasons = {};
@@ -168,9 +292,9 @@ async function main() {
     }
     stats.waits.push(Date.now() - registeredAt);
     event(`customer ${i} admitted after ${((Date.now() - registeredAt) / 1000).toFixed(1)} s`);
-    const res = await call(stack.base, 'POST', `/internal/v1/item/${item}/reservations`, { body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 } });
+    const res = await call(stack.base, 'POST', `/internal/v1/item/${item}/reservations`, { headers: internalAuth, body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 } });
     if (res.status !== 200) return fail(i, `reservation ${res.status} ${res.body?.errorCode}`);
-    const conf = await call(stack.base, 'POST', `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`);
+    const conf = await call(stack.base, 'POST', `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`, { headers: internalAuth });
     if (conf.status !== 200) return fail(i, `confirm ${conf.status} ${conf.body?.errorCode}`);
     stats.success++;
     event(`customer ${i} bought 1 (stock now ${res.body.data.remainCount ?? '?'})`);
@@ -189,7 +313,7 @@ async function main() {
     for (const { afterMs, qty } of restockPlan) {
       await sleep(afterMs);
       if (done) break;
-      const r = await call(stack.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, { body: { quantity: qty } });
+      const r = await call(stack.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, { headers: adminAuth, body: { quantity: qty } });
       if (r.status === 200) {
         stats.restocked += qty;
         stats.restocks++;
@@ -202,8 +326,10 @@ async function main() {
   await Promise.all(plan.map((p, i) => customer(i, p.arriveMs, p.tier, p.abandons)));
   done = true;
   await restocker;
-  const final = (await call(stack.admin, 'GET', `/internal/admin/v1/waiting-item/${item}`)).body.data.remainCount;
-  await stack.stop();
+  const got = await call(stack.admin, 'GET', `/internal/admin/v1/waiting-item/${item}`, { headers: adminAuth });
+  if (got.status !== 200) throw new Error(`cannot read the item's final stock: ${got.status} ${JSON.stringify(got.body)}`);
+  const final = got.body.data.remainCount;
+  await stopOwned();
 
   const waits = [...stats.waits].sort((a, b) => a - b);
   const p95 = waits.length ? waits[Math.min(waits.length - 1, Math.ceil(0.95 * waits.length) - 1)] : 0;
@@ -212,7 +338,7 @@ async function main() {
   const summary = {
     seed: SEED,
     /** SHA-1 of the arrival plan (times, lanes, walk-aways) and restock sizes: equal for equal seeds. */
-    planHash: require('node:crypto').createHash('sha1').update(JSON.stringify({ plan, restockPlan })).digest('hex'),
+    planHash: createHash('sha1').update(JSON.stringify({ plan, restockPlan })).digest('hex'),
     customers: CUSTOMERS,
     success: stats.success,
     failed: stats.failed,
@@ -236,10 +362,14 @@ async function main() {
     console.log(`check           success ${summary.success} == ${INITIAL_STOCK} + ${summary.restockedTotal} - ${final}: ${balanced ? 'ok' : 'FAILED'}`);
   }
   if (JSON_OUT) console.log(JSON.stringify(summary));
-  process.exit(balanced ? 0 : 1);
+  await finish(balanced ? 0 : 1);
 }
 
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  void finish(2);
+});
 main().catch((err) => {
   console.error(err);
-  process.exit(2);
+  void finish(2);
 });

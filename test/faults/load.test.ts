@@ -23,6 +23,8 @@ const CONNECTIONS = 20;
 const MB = 1024 * 1024;
 const MAX_RSS_SLOPE_BYTES_PER_MINUTE = 15 * MB;
 const MAX_REDIS_SLOPE_BYTES_PER_MINUTE = 1 * MB;
+// A secured stack, as in production: load.js must send both bearers (a 401 would break the soak's all-200 check).
+const TOKENS = { DEV_MODE: '0', ADMIN_TOKEN: 'load-test-admin-token', INTERNAL_TOKEN: 'load-test-internal-token' };
 
 /** Runs scripts/load.js; its exit code, the JSON of its last stdout line, and its stderr. */
 function runLoad(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: any; stderr: string }> {
@@ -60,8 +62,8 @@ describe('load: soak and spike (short run of npm run load)', () => {
     redis = await connectRedis({ url: env.url }, 'load-test');
     [api, scheduler] = await Promise.all([
       // Shedding below the spike's connections (10 x 20) and above the soak's (20).
-      startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: String(CONNECTIONS * 2) }, 60_000),
-      startService('scheduler', { REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' }, 60_000),
+      startService('api', { ...TOKENS, REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: String(CONNECTIONS * 2) }, 60_000),
+      startService('scheduler', { ...TOKENS, REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' }, 60_000),
     ]);
   }, 120_000);
 
@@ -78,7 +80,7 @@ describe('load: soak and spike (short run of npm run load)', () => {
         ...['--soak-seconds', '90', '--sample-seconds', '2', '--spike-seconds', '10', '--spike-factor', '10'],
         ...['--api-pid', String(api.child.pid)],
       ],
-      { BASE_URL: api.url, ADMIN_URL: scheduler.url, REDIS_URL: env.url },
+      { BASE_URL: api.url, ADMIN_URL: scheduler.url, REDIS_URL: env.url, ADMIN_TOKEN: TOKENS.ADMIN_TOKEN, INTERNAL_TOKEN: TOKENS.INTERNAL_TOKEN },
     );
     // eslint-disable-next-line no-console
     console.log(`${stderr}\n${JSON.stringify({ ...out, soak: out && { ...out.soak, samples: undefined } })}`);

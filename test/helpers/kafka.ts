@@ -1,13 +1,99 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** The repository root; `../shared` beside it holds the kafka-mock sources (here and in CI). */
+/** The repository root. */
 export const REPO_ROOT = join(__dirname, '..', '..');
-const BUILD_SCRIPT = join(REPO_ROOT, '..', 'shared', 'kafka-mock', 'build.sh');
-/** Where the mock broker binary is built (an ignored folder). */
+/** Builds tools/mockkafka/mockkafka.c (librdkafka's mock cluster) into .cache/ (git-ignored). */
+export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-mockkafka.sh');
+/** Where the build script puts the test broker unless `MOCK_KAFKA_BIN` names another binary. */
 export const MOCK_KAFKA_BIN = join(REPO_ROOT, '.cache', 'mockkafka');
+
+/** CI (`CI=true` or `1`): a Kafka test without a broker fails there, it is never skipped. */
+export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+
+/**
+ * The broker the Kafka tests of this jest worker run against, decided once, synchronously, when this module loads,
+ * so that the test files can choose between `describe` and `describe.skip` before jest collects their tests:
+ * - `external`: `KAFKA_BROKERS` is set (blank = unset);
+ * - `mock`: the test broker binary, `MOCK_KAFKA_BIN` when set (never built then), else `.cache/mockkafka`, built
+ *   now by scripts/build-mockkafka.sh when missing or older than its source (gcc and librdkafka-dev needed;
+ *   nothing is installed from a test);
+ * - `none`, with the reason.
+ */
+export type KafkaBroker = { kind: 'external'; brokers: string } | { kind: 'mock'; bin: string } | { kind: 'none'; reason: string };
+
+/** Finds or builds the broker (see KafkaBroker); `env` is the environment to read. Never throws. */
+export function findKafkaBroker(env: NodeJS.ProcessEnv = process.env): KafkaBroker {
+  const external = env.KAFKA_BROKERS?.trim();
+  if (external) return { kind: 'external', brokers: external };
+  const given = env.MOCK_KAFKA_BIN?.trim();
+  if (given) {
+    try {
+      accessSync(given, constants.X_OK);
+      return { kind: 'mock', bin: given };
+    } catch {
+      return { kind: 'none', reason: `MOCK_KAFKA_BIN=${given} is not an executable file` };
+    }
+  }
+  const r = spawnSync('bash', [BUILD_SCRIPT], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0 || !existsSync(MOCK_KAFKA_BIN)) {
+    const why = r.error?.message ?? (r.stderr || r.stdout || `exit ${r.status}`).trim().slice(-2000);
+    return { kind: 'none', reason: `KAFKA_BROKERS is not set and ${BUILD_SCRIPT} cannot build the test broker: ${why}` };
+  }
+  return { kind: 'mock', bin: MOCK_KAFKA_BIN };
+}
+
+/** The broker of this jest worker (see findKafkaBroker), found when this module loaded. */
+export const kafkaBroker: KafkaBroker = findKafkaBroker();
+
+let warned = false;
+
+/**
+ * `describe` for a suite that needs a Kafka broker. Without one (`kafkaBroker.kind === 'none'`) the suite is
+ * `describe.skip`ped, so jest reports its tests as skipped, with the reason printed once; in CI it is replaced by
+ * one failing test that gives the reason instead.
+ */
+export function describeKafka(name: string, fn: () => void): void {
+  if (kafkaBroker.kind !== 'none') return describe(name, fn);
+  const reason = `no Kafka broker: ${kafkaBroker.reason}`;
+  if (IN_CI) {
+    describe(name, () => {
+      test('has a Kafka broker (required in CI)', () => {
+        throw new Error(reason);
+      });
+    });
+    return;
+  }
+  if (!warned) {
+    warned = true;
+    // eslint-disable-next-line no-console
+    console.warn(`${reason}\nKafka tests are skipped (never in CI).`);
+  }
+  describe.skip(name, fn);
+}
+
+/**
+ * `test` for one test that needs a Kafka broker inside a suite that mostly does not: run with a broker, skipped (and
+ * so reported) without one, and in CI a failing test that gives the reason, as {@link describeKafka} does.
+ */
+export function testKafka(name: string, fn: jest.ProvidesCallback, timeoutMs?: number): void {
+  if (kafkaBroker.kind !== 'none') return test(name, fn, timeoutMs);
+  if (IN_CI) {
+    test(name, () => {
+      throw new Error(`no Kafka broker (required in CI): ${kafkaBroker.kind === 'none' ? kafkaBroker.reason : ''}`);
+    });
+    return;
+  }
+  test.skip(name, fn, timeoutMs);
+}
+
+/**
+ * `test` for a test that needs the broker to be this run's own mock (it freezes or stops it): skipped, and so
+ * reported, against an external broker (`KAFKA_BROKERS`).
+ */
+export const testOwnBroker: jest.It = kafkaBroker.kind === 'mock' ? test : test.skip;
 
 /** A Kafka-protocol broker for a test: the librdkafka mock cluster started by the test, or `KAFKA_BROKERS`. */
 export interface TestKafka {
@@ -27,33 +113,13 @@ export interface TestKafka {
 }
 
 /**
- * Builds `.cache/mockkafka` with `../shared/kafka-mock/build.sh` unless it is built already (the script installs
- * librdkafka-dev and gcc when missing; that needs root). The binary is built under a temporary name and renamed,
- * so a concurrent build never leaves a half-written file.
- * @returns the binary's path, or `{error}` saying why it cannot be built.
- */
-export function buildMockKafka(): { path: string } | { error: string } {
-  if (existsSync(MOCK_KAFKA_BIN)) return { path: MOCK_KAFKA_BIN };
-  if (!existsSync(BUILD_SCRIPT)) return { error: `${BUILD_SCRIPT} is missing (../shared/kafka-mock beside the repository)` };
-  mkdirSync(join(REPO_ROOT, '.cache'), { recursive: true });
-  const tmp = `${MOCK_KAFKA_BIN}.${process.pid}.tmp`;
-  const r = spawnSync('bash', [BUILD_SCRIPT, tmp], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0 || !existsSync(tmp)) {
-    rmSync(tmp, { force: true });
-    return { error: `build.sh failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr || r.stdout || '').trim().slice(-2000)}` };
-  }
-  renameSync(tmp, MOCK_KAFKA_BIN);
-  return { path: MOCK_KAFKA_BIN };
-}
-
-/**
- * Starts the mock broker (`mockkafka 1 <topic:partitions ...>`, random loopback ports) and reads its bootstrap
+ * Starts the test broker (`mockkafka -b 1 <topic:partitions ...>`, random loopback ports) and reads its bootstrap
  * line from stdout.
  * @param topics e.g. `['item-changed-event:3']` (the mock cannot create topics through the admin API).
  * @throws when it exits or prints no bootstrap line within `timeoutMs` (default 10 000 ms).
  */
 export async function startMockKafka(bin: string, topics: string[], timeoutMs = 10_000): Promise<TestKafka> {
-  const child: ChildProcess = spawn(bin, ['1', ...topics], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(bin, ['-b', '1', ...topics], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = () => child.exitCode !== null || child.signalCode !== null;
@@ -97,20 +163,13 @@ export async function startMockKafka(bin: string, topics: string[], timeoutMs = 
 }
 
 /**
- * The broker a Kafka test runs against: `KAFKA_BROKERS` when set (an external broker: `stop` does nothing),
- * else the mock broker, built first if needed.
- * @returns null only outside CI when no broker can be had (a warning says why); the test then returns early.
- * @throws in CI (`CI=true`) when no broker can be had: a Kafka test must never pass without a broker there.
+ * Starts the broker of a Kafka test (call it in `beforeAll` of a `describeKafka` suite): `KAFKA_BROKERS` when set
+ * (an external broker: `stop` does nothing, no `pause`/`resume`), else the test broker with `topics`.
+ * @param topics e.g. `['item-changed-event:3']`, created on the mock (an external broker auto-creates them).
+ * @throws when there is no broker (a `describeKafka` suite is skipped then, or fails in CI) or the mock does not start.
  */
-export async function kafkaForTest(topics: string[]): Promise<TestKafka | null> {
-  if (process.env.KAFKA_BROKERS) return { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined };
-  const built = buildMockKafka();
-  if ('error' in built) {
-    const why = `no Kafka broker: KAFKA_BROKERS is not set and the mock broker cannot be built: ${built.error}`;
-    if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(why);
-    // eslint-disable-next-line no-console
-    console.warn(`${why}\nKafka tests return early (never in CI).`);
-    return null;
-  }
-  return startMockKafka(built.path, topics);
+export async function kafkaForTest(topics: string[]): Promise<TestKafka> {
+  if (kafkaBroker.kind === 'external') return { brokers: kafkaBroker.brokers, stop: async () => undefined };
+  if (kafkaBroker.kind === 'none') throw new Error(`no Kafka broker: ${kafkaBroker.reason}`);
+  return startMockKafka(kafkaBroker.bin, topics);
 }
