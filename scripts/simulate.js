@@ -25,7 +25,7 @@
  * 130 / 143 stopped by SIGINT / SIGTERM.
  */
 const { spawn } = require('node:child_process');
-const { createHash, randomBytes } = require('node:crypto');
+const { createHash, generateKeyPairSync, randomBytes } = require('node:crypto');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { freePort, startEmbeddedRedis } = require('@waiting-queue/shared');
@@ -213,6 +213,9 @@ async function startStack() {
     INTERNAL_TOKEN: O.internalToken ?? random(),
     METRICS_TOKEN: process.env.METRICS_TOKEN?.trim() || random(),
     TOKEN_SECRET: process.env.TOKEN_SECRET?.trim() || random(),
+    // Outside DEV_MODE the api signs entry passes only with a key from the environment: a fresh EC P-256 one.
+    ENTRY_PASS_PRIVATE_JWK:
+      process.env.ENTRY_PASS_PRIVATE_JWK?.trim() || JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
     LOG_LEVEL: 'warn',
     TOKEN_COUNT_TO_MOVE: '5',
     ...(ABANDON_RATIO > 0 ? { ABANDON_AFTER_SECONDS: String(ABANDON_AFTER_SECONDS) } : {}),

@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +107,12 @@ describe('store simulation: tokens and cleanup', () => {
     const procs: ServiceProcess[] = [];
     try {
       procs.push(await startService('scheduler', { REDIS_URL: redis.url, DEV_MODE: '0', ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken, TOKEN_COUNT_TO_MOVE: '5', LOG_LEVEL: 'warn' }));
-      procs.push(await startService('api', { REDIS_URL: redis.url, DEV_MODE: '0', ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken, LOG_LEVEL: 'warn' }));
+      // Outside DEV_MODE the api also needs its secrets from the environment.
+      const secrets = {
+        TOKEN_SECRET: randomBytes(24).toString('hex'),
+        ENTRY_PASS_PRIVATE_JWK: JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
+      };
+      procs.push(await startService('api', { REDIS_URL: redis.url, DEV_MODE: '0', ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken, ...secrets, LOG_LEVEL: 'warn' }));
       const [scheduler, api] = procs;
       const { stdout } = await run(process.execPath, [SCRIPT, '--json', '--quiet', '--customers', '10', '--seed', '3', '--base-url', api.url, '--admin-url', scheduler.url], {
         timeout: 150_000,
