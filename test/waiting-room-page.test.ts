@@ -58,8 +58,8 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
   }
 
   /** A fresh context (own localStorage) of `viewport`, the shopper `userId` given by the gateway's cookie. */
-  async function openPage(viewport: { width: number; height: number }, userId?: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser!.newContext({ locale: 'en-US', viewport, deviceScaleFactor: viewport.width < 500 ? 2 : 1, isMobile: viewport.width < 500, hasTouch: viewport.width < 500 });
+  async function openPage(viewport: { width: number; height: number }, userId?: string, colorScheme: 'light' | 'dark' = 'light'): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser!.newContext({ locale: 'en-US', viewport, colorScheme, deviceScaleFactor: viewport.width < 500 ? 2 : 1, isMobile: viewport.width < 500, hasTouch: viewport.width < 500 });
     contexts.push(context);
     if (userId) await context.addCookies([{ name: 'user-id', value: userId, url: api.url }]);
     return { context, page: await context.newPage() };
@@ -136,10 +136,15 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
     },
   ];
 
-  for (const viewport of [PHONE, DESKTOP]) {
-    test.each(STATES.map((s) => [s.name, s] as const))(`axe finds no serious or critical violation at ${viewport.width} px, and nothing overflows: %s`, async (_name, s) => {
-      const user = `u_${viewport.width}_${s.name.replace(/\W+/g, '_')}`;
-      const { context, page } = await openPage(viewport, user);
+  const LAYOUTS = [
+    { viewport: PHONE, scheme: 'light' },
+    { viewport: DESKTOP, scheme: 'light' },
+    { viewport: PHONE, scheme: 'dark' }, // the dark colours' contrast
+  ] as const;
+  for (const { viewport, scheme } of LAYOUTS) {
+    test.each(STATES.map((s) => [s.name, s] as const))(`axe finds no serious or critical violation at ${viewport.width} px (${scheme}), and nothing overflows: %s`, async (_name, s) => {
+      const user = `u_${viewport.width}_${scheme}_${s.name.replace(/\W+/g, '_')}`;
+      const { context, page } = await openPage(viewport, user, scheme);
       const problems: string[] = [];
       page.on('pageerror', (e) => problems.push(e.message));
       await page.route('https://shop.example/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Order</h1>' }));
@@ -154,9 +159,9 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
       const o = await overflow(page);
       expect(o.scrollWidth).toBeLessThanOrEqual(o.innerWidth);
       expect(problems).toEqual([]);
-      const file = `${viewport.width}-${s.name.replace(/\W+/g, '-')}.png`;
+      const file = `${viewport.width}-${scheme}-${s.name.replace(/\W+/g, '-')}.png`;
       await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
-      if (viewport === PHONE && s.name === 'waiting') await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
+      if (viewport === PHONE && scheme === 'light' && s.name === 'waiting') await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
       await context.setOffline(false);
     });
   }
