@@ -98,7 +98,7 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
 
     // One item per state of the page.
     await createItem('pw', { itemName: 'Sneakers “Aurora” limited edition, size 42', tokenCountToMove: 1 }); // waiting
-    for (let i = 0; i < 150; i++) await register('pw', `pw_ahead_${i}`);
+    for (let i = 0; i < 300; i++) await register('pw', `pw_ahead_${i}`);
     await createItem('pp', { itemName: 'Paused item', tokenCountToMove: 0 }); // paused
     await createItem('pa', { itemName: 'Admitted item', tokenCountToMove: 100, targetUrl: 'https://shop.example/order/pa' }); // admitted
     await createItem('ps', { itemName: 'Sold-out item', remainCount: 0 }); // sold out
