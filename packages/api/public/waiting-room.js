@@ -7,8 +7,8 @@
  * poll (the place expired, was used, or belongs to someone else) registers again. Sold out, not open and unknown
  * items stop polling. A failed request (network down, 5xx, 429, queue full) retries with exponential backoff and
  * jitter (so a crowd that lost its connection together does not come back together), keeps the stored token, and
- * says so; the browser's `online` event retries at once. Once admitted it shows a link to the item's targetUrl with ?waitingQueueToken= (and
- * &entryPass= when the api signs one).
+ * says so; the browser's `online` event retries at once. Once admitted it shows a link to the item's targetUrl
+ * with ?waitingQueueToken= (and &entryPass= when the api signs one).
  *
  * The user id comes from the page's server-rendered config (the gateway's user-id header or cookie); without it
  * (the demo) the shopper types one, remembered in localStorage `wq:demo-user`.
