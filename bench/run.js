@@ -7,7 +7,9 @@
  * Flags: --smoke (a few seconds per phase, 10,000 instead of 1,000,000 waiting: for CI, so the bench cannot rot)
  *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names),
  *        --cpu-prof (each measured server, api, baselines and floors, writes a V8 CPU profile to bench/profiles/,
- *        for Chrome DevTools or `node bench/profile-summary.js <file>`).
+ *        for Chrome DevTools or `node bench/profile-summary.js <file>`),
+ *        --report <file> (also an HTML report: the table, and a chart per target with the measured figure beside
+ *        its target; uPlot, inlined).
  */
 const { fork, spawn } = require('node:child_process');
 const { readFileSync, writeFileSync } = require('node:fs');
@@ -16,6 +18,7 @@ const autocannon = require('autocannon');
 const { Redis } = require('ioredis');
 const shared = require('@waiting-queue/shared');
 const { simulatePolling } = require('./polling-model');
+const { writeReport } = require('../scripts/lib/report');
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
@@ -30,6 +33,7 @@ const CONNECTIONS = Number(opt('connections', 100));
 const BIG = SMOKE ? 10_000 : 1_000_000;
 const ONLY = opt('only', '').split(',').filter(Boolean);
 const CPU_PROF = flag('cpu-prof');
+const REPORT = opt('report', '');
 /**
  * Users in a prebuilt request list. autocannon's every connection builds its own copy of the whole list when it
  * starts, inside the measured window: 1,000 entries cost the load generator about 20 us of CPU per request more
@@ -374,6 +378,35 @@ async function main() {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   for (const r of rows) console.log(r.map((cell, c) => String(cell).padEnd(widths[c])).join('  '));
   console.log(`\nwrote bench/results.json${SMOKE ? ' (smoke run: figures are not representative)' : ''}`);
+  if (REPORT) {
+    writeReport(REPORT, benchReportSpec(results, rows));
+    console.log(`wrote the report ${REPORT}`);
+  }
+}
+
+/**
+ * The bench's HTML report: the table as printed, and one chart per target figure that was measured, with the
+ * measured value beside the target value (the number in the target, e.g. 25 of '<= 25').
+ */
+function benchReportSpec(results, rows) {
+  const measured = results.targets.filter((t) => t.value != null);
+  return {
+    title: `Bench: ${measured.filter((t) => t.met).length} of ${measured.length} measured targets met`,
+    subtitle: `${new Date().toISOString()}${SMOKE ? ', smoke run: figures are not representative' : ''}`,
+    table: rows,
+    charts: measured.map((t) => ({
+      title: `${t.figure}: ${Number(t.value).toFixed(t.value < 10 ? 3 : 0)} (target ${t.target}, ${t.met ? 'met' : 'NOT met'})`,
+      kind: 'bars',
+      x: [0],
+      xLabels: [t.figure],
+      xLabel: '',
+      yLabel: '',
+      series: [
+        { label: 'measured', values: [t.value], color: t.met ? '#166534' : '#b91c1c' },
+        { label: `target ${t.target}`, values: [Number(/[\d.]+/.exec(t.target)[0])], color: '#4a5160' },
+      ],
+    })),
+  };
 }
 
 main().catch((err) => {

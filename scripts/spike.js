@@ -9,11 +9,14 @@
  * Prints users, registered, admitted, FIFO violations, error rate, p50/p95/p99 latency and polls; with --json the
  * last line of stdout is one JSON object of the figures. Exit code 1 when a check fails: FIFO violations,
  * admitted < registered, error rate >= 1 %, p95 >= 100 ms (k6's thresholds); 2 on bad arguments.
+ * With --report FILE it also writes an HTML report with charts (uPlot, inlined): requests/s and p50/p99 latency per
+ * second of the run, and admitted users per scheduler tick, beside the summary table.
  *
  *   BASE_URL=http://127.0.0.1:8080 npm run spike -- --vus 10 --hold-seconds 3 --json
  */
 const { parseArgs } = require('node:util');
 const { runSpike, thresholdFailures, SPIKE_DEFAULTS, DEFAULT_THRESHOLDS } = require('./lib/spike-core');
+const { writeReport } = require('./lib/report');
 
 const USAGE = `usage: node scripts/spike.js [options]   (BASE_URL env, default ${SPIKE_DEFAULTS.baseUrl})
   --base-url <url>           overrides BASE_URL
@@ -27,6 +30,7 @@ const USAGE = `usage: node scripts/spike.js [options]   (BASE_URL env, default $
   --drain-seconds <s>        follow waiting users this long after the stages (default ${SPIKE_DEFAULTS.drainSeconds})
   --max-p95-ms <ms>          latency threshold (default ${DEFAULT_THRESHOLDS.maxP95Ms}, as k6's p(95)<100)
   --no-latency-threshold     do not fail on p95 (noisy CI machines)
+  --report <file>            also write an HTML report with charts to <file>
   --json                     last stdout line: the figures as one JSON object
   --quiet                    no progress lines on stderr`;
 
@@ -46,6 +50,7 @@ const NUMERIC = {
 function parseCli(argv) {
   const optionSpec = {
     'base-url': { type: 'string' },
+    report: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -66,7 +71,8 @@ function parseCli(argv) {
   }
   if (values['no-latency-threshold']) thresholds.maxP95Ms = null;
   new URL(options.baseUrl); // throws on a malformed URL
-  return { options, thresholds, json: Boolean(values.json), quiet: Boolean(values.quiet), help: Boolean(values.help) };
+  if (values.report === '') throw new Error('--report needs a file name');
+  return { options, thresholds, report: values.report, json: Boolean(values.json), quiet: Boolean(values.quiet), help: Boolean(values.help) };
 }
 
 function printSummary(r, failures, thresholds) {
@@ -86,6 +92,49 @@ function printSummary(r, failures, thresholds) {
   ];
   if (r.fifoExamples.length) lines.splice(5, 0, `  FIFO examples    ${JSON.stringify(r.fifoExamples)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The spike's HTML report: the summary, then requests/s and latency per second, and admitted users per tick. */
+function reportSpec(r, failures, thresholds) {
+  const t = r.timeline;
+  const ticks = r.admissionsPerTick;
+  return {
+    title: `Spike test: ${failures.length ? 'FAILED' : 'passed'}`,
+    subtitle: `${r.baseUrl}, run ${r.runId}, ${r.options.vus} VUs, ${r.options.items} items, ${(r.durationMs / 1000).toFixed(1)} s, ${new Date().toISOString()}`,
+    table: [
+      ['figure', 'value', 'threshold'],
+      ['users registered', r.registered, ''],
+      ['users admitted', r.admitted, 'admitted == registered'],
+      ['FIFO violations', r.fifoViolations, '0'],
+      ['error rate', `${(r.errorRate * 100).toFixed(2)} % (${r.errors} of ${r.requests})`, `< ${thresholds.maxErrorRate * 100} %`],
+      ['latency p50 / p95 / p99 ms', `${r.p50} / ${r.p95} / ${r.p99}`, thresholds.maxP95Ms === null ? 'p95 not checked' : `p95 < ${thresholds.maxP95Ms}`],
+      ['admission wait p50 / p95 ms', `${r.admissionWaitMs.p50} / ${r.admissionWaitMs.p95}`, ''],
+      ['result', failures.length ? `FAILED: ${failures.join('; ')}` : 'passed', ''],
+    ],
+    charts: [
+      { title: 'Requests per second', kind: 'line', x: t.seconds, xLabel: 'second of the run', yLabel: 'requests/s', series: [{ label: 'requests/s', values: t.requestsPerSecond }] },
+      {
+        title: 'Latency per second (ms)',
+        kind: 'line',
+        x: t.seconds,
+        xLabel: 'second of the run',
+        yLabel: 'ms',
+        series: [
+          { label: 'p50 ms', values: t.p50Ms },
+          { label: 'p99 ms', values: t.p99Ms },
+        ],
+      },
+      {
+        title: 'Admitted users per tick',
+        kind: 'bars',
+        x: ticks.at.map((_, i) => i),
+        xLabels: ticks.at.map((a) => `${a} s`),
+        xLabel: 'tick (seconds after the first admission)',
+        yLabel: 'users',
+        series: [{ label: 'admitted', values: ticks.admitted }],
+      },
+    ],
+  };
 }
 
 async function main() {
@@ -109,6 +158,10 @@ async function main() {
   const result = await runSpike(cli.options, onProgress);
   const failures = thresholdFailures(result, cli.thresholds);
   printSummary(result, failures, cli.thresholds);
+  if (cli.report) {
+    writeReport(cli.report, reportSpec(result, failures, cli.thresholds));
+    process.stdout.write(`wrote the report ${cli.report}\n`);
+  }
   if (cli.json) process.stdout.write(`${JSON.stringify({ ...result, thresholds: cli.thresholds, failures, ok: failures.length === 0 })}\n`);
   process.exitCode = failures.length ? 1 : 0;
 }

@@ -7,6 +7,9 @@
  * - Seeds the demo items 1..8 (100 in stock each) where they do not exist yet.
  * - Starts the api and the scheduler as child processes, waits until both are ready, prints the URLs.
  * - Ctrl-C / SIGTERM stops everything it started, by pid.
+ * - Logs: on a terminal (stdout is a TTY) the api's and scheduler's pino lines are printed human-readable through
+ *   pino-pretty (time, level, service, message, fields); otherwise (piped, redirected, CI) as the JSON lines they
+ *   are, one per line, for log shippers. LOG_FORMAT=json forces JSON on a terminal too.
  */
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -21,6 +24,8 @@ const DEMO_STOCK = 100;
 
 const children = [];
 let embedded;
+/** Human-readable logs: stdout is a terminal and JSON was not asked for. */
+const prettyLogs = Boolean(process.stdout.isTTY) && env.LOG_FORMAT !== 'json';
 let stopping = false;
 
 function log(msg) {
@@ -42,7 +47,12 @@ async function waitReady(url, name, timeoutMs = 60_000) {
 }
 
 function startChild(name, script) {
-  const child = spawn(process.execPath, [path.join(root, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, script)], { env, stdio: ['ignore', prettyLogs ? 'pipe' : 'inherit', 'inherit'] });
+  if (prettyLogs) {
+    // One pretty-printer per child, so that the two streams' lines never interleave mid-line.
+    const pretty = require('pino-pretty')({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name,service', messageFormat: '{service}: {msg}', sync: true });
+    child.stdout.pipe(pretty);
+  }
   child.on('exit', (code, signal) => {
     if (!stopping) {
       log(`${name} exited (${signal || code}); stopping everything`);

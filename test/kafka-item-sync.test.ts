@@ -84,6 +84,18 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
   const admin = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
     call(`${scheduler!.url}/internal/admin/v1${path}`, init);
   const getItem = (itemId: string) => call(`${scheduler!.url}/internal/admin/v1/waiting-item/${itemId}`);
+  /**
+   * Resolves once the scheduler has logged the message at `partition`/`offset` (applied, skipped or refused: each
+   * names both). Messages of one partition are handled in order, so the earlier ones have been handled too.
+   */
+  const waitLogged = (partition: number, offset: string) =>
+    until(`message ${partition}/${offset} handled`, async () => logLines('item-changed-event').some((l) => l.partition === partition && l.offset === offset));
+  /** A marker behind `key`'s messages: a value for another item under that key, which is refused and logged. */
+  const marker = (key: string) => produce(key, event(`${key}_marker`));
+  const waitMarker = async (sent: { partition: number; offsets: string[] }) => {
+    await waitLogged(sent.partition, sent.offsets[0]);
+    expect(logLines('refused').some((l) => l.partition === sent.partition && l.offset === sent.offsets[0])).toBe(true);
+  };
   const waitItem = (itemId: string, check: (item: any) => boolean = () => true) =>
     until(`item ${itemId} synced`, async () => {
       const r = await getItem(itemId);
@@ -125,8 +137,9 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
   });
 
   test('a non-target item is ignored; a malformed message is skipped without blocking its partition', async () => {
-    // Same key, same partition: once the later message is applied, the earlier ones have been handled.
-    await produce('knot', event('knot', { waitingQueueTargetItem: false }), event('kmark1'));
+    // Same key, same partition: once the later message is refused, the earlier ones have been handled.
+    await produce('knot', event('knot', { waitingQueueTargetItem: false }));
+    const mark = await marker('knot');
     await produce(
       'kbad',
       'not json {',
@@ -134,7 +147,7 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
       JSON.stringify({ itemId: 'kbad', itemName: 'x', remainCount: -1, waitingQueueEnabled: true, waitingQueueTargetItem: true }),
       event('kbad', { itemName: 'after the bad ones', remainCount: 3 }),
     );
-    await waitItem('kmark1');
+    await waitMarker(mark);
     await waitItem('kbad');
     expect((await getItem('knot')).status).toBe(404);
     expect((await getItem('kbad')).body.data).toMatchObject({ itemName: 'after the bad ones', remainCount: 3 });
@@ -151,8 +164,8 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
 
   test('updates of one item apply in order (the last name wins); their stock figures never overwrite the stock', async () => {
     const updates = [7, 5, 2, 1, 0].map((n) => event('k1', { itemName: `Kafka item v${n}`, remainCount: n }));
-    await produce('k1', ...updates, event('kmark2'));
-    await waitItem('kmark2');
+    await produce('k1', ...updates);
+    await waitMarker(await marker('k1'));
     expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'Kafka item v0', remainCount: 10 });
     const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, { method: 'POST', headers: { 'user-id': 'carol' } });
     expect(reg.status).toBe(200);
@@ -170,8 +183,8 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
 
     // At-least-once: the same message again (a redelivery, or a replay under a new group id), then a marker behind
     // it on the same partition.
-    const again = await produce('kredo', created, event('kmark_redo'));
-    await waitItem('kmark_redo');
+    const again = await produce('kredo', created);
+    await waitMarker(await marker('kredo'));
     expect((await getItem('kredo')).body.data).toMatchObject({ itemName: 'Redelivered', remainCount: 0 });
     const fourth = await claim('r4');
     expect(fourth.status).toBe(409);
@@ -185,8 +198,8 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
 
   test('an itemId beyond the safe integers or in exponent form is logged with partition and offset and skipped', async () => {
     const body = '"itemName":"big","remainCount":5,"waitingQueueEnabled":true,"waitingQueueTargetItem":true';
-    const sent = await produce('kbig', `{"itemId":9007199254740993,${body}}`, `{"itemId":1e21,${body}}`, `{"itemId":9007199254740992,${body}}`, event('kmark_big'));
-    await waitItem('kmark_big');
+    const sent = await produce('kbig', `{"itemId":9007199254740993,${body}}`, `{"itemId":1e21,${body}}`, `{"itemId":9007199254740992,${body}}`);
+    await waitMarker(await marker('kbig'));
     // JSON.parse would have made these items 9007199254740992 (twice) and 1e+21.
     expect((await getItem('9007199254740992')).status).toBe(404);
     expect(await env.client.exists(keys.item('9007199254740992'), keys.item('1e+21'))).toBe(0);
@@ -194,6 +207,26 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     const skipped = logLines('skipped').filter((l) => l.key === 'kbig');
     expect(skipped.map((l) => [l.partition, l.offset]).sort()).toEqual(sent.offsets.slice(0, 3).map((o) => [sent.partition, o]).sort());
     expect(skipped.every((l) => l.topic === topic)).toBe(true);
+  });
+
+  test('a message whose key differs from the itemId of its value is refused and logged with partition and offset; the value does not win', async () => {
+    await produce('kkey', event('kkey', { itemName: 'keyed right' }));
+    await waitItem('kkey');
+    const before = (await getItem('k1')).body.data;
+    // Under key kkey: a new item kother, and an edit of the existing item k1. Then a right one, behind them.
+    const wrong = await produce('kkey', event('kother', { itemName: 'under a foreign key' }), event('k1', { itemName: 'edited under a foreign key', waitingQueueEnabled: false }));
+    const right = await produce('kkey', event('kkey', { itemName: 'keyed right v2' }));
+    await waitLogged(right.partition, right.offsets[0]);
+    expect((await getItem('kkey')).body.data.itemName).toBe('keyed right v2');
+    expect((await getItem('kother')).status).toBe(404);
+    expect(await env.client.sismember(keys.itemRegistry, 'kother')).toBe(0);
+    expect((await getItem('k1')).body.data).toMatchObject({ itemName: before.itemName, waitingQueueEnabled: before.waitingQueueEnabled });
+    const refused = logLines('key differs from the itemId').filter((l) => l.key === 'kkey');
+    expect(refused.map((l) => [l.partition, l.offset, l.itemId])).toEqual([
+      [wrong.partition, wrong.offsets[0], 'kother'],
+      [wrong.partition, wrong.offsets[1], 'k1'],
+    ]);
+    expect(refused.every((l) => l.topic === topic && l.level === 40)).toBe(true);
   });
 
   test('a scheduler that was away resumes from the committed offsets and applies every update made meanwhile', async () => {
@@ -215,7 +248,7 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     await produce('777', event(777, { remainCount: 2 }));
     await produce('kbad', event('kbad', { itemName: 'updated while away', remainCount: 9 }));
     await produce('12345', event(12345, { itemName: 'numeric v2', waitingQueueEnabled: false }));
-    await produce('k1', event('kmark3'));
+    const mark = await marker('k1');
 
     // The new scheduler starts while the broker answers nothing: it must get ready (admission and the admin API
     // do not need Kafka) and its consumer must catch up once the broker answers again.
@@ -230,14 +263,14 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     }
     // The group rebalance of the mock takes up to the session timeout (30 s) after a member left.
     await until('every update made while away applied', async () => {
-      const [a, b, c, d, m] = await Promise.all(['kaway1', '777', 'kbad', '12345', 'kmark3'].map(getItem));
+      const [a, b, c, d] = await Promise.all(['kaway1', '777', 'kbad', '12345'].map(getItem));
       return (
         a.status === 200 &&
         b.body.data?.remainCount === 2 &&
         c.body.data?.itemName === 'updated while away' &&
         d.body.data?.itemName === 'numeric v2' &&
         d.body.data?.waitingQueueEnabled === false &&
-        m.status === 200
+        logLines('refused').some((l) => l.partition === mark.partition && l.offset === mark.offsets[0])
       );
     }, 60_000);
     expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'edited by admin', remainCount: 77 });

@@ -63,6 +63,10 @@ export interface SpikeResult {
   outcomes: Record<string, number>;
   admissionWaitMs: { p50: number | null; p95: number | null; max: number | null };
   durationMs: number;
+  /** Per second of the run (by request start): requests sent, and the p50/p99 latency (ms) of those answered. */
+  timeline: { seconds: number[]; requestsPerSecond: number[]; p50Ms: (number | null)[]; p99Ms: (number | null)[] };
+  /** Admitted users per scheduler tick (grouped by the second of their admission expiry); at: s after the first. */
+  admissionsPerTick: { at: number[]; admitted: number[] };
   runId: string;
   baseUrl: string;
   options: Omit<SpikeOptions, 'baseUrl' | 'requestTimeoutMs' | 'runId' | 'random'>;

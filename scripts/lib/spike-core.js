@@ -11,6 +11,7 @@ const { setTimeout: sleep } = require('node:timers/promises');
 const { randomBytes } = require('node:crypto');
 const { Pool } = require('undici');
 const { percentile, latencySummary, vuWindow, countFifoViolations } = require('./spike-stats');
+const { perSecond } = require('./report');
 
 /** Defaults of {@link runSpike}: the k6 script's stages (1 s up to 50 VUs, 10 s hold, 1 s down), 8 items. */
 const SPIKE_DEFAULTS = Object.freeze({
@@ -57,6 +58,10 @@ class RecordingClient {
     this.requests = 0;
     /** Non-2xx responses and network errors. */
     this.errors = 0;
+    /** Start of the run (driver clock, ms): request start times are kept relative to it. */
+    this.t0 = now();
+    /** Every request: start (ms since t0) and duration (ms; null without a response), for the per-second figures. */
+    this.samples = [];
   }
 
   /**
@@ -74,8 +79,10 @@ class RecordingClient {
       status = res.statusCode;
       text = await res.body.text();
       this.durations.push(now() - started);
+      this.samples.push({ startMs: started - this.t0, durationMs: now() - started });
     } catch (err) {
       error = err && err.code ? err.code : String(err);
+      this.samples.push({ startMs: started - this.t0, durationMs: null });
     }
     this.statusCounts[status] = (this.statusCounts[status] || 0) + 1;
     if (status < 200 || status > 299) this.errors++;
@@ -117,6 +124,7 @@ async function runSpike(options = {}, onProgress) {
   let polls = 0;
   let activeVus = 0;
   const t0 = now();
+  client.t0 = t0;
   const drainDeadline = t0 + stagesMs + o.drainSeconds * 1000;
 
   /** Follows one registered user until admitted; sets user.outcome. */
@@ -225,8 +233,26 @@ async function runSpike(options = {}, onProgress) {
  * network errors) / requests, admissionWait = registration response to the poll that saw the admission (ms).
  * Fields: users (registration attempts), registered, admitted, notAdmitted, fifoViolations (+ fifoExamples),
  * errorRate, errors, requests, polls, p50, p95, p99, max, mean, statusCounts ("0": network errors), outcomes
- * (users per final state), admissionWaitMs {p50, p95, max}, durationMs, runId, baseUrl, options.
+ * (users per final state), admissionWaitMs {p50, p95, max}, durationMs, timeline (per second of the run: seconds,
+ * requestsPerSecond, p50Ms, p99Ms), admissionsPerTick {at (s), admitted}, runId, baseUrl, options.
  */
+/**
+ * Admitted users per scheduler tick, as the Redis clock saw them: the admissions grouped by the second of their
+ * `admissionExpiresAt` (one tick stamps its admissions with one expiry; the scheduler ticks once a second by
+ * default). `at`: seconds after the first tick that admitted one of the run's users.
+ * @returns {{at: number[], admitted: number[]}}
+ */
+function admissionsPerTick(admittedUsers) {
+  const bySecond = new Map();
+  for (const u of admittedUsers) {
+    if (!Number.isFinite(u.admissionExpiresAt)) continue;
+    const sec = Math.floor(u.admissionExpiresAt / 1000);
+    bySecond.set(sec, (bySecond.get(sec) || 0) + 1);
+  }
+  const secs = [...bySecond.keys()].sort((a, b) => a - b);
+  return { at: secs.map((x) => x - secs[0]), admitted: secs.map((x) => bySecond.get(x)) };
+}
+
 function summarize({ users, client, polls, durationMs, runId, options }) {
   const registeredUsers = users.filter((u) => u.token !== null);
   const admittedUsers = users.filter((u) => u.outcome === 'admitted');
@@ -251,6 +277,8 @@ function summarize({ users, client, polls, durationMs, runId, options }) {
     outcomes,
     admissionWaitMs: { p50: round(percentile(waits, 50)), p95: round(percentile(waits, 95)), max: round(percentile(waits, 100)) },
     durationMs: Math.round(durationMs),
+    timeline: perSecond(client.samples, percentile),
+    admissionsPerTick: admissionsPerTick(admittedUsers),
     runId,
     baseUrl: options.baseUrl,
     options: {

@@ -5,8 +5,10 @@
  * token (GET .../waiting-queue/{token}) when the server says (pollAfterMs). The token is kept in localStorage
  * under `wq:{itemId}:{userId}`, so a reload polls the same place instead of registering again; a 404/403 on that
  * poll (the place expired, was used, or belongs to someone else) registers again. Sold out, not open and unknown
- * items stop polling. Once admitted it shows a link to the item's targetUrl with ?waitingQueueToken= (and
- * &entryPass= when the api signs one).
+ * items stop polling. A failed request (network down, 5xx, 429, queue full) retries with exponential backoff and
+ * jitter (so a crowd that lost its connection together does not come back together), keeps the stored token, and
+ * says so; the browser's `online` event retries at once. Once admitted it shows a link to the item's targetUrl
+ * with ?waitingQueueToken= (and &entryPass= when the api signs one).
  *
  * The user id comes from the page's server-rendered config (the gateway's user-id header or cookie); without it
  * (the demo) the shopper types one, remembered in localStorage `wq:demo-user`.
@@ -58,6 +60,8 @@
       unauthorizedMsg: 'The shop could not tell who you are. Sign in, then reload this page.',
       offline: 'Connection problem',
       offlineMsg: 'The waiting room cannot be reached. Retrying in {s} s; you keep your place.',
+      noNetwork: 'You are offline',
+      noNetworkMsg: 'Your device has no network connection. Retrying in {s} s, and as soon as it is back; you keep your place.',
       busy: 'Very busy',
       busyMsg: 'Too many requests right now. Retrying in {s} s; you keep your place.',
       unknownWait: 'Unknown',
@@ -111,6 +115,8 @@
       unauthorizedMsg: '사용자를 확인할 수 없습니다. 로그인한 뒤 이 페이지를 새로고침해 주세요.',
       offline: '연결 문제',
       offlineMsg: '대기실에 연결할 수 없습니다. {s}초 후 다시 시도합니다. 순서는 유지됩니다.',
+      noNetwork: '오프라인 상태입니다',
+      noNetworkMsg: '네트워크에 연결되어 있지 않습니다. {s}초 후, 또는 연결되는 즉시 다시 시도합니다. 순서는 유지됩니다.',
       busy: '요청이 많습니다',
       busyMsg: '지금 요청이 너무 많습니다. {s}초 후 다시 시도합니다. 순서는 유지됩니다.',
       unknownWait: '알 수 없음',
@@ -255,6 +261,7 @@
     var body = r.body || {};
     if (r.status === 200 && body.state === 'SUCCESS') {
       failures = 0;
+      main.removeAttribute('data-retry-ms');
       return onView(body.data);
     }
     var code = body.errorCode;
@@ -274,11 +281,21 @@
     if (kind === 'register' && r.status === 400 && !fromGateway) return askUser(t('userInvalid'));
     if (r.status === 401) return finish('unauthorized', 'unauthorized', false);
     failures++;
-    var seconds = r.retryAfter || Math.min(30, Math.pow(2, failures));
-    var key = r.status === 429 ? 'busy' : code === 'QUEUE_FULL' ? 'full' : 'offline';
-    if (key === 'full') seconds = Math.max(seconds, 10);
-    show('error', t(key), t(key + 'Msg', { s: seconds }));
-    later(seconds * 1000, 'start');
+    var key = r.status === 429 ? 'busy' : code === 'QUEUE_FULL' ? 'full' : r.status === 0 && navigator.onLine === false ? 'noNetwork' : 'offline';
+    var ms = backoffMs(failures, r.retryAfter * 1000, key === 'full' ? 10000 : 0);
+    show('error', t(key), t(key + 'Msg', { s: Math.ceil(ms / 1000) }));
+    main.setAttribute('data-retry-ms', String(ms));
+    later(ms, 'start');
+  }
+
+  /**
+   * Delay before retry number `n` (1, 2, ...), in ms: "equal jitter" on an exponential backoff, i.e. between half and
+   * all of min(30 s, 2^n s), at least the server's Retry-After and `floorMs`.
+   */
+  function backoffMs(n, retryAfterMs, floorMs) {
+    var cap = Math.min(30000, 1000 * Math.pow(2, Math.min(n, 15)));
+    var ms = Math.round(cap / 2 + Math.random() * (cap / 2));
+    return Math.max(ms, retryAfterMs || 0, floorMs || 0);
   }
 
   function onView(v) {
@@ -419,6 +436,10 @@
     storageSet(DEMO_USER_KEY, null);
     $('user-id').value = '';
     askUser();
+  });
+  // The network is back: retry now rather than at the end of the backoff (a little jitter spreads a crowd).
+  window.addEventListener('online', function () {
+    if (pending === 'start' && main.getAttribute('data-state') === 'error') later(Math.floor(Math.random() * 1000), 'start');
   });
   // Background tabs throttle timers: check at once when the shopper comes back.
   document.addEventListener('visibilitychange', function () {

@@ -19,7 +19,7 @@ export const itemChangedEventSchema = z.object({
 });
 
 /** What handling one message did. */
-export type ItemChangedOutcome = 'upserted' | 'ignored-not-target' | 'rejected-invalid';
+export type ItemChangedOutcome = 'upserted' | 'ignored-not-target' | 'rejected-invalid' | 'rejected-key-mismatch';
 
 /** Where a message came from, for the logs. */
 export interface MessageOrigin {
@@ -44,6 +44,10 @@ function numericItemIdTokens(raw: string): string[] {
  * A malformed message, or an itemId that is not a safe integer or 1-64 of `[A-Za-z0-9_]`, is logged with its
  * topic, partition and offset and skipped (it would block its partition forever); a Redis error is thrown so that
  * kafkajs retries the message and no update is lost (at-least-once; the upsert is idempotent).
+ * A message whose key is not the itemId of its value is refused (logged with topic, partition, offset, key and
+ * itemId; outcome `rejected-key-mismatch`): the key decides the partition, so only same-key messages of an item keep
+ * their order, and a producer that keys by something else has a bug that must not edit an item silently. A message
+ * without a key is taken by its value.
  */
 export async function handleItemChanged(message: KafkaMessage, items: ItemStore, logger: Logger, origin?: MessageOrigin): Promise<ItemChangedOutcome> {
   const where = { ...origin, offset: message.offset, key: message.key?.toString('utf8') };
@@ -66,6 +70,10 @@ export async function handleItemChanged(message: KafkaMessage, items: ItemStore,
     return 'rejected-invalid';
   }
   const e = parsed.data;
+  if (where.key !== undefined && where.key !== e.itemId) {
+    logger.warn({ ...where, itemId: e.itemId }, 'item-changed-event: key differs from the itemId of the value; refused');
+    return 'rejected-key-mismatch';
+  }
   if (!e.waitingQueueTargetItem) return 'ignored-not-target';
   const { created, stockKept, item } = await items.upsert(
     e.itemId,
