@@ -13,7 +13,9 @@ export const itemChangedEventSchema = z.object({
     .union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'), z.string().regex(ID_PATTERN)])
     .transform(String),
   itemName: z.string().min(1).max(200),
-  remainCount: z.number().int().min(0),
+  // As the admin API's: a figure beyond 2^53 - 1 is not what was sent (JSON.parse rounds it) and 1e300 would be
+  // stored as "1e+300", a stock Redis cannot count down (every restock, reservation or claim would fail).
+  remainCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   waitingQueueEnabled: z.boolean(),
   waitingQueueTargetItem: z.boolean(),
 });
