@@ -44,6 +44,28 @@ describe('item-changed-event: stock figures a JSON number cannot carry', () => {
     await env?.stop();
   }, 60_000);
 
+  test('a numeric itemId under an escaped key ("item\\u0049d": 12.0) is skipped as the plain spelling is, not made item 12', async () => {
+    const rest = '"itemName":"esc","remainCount":5,"waitingQueueEnabled":true,"waitingQueueTargetItem":true';
+    const [meta] = await producer!.send({
+      topic,
+      messages: [
+        { key: 'kesc', value: `{"item\\u0049d":12.0,${rest}}` },
+        { key: 'kesc', value: `{"item\\u0049d":1e1,${rest}}` },
+        { key: 'kesc', value: `{"itemId":"kesc_after",${rest}}` },
+      ],
+    });
+    await waitFor('the message after them applied', async () => (await env.client.exists(keys.item('kesc_after'))) === 1, 60_000);
+    expect(await env.client.exists(keys.item('12'), keys.item('10'))).toBe(0);
+    const skipped = scheduler!
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.key === 'kesc' && String(l.msg).includes('skipped'));
+    const first = BigInt(meta.baseOffset!);
+    expect(skipped.map((l) => l.offset).sort()).toEqual([String(first), String(first + 1n)]);
+  });
+
   test('a remainCount beyond the safe integers is logged with its offset and skipped; the next message applies', async () => {
     const body = (itemId: string, remainCount: string) =>
       `{"itemId":"${itemId}","itemName":"${itemId}","remainCount":${remainCount},"waitingQueueEnabled":true,"waitingQueueTargetItem":true}`;

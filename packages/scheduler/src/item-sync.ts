@@ -57,7 +57,12 @@ export async function handleItemChanged(message: KafkaMessage, items: ItemStore,
     logger.warn(where, 'item-changed-event: value is not JSON; skipped');
     return 'rejected-invalid';
   }
-  const badTokens = numericItemIdTokens(raw).filter((t) => !/^\d{1,16}$/.test(t));
+  const tokens = numericItemIdTokens(raw);
+  const badTokens = tokens.filter((t) => !/^\d{1,16}$/.test(t));
+  // A numeric itemId whose spelling was not among them came under an escaped key (`"item\u0049d": 12.0`), which
+  // JSON.parse decodes: unchecked, 12.0 or 1e1 would become items 12 and 10.
+  const id = (value as { itemId?: unknown } | null)?.itemId;
+  if (typeof id === 'number' && !tokens.includes(String(id))) badTokens.push(String(id));
   if (badTokens.length > 0) {
     logger.warn({ ...where, itemId: badTokens.join(',') }, 'item-changed-event: itemId is not a safe integer nor 1-64 of [A-Za-z0-9_]; skipped');
     return 'rejected-invalid';
