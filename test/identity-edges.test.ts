@@ -60,6 +60,23 @@ describe('identity at the edges (real processes)', () => {
     expect(ranks).toEqual({ first: 1, second: 2, cheat: 3, member: 1 });
   });
 
+  test('JWT mode: a lane claim that is no lane name (e.g. `gold-plus`) registers in the last lane, as an unknown lane does, not 400', async () => {
+    // The shopper cannot change what the identity provider puts in the claim: a 400 would lock them out for good.
+    for (const tier of ['gold-plus', 'Gold Member', 'x'.repeat(40)]) {
+      for (const itemId of ['plain', 'laned']) {
+        const r = await registerAt(jwtApi, itemId, { authorization: `Bearer ${await jwt(`odd_${tier.length}_${itemId}`, { tier })}` });
+        expect({ tier, itemId, status: r.status, errorCode: r.body.errorCode }).toEqual({ tier, itemId, status: 200, errorCode: null });
+      }
+    }
+    // On the laned item they queue behind a vip who registers after them.
+    const vip = await registerAt(jwtApi, 'laned', { authorization: `Bearer ${await jwt('late_vip', { tier: 'vip' })}` });
+    const odd = await call(`${jwtApi.url}/api/v1/item/laned/waiting-queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await jwt('odd_9_laned', { tier: 'gold-plus' })}` },
+    });
+    expect(odd.body.data.waitingQueueRank).toBeGreaterThan(vip.body.data.waitingQueueRank);
+  });
+
   test('JWT mode: a token without exp, or signed with another algorithm than HS256, is 401', async () => {
     const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('forever').sign(key);
     const hs512 = await new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject('otheralg').setExpirationTime('5m').sign(key);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { WqError } from '@waiting-queue/shared';
+import { LANE_PATTERN, WqError } from '@waiting-queue/shared';
 
 /** The header that carries the shopper's id, set by the trusted gateway (the original service's contract). */
 export const USER_ID_HEADER = 'user-id';
@@ -85,8 +85,9 @@ export function jwtIdentity(o: JwtIdentityOptions): Identity {
     async shopper(h) {
       const payload = await verify(h);
       const lane = payload[laneClaim];
-      // A claim that is not a string (e.g. a list of roles) names no lane: the last lane, as without the claim.
-      return { userId: payload.sub, lane: typeof lane === 'string' ? lane : undefined };
+      // A claim that is not a lane name (a list of roles, `gold-plus`) names no lane: the last lane, as without the
+      // claim or with an unknown lane. Not a 400: the shopper cannot change what the identity provider signed.
+      return { userId: payload.sub, lane: typeof lane === 'string' && LANE_PATTERN.test(lane) ? lane : undefined };
     },
   };
 }

@@ -12,6 +12,7 @@
  *        412 when the stock moved since Edit, e.g. by claims); on 412 the form reloads the item and says so.
  *   POST /internal/admin/v1/waiting-item/{id}/restock {quantity}      restock: adds units (an upsert where absent)
  *   POST /internal/admin/v1/waiting-item/{id}/fence/clear             clears a stuck admission fence
+ * Every write carries an Idempotency-Key, the same one when the operator retries a write whose answer was lost.
  * The table's rows are built once per item and then only their text changes, so inputs keep focus and value.
  */
 (function () {
@@ -49,9 +50,25 @@
     }
   }
 
+  // Idempotency-Key of each write whose outcome is unknown (no answer reached the browser, or 503), by method, path,
+  // body and If-Match: the operator's retry of the same write sends the same key, so a restock whose answer was lost
+  // is not applied twice. Any other answer settles the write, and the next one gets a new key.
+  var unsettledKeys = {};
+
+  function newIdempotencyKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes); // also outside secure contexts, unlike crypto.randomUUID
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join('');
+  }
+
   /**
-   * Calls the admin API, with `If-Match: ifMatch` when given; resolves to {data, etag} (the envelope's data and the
-   * ETag header, null when none), rejects with an Error (status, code).
+   * Calls the admin API, with `If-Match: ifMatch` when given and an `Idempotency-Key` on writes (see unsettledKeys);
+   * resolves to {data, etag} (the envelope's data and the ETag header, null when none), rejects with an Error
+   * (status, code).
    */
   function request(method, path, body, ifMatch) {
     var headers = { accept: 'application/json' };
@@ -59,8 +76,11 @@
     if (tk) headers.authorization = 'Bearer ' + tk;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (ifMatch) headers['if-match'] = ifMatch;
+    var write = method !== 'GET' ? method + ' ' + path + ' ' + JSON.stringify(body === undefined ? null : body) + ' ' + (ifMatch || '') : null;
+    if (write !== null) headers['idempotency-key'] = unsettledKeys[write] || (unsettledKeys[write] = newIdempotencyKey());
     return fetch(API + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
       .then(function (res) {
+        if (write !== null && res.status !== 503) delete unsettledKeys[write];
         return res
           .json()
           .catch(function () {

@@ -13,7 +13,9 @@ export const itemChangedEventSchema = z.object({
     .union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'), z.string().regex(ID_PATTERN)])
     .transform(String),
   itemName: z.string().min(1).max(200),
-  remainCount: z.number().int().min(0),
+  // As the admin API's: a figure beyond 2^53 - 1 is not what was sent (JSON.parse rounds it) and 1e300 would be
+  // stored as "1e+300", a stock Redis cannot count down (every restock, reservation or claim would fail).
+  remainCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   waitingQueueEnabled: z.boolean(),
   waitingQueueTargetItem: z.boolean(),
 });
@@ -59,7 +61,12 @@ export async function handleItemChanged(message: KafkaMessage, items: ItemStore,
     logger.warn(where, 'item-changed-event: value is not JSON; skipped');
     return 'rejected-invalid';
   }
-  const badTokens = numericItemIdTokens(raw).filter((t) => !/^\d{1,16}$/.test(t));
+  const tokens = numericItemIdTokens(raw);
+  const badTokens = tokens.filter((t) => !/^\d{1,16}$/.test(t));
+  // A numeric itemId whose spelling was not among them came under an escaped key (`"item\u0049d": 12.0`), which
+  // JSON.parse decodes: unchecked, 12.0 or 1e1 would become items 12 and 10.
+  const id = (value as { itemId?: unknown } | null)?.itemId;
+  if (typeof id === 'number' && !tokens.includes(String(id))) badTokens.push(String(id));
   if (badTokens.length > 0) {
     logger.warn({ ...where, itemId: badTokens.join(',') }, 'item-changed-event: itemId is not a safe integer nor 1-64 of [A-Za-z0-9_]; skipped');
     return 'rejected-invalid';

@@ -19,7 +19,9 @@
 
   Outbox: claim.issued {claimId, userId, remainCount}; item.sold_out {remainCount, cause 'claim'} at 0.
   With an Idempotency-Key: a retry gets the reply recorded for that key and changes nothing; the key recorded
-  for another request: {'IDEMPOTENCY_KEY_REUSED'}.
+  for another request: {'IDEMPOTENCY_KEY_REUSED'}. Only an issued claim is recorded: a refusal changed nothing, so
+  its retry asks again (a deal that opened since, a restock); and the public route's refusals, which anyone can
+  send with fresh keys, cost no memory and never push an order service's record out of the item's cap.
 ]]
 -- @include now
 -- @include outbox
@@ -29,14 +31,15 @@ local function run()
   local userId = ARGV[1]
   local now = nowMs()
   local item = redis.call('HMGET', KEYS[1], 'enabled', 'remainCount', 'queueMode', 'type', 'startAt')
-  if not item[1] then return {'NO_ITEM'} end
-  if item[3] ~= 'DIRECT' then return {'NOT_DIRECT'} end
-  if item[1] ~= '1' then return {'DISABLED'} end
-  if item[4] == 'TIME_DEAL' and item[5] and tonumber(item[5]) > now then return {'NOT_OPEN', item[5]} end
+  -- Refusals change nothing: not recorded under an Idempotency-Key (the second value; includes/idempotency.lua).
+  if not item[1] then return {'NO_ITEM'}, true end
+  if item[3] ~= 'DIRECT' then return {'NOT_DIRECT'}, true end
+  if item[1] ~= '1' then return {'DISABLED'}, true end
+  if item[4] == 'TIME_DEAL' and item[5] and tonumber(item[5]) > now then return {'NOT_OPEN', item[5]}, true end
   local existing = redis.call('HGET', KEYS[2], userId)
-  if existing then return {'ALREADY_CLAIMED', existing} end
+  if existing then return {'ALREADY_CLAIMED', existing}, true end
   local remain = tonumber(item[2] or '0')
-  if remain <= 0 then return {'SOLD_OUT'} end
+  if remain <= 0 then return {'SOLD_OUT'}, true end
 
   local after = redis.call('HINCRBY', KEYS[1], 'remainCount', -1)
   local itemId = string.match(KEYS[1], '^wq:{(.*)}:item$')

@@ -365,6 +365,7 @@ export const openApiDocument: Json = {
         tags: ['public'],
         operationId: 'claim',
         summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
+        description: 'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
         parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
         security: [{}, { userJwt: [] }],
         responses: {

@@ -42,6 +42,9 @@ end
 -- idempotent(recordsKey, expiriesKey, argv, at, run): the reply of run(), run at most once per idempotency key.
 -- argv[at .. at + 3] = key ('' or absent: no key, run() as is), fingerprint, ttl ms, most records of the slot.
 -- A key recorded for another request: {'IDEMPOTENCY_KEY_REUSED'}, and run() does not run.
+-- run() may return a second value, true, for a refusal that changed nothing (e.g. a claim on an item that does not
+-- exist, is not open yet or is sold out): such a reply is not recorded, so a retry asks again, and requests that
+-- change nothing (which anonymous clients can send without end) neither cost memory nor push other records out.
 local function idempotent(recordsKey, expiriesKey, argv, at, run)
   local key = argv[at]
   if key == nil or key == '' then return run() end
@@ -50,7 +53,8 @@ local function idempotent(recordsKey, expiriesKey, argv, at, run)
   local state, recorded = idempotencyLookup(recordsKey, expiriesKey, key, fingerprint, now)
   if state == 'REPLAY' then return recorded end
   if state == 'REUSED' then return {'IDEMPOTENCY_KEY_REUSED'} end
-  local reply = run()
+  local reply, unchanged = run()
+  if unchanged then return reply end
   idempotencyStore(recordsKey, expiriesKey, key, fingerprint, reply, now, tonumber(argv[at + 2]), tonumber(argv[at + 3]))
   return reply
 end
