@@ -50,6 +50,10 @@
  * - `wq:{scheduler}:relay-lease-epoch` STRING the lease's fencing token, +1 per new holder.
  * - `wq:{scheduler}:run:<slot>`         STRING run election of the admission tick: which scheduler runs the slot
  *                                              (`<slot>`: its ISO time, from Redis TIME; coordinator.ts).
+ * - `wq:entry-pass-key`                STRING the api's generated entry-pass signing key (private JWK, JSON) when
+ *                                              ENTRY_PASS_PRIVATE_JWK is not configured (api entry-pass.ts).
+ * - `wq:rl:register:user:<userId>`, `wq:rl:register:ip:<ip>`  registration rate-limit counters, written by
+ *                                              rate-limiter-flexible under the key prefixes below (api rate-limit.ts).
  */
 export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
@@ -91,6 +95,10 @@ export const keys = {
   relayLease: 'wq:{scheduler}:relay-lease',
   relayLeaseEpoch: 'wq:{scheduler}:relay-lease-epoch',
   schedulerRun: (slotKey: string) => `wq:{scheduler}:run:${slotKey}`,
+  entryPassKey: 'wq:entry-pass-key',
+  /** Key prefixes of the registration rate limits; rate-limiter-flexible appends `:<userId>` / `:<ip>`. */
+  rateLimitRegisterUserPrefix: 'wq:rl:register:user',
+  rateLimitRegisterIpPrefix: 'wq:rl:register:ip',
 } as const;
 
 /** Fields of the item hash `wq:{<itemId>}:item`. */
