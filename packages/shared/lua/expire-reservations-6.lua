@@ -9,6 +9,7 @@
                (as confirm-reservation-6.lua)
     ARGV[1]    at most this many reservations expired (and purged) per call
     ARGV[2]    retention of settled reservations, milliseconds
+    ARGV[3]    itemId (for the events; never parsed out of a key)
 
   Output: {expired, purged}
 
@@ -20,7 +21,7 @@
 
 local now = nowMs()
 local limit = tonumber(ARGV[1])
-local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+local k = {itemId = ARGV[3], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
 local expired = 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, limit)
 for _, n in ipairs(due) do

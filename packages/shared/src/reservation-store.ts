@@ -103,7 +103,7 @@ export class ReservationStore {
       this.redis,
       'wq_reserve',
       [keys.item(itemId), keys.entry(itemId), keys.entryBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
-      [userId, seq, quantity, ttlMs],
+      [userId, seq, quantity, ttlMs, itemId],
       keys.idempotency(itemId),
       idem,
       this.limits,
@@ -148,7 +148,7 @@ export class ReservationStore {
 
   /** The scheduler's sweep of one item: expires due PENDING reservations (stock back, once), purges old settled ones. */
   async expireDue(itemId: string, p: ExpireParams): Promise<{ expired: number; purged: number }> {
-    const [expired, purged] = await callScript<[number, number]>(this.redis, 'wq_expire_reservations', keys.reservationState(itemId), [p.limit, p.retentionMs]);
+    const [expired, purged] = await callScript<[number, number]>(this.redis, 'wq_expire_reservations', keys.reservationState(itemId), [p.limit, p.retentionMs, itemId]);
     return { expired: Number(expired), purged: Number(purged) };
   }
 
@@ -162,7 +162,7 @@ export class ReservationStore {
       this.redis,
       'wq_restock',
       [keys.item(itemId), keys.outbox(itemId)],
-      [quantity],
+      [quantity, itemId],
       keys.idempotency(itemId),
       idem,
       this.limits,
@@ -173,7 +173,7 @@ export class ReservationStore {
   private async settle(command: string, reservationId: string, idem: IdempotentRequest | undefined): Promise<SettleResult> {
     const id = parseReservationId(reservationId);
     if (!id) return { status: 'NOT_FOUND' };
-    const raw = await callIdempotent<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n], keys.idempotency(id.itemId), idem, this.limits);
+    const raw = await callIdempotent<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n, id.itemId], keys.idempotency(id.itemId), idem, this.limits);
     if (raw[0] === 'NOT_FOUND') return { status: 'NOT_FOUND' };
     return { status: raw[0] as 'OK' | ReservationStatus, reservation: JSON.parse(String(raw[1])) as Reservation };
   }
