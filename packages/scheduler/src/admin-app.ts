@@ -9,6 +9,7 @@ import {
   MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
   parseItemIfMatch,
+  rejectNonJsonBody,
   requireId,
   route,
   sendJson,
@@ -58,18 +59,6 @@ const tokenCountSearchSchema = z
     itemIdListToSearch: z.array(z.string().regex(ID_PATTERN)).max(10_000).optional().default([]),
   })
   .strict();
-
-/**
- * 415 `UNSUPPORTED_MEDIA_TYPE` for a request that carries a body express.json() did not parse (no or another
- * Content-Type, e.g. curl -d's form type), so that `{searchAll:true}` sent as a form is refused instead of being
- * read as an empty search.
- */
-const rejectNonJsonBody: RequestHandler = (req, _res, next) => {
-  const length = Number(req.headers['content-length'] ?? 0);
-  const hasBody = req.headers['transfer-encoding'] !== undefined || length > 0;
-  if (hasBody && req.body === undefined) return next(new WqError('UNSUPPORTED_MEDIA_TYPE', 'the body must be JSON (Content-Type: application/json)'));
-  next();
-};
 
 /** N from `?tokenCountToMove=N` (decimal digits only) or a JSON body `{tokenCountToMove: N}`. */
 function tokenCountFrom(req: Request): number {
