@@ -15,6 +15,7 @@ export * from './outbox';
 export * from './abandonment';
 export * from './redis';
 export * from './scripts';
+export { LANE_SPAN, LUA_CONSTANTS } from './lua-constants';
 export * from './idempotency';
 export * from './http';
 export * from './lifecycle';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { WqError } from './errors';
 import { keys, ItemField } from './keys';
+import { MAX_LANES } from './lua-constants';
 import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import type { RedisClient } from './redis';
 
 /** A lane name (the `user-tier` header's value): 1-32 of `[A-Za-z0-9_]`. */
 export const LANE_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
-/** Most lanes per item (lua/includes/lanes.lua: 8 lanes of 2^40 place numbers stay exact in doubles). */
-export const MAX_LANES = 8;
+export { MAX_LANES };
 
 /** Body of an item upsert (admin API and the `item-changed-event` consumer). */
 export const waitingItemInputSchema = z

@@ -20,7 +20,7 @@
  * - `wq:{<itemId>}:last-poll`  ZSET  member = waiting userId, score = last register/poll, epoch ms; written only
  *                                    when ABANDON_AFTER_SECONDS > 0 (dropped by the tick after that long).
  * - `wq:{<itemId>}:outbox`     STREAM the item's events, appended by the same Lua script that makes each change
- *                                    (XADD MAXLEN ~ 100000 until a relay has seen the item, then untrimmed: the relay
+ *                                    (XADD MAXLEN ~ OUTBOX_MAXLEN until a relay has seen the item, then untrimmed: the relay
  *                                    trims it up to its cursor, lua/includes/outbox.lua). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
  *                                    the item hash's `eventSeq`: unique, stable), `type`, `itemId`, `at` (epoch ms,
  *                                    Redis clock), `payload` (JSON). Types and payloads: see outbox.ts

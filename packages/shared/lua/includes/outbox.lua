@@ -11,7 +11,7 @@
 -- events not yet published wait however long Kafka is down. An item no relay has seen (no KAFKA_BROKERS) keeps the
 -- bound XADD MAXLEN ~ OUTBOX_MAXLEN, so that an outbox nothing reads cannot fill Redis.
 
-local OUTBOX_MAXLEN = 100000
+-- @const OUTBOX_MAXLEN
 
 -- jsonValue(v): JSON text of a string, integral number, boolean or cjson.null (integers exact up to 2^53).
 local function jsonValue(v)
