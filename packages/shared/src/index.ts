@@ -5,6 +5,7 @@ export * from './errors';
 export * from './ids';
 export * from './token-cache';
 export * from './item-store';
+export * from './token-secret';
 export * from './keys';
 export * from './logger';
 export * from './poll-policy';
