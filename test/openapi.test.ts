@@ -155,7 +155,7 @@ describe('OpenAPI document against real responses', () => {
       adminToken: 'x',
       bodyLimitBytes: 1024,
       console: createConsoleRouter({ items: stub, queue: stub, redis: stub, adminToken: 'x', defaultTokenCountToMove: 1, tickMs: 1000 }) as any,
-      reservations: stub,
+      restock: true,
       tickMs: 1000,
     } as any);
     /** [METHOD path] of every route and static mount, express `:param` written as OpenAPI `{param}`. */

@@ -19,7 +19,6 @@ import {
   type ItemStore,
   type Logger,
   type QueueStore,
-  type ReservationStore,
 } from '@waiting-queue/shared';
 import { createRestockRouter } from './admin-stock';
 import { createFenceRouter } from './admin-fence';
@@ -36,8 +35,8 @@ export interface AdminAppOptions {
   bodyLimitBytes: number;
   /** The operators' console (`/admin`, see console.ts), mounted before the 404 when given. */
   console?: RequestHandler;
-  /** Serves `POST /waiting-item/{itemId}/restock` (admin-stock.ts) when given. */
-  reservations?: ReservationStore;
+  /** Serves `POST /waiting-item/{itemId}/restock` (admin-stock.ts, through `items`) when true. */
+  restock?: boolean;
   /** Admission tick interval, milliseconds: serves `POST /waiting-item/{itemId}/fence/clear` (admin-fence.ts) when given. */
   tickMs?: number;
 }
@@ -149,7 +148,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
     }),
   );
 
-  if (o.reservations) admin.use(createRestockRouter(o.reservations, o.logger));
+  if (o.restock) admin.use(createRestockRouter(o.items, o.logger));
   if (o.tickMs) admin.use(createFenceRouter(o.queue, o.tickMs, o.logger));
   app.use('/internal/admin/v1', admin);
   if (o.console) app.use(o.console);

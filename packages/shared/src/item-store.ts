@@ -260,6 +260,25 @@ export class ItemStore {
     return Number(raw[1]);
   }
 
+  /**
+   * Adds `quantity` (>= 1) to the item's stock (lua/restock-4.lua, a delta: never a figure from elsewhere); the
+   * queue reopens when it was 0.
+   * @returns the new stock, or `NO_ITEM`.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  async restock(itemId: string, quantity: number, idem?: IdempotentRequest): Promise<number | 'NO_ITEM'> {
+    const raw = await callIdempotent<[string, number?]>(
+      this.redis,
+      'wq_restock',
+      [keys.item(itemId), keys.outbox(itemId)],
+      [quantity, itemId],
+      keys.idempotency(itemId),
+      idem,
+      this.limits,
+    );
+    return raw[0] === 'OK' ? Number(raw[1]) : 'NO_ITEM';
+  }
+
   /** Writes the initial global N unless one is stored already (so a restart keeps an operator's value). */
   async initTokenCountToMove(n: number): Promise<number> {
     await this.redis.set(keys.tokenCountToMove, String(n), 'NX');

@@ -152,24 +152,6 @@ export class ReservationStore {
     return { expired: Number(expired), purged: Number(purged) };
   }
 
-  /**
-   * Adds `quantity` (>= 1) to the item's stock; the queue reopens when it was 0.
-   * @returns the new stock, or `NO_ITEM`.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
-   */
-  async restock(itemId: string, quantity: number, idem?: IdempotentRequest): Promise<number | 'NO_ITEM'> {
-    const raw = await callIdempotent<[string, number?]>(
-      this.redis,
-      'wq_restock',
-      [keys.item(itemId), keys.outbox(itemId)],
-      [quantity, itemId],
-      keys.idempotency(itemId),
-      idem,
-      this.limits,
-    );
-    return raw[0] === 'OK' ? Number(raw[1]) : 'NO_ITEM';
-  }
-
   private async settle(command: string, reservationId: string, idem: IdempotentRequest | undefined): Promise<SettleResult> {
     const id = parseReservationId(reservationId);
     if (!id) return { status: 'NOT_FOUND' };
