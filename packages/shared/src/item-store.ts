@@ -143,6 +143,20 @@ const ITEM_FIELDS = [
   ItemField.version,
 ];
 
+/** What the scheduler records on an item hash, besides the item's settings (operators' console). */
+export interface ItemSchedulerState {
+  /** Admission capacity of the last tick, tokens per second (0 before the first tick). */
+  admitRate: number;
+  /** The item's sequence: registrations ever made (its place numbers). */
+  seq: number;
+  /** Redis time of the last admission tick, epoch ms; null before the first. */
+  lastMoveAt: number | null;
+  /** The fencing token of the last tick that moved the item, epoch ms (Redis clock); null before the first. */
+  fence: number | null;
+}
+
+const SCHEDULER_STATE_FIELDS = [ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence] as const;
+
 /** The item and its ETag from the values of {@link ITEM_FIELDS}; null when the item does not exist. */
 function toItemWithEtag(itemId: string, values: (string | null)[]): { item: WaitingItem; etag: string } | null {
   const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting, version] = values;
@@ -237,6 +251,19 @@ export class ItemStore {
   /** The item and its ETag (see {@link itemEtag}), read together; null when unknown. */
   async getWithEtag(itemId: string): Promise<{ item: WaitingItem; etag: string } | null> {
     return toItemWithEtag(itemId, await this.redis.hmget(keys.item(itemId), ...ITEM_FIELDS));
+  }
+
+  /** The item and what the scheduler records on it, read together (one HMGET); null when unknown. */
+  async getWithSchedulerState(itemId: string): Promise<{ item: WaitingItem; state: ItemSchedulerState } | null> {
+    const values = await this.redis.hmget(keys.item(itemId), ...ITEM_FIELDS, ...SCHEDULER_STATE_FIELDS);
+    const found = toItemWithEtag(itemId, values.slice(0, ITEM_FIELDS.length));
+    if (!found) return null;
+    const [admitRate, seq, lastMoveAt, fence] = values.slice(ITEM_FIELDS.length);
+    const orNull = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+    return {
+      item: found.item,
+      state: { admitRate: Number(admitRate ?? 0) || 0, seq: Number(seq ?? 0), lastMoveAt: orNull(lastMoveAt), fence: orNull(fence) },
+    };
   }
 
   /** Every registered item id, sorted. */
