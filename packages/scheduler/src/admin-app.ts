@@ -5,6 +5,7 @@ import {
   errorHandler,
   ID_PATTERN,
   idempotentRequest,
+  ItemUpsertRefused,
   markRoute,
   MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
@@ -72,6 +73,13 @@ function tokenCountFrom(req: Request): number {
   return body.tokenCountToMove;
 }
 
+/** The HTTP answer to an upsert ItemStore refused: 412 for a failed precondition, 400 for input that cannot be stored. */
+function upsertRefusalToHttp(err: unknown): unknown {
+  if (!(err instanceof ItemUpsertRefused)) return err;
+  const precondition = err.reason === 'ITEM_CHANGED' || err.reason === 'STOCK_NEEDS_IF_MATCH';
+  return new WqError(precondition ? 'PRECONDITION_FAILED' : 'INVALID_PARAMETER', err.message);
+}
+
 /** Like `route()`, for a route answering one item: its ETag goes out as the `ETag` header. */
 function itemRoute(fn: (req: Request) => Promise<{ item: unknown; etag: string }>): RequestHandler {
   return (req, res, next) => {
@@ -133,7 +141,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
       const ifMatch = parseItemIfMatch(req.headers['if-match']);
       // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
       const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
-      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem);
+      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem).catch((err: unknown) => {
+        throw upsertRefusalToHttp(err);
+      });
       o.logger.info({ item, created }, 'waiting item upserted');
       return { item, etag };
     }),

@@ -106,6 +106,31 @@ export function parseItemIfMatch(header: string | undefined): ItemIfMatch | unde
  */
 export type StockRule = 'set' | 'match' | 'keep';
 
+/** Why {@link ItemStore.upsert} refused an upsert. */
+export type UpsertRefusal =
+  /** A TIME_DEAL without a startAt in the same input. */
+  | 'TIME_DEAL_WITHOUT_START'
+  /** A new item without remainCount. */
+  | 'STOCK_REQUIRED'
+  /** `ifMatch` was given and the item is missing or differs from it. */
+  | 'ITEM_CHANGED'
+  /** stockRule `match`: remainCount for an existing item without an ETag. */
+  | 'STOCK_NEEDS_IF_MATCH';
+
+/**
+ * A domain refusal of {@link ItemStore.upsert}: nothing was written. The HTTP layer maps `reason` to its answer
+ * (admin-app.ts); other callers (item sync, warm-up) treat it as any error.
+ */
+export class ItemUpsertRefused extends Error {
+  constructor(
+    readonly reason: UpsertRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ItemUpsertRefused';
+  }
+}
+
 /** Options of {@link ItemStore.upsert}. */
 export interface UpsertOptions {
   /** false keeps the item out of the scheduler's registry (the api's warm-up item); default true. */
@@ -190,10 +215,10 @@ export class ItemStore {
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash
    * between the two writes leaves a registered id without an item, which the scheduler skips (NO_ITEM).
    * The precondition and the stock rule are checked in the same Lua script as the write (atomic).
-   * @throws WqError 400 `INVALID_PARAMETER` when `type` is TIME_DEAL without a `startAt` in the same input, or a new
-   *   item comes without remainCount.
-   * @throws WqError 412 `PRECONDITION_FAILED` when `ifMatch` is given and the item is missing or differs, or when
-   *   stockRule is `match` and remainCount comes for an existing item without an ETag.
+   * @throws ItemUpsertRefused (nothing written): `TIME_DEAL_WITHOUT_START` when `type` is TIME_DEAL without a
+   *   `startAt` in the same input; `STOCK_REQUIRED` when a new item comes without remainCount; `ITEM_CHANGED` when
+   *   `ifMatch` is given and the item is missing or differs; `STOCK_NEEDS_IF_MATCH` when stockRule is `match` and
+   *   remainCount comes for an existing item without an ETag.
    * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` when `idem`'s key was recorded for another request.
    * @param idem the request's Idempotency-Key: a retry with it gets the item (and ETag) as the first upsert stored
    *   it, and writes nothing.
@@ -201,9 +226,9 @@ export class ItemStore {
   async upsert(itemId: string, input: WaitingItemInput, opts: UpsertOptions = {}, idem?: IdempotentRequest): Promise<UpsertResult> {
     const optional = (v: number | string | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
     if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
-      throw new WqError('INVALID_PARAMETER', 'invalid waiting item: a TIME_DEAL needs a startAt');
+      throw new ItemUpsertRefused('TIME_DEAL_WITHOUT_START', 'invalid waiting item: a TIME_DEAL needs a startAt');
     }
-    const stockRequired = () => new WqError('INVALID_PARAMETER', 'invalid waiting item: remainCount is required to create an item');
+    const stockRequired = () => new ItemUpsertRefused('STOCK_REQUIRED', 'invalid waiting item: remainCount is required to create an item');
     const exists = (await this.redis.exists(keys.item(itemId))) === 1;
     if (input.remainCount === undefined && !exists && opts.ifMatch === undefined) throw stockRequired();
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
@@ -229,11 +254,11 @@ export class ItemStore {
     const result = Number(reply[0]);
     if (result === -1) throw stockRequired();
     if (result === -2) {
-      throw new WqError('PRECONDITION_FAILED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
+      throw new ItemUpsertRefused('ITEM_CHANGED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
     }
     if (result === -3) {
-      throw new WqError(
-        'PRECONDITION_FAILED',
+      throw new ItemUpsertRefused(
+        'STOCK_NEEDS_IF_MATCH',
         `setting remainCount of the existing item ${itemId} needs If-Match with the ETag of a GET (so that claims and reservations since then are not undone); a restock adds units without it`,
       );
     }
