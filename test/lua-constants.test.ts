@@ -12,6 +12,8 @@ describe('Lua constants come from lua-constants.ts', () => {
     expect(register.lua).toContain(`local LANE_SPAN = ${LANE_SPAN}\n`);
     const claim = scripts.find((s) => s.command === 'wq_claim')!;
     expect(claim.lua).toContain(`local OUTBOX_MAXLEN = ${OUTBOX_MAXLEN}\n`);
+    const reserve = scripts.find((s) => s.command === 'wq_reserve')!;
+    expect(reserve.lua).toContain("local RESERVATION_STATUS = {PENDING = 'PENDING', CONFIRMED = 'CONFIRMED', CANCELLED = 'CANCELLED', EXPIRED = 'EXPIRED'}\n");
     expect(LUA_CONSTANTS).toMatchObject({ LANE_SPAN: 2 ** 40, OUTBOX_MAXLEN: 100_000 });
   });
 });

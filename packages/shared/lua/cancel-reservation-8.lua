@@ -32,10 +32,10 @@ local function run()
   local k = {itemId = ARGV[2], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
   local r = loadReservation(KEYS[3], ARGV[1])
   if not r then return {'NOT_FOUND'} end
-  if r.status == 'PENDING' then
-    settleReservation(k, ARGV[1], r, now >= r.expiresAt and 'EXPIRED' or 'CANCELLED', now)
+  if r.status == RESERVATION_STATUS.PENDING then
+    settleReservation(k, ARGV[1], r, now >= r.expiresAt and RESERVATION_STATUS.EXPIRED or RESERVATION_STATUS.CANCELLED, now)
   end
-  return {r.status == 'CANCELLED' and 'OK' or r.status, reservationJson(r)}
+  return {r.status == RESERVATION_STATUS.CANCELLED and 'OK' or r.status, reservationJson(r)}
 end
 
 return idempotent(KEYS[7], KEYS[8], ARGV, 3, run)

@@ -32,14 +32,14 @@ local function run()
   local k = {itemId = ARGV[2], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
   local r = loadReservation(KEYS[3], ARGV[1])
   if not r then return {'NOT_FOUND'} end
-  if r.status == 'PENDING' then
+  if r.status == RESERVATION_STATUS.PENDING then
     if now >= r.expiresAt then
-      settleReservation(k, ARGV[1], r, 'EXPIRED', now)
+      settleReservation(k, ARGV[1], r, RESERVATION_STATUS.EXPIRED, now)
     else
-      settleReservation(k, ARGV[1], r, 'CONFIRMED', now)
+      settleReservation(k, ARGV[1], r, RESERVATION_STATUS.CONFIRMED, now)
     end
   end
-  return {r.status == 'CONFIRMED' and 'OK' or r.status, reservationJson(r)}
+  return {r.status == RESERVATION_STATUS.CONFIRMED and 'OK' or r.status, reservationJson(r)}
 end
 
 return idempotent(KEYS[7], KEYS[8], ARGV, 3, run)

@@ -26,8 +26,8 @@ local expired = 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, limit)
 for _, n in ipairs(due) do
   local r = loadReservation(KEYS[3], n)
-  if r and r.status == 'PENDING' then
-    settleReservation(k, n, r, 'EXPIRED', now)
+  if r and r.status == RESERVATION_STATUS.PENDING then
+    settleReservation(k, n, r, RESERVATION_STATUS.EXPIRED, now)
     expired = expired + 1
   else
     redis.call('ZREM', KEYS[4], n)

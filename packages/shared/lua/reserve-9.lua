@@ -62,7 +62,7 @@ local function run()
   local r = {
     reservationId = itemId .. '.' .. n,
     itemId = itemId,
-    userId = userId, quantity = quantity, status = 'PENDING',
+    userId = userId, quantity = quantity, status = RESERVATION_STATUS.PENDING,
     createdAt = now, expiresAt = now + tonumber(ARGV[4]), updatedAt = now,
   }
   local json = reservationJson(r)

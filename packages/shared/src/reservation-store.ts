@@ -4,8 +4,9 @@ import { keys } from './keys';
 import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, recordedReply, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
+import type { RESERVATION_STATUS } from './lua-constants';
 
-export type ReservationStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED' | 'EXPIRED';
+export type ReservationStatus = (typeof RESERVATION_STATUS)[keyof typeof RESERVATION_STATUS];
 
 /** A reservation as stored (lua/includes/reservation.lua) and as the internal API returns it. Times epoch ms, Redis clock. */
 export interface Reservation {

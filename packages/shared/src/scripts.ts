@@ -36,8 +36,15 @@ function expandIncludes(source: string, seen = new Set<string>()): string {
 function expandConstants(source: string, file: string): string {
   return source.replace(/^-- @const (\S+)\s*$/gm, (_line, name: string) => {
     const value = LUA_CONSTANTS[name];
-    if (value === undefined || !Number.isSafeInteger(value)) throw new Error(`lua/${file}: no integer constant ${name} in lua-constants.ts`);
-    return `local ${name} = ${value}`;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return `local ${name} = ${value}`;
+    if (typeof value === 'object') {
+      const fields = Object.entries(value).map(([k, v]) => {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.]*$/.test(v)) throw new Error(`lua-constants.ts: ${name}.${k} is not a plain name and value`);
+        return `${k} = '${v}'`;
+      });
+      return `local ${name} = {${fields.join(', ')}}`;
+    }
+    throw new Error(`lua/${file}: no constant ${name} in lua-constants.ts`);
   });
 }
 

@@ -5,6 +5,7 @@
 -- Record: {reservationId, itemId, userId, quantity, status, createdAt, expiresAt, updatedAt}; status PENDING |
 -- CONFIRMED | CANCELLED | EXPIRED; times epoch ms (Redis clock). A PENDING reservation is expired from expiresAt on.
 -- @include outbox
+-- @const RESERVATION_STATUS
 
 local function reservationJson(r)
   return jsonObject({'reservationId', r.reservationId, 'itemId', r.itemId, 'userId', r.userId, 'quantity', r.quantity,
@@ -28,16 +29,16 @@ local function settleReservation(k, n, r, status, now)
   redis.call('HSET', k.reservations, n, reservationJson(r))
   redis.call('ZREM', k.pending, n)
   redis.call('ZADD', k.done, now, n)
-  if status == 'CONFIRMED' then
+  if status == RESERVATION_STATUS.CONFIRMED then
     emitEvent(k.itemId, k.item, k.outbox, 'reservation.confirmed', now,
       {'reservationId', r.reservationId, 'userId', r.userId, 'quantity', r.quantity})
     return
   end
   local after = redis.call('HINCRBY', k.item, 'remainCount', r.quantity)
   if redis.call('HINCRBY', k.holdings, r.userId, -r.quantity) <= 0 then redis.call('HDEL', k.holdings, r.userId) end
-  emitEvent(k.itemId, k.item, k.outbox, status == 'CANCELLED' and 'reservation.cancelled' or 'reservation.expired', now,
+  emitEvent(k.itemId, k.item, k.outbox, status == RESERVATION_STATUS.CANCELLED and 'reservation.cancelled' or 'reservation.expired', now,
     {'reservationId', r.reservationId, 'userId', r.userId, 'quantity', r.quantity, 'remainCount', after})
-  stockEvents(k.itemId, k.item, k.outbox, after - r.quantity, after, now, status == 'CANCELLED' and 'cancel' or 'expiry')
+  stockEvents(k.itemId, k.item, k.outbox, after - r.quantity, after, now, status == RESERVATION_STATUS.CANCELLED and 'cancel' or 'expiry')
 end
 
 -- fmtRsv(n): a reservation number as its decimal string.
