@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import type { Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
-import { ItemStore, ReservationStore, connectRedis, createLogger, freePort, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, connectRedis, createLogger, freePort, keys, type RedisClient } from '@waiting-queue/shared';
 import { OutboxRelay } from '../packages/scheduler/src/outbox-relay';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { kafkaBroker, kafkaForTest, testKafka, type TestKafka } from './helpers/kafka';
@@ -93,7 +93,7 @@ describe('the outbox and its relay', () => {
 
   /** Appends `n` events to the item's outbox through the real restock script (one `item.restocked` each). */
   const appendEvents = async (itemId: string, n: number) => {
-    const store = new ReservationStore(redis);
+    const store = new ItemStore(redis);
     for (let i = 0; i < n; i += 2000) await Promise.all(Array.from({ length: Math.min(2000, n - i) }, () => store.restock(itemId, 1)));
   };
   /** The relay's cursor and lease keys, as keys.ts lays them out. */

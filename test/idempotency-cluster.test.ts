@@ -1,5 +1,5 @@
 import { Cluster } from 'ioredis';
-import { ItemStore, ReservationStore, connectRedis, isRedisUnavailable, keys, type IdempotentRequest } from '@waiting-queue/shared';
+import { ItemStore, connectRedis, isRedisUnavailable, keys, type IdempotentRequest } from '@waiting-queue/shared';
 import { startTestCluster, type TestCluster } from './helpers/cluster';
 import { sleep, waitFor } from './helpers/waiting-room-client';
 
@@ -38,7 +38,7 @@ describe('every write takes effect exactly once on a Redis Cluster', () => {
     const itemId = 'idem_cluster';
     await new ItemStore(observer).upsert(itemId, { itemName: itemId, remainCount: 10, waitingQueueEnabled: true }, { register: false });
     const stockOf = async () => Number(await observer.hget(keys.item(itemId), 'remainCount'));
-    const store = new ReservationStore(product);
+    const store = new ItemStore(product);
     const idem: IdempotentRequest = { key: 'cluster-restock-1', fingerprint: 'restock 20' };
     await store.restock(itemId, 1); // connects the node of the item's slot and loads the script there
     expect(await stockOf()).toBe(11);

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { ItemStore, connectRedis, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { describeKafka, kafkaForTest, testOwnBroker, type TestKafka } from './helpers/kafka';
@@ -22,7 +22,7 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
 
   /** Appends a claim event as the claim script does: XADD to the item's outbox (format: lua headers / keys.ts). */
   const appendClaim = (itemId: string, userId: string) =>
-    redis.xadd(`wq:{${itemId}}:outbox`, '*', 'id', `${itemId}:${++seq}`, 'type', 'claim.issued', 'itemId', itemId, 'at', String(Date.now()), 'payload', JSON.stringify({ userId }));
+    redis.xadd(keys.outbox(itemId), '*', 'id', `${itemId}:${++seq}`, 'type', 'claim.issued', 'itemId', itemId, 'at', String(Date.now()), 'payload', JSON.stringify({ userId }));
   const count = async (sql: string) => Number((await pg.query(sql)).rows[0].n);
   const waitFor = async (what: string, cond: () => Promise<boolean>, ms = 60_000) => {
     const deadline = Date.now() + ms;
@@ -70,7 +70,7 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
     // At-least-once: make the relay publish everything again (as after a crash between the Kafka ack and the
     // cursor write), and restart the consumer: the ledger stays at 100.
     await scheduler.stop(20_000);
-    await redis.del('wq:{l1}:outbox-cursor', 'wq:{l2}:outbox-cursor');
+    await redis.del(keys.outboxCursor('l1'), keys.outboxCursor('l2'));
     await appendClaim('l1', 'late_user');
     scheduler = await startScheduler();
     await waitFor('the late claim', async () => (await count('SELECT count(*) AS n FROM claims')) === 101);
@@ -88,8 +88,8 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
       for (let i = 0; i < 20; i++) await appendClaim('l2', `while_down${i}`);
       await new Promise((r) => setTimeout(r, 3000));
       // Nothing could be relayed: the events are still in the outbox (the cursor did not pass them).
-      const cursor = await redis.get('wq:{l2}:outbox-cursor');
-      const pending = await redis.xrange('wq:{l2}:outbox', cursor ? `(${cursor}` : '-', '+');
+      const cursor = await redis.get(keys.outboxCursor('l2'));
+      const pending = await redis.xrange(keys.outbox('l2'), cursor ? `(${cursor}` : '-', '+');
       expect(pending.length).toBe(20);
     } finally {
       kafka!.resume!();
@@ -100,7 +100,7 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
   test('a reservation moves through its statuses in the ledger; an event breaking a constraint is parked in failed_events', async () => {
     if (!scheduler) throw new Error('the first test left no scheduler running');
     const add = (type: string, payload: Record<string, unknown>, id = `l1:${++seq}`) =>
-      redis.xadd('wq:{l1}:outbox', '*', 'id', id, 'type', type, 'itemId', 'l1', 'at', String(Date.now() + seq), 'payload', JSON.stringify(payload));
+      redis.xadd(keys.outbox('l1'), '*', 'id', id, 'type', type, 'itemId', 'l1', 'at', String(Date.now() + seq), 'payload', JSON.stringify(payload));
     await add('reservation.created', { reservationId: 'l1.1', userId: 'r1', quantity: 1 });
     await add('reservation.confirmed', { reservationId: 'l1.1' });
     // Same (item, user) as an earlier claim: the claims table's UNIQUE(item_id, user_id) refuses it.

@@ -155,7 +155,7 @@ describe('OpenAPI document against real responses', () => {
       adminToken: 'x',
       bodyLimitBytes: 1024,
       console: createConsoleRouter({ items: stub, queue: stub, redis: stub, adminToken: 'x', defaultTokenCountToMove: 1, tickMs: 1000 }) as any,
-      reservations: stub,
+      restock: true,
       tickMs: 1000,
     } as any);
     /** [METHOD path] of every route and static mount, express `:param` written as OpenAPI `{param}`. */
@@ -233,7 +233,7 @@ describe('OpenAPI document against real responses', () => {
     await admin('PUT', N, `${N}?tokenCountToMove=0`, 200);
     await admin('PUT', N, N, 200, { body: { tokenCountToMove: 0 } });
     await admin('PUT', N, `${N}?tokenCountToMove=-1`, 400);
-    await admin('PUT', N, N, 415, { rawBody: 'tokenCountToMove=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await admin('PUT', N, N, 400, { rawBody: 'tokenCountToMove=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     await admin('PUT', N, N, 413, { body: { tokenCountToMove: 1, pad: 'x'.repeat(600) } });
     await admin('PUT', N, `${N}?tokenCountToMove=1`, 401, { headers: { authorization: 'Basic x' } });
 
@@ -244,7 +244,7 @@ describe('OpenAPI document against real responses', () => {
     await admin('POST', C, C, 200, { body: { searchAll: true } });
     await admin('POST', C, C, 200, { body: { itemIdListToSearch: ['oa_open', 'oa_none'] } });
     await admin('POST', C, C, 400, { body: { searchAll: 'yes' } });
-    await admin('POST', C, C, 415, { rawBody: '{"searchAll":true}', headers: { 'content-type': 'text/plain' } });
+    await admin('POST', C, C, 400, { rawBody: '{"searchAll":true}', headers: { 'content-type': 'text/plain' } });
     await admin('POST', C, C, 413, { body: { itemIdListToSearch: Array.from({ length: 100 }, (_, i) => `item_${i}`) } });
     await admin('POST', C, C, 401, { headers: { authorization: 'Bearer x' }, body: { searchAll: true } });
 

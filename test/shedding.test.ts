@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import { ItemStore, connectRedis, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 
@@ -44,7 +44,7 @@ describe('load shedding', () => {
       expect(r.retryAfter).toBe('1');
     }
     // Shedding happens before any Redis work: exactly the accepted registrations are queued.
-    expect(await redis.zcard('wq:{shed}:waiting')).toBe(ok.length);
+    expect(await redis.zcard(keys.waiting('shed'))).toBe(ok.length);
     // Health checks are not shed (terminus answers them first).
     expect((await fetch(`${api.url}/health/ready`)).status).toBe(200);
   });

@@ -55,7 +55,7 @@ describe('stock scripts on a 3-master Redis Cluster', () => {
       expect((await rsv.cancel(b.reservation.reservationId)).status).toBe('OK');
       await new Promise((r) => setTimeout(r, 5));
       expect(await rsv.expireDue(id, { limit: 10, retentionMs: 60_000 })).toEqual({ expired: 1, purged: 0 });
-      expect(await rsv.restock(id, 2)).toBe(4);
+      expect(await items.restock(id, 2)).toBe(4);
       await items.upsert(id, { itemName: id, remainCount: 1, waitingQueueEnabled: true, queueMode: 'DIRECT' }, { register: false });
       expect((await claims.claim(id, 'c1')).status).toBe('OK');
       expect((await claims.claim(id, 'c2')).status).toBe('SOLD_OUT');

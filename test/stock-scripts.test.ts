@@ -255,7 +255,7 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(await claims.claimOf('cp', loser)).toBeNull();
     const winner = won[0];
     expect(await claims.claim('cp', winner.u)).toEqual({ status: 'ALREADY_CLAIMED', claimId: (winner.r as { claimId: string }).claimId });
-    expect(await rsv.restock('cp', 1)).toBe(1);
+    expect(await items.restock('cp', 1)).toBe(1);
     expect(await claims.claim('cp', loser)).toMatchObject({ status: 'OK', remainCount: 0 });
     const evs = await types('cp');
     expect(evs.filter((t) => t === 'claim.issued')).toHaveLength(101);
@@ -271,10 +271,10 @@ describe('stock, reservation, claim and lane scripts', () => {
   test('restock reopens a sold-out item: registration refused at 0, accepted after; restock of an unknown item', async () => {
     await items.upsert('rk', { itemName: 'rk', remainCount: 0, waitingQueueEnabled: true });
     expect(await queue.register('rk', 'late')).toBe('SOLD_OUT');
-    expect(await rsv.restock('rk', 5)).toBe(5);
+    expect(await items.restock('rk', 5)).toBe(5);
     expect(placeOf(await queue.register('rk', 'late')).status).toBe('WAITING');
     expect(await types('rk')).toEqual(['item.restocked', 'item.reopened']);
-    expect(await rsv.restock('never', 5)).toBe('NO_ITEM');
+    expect(await items.restock('never', 5)).toBe('NO_ITEM');
     expect(await redis.exists(keys.item('never'), keys.outbox('never'))).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { bearerAuth, errorHandler, notFound, route, type Logger } from '@waiting-queue/shared';
+import { bearerAuth, errorHandler, notFound, rejectNonJsonBody, route, type Logger } from '@waiting-queue/shared';
 import type { EntryPassIssuer } from './entry-pass';
 import type { Operations } from './operations';
 import { createPageRouter, type PageOptions } from './page';
@@ -32,6 +32,7 @@ export function createApiApp(o: ApiAppOptions): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(express.json({ limit: o.bodyLimitBytes }));
+  app.use(rejectNonJsonBody);
 
   app.post(
     '/api/v1/item/:itemId/waiting-queue',

@@ -1,8 +1,8 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
-import type { RedisClient } from '@waiting-queue/shared';
+import { keys, type RedisClient } from '@waiting-queue/shared';
 
 /** Redis key of the generated signing key (when ENTRY_PASS_PRIVATE_JWK is not configured). */
-export const ENTRY_PASS_KEY = 'wq:entry-pass-key';
+export const ENTRY_PASS_KEY = keys.entryPassKey;
 export const ENTRY_PASS_ALG = 'ES256';
 export const ENTRY_PASS_ISSUER = 'waiting-queue';
 

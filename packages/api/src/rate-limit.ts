@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { WqError, type RedisClient } from '@waiting-queue/shared';
+import { keys, WqError, type RedisClient } from '@waiting-queue/shared';
 
 /** A limit: `points` requests per `durationSeconds`; 0 points switches it off. */
 export interface Limit {
@@ -19,8 +19,8 @@ export class RegistrationLimiter {
   constructor(redis: RedisClient, user: Limit, ip: Limit) {
     const make = (prefix: string, l: Limit) =>
       l.points > 0 ? new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: l.points, duration: l.durationSeconds }) : undefined;
-    this.perUser = make('wq:rl:register:user', user);
-    this.perIp = make('wq:rl:register:ip', ip);
+    this.perUser = make(keys.rateLimitRegisterUserPrefix, user);
+    this.perIp = make(keys.rateLimitRegisterIpPrefix, ip);
   }
 
   /** True when at least one limit is on. */

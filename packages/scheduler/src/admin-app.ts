@@ -5,10 +5,12 @@ import {
   errorHandler,
   ID_PATTERN,
   idempotentRequest,
+  ItemUpsertRefused,
   markRoute,
   MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
   parseItemIfMatch,
+  rejectNonJsonBody,
   requireId,
   route,
   sendJson,
@@ -18,7 +20,6 @@ import {
   type ItemStore,
   type Logger,
   type QueueStore,
-  type ReservationStore,
 } from '@waiting-queue/shared';
 import { createRestockRouter } from './admin-stock';
 import { createFenceRouter } from './admin-fence';
@@ -35,8 +36,8 @@ export interface AdminAppOptions {
   bodyLimitBytes: number;
   /** The operators' console (`/admin`, see console.ts), mounted before the 404 when given. */
   console?: RequestHandler;
-  /** Serves `POST /waiting-item/{itemId}/restock` (admin-stock.ts) when given. */
-  reservations?: ReservationStore;
+  /** Serves `POST /waiting-item/{itemId}/restock` (admin-stock.ts, through `items`) when true. */
+  restock?: boolean;
   /** Admission tick interval, milliseconds: serves `POST /waiting-item/{itemId}/fence/clear` (admin-fence.ts) when given. */
   tickMs?: number;
 }
@@ -59,18 +60,6 @@ const tokenCountSearchSchema = z
   })
   .strict();
 
-/**
- * 415 `UNSUPPORTED_MEDIA_TYPE` for a request that carries a body express.json() did not parse (no or another
- * Content-Type, e.g. curl -d's form type), so that `{searchAll:true}` sent as a form is refused instead of being
- * read as an empty search.
- */
-const rejectNonJsonBody: RequestHandler = (req, _res, next) => {
-  const length = Number(req.headers['content-length'] ?? 0);
-  const hasBody = req.headers['transfer-encoding'] !== undefined || length > 0;
-  if (hasBody && req.body === undefined) return next(new WqError('UNSUPPORTED_MEDIA_TYPE', 'the body must be JSON (Content-Type: application/json)'));
-  next();
-};
-
 /** N from `?tokenCountToMove=N` (decimal digits only) or a JSON body `{tokenCountToMove: N}`. */
 function tokenCountFrom(req: Request): number {
   const q = req.query.tokenCountToMove;
@@ -82,6 +71,13 @@ function tokenCountFrom(req: Request): number {
   }
   const body = parseOr400(z.object({ tokenCountToMove: tokenCountSchema }).strict(), req.body ?? {}, 'body');
   return body.tokenCountToMove;
+}
+
+/** The HTTP answer to an upsert ItemStore refused: 412 for a failed precondition, 400 for input that cannot be stored. */
+function upsertRefusalToHttp(err: unknown): unknown {
+  if (!(err instanceof ItemUpsertRefused)) return err;
+  const precondition = err.reason === 'ITEM_CHANGED' || err.reason === 'STOCK_NEEDS_IF_MATCH';
+  return new WqError(precondition ? 'PRECONDITION_FAILED' : 'INVALID_PARAMETER', err.message);
 }
 
 /** Like `route()`, for a route answering one item: its ETag goes out as the `ETag` header. */
@@ -145,7 +141,9 @@ export function createAdminApp(o: AdminAppOptions): Express {
       const ifMatch = parseItemIfMatch(req.headers['if-match']);
       // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
       const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
-      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem);
+      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem).catch((err: unknown) => {
+        throw upsertRefusalToHttp(err);
+      });
       o.logger.info({ item, created }, 'waiting item upserted');
       return { item, etag };
     }),
@@ -160,7 +158,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
     }),
   );
 
-  if (o.reservations) admin.use(createRestockRouter(o.reservations, o.logger));
+  if (o.restock) admin.use(createRestockRouter(o.items, o.logger));
   if (o.tickMs) admin.use(createFenceRouter(o.queue, o.tickMs, o.logger));
   app.use('/internal/admin/v1', admin);
   if (o.console) app.use(o.console);

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { idempotentRequest, requireId, route, WqError, type Logger, type ReservationStore } from '@waiting-queue/shared';
+import { idempotentRequest, requireId, route, WqError, type ItemStore, type Logger } from '@waiting-queue/shared';
 
 const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();
 
@@ -12,7 +12,7 @@ const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000
  * `WAITING_ITEM_NOT_FOUND`, 422 `IDEMPOTENCY_KEY_REUSED`. With an Idempotency-Key a retry gets the first answer and
  * adds nothing.
  */
-export function createRestockRouter(reservations: ReservationStore, logger: Logger): Router {
+export function createRestockRouter(items: ItemStore, logger: Logger): Router {
   const r = express.Router();
   r.post(
     '/waiting-item/:itemId/restock',
@@ -24,7 +24,7 @@ export function createRestockRouter(reservations: ReservationStore, logger: Logg
         throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`);
       }
       const idem = idempotentRequest(req.headers, ['restock', itemId, parsed.data.quantity]);
-      const remainCount = await reservations.restock(itemId, parsed.data.quantity, idem);
+      const remainCount = await items.restock(itemId, parsed.data.quantity, idem);
       if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
       logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
       return { itemId, quantity: parsed.data.quantity, remainCount };

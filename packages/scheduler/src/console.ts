@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import express, { type Router } from 'express';
 import {
   bearerAuth,
-  ItemField,
-  keys,
   route,
   type ItemStore,
   type QueueStore,
@@ -95,34 +93,27 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
   const [tokenCountToMove, counts, rows, time, relay] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
     o.queue.counts(listed),
-    Promise.all(
-      listed.map(async (id) => {
-        const [item, state] = await Promise.all([
-          o.items.get(id),
-          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence),
-        ]);
-        return { item, state };
-      }),
-    ),
+    Promise.all(listed.map((id) => o.items.getWithSchedulerState(id))),
     o.redis.time(),
     o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
   ]);
   const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
-  rows.forEach(({ item, state }, i) => {
-    if (!item) return; // registered but not (or no longer) stored: the scheduler skips it too
+  rows.forEach((row, i) => {
+    if (!row) return; // registered but not (or no longer) stored: the scheduler skips it too
+    const { item, state } = row;
     const { waitingTokenCount, enteredTokenCount } = counts[i];
-    const admitRate = Number(state[0] ?? 0) || 0;
+    const admitRate = state.admitRate;
     items.push({
       ...item,
       waitingTokenCount,
       enteredTokenCount,
       admitRate,
-      admittedTotal: Math.max(0, Number(state[1] ?? 0) - waitingTokenCount),
+      admittedTotal: Math.max(0, state.seq - waitingTokenCount),
       drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
-      lastTickAt: state[2] === null ? null : Number(state[2]),
-      fence: state[3] === null ? null : Number(state[3]),
-      fenceStuck: state[3] !== null && Number(state[3]) > redisTime + o.tickMs,
+      lastTickAt: state.lastMoveAt,
+      fence: state.fence,
+      fenceStuck: state.fence !== null && state.fence > redisTime + o.tickMs,
     });
   });
   return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, items, truncated: ids.length > listed.length };

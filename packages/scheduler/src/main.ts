@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE,
     adminToken: config.ADMIN_TOKEN,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    reservations,
+    restock: true,
     tickMs,
     console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs, relay: Boolean(config.KAFKA_BROKERS) }),
   });

@@ -25,7 +25,8 @@
                more than ARGV[4] ms ahead of this node's Redis time)
     ARGV[4]    tick interval, milliseconds (to publish the admission rate)
     ARGV[5]    abandonment: a waiting user whose last poll (KEYS[5]) is older than this many milliseconds is
-               dropped instead of admitted; 0 or absent: off (KEYS[5] is not touched)
+               dropped instead of admitted; 0: off (KEYS[5] is not touched)
+    ARGV[6]    itemId (for the events; never parsed out of a key)
 
   Output: {status, moved, expired, waiting, abandoned}
     status 'OK' | 'NO_ITEM' | 'STALE_FENCE' (this tick or a later one already moved the item)
@@ -161,7 +162,7 @@ if n > 0 then
   for _, lane in ipairs(lanes) do
     local maxSeq = laneMax[lane]
     redis.call('ZADD', KEYS[4], maxSeq, maxSeq .. ':' .. fmtInt(expiresAt))
-    emitEvent(KEYS[1], KEYS[6], 'batch.admitted', now, {'lane', laneName(item[8], lane) or cjson.null, 'count', laneCount[lane],
+    emitEvent(ARGV[6], KEYS[1], KEYS[6], 'batch.admitted', now, {'lane', laneName(item[8], lane) or cjson.null, 'count', laneCount[lane],
       'maxSeq', maxSeq, 'expiresAt', expiresAt, 'fence', fence})
   end
 end

@@ -7,9 +7,10 @@
     KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
                (as confirm-reservation-6.lua)
     ARGV[1]    reservation number n
+    ARGV[2]    itemId (for the events; never parsed out of a key)
     KEYS[7] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
     KEYS[8] idempotency expiries  wq:{itemId}:idempotency-expiry
-    ARGV[2..5] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
+    ARGV[3..6] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output: {status, record JSON}
     'OK'        cancelled now, or already CANCELLED (idempotent)
@@ -28,13 +29,13 @@
 
 local function run()
   local now = nowMs()
-  local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+  local k = {itemId = ARGV[2], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
   local r = loadReservation(KEYS[3], ARGV[1])
   if not r then return {'NOT_FOUND'} end
-  if r.status == 'PENDING' then
-    settleReservation(k, ARGV[1], r, now >= r.expiresAt and 'EXPIRED' or 'CANCELLED', now)
+  if r.status == RESERVATION_STATUS.PENDING then
+    settleReservation(k, ARGV[1], r, now >= r.expiresAt and RESERVATION_STATUS.EXPIRED or RESERVATION_STATUS.CANCELLED, now)
   end
-  return {r.status == 'CANCELLED' and 'OK' or r.status, reservationJson(r)}
+  return {r.status == RESERVATION_STATUS.CANCELLED and 'OK' or r.status, reservationJson(r)}
 end
 
-return idempotent(KEYS[7], KEYS[8], ARGV, 2, run)
+return idempotent(KEYS[7], KEYS[8], ARGV, 3, run)

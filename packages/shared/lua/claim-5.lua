@@ -8,9 +8,10 @@
     KEYS[2] claims     wq:{itemId}:claims (userId -> claimId)
     KEYS[3] outbox     wq:{itemId}:outbox
     ARGV[1] userId
+    ARGV[2] itemId (for the claim id and the events; never parsed out of a key)
     KEYS[4] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
     KEYS[5] idempotency expiries  wq:{itemId}:idempotency-expiry
-    ARGV[2..5] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
+    ARGV[3..6] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output:
     {'OK', claimId, remainCount}             issued now; claimId '<itemId>.c<n>'
@@ -29,6 +30,7 @@
 
 local function run()
   local userId = ARGV[1]
+  local itemId = ARGV[2]
   local now = nowMs()
   local item = redis.call('HMGET', KEYS[1], 'enabled', 'remainCount', 'queueMode', 'type', 'startAt')
   -- Refusals change nothing: not recorded under an Idempotency-Key (the second value; includes/idempotency.lua).
@@ -42,12 +44,11 @@ local function run()
   if remain <= 0 then return {'SOLD_OUT'}, true end
 
   local after = redis.call('HINCRBY', KEYS[1], 'remainCount', -1)
-  local itemId = string.match(KEYS[1], '^wq:{(.*)}:item$')
   local claimId = itemId .. '.c' .. string.format('%d', redis.call('HINCRBY', KEYS[1], 'claimSeq', 1))
   redis.call('HSET', KEYS[2], userId, claimId)
-  emitEvent(KEYS[1], KEYS[3], 'claim.issued', now, {'claimId', claimId, 'userId', userId, 'remainCount', after})
-  stockEvents(KEYS[1], KEYS[3], remain, after, now, 'claim')
+  emitEvent(itemId, KEYS[1], KEYS[3], 'claim.issued', now, {'claimId', claimId, 'userId', userId, 'remainCount', after})
+  stockEvents(itemId, KEYS[1], KEYS[3], remain, after, now, 'claim')
   return {'OK', claimId, after}
 end
 
-return idempotent(KEYS[4], KEYS[5], ARGV, 2, run)
+return idempotent(KEYS[4], KEYS[5], ARGV, 3, run)

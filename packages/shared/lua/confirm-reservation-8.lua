@@ -7,9 +7,10 @@
     KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
                (wq:{itemId}:item, :holdings, :reservations, :reservations-pending, :reservations-done, :outbox)
     ARGV[1]    reservation number n (the part after the '.' of the id '<itemId>.<n>')
+    ARGV[2]    itemId (for the events; never parsed out of a key)
     KEYS[7] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
     KEYS[8] idempotency expiries  wq:{itemId}:idempotency-expiry
-    ARGV[2..5] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
+    ARGV[3..6] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output: {status, record JSON}
     'OK'        confirmed now, or already CONFIRMED (idempotent)
@@ -28,17 +29,17 @@
 
 local function run()
   local now = nowMs()
-  local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+  local k = {itemId = ARGV[2], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
   local r = loadReservation(KEYS[3], ARGV[1])
   if not r then return {'NOT_FOUND'} end
-  if r.status == 'PENDING' then
+  if r.status == RESERVATION_STATUS.PENDING then
     if now >= r.expiresAt then
-      settleReservation(k, ARGV[1], r, 'EXPIRED', now)
+      settleReservation(k, ARGV[1], r, RESERVATION_STATUS.EXPIRED, now)
     else
-      settleReservation(k, ARGV[1], r, 'CONFIRMED', now)
+      settleReservation(k, ARGV[1], r, RESERVATION_STATUS.CONFIRMED, now)
     end
   end
-  return {r.status == 'CONFIRMED' and 'OK' or r.status, reservationJson(r)}
+  return {r.status == RESERVATION_STATUS.CONFIRMED and 'OK' or r.status, reservationJson(r)}
 end
 
-return idempotent(KEYS[7], KEYS[8], ARGV, 2, run)
+return idempotent(KEYS[7], KEYS[8], ARGV, 3, run)

@@ -9,6 +9,7 @@
                (as confirm-reservation-6.lua)
     ARGV[1]    at most this many reservations expired (and purged) per call
     ARGV[2]    retention of settled reservations, milliseconds
+    ARGV[3]    itemId (for the events; never parsed out of a key)
 
   Output: {expired, purged}
 
@@ -20,13 +21,13 @@
 
 local now = nowMs()
 local limit = tonumber(ARGV[1])
-local k = {item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
+local k = {itemId = ARGV[3], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
 local expired = 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, limit)
 for _, n in ipairs(due) do
   local r = loadReservation(KEYS[3], n)
-  if r and r.status == 'PENDING' then
-    settleReservation(k, n, r, 'EXPIRED', now)
+  if r and r.status == RESERVATION_STATUS.PENDING then
+    settleReservation(k, n, r, RESERVATION_STATUS.EXPIRED, now)
     expired = expired + 1
   else
     redis.call('ZREM', KEYS[4], n)

@@ -17,9 +17,10 @@
     ARGV[2] place number (seq) the caller verified the token against
     ARGV[3] quantity (integer >= 1)
     ARGV[4] reservation TTL, milliseconds
+    ARGV[5] itemId (for the reservation id and the events; never parsed out of a key)
     KEYS[8] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
     KEYS[9] idempotency expiries  wq:{itemId}:idempotency-expiry
-    ARGV[5..8] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
+    ARGV[6..9] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output:
     {'OK', record JSON, remainCount}
@@ -39,6 +40,7 @@
 
 local function run()
   local now = nowMs()
+  local itemId = ARGV[5]
   local userId = ARGV[1]
   local quantity = tonumber(ARGV[3])
   local item = redis.call('HMGET', KEYS[1], 'enabled', 'remainCount', 'maxPerUser')
@@ -58,18 +60,18 @@ local function run()
   redis.call('HINCRBY', KEYS[4], userId, quantity)
   local n = fmtRsv(redis.call('HINCRBY', KEYS[1], 'rsvSeq', 1))
   local r = {
-    reservationId = string.match(KEYS[1], '^wq:{(.*)}:item$') .. '.' .. n,
-    itemId = string.match(KEYS[1], '^wq:{(.*)}:item$'),
-    userId = userId, quantity = quantity, status = 'PENDING',
+    reservationId = itemId .. '.' .. n,
+    itemId = itemId,
+    userId = userId, quantity = quantity, status = RESERVATION_STATUS.PENDING,
     createdAt = now, expiresAt = now + tonumber(ARGV[4]), updatedAt = now,
   }
   local json = reservationJson(r)
   redis.call('HSET', KEYS[5], n, json)
   redis.call('ZADD', KEYS[6], r.expiresAt, n)
-  emitEvent(KEYS[1], KEYS[7], 'reservation.created', now,
+  emitEvent(itemId, KEYS[1], KEYS[7], 'reservation.created', now,
     {'reservationId', r.reservationId, 'userId', userId, 'quantity', quantity, 'expiresAt', r.expiresAt, 'remainCount', after})
-  stockEvents(KEYS[1], KEYS[7], remain, after, now, 'reservation')
+  stockEvents(itemId, KEYS[1], KEYS[7], remain, after, now, 'reservation')
   return {'OK', json, after}
 end
 
-return idempotent(KEYS[8], KEYS[9], ARGV, 5, run)
+return idempotent(KEYS[8], KEYS[9], ARGV, 6, run)

@@ -6,9 +6,10 @@
     KEYS[1] item hash  wq:{itemId}:item
     KEYS[2] outbox     wq:{itemId}:outbox
     ARGV[1] quantity (integer >= 1)
+    ARGV[2] itemId (for the events; never parsed out of a key)
     KEYS[3] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)
     KEYS[4] idempotency expiries  wq:{itemId}:idempotency-expiry
-    ARGV[2..5] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
+    ARGV[3..6] Idempotency-Key ('' : none), request fingerprint, record TTL ms, most records per item
 
   Output: {'OK', remainCount} | {'NO_ITEM'}
 
@@ -25,9 +26,9 @@ local function run()
   local now = nowMs()
   local quantity = tonumber(ARGV[1])
   local after = redis.call('HINCRBY', KEYS[1], 'remainCount', quantity)
-  emitEvent(KEYS[1], KEYS[2], 'item.restocked', now, {'quantity', quantity, 'remainCount', after})
-  stockEvents(KEYS[1], KEYS[2], after - quantity, after, now, 'restock')
+  emitEvent(ARGV[2], KEYS[1], KEYS[2], 'item.restocked', now, {'quantity', quantity, 'remainCount', after})
+  stockEvents(ARGV[2], KEYS[1], KEYS[2], after - quantity, after, now, 'restock')
   return {'OK', after}
 end
 
-return idempotent(KEYS[3], KEYS[4], ARGV, 2, run)
+return idempotent(KEYS[3], KEYS[4], ARGV, 3, run)

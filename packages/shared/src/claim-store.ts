@@ -29,7 +29,7 @@ export class ClaimStore {
       this.redis,
       'wq_claim',
       [keys.item(itemId), keys.claims(itemId), keys.outbox(itemId)],
-      [userId],
+      [userId, itemId],
       keys.idempotency(itemId),
       idem,
       this.limits,

@@ -84,6 +84,18 @@ export function bearerAuth(expected: string | undefined, realm: string): Request
   };
 }
 
+/**
+ * After `express.json()`: a request that carries a body express.json() did not parse (no or another Content-Type,
+ * e.g. curl -d's form type) is refused with 400 `INVALID_PARAMETER`, the same on both servers, so that
+ * `{searchAll:true}` sent as a form is not read as an empty search, nor a form body as a missing one.
+ */
+export const rejectNonJsonBody: RequestHandler = (req, _res, next) => {
+  const length = Number(req.headers['content-length'] ?? 0);
+  const hasBody = req.headers['transfer-encoding'] !== undefined || length > 0;
+  if (hasBody && req.body === undefined) return next(new WqError('INVALID_PARAMETER', 'the body must be JSON (Content-Type: application/json)'));
+  next();
+};
+
 /** Final middleware: 404 `NOT_FOUND` envelope for any path no route took. */
 export const notFound: RequestHandler = (req, res) => {
   sendJson(res, 404, failure('NOT_FOUND', `no route for ${req.method} ${req.path}`));

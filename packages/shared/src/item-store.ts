@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { WqError } from './errors';
 import { keys, ItemField } from './keys';
+import { MAX_LANES } from './lua-constants';
 import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import type { RedisClient } from './redis';
 
 /** A lane name (the `user-tier` header's value): 1-32 of `[A-Za-z0-9_]`. */
 export const LANE_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
-/** Most lanes per item (lua/includes/lanes.lua: 8 lanes of 2^40 place numbers stay exact in doubles). */
-export const MAX_LANES = 8;
+export { MAX_LANES };
 
 /** Body of an item upsert (admin API and the `item-changed-event` consumer). */
 export const waitingItemInputSchema = z
@@ -106,6 +106,31 @@ export function parseItemIfMatch(header: string | undefined): ItemIfMatch | unde
  */
 export type StockRule = 'set' | 'match' | 'keep';
 
+/** Why {@link ItemStore.upsert} refused an upsert. */
+export type UpsertRefusal =
+  /** A TIME_DEAL without a startAt in the same input. */
+  | 'TIME_DEAL_WITHOUT_START'
+  /** A new item without remainCount. */
+  | 'STOCK_REQUIRED'
+  /** `ifMatch` was given and the item is missing or differs from it. */
+  | 'ITEM_CHANGED'
+  /** stockRule `match`: remainCount for an existing item without an ETag. */
+  | 'STOCK_NEEDS_IF_MATCH';
+
+/**
+ * A domain refusal of {@link ItemStore.upsert}: nothing was written. The HTTP layer maps `reason` to its answer
+ * (admin-app.ts); other callers (item sync, warm-up) treat it as any error.
+ */
+export class ItemUpsertRefused extends Error {
+  constructor(
+    readonly reason: UpsertRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ItemUpsertRefused';
+  }
+}
+
 /** Options of {@link ItemStore.upsert}. */
 export interface UpsertOptions {
   /** false keeps the item out of the scheduler's registry (the api's warm-up item); default true. */
@@ -143,6 +168,20 @@ const ITEM_FIELDS = [
   ItemField.version,
 ];
 
+/** What the scheduler records on an item hash, besides the item's settings (operators' console). */
+export interface ItemSchedulerState {
+  /** Admission capacity of the last tick, tokens per second (0 before the first tick). */
+  admitRate: number;
+  /** The item's sequence: registrations ever made (its place numbers). */
+  seq: number;
+  /** Redis time of the last admission tick, epoch ms; null before the first. */
+  lastMoveAt: number | null;
+  /** The fencing token of the last tick that moved the item, epoch ms (Redis clock); null before the first. */
+  fence: number | null;
+}
+
+const SCHEDULER_STATE_FIELDS = [ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence] as const;
+
 /** The item and its ETag from the values of {@link ITEM_FIELDS}; null when the item does not exist. */
 function toItemWithEtag(itemId: string, values: (string | null)[]): { item: WaitingItem; etag: string } | null {
   const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting, version] = values;
@@ -176,10 +215,10 @@ export class ItemStore {
    * Creates or updates an item and registers it for the scheduler; returns the item as stored. The registry is written first: a crash
    * between the two writes leaves a registered id without an item, which the scheduler skips (NO_ITEM).
    * The precondition and the stock rule are checked in the same Lua script as the write (atomic).
-   * @throws WqError 400 `INVALID_PARAMETER` when `type` is TIME_DEAL without a `startAt` in the same input, or a new
-   *   item comes without remainCount.
-   * @throws WqError 412 `PRECONDITION_FAILED` when `ifMatch` is given and the item is missing or differs, or when
-   *   stockRule is `match` and remainCount comes for an existing item without an ETag.
+   * @throws ItemUpsertRefused (nothing written): `TIME_DEAL_WITHOUT_START` when `type` is TIME_DEAL without a
+   *   `startAt` in the same input; `STOCK_REQUIRED` when a new item comes without remainCount; `ITEM_CHANGED` when
+   *   `ifMatch` is given and the item is missing or differs; `STOCK_NEEDS_IF_MATCH` when stockRule is `match` and
+   *   remainCount comes for an existing item without an ETag.
    * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` when `idem`'s key was recorded for another request.
    * @param idem the request's Idempotency-Key: a retry with it gets the item (and ETag) as the first upsert stored
    *   it, and writes nothing.
@@ -187,9 +226,9 @@ export class ItemStore {
   async upsert(itemId: string, input: WaitingItemInput, opts: UpsertOptions = {}, idem?: IdempotentRequest): Promise<UpsertResult> {
     const optional = (v: number | string | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
     if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
-      throw new WqError('INVALID_PARAMETER', 'invalid waiting item: a TIME_DEAL needs a startAt');
+      throw new ItemUpsertRefused('TIME_DEAL_WITHOUT_START', 'invalid waiting item: a TIME_DEAL needs a startAt');
     }
-    const stockRequired = () => new WqError('INVALID_PARAMETER', 'invalid waiting item: remainCount is required to create an item');
+    const stockRequired = () => new ItemUpsertRefused('STOCK_REQUIRED', 'invalid waiting item: remainCount is required to create an item');
     const exists = (await this.redis.exists(keys.item(itemId))) === 1;
     if (input.remainCount === undefined && !exists && opts.ifMatch === undefined) throw stockRequired();
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
@@ -215,11 +254,11 @@ export class ItemStore {
     const result = Number(reply[0]);
     if (result === -1) throw stockRequired();
     if (result === -2) {
-      throw new WqError('PRECONDITION_FAILED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
+      throw new ItemUpsertRefused('ITEM_CHANGED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
     }
     if (result === -3) {
-      throw new WqError(
-        'PRECONDITION_FAILED',
+      throw new ItemUpsertRefused(
+        'STOCK_NEEDS_IF_MATCH',
         `setting remainCount of the existing item ${itemId} needs If-Match with the ETag of a GET (so that claims and reservations since then are not undone); a restock adds units without it`,
       );
     }
@@ -237,6 +276,19 @@ export class ItemStore {
   /** The item and its ETag (see {@link itemEtag}), read together; null when unknown. */
   async getWithEtag(itemId: string): Promise<{ item: WaitingItem; etag: string } | null> {
     return toItemWithEtag(itemId, await this.redis.hmget(keys.item(itemId), ...ITEM_FIELDS));
+  }
+
+  /** The item and what the scheduler records on it, read together (one HMGET); null when unknown. */
+  async getWithSchedulerState(itemId: string): Promise<{ item: WaitingItem; state: ItemSchedulerState } | null> {
+    const values = await this.redis.hmget(keys.item(itemId), ...ITEM_FIELDS, ...SCHEDULER_STATE_FIELDS);
+    const found = toItemWithEtag(itemId, values.slice(0, ITEM_FIELDS.length));
+    if (!found) return null;
+    const [admitRate, seq, lastMoveAt, fence] = values.slice(ITEM_FIELDS.length);
+    const orNull = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+    return {
+      item: found.item,
+      state: { admitRate: Number(admitRate ?? 0) || 0, seq: Number(seq ?? 0), lastMoveAt: orNull(lastMoveAt), fence: orNull(fence) },
+    };
   }
 
   /** Every registered item id, sorted. */
@@ -260,21 +312,28 @@ export class ItemStore {
     return Number(raw[1]);
   }
 
+  /**
+   * Adds `quantity` (>= 1) to the item's stock (lua/restock-4.lua, a delta: never a figure from elsewhere); the
+   * queue reopens when it was 0.
+   * @returns the new stock, or `NO_ITEM`.
+   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   */
+  async restock(itemId: string, quantity: number, idem?: IdempotentRequest): Promise<number | 'NO_ITEM'> {
+    const raw = await callIdempotent<[string, number?]>(
+      this.redis,
+      'wq_restock',
+      [keys.item(itemId), keys.outbox(itemId)],
+      [quantity, itemId],
+      keys.idempotency(itemId),
+      idem,
+      this.limits,
+    );
+    return raw[0] === 'OK' ? Number(raw[1]) : 'NO_ITEM';
+  }
+
   /** Writes the initial global N unless one is stored already (so a restart keeps an operator's value). */
   async initTokenCountToMove(n: number): Promise<number> {
     await this.redis.set(keys.tokenCountToMove, String(n), 'NX');
     return this.getTokenCountToMove(n);
   }
-}
-
-/**
- * The HMAC secret of token ids: `configured` when given, else one shared through Redis (`wq:token-secret`,
- * written once with SET NX so that every api process of the deployment uses the same one).
- */
-export async function resolveTokenSecret(redis: RedisClient, configured: string | undefined, generate: () => string): Promise<string> {
-  if (configured) return configured;
-  await redis.set(keys.tokenSecret, generate(), 'NX');
-  const secret = await redis.get(keys.tokenSecret);
-  if (!secret) throw new Error('token secret missing from Redis');
-  return secret;
 }

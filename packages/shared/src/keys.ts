@@ -20,7 +20,7 @@
  * - `wq:{<itemId>}:last-poll`  ZSET  member = waiting userId, score = last register/poll, epoch ms; written only
  *                                    when ABANDON_AFTER_SECONDS > 0 (dropped by the tick after that long).
  * - `wq:{<itemId>}:outbox`     STREAM the item's events, appended by the same Lua script that makes each change
- *                                    (XADD MAXLEN ~ 100000 until a relay has seen the item, then untrimmed: the relay
+ *                                    (XADD MAXLEN ~ OUTBOX_MAXLEN until a relay has seen the item, then untrimmed: the relay
  *                                    trims it up to its cursor, lua/includes/outbox.lua). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
  *                                    the item hash's `eventSeq`: unique, stable), `type`, `itemId`, `at` (epoch ms,
  *                                    Redis clock), `payload` (JSON). Types and payloads: see outbox.ts
@@ -50,6 +50,10 @@
  * - `wq:{scheduler}:relay-lease-epoch` STRING the lease's fencing token, +1 per new holder.
  * - `wq:{scheduler}:run:<slot>`         STRING run election of the admission tick: which scheduler runs the slot
  *                                              (`<slot>`: its ISO time, from Redis TIME; coordinator.ts).
+ * - `wq:entry-pass-key`                STRING the api's generated entry-pass signing key (private JWK, JSON) when
+ *                                              ENTRY_PASS_PRIVATE_JWK is not configured (api entry-pass.ts).
+ * - `wq:rl:register:user:<userId>`, `wq:rl:register:ip:<ip>`  registration rate-limit counters, written by
+ *                                              rate-limiter-flexible under the key prefixes below (api rate-limit.ts).
  */
 export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
@@ -91,6 +95,10 @@ export const keys = {
   relayLease: 'wq:{scheduler}:relay-lease',
   relayLeaseEpoch: 'wq:{scheduler}:relay-lease-epoch',
   schedulerRun: (slotKey: string) => `wq:{scheduler}:run:${slotKey}`,
+  entryPassKey: 'wq:entry-pass-key',
+  /** Key prefixes of the registration rate limits; rate-limiter-flexible appends `:<userId>` / `:<ip>`. */
+  rateLimitRegisterUserPrefix: 'wq:rl:register:user',
+  rateLimitRegisterIpPrefix: 'wq:rl:register:ip',
 } as const;
 
 /** Fields of the item hash `wq:{<itemId>}:item`. */

@@ -24,9 +24,9 @@ export interface ObservedListenerOptions {
   metricsToken?: string;
 }
 
-/** Serves `GET /metrics` and `GET /openapi.json` (query ignored); false for any other request. */
+/** Serves `GET`/`HEAD /metrics` and `/openapi.json` (query ignored; HEAD: node:http sends the headers alone); false for any other request. */
 function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: RequestTelemetry, metricsToken: string | undefined): boolean {
-  if (req.method !== 'GET') return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const url = req.url ?? '';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);

@@ -594,7 +594,7 @@ export const openApiDocument: Json = {
       },
     },
     responses: {
-      InvalidParameter: fail('Malformed ids, token, query or body (including malformed JSON, bad URL encoding).', ['INVALID_PARAMETER']),
+      InvalidParameter: fail('Malformed ids, token, query or body (including malformed JSON, a body that is not JSON, bad URL encoding).', ['INVALID_PARAMETER']),
       Unauthorized: {
         ...fail('Missing or wrong bearer token.', ['UNAUTHORIZED']),
         headers: {
@@ -603,7 +603,7 @@ export const openApiDocument: Json = {
         },
       },
       PayloadTooLarge: fail('The body is over BODY_LIMIT_BYTES.', ['PAYLOAD_TOO_LARGE']),
-      UnsupportedMediaType: fail('The body is not JSON, or in an unsupported encoding or charset.', ['UNSUPPORTED_MEDIA_TYPE']),
+      UnsupportedMediaType: fail('The body is in an unsupported content encoding or charset.', ['UNSUPPORTED_MEDIA_TYPE']),
       Unknown: fail('A bug (logged with its stack and request id).', ['UNKNOWN']),
       ServiceUnavailable: fail(
         'Redis is unreachable, or the connection dropped before its answer (a write may then have happened: retry it with the same Idempotency-Key); retry after `Retry-After` seconds.',

@@ -33,8 +33,7 @@ export const OUTBOX_EVENT_TYPES = [
 
 export type OutboxEventType = (typeof OUTBOX_EVENT_TYPES)[number];
 
-/** XADD MAXLEN ~ of every outbox (lua/includes/outbox.lua): a bound for when nothing relays it. */
-export const OUTBOX_MAXLEN = 100_000;
+export { OUTBOX_MAXLEN } from './lua-constants';
 
 /** One outbox entry. */
 export interface OutboxEvent {

@@ -151,7 +151,7 @@ export class QueueStore {
       this.redis,
       'wq_admit',
       [...queueKeys(itemId), keys.outbox(itemId)],
-      [p.tokenCountToMove, p.entryTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0],
+      [p.tokenCountToMove, p.entryTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
     );
     return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]), abandoned: Number(raw[4]) };
   }

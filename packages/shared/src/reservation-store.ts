@@ -4,8 +4,9 @@ import { keys } from './keys';
 import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, recordedReply, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
+import type { RESERVATION_STATUS } from './lua-constants';
 
-export type ReservationStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED' | 'EXPIRED';
+export type ReservationStatus = (typeof RESERVATION_STATUS)[keyof typeof RESERVATION_STATUS];
 
 /** A reservation as stored (lua/includes/reservation.lua) and as the internal API returns it. Times epoch ms, Redis clock. */
 export interface Reservation {
@@ -103,7 +104,7 @@ export class ReservationStore {
       this.redis,
       'wq_reserve',
       [keys.item(itemId), keys.entry(itemId), keys.entryBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
-      [userId, seq, quantity, ttlMs],
+      [userId, seq, quantity, ttlMs, itemId],
       keys.idempotency(itemId),
       idem,
       this.limits,
@@ -148,32 +149,14 @@ export class ReservationStore {
 
   /** The scheduler's sweep of one item: expires due PENDING reservations (stock back, once), purges old settled ones. */
   async expireDue(itemId: string, p: ExpireParams): Promise<{ expired: number; purged: number }> {
-    const [expired, purged] = await callScript<[number, number]>(this.redis, 'wq_expire_reservations', keys.reservationState(itemId), [p.limit, p.retentionMs]);
+    const [expired, purged] = await callScript<[number, number]>(this.redis, 'wq_expire_reservations', keys.reservationState(itemId), [p.limit, p.retentionMs, itemId]);
     return { expired: Number(expired), purged: Number(purged) };
-  }
-
-  /**
-   * Adds `quantity` (>= 1) to the item's stock; the queue reopens when it was 0.
-   * @returns the new stock, or `NO_ITEM`.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
-   */
-  async restock(itemId: string, quantity: number, idem?: IdempotentRequest): Promise<number | 'NO_ITEM'> {
-    const raw = await callIdempotent<[string, number?]>(
-      this.redis,
-      'wq_restock',
-      [keys.item(itemId), keys.outbox(itemId)],
-      [quantity],
-      keys.idempotency(itemId),
-      idem,
-      this.limits,
-    );
-    return raw[0] === 'OK' ? Number(raw[1]) : 'NO_ITEM';
   }
 
   private async settle(command: string, reservationId: string, idem: IdempotentRequest | undefined): Promise<SettleResult> {
     const id = parseReservationId(reservationId);
     if (!id) return { status: 'NOT_FOUND' };
-    const raw = await callIdempotent<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n], keys.idempotency(id.itemId), idem, this.limits);
+    const raw = await callIdempotent<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n, id.itemId], keys.idempotency(id.itemId), idem, this.limits);
     if (raw[0] === 'NOT_FOUND') return { status: 'NOT_FOUND' };
     return { status: raw[0] as 'OK' | ReservationStatus, reservation: JSON.parse(String(raw[1])) as Reservation };
   }

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LUA_CONSTANTS } from './lua-constants';
 import type { RedisClient } from './redis';
 
 /** Folder of the Lua scripts: `packages/shared/lua`, beside both `src/` and `dist/`. */
 export const LUA_DIR = join(__dirname, '..', 'lua');
 
-/** A Lua script read from `lua/<name>-<numKeys>.lua` with its `-- @include <snippet>` lines expanded. */
+/**
+ * A Lua script read from `lua/<name>-<numKeys>.lua` with its `-- @include <snippet>` lines expanded and its
+ * `-- @const NAME` lines replaced by `local NAME = <value>` from {@link LUA_CONSTANTS}.
+ */
 export interface LuaScript {
   /** Command name, e.g. `wq_register` for `register-5.lua`. */
   command: string;
@@ -26,8 +30,27 @@ function expandIncludes(source: string, seen = new Set<string>()): string {
 }
 
 /**
+ * Replaces each `-- @const NAME` line with `local NAME = <value>` (lua-constants.ts), so that Lua and TypeScript
+ * share one definition. @throws when NAME is not in {@link LUA_CONSTANTS}.
+ */
+function expandConstants(source: string, file: string): string {
+  return source.replace(/^-- @const (\S+)\s*$/gm, (_line, name: string) => {
+    const value = LUA_CONSTANTS[name];
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return `local ${name} = ${value}`;
+    if (typeof value === 'object') {
+      const fields = Object.entries(value).map(([k, v]) => {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.]*$/.test(v)) throw new Error(`lua-constants.ts: ${name}.${k} is not a plain name and value`);
+        return `${k} = '${v}'`;
+      });
+      return `local ${name} = {${fields.join(', ')}}`;
+    }
+    throw new Error(`lua/${file}: no constant ${name} in lua-constants.ts`);
+  });
+}
+
+/**
  * Reads every script of `lua/` (the BullMQ layout: the file name carries the number of keys).
- * @throws when a file name does not end in `-<numKeys>.lua`.
+ * @throws when a file name does not end in `-<numKeys>.lua`, or a script names an unknown constant.
  */
 export function readScripts(): LuaScript[] {
   return readdirSync(LUA_DIR)
@@ -35,7 +58,7 @@ export function readScripts(): LuaScript[] {
     .map((file) => {
       const m = /^(.+)-(\d+)\.lua$/.exec(file);
       if (!m) throw new Error(`lua/${file}: expected <name>-<numKeys>.lua`);
-      const lua = expandIncludes(readFileSync(join(LUA_DIR, file), 'utf8'));
+      const lua = expandConstants(expandIncludes(readFileSync(join(LUA_DIR, file), 'utf8')), file);
       return { command: `wq_${m[1].replace(/-/g, '_')}`, numberOfKeys: Number(m[2]), lua, sha: createHash('sha1').update(lua).digest('hex') };
     });
 }

@@ -6,8 +6,9 @@
 -- HMAC covers its lane, and a batch record (includes/batch.lua) and the admissions it covers lie in one lane's range.
 -- Adding a lane in front keeps the numbers of the existing lanes (they are counted from the last one).
 
--- 2^40 places per lane; 8 lanes stay below 2^53, so every number is exact in Redis scores and Lua doubles.
-local LANE_SPAN = 1099511627776
+-- LANE_SPAN = 2^40 places per lane (lua-constants.ts, with MAX_LANES): every number stays below 2^53, so it is
+-- exact in Redis scores and Lua doubles.
+-- @const LANE_SPAN
 
 -- laneOf(n): the lane (0 = the last, default lane) of place number n.
 local function laneOf(n)

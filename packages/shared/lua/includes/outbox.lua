@@ -11,7 +11,7 @@
 -- events not yet published wait however long Kafka is down. An item no relay has seen (no KAFKA_BROKERS) keeps the
 -- bound XADD MAXLEN ~ OUTBOX_MAXLEN, so that an outbox nothing reads cannot fill Redis.
 
-local OUTBOX_MAXLEN = 100000
+-- @const OUTBOX_MAXLEN
 
 -- jsonValue(v): JSON text of a string, integral number, boolean or cjson.null (integers exact up to 2^53).
 local function jsonValue(v)
@@ -37,10 +37,10 @@ local function jsonObject(kv)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
--- emitEvent(itemKey, outboxKey, eventType, at, kv): appends one event (payload = jsonObject(kv)); returns its id.
--- The item must exist (the id counter lives in its hash).
-local function emitEvent(itemKey, outboxKey, eventType, at, kv)
-  local itemId = string.match(itemKey, '^wq:{(.*)}:item$')
+-- emitEvent(itemId, itemKey, outboxKey, eventType, at, kv): appends one event (payload = jsonObject(kv)); returns its
+-- id. itemId comes from the caller (an ARGV), never parsed out of a key. The item must exist (the id counter lives
+-- in its hash).
+local function emitEvent(itemId, itemKey, outboxKey, eventType, at, kv)
   local id = itemId .. ':' .. string.format('%d', redis.call('HINCRBY', itemKey, 'eventSeq', 1))
   local fields = {'id', id, 'type', eventType, 'itemId', itemId, 'at', string.format('%d', at), 'payload', jsonObject(kv)}
   if redis.call('HEXISTS', itemKey, 'relayEpoch') == 1 then
@@ -51,12 +51,12 @@ local function emitEvent(itemKey, outboxKey, eventType, at, kv)
   return id
 end
 
--- stockEvents(itemKey, outboxKey, before, after, at, cause): item.sold_out when the stock reaches 0 from above,
+-- stockEvents(itemId, itemKey, outboxKey, before, after, at, cause): item.sold_out when the stock reaches 0 from above,
 -- item.reopened when it comes back above 0 (cause: reservation | claim | cancel | expiry | restock).
-local function stockEvents(itemKey, outboxKey, before, after, at, cause)
+local function stockEvents(itemId, itemKey, outboxKey, before, after, at, cause)
   if before > 0 and after <= 0 then
-    emitEvent(itemKey, outboxKey, 'item.sold_out', at, {'remainCount', after, 'cause', cause})
+    emitEvent(itemId, itemKey, outboxKey, 'item.sold_out', at, {'remainCount', after, 'cause', cause})
   elseif before <= 0 and after > 0 then
-    emitEvent(itemKey, outboxKey, 'item.reopened', at, {'remainCount', after, 'cause', cause})
+    emitEvent(itemId, itemKey, outboxKey, 'item.reopened', at, {'remainCount', after, 'cause', cause})
   end
 end

@@ -5,6 +5,7 @@
 -- Record: {reservationId, itemId, userId, quantity, status, createdAt, expiresAt, updatedAt}; status PENDING |
 -- CONFIRMED | CANCELLED | EXPIRED; times epoch ms (Redis clock). A PENDING reservation is expired from expiresAt on.
 -- @include outbox
+-- @const RESERVATION_STATUS
 
 local function reservationJson(r)
   return jsonObject({'reservationId', r.reservationId, 'itemId', r.itemId, 'userId', r.userId, 'quantity', r.quantity,
@@ -21,23 +22,23 @@ end
 -- settleReservation(k, n, r, status, now): moves PENDING reservation r (number n) to CONFIRMED, CANCELLED or EXPIRED,
 -- and appends its event. CANCELLED and EXPIRED give the quantity back to the stock and to the user's allowance
 -- (exactly once: only a PENDING reservation is settled, and settling removes it from the pending set).
--- k: {item, holdings, reservations, pending, done, outbox} keys.
+-- k: {itemId, and the item, holdings, reservations, pending, done, outbox keys}.
 local function settleReservation(k, n, r, status, now)
   r.status = status
   r.updatedAt = now
   redis.call('HSET', k.reservations, n, reservationJson(r))
   redis.call('ZREM', k.pending, n)
   redis.call('ZADD', k.done, now, n)
-  if status == 'CONFIRMED' then
-    emitEvent(k.item, k.outbox, 'reservation.confirmed', now,
+  if status == RESERVATION_STATUS.CONFIRMED then
+    emitEvent(k.itemId, k.item, k.outbox, 'reservation.confirmed', now,
       {'reservationId', r.reservationId, 'userId', r.userId, 'quantity', r.quantity})
     return
   end
   local after = redis.call('HINCRBY', k.item, 'remainCount', r.quantity)
   if redis.call('HINCRBY', k.holdings, r.userId, -r.quantity) <= 0 then redis.call('HDEL', k.holdings, r.userId) end
-  emitEvent(k.item, k.outbox, status == 'CANCELLED' and 'reservation.cancelled' or 'reservation.expired', now,
+  emitEvent(k.itemId, k.item, k.outbox, status == RESERVATION_STATUS.CANCELLED and 'reservation.cancelled' or 'reservation.expired', now,
     {'reservationId', r.reservationId, 'userId', r.userId, 'quantity', r.quantity, 'remainCount', after})
-  stockEvents(k.item, k.outbox, after - r.quantity, after, now, status == 'CANCELLED' and 'cancel' or 'expiry')
+  stockEvents(k.itemId, k.item, k.outbox, after - r.quantity, after, now, status == RESERVATION_STATUS.CANCELLED and 'cancel' or 'expiry')
 end
 
 -- fmtRsv(n): a reservation number as its decimal string.
