@@ -281,7 +281,7 @@ describe('stock, reservation, claim and lane scripts', () => {
   test('time deal, queue capacity: NOT_OPEN before startAt (with it), QUEUE_FULL at maxWaiting', async () => {
     const opensAt = Date.now() + 60_000;
     await items.upsert('td', { itemName: 'td', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: opensAt });
-    expect(await queue.registerOrRefuse('td', 'u')).toEqual({ refusal: 'NOT_OPEN', opensAt });
+    expect(await queue.registerOrRefuse('td', 'u')).toEqual({ refusal: 'NOT_OPEN', opensAt, nowMs: expect.any(Number) });
     await items.upsert('td', { itemName: 'td', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: new Date(Date.now() - 1000).toISOString() });
     expect(placeOf(await queue.register('td', 'u')).status).toBe('WAITING');
 

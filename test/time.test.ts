@@ -173,4 +173,34 @@ describe('time comes from Redis', () => {
       await browser.close();
     }
   }, 60_000);
+  test('an api whose host clock runs 1 h ahead still answers Retry-After of a time deal and expiresInSeconds from Redis time', async () => {
+    const skewed = await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn', CLOCK_SKEW_MS: String(HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
+    started.push(skewed);
+    const opensAt = (await redisNow()) + 120_000;
+    await items.upsert('deal_later', { itemName: 'deal', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: opensAt });
+    await items.upsert('claim_later', { itemName: 'claim', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: opensAt, queueMode: 'DIRECT' });
+    // A host clock 1 h ahead would make both 1 s (the floor): the deal opens in about 120 s of Redis time.
+    const reg = await call(`${skewed.url}/api/v1/item/deal_later/waiting-queue`, { method: 'POST', headers: { 'user-id': 'early' } });
+    expect(reg.status).toBe(409);
+    expect(Number(reg.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
+    expect(Number(reg.headers.get('retry-after'))).toBeLessThanOrEqual(120);
+    const claim = await call(`${skewed.url}/api/v1/item/claim_later/claims`, { method: 'POST', headers: { 'user-id': 'early' } });
+    expect(claim.status).toBe(409);
+    expect(Number(claim.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
+
+    // An admitted token: its admission lasts ENTRY_TTL_SECONDS (300 s) of Redis time, not 0 s of a clock 1 h ahead.
+    await items.upsert('now_open', { itemName: 'open', remainCount: 5, waitingQueueEnabled: true });
+    const token = expectSuccess(await register(skewed.url, 'now_open', 'shopper')).waitingQueueToken;
+    await startScheduler();
+    const v = await waitFor(
+      'the shopper admitted',
+      async () => {
+        const r = await call(`${skewed.url}/internal/v1/item/now_open/waiting-queue/${token}`);
+        return r.status === 200 && r.body.data.admitted ? r.body.data : undefined;
+      },
+      15_000,
+    );
+    expect(v.expiresInSeconds).toBeGreaterThan(250);
+    expect(v.expiresInSeconds).toBeLessThanOrEqual(300);
+  }, 60_000);
 });

@@ -141,7 +141,7 @@ export class StockService {
       case 'SOLD_OUT':
         throw new WqError('SOLD_OUT', 'the item is sold out', {}, { itemId });
       case 'NOT_OPEN': {
-        const retry = String(Math.max(1, Math.ceil((r.opensAt - Date.now()) / 1000)));
+        const retry = String(Math.max(1, Math.ceil((r.opensAt - r.nowMs) / 1000)));
         throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt: r.opensAt });
       }
       case 'NOT_DIRECT':

@@ -106,7 +106,7 @@ export class WaitingRoom {
       if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', {}, { itemId });
       if (r === 'NOT_OPEN') {
         const opensAt = result.opensAt ?? 0;
-        const retry = String(Math.max(1, Math.ceil((opensAt - Date.now()) / 1000)));
+        const retry = String(Math.max(1, Math.ceil((opensAt - (result.nowMs ?? opensAt)) / 1000)));
         throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt });
       }
       throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], {}, { itemId, reason: r });
@@ -145,7 +145,7 @@ export class WaitingRoom {
       admitted,
       userId: token.userId,
       itemId,
-      expiresInSeconds: admitted ? Math.max(0, Math.ceil((place.expiresAtMs - Date.now()) / 1000)) : null,
+      expiresInSeconds: admitted ? Math.max(0, Math.ceil((place.expiresAtMs - place.nowMs) / 1000)) : null,
     };
   }
 

@@ -49,7 +49,7 @@ export interface ConsoleOverview {
   tokenCountToMove: number;
   /** Admission tick interval, milliseconds. */
   tickMs: number;
-  /** This server's clock, epoch ms. */
+  /** Redis time, epoch ms (the same as redisTime; never a host clock): the console compares it with lastTickAt. */
   serverTime: number;
   /** Redis time (`TIME`), epoch ms: the clock every fence and expiry is compared with. */
   redisTime: number;
@@ -116,7 +116,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       fenceStuck: state.fence !== null && state.fence > redisTime + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, items, truncated: ids.length > listed.length };
+  return { tokenCountToMove, tickMs: o.tickMs, serverTime: redisTime, redisTime, relay, items, truncated: ids.length > listed.length };
 }
 
 const PAGE_HEADERS: Record<string, string> = {

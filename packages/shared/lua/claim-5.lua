@@ -16,7 +16,7 @@
   Output:
     {'OK', claimId, remainCount}             issued now; claimId '<itemId>.c<n>'
     {'ALREADY_CLAIMED', claimId}             this user holds one already (checked before the stock)
-    {'NO_ITEM'} | {'NOT_DIRECT'} (queueMode is not DIRECT) | {'DISABLED'} | {'NOT_OPEN', opensAtMs} | {'SOLD_OUT'}
+    {'NO_ITEM'} | {'NOT_DIRECT'} (queueMode is not DIRECT) | {'DISABLED'} | {'NOT_OPEN', opensAtMs, nowMs (Redis time)} | {'SOLD_OUT'}
 
   Outbox: claim.issued {claimId, userId, remainCount}; item.sold_out {remainCount, cause 'claim'} at 0.
   With an Idempotency-Key: a retry gets the reply recorded for that key and changes nothing; the key recorded
@@ -37,7 +37,7 @@ local function run()
   if not item[1] then return {'NO_ITEM'}, true end
   if item[3] ~= 'DIRECT' then return {'NOT_DIRECT'}, true end
   if item[1] ~= '1' then return {'DISABLED'}, true end
-  if item[4] == 'TIME_DEAL' and item[5] and tonumber(item[5]) > now then return {'NOT_OPEN', item[5]}, true end
+  if item[4] == 'TIME_DEAL' and item[5] and tonumber(item[5]) > now then return {'NOT_OPEN', item[5], now}, true end
   local existing = redis.call('HGET', KEYS[2], userId)
   if existing then return {'ALREADY_CLAIMED', existing}, true end
   local remain = tonumber(item[2] or '0')

@@ -6,7 +6,7 @@ import type { RedisClient } from './redis';
 export type ClaimResult =
   | { status: 'OK'; claimId: string; remainCount: number }
   | { status: 'ALREADY_CLAIMED'; claimId: string }
-  | { status: 'NOT_OPEN'; opensAt: number }
+  | { status: 'NOT_OPEN'; opensAt: number; nowMs: number }
   | { status: 'NO_ITEM' | 'NOT_DIRECT' | 'DISABLED' | 'SOLD_OUT' };
 
 /**
@@ -40,7 +40,7 @@ export class ClaimStore {
       case 'ALREADY_CLAIMED':
         return { status: 'ALREADY_CLAIMED', claimId: String(raw[1]) };
       case 'NOT_OPEN':
-        return { status: 'NOT_OPEN', opensAt: Number(raw[1]) };
+        return { status: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
       default:
         return { status: raw[0] as 'NO_ITEM' | 'NOT_DIRECT' | 'DISABLED' | 'SOLD_OUT' };
     }

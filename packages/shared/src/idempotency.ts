@@ -38,7 +38,8 @@ const KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/;
  * @param headers the request's headers.
  * @param parts what identifies the request: the operation name, its path parameters, its (parsed) body and the
  *   caller's identity; JSON-serialised in order, then hashed.
- * @throws WqError 400 `INVALID_PARAMETER` when the header is not 1-255 printable ASCII characters (or repeated).
+ * A repeated header reaches us joined by ", " (node:http) and is taken as one key: its retry sends the same.
+ * @throws WqError 400 `INVALID_PARAMETER` when the header is not 1-255 printable ASCII characters.
  */
 export function idempotentRequest(headers: IncomingHttpHeaders, parts: unknown[]): IdempotentRequest | undefined {
   const raw = headers[IDEMPOTENCY_KEY_HEADER];

@@ -886,7 +886,7 @@ export const openApiDocument: Json = {
         properties: {
           tokenCountToMove: int({ minimum: 0 }),
           tickMs: int({ minimum: 1 }),
-          serverTime: int({ description: 'Epoch ms.' }),
+          serverTime: int({ description: 'Epoch ms, the Redis clock (as redisTime): the console compares it with lastTickAt.' }),
           redisTime: int({ description: 'Redis TIME, epoch ms: the clock fences and expiries are compared with.' }),
           relay: nullable({
             type: 'object',

@@ -14,6 +14,8 @@ export interface Place {
   admitRate: number;
   /** Admission expiry, epoch ms (Redis clock); 0 while waiting. */
   expiresAtMs: number;
+  /** Redis time when the script ran, epoch ms: waits are computed from it, never from a host clock. */
+  nowMs: number;
   remainCount: number;
 }
 
@@ -23,10 +25,11 @@ export interface Place {
  */
 export type RegisterRefusal = 'NO_ITEM' | 'DISABLED' | 'DIRECT' | 'SOLD_OUT' | 'QUEUE_FULL' | 'NOT_OPEN';
 
-/** A refused registration; `opensAt` (epoch ms) with NOT_OPEN. */
+/** A refused registration; `opensAt` and `nowMs` (Redis time), epoch ms, with NOT_OPEN. */
 export interface Refused {
   refusal: RegisterRefusal;
   opensAt?: number;
+  nowMs?: number;
 }
 
 /** Options of a registration. */
@@ -69,7 +72,7 @@ export interface AdmitParams {
   abandonAfterMs?: number;
 }
 
-type RawPlace = [string, (string | number)?, number?, string?, number?, string?, string?];
+type RawPlace = [string, (string | number)?, number?, string?, number?, string?, string?, number?];
 
 /** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
 const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
@@ -82,6 +85,7 @@ function toPlace(raw: RawPlace): Place {
     admitRate: Number(raw[3]),
     expiresAtMs: Number(raw[4]),
     remainCount: Number(raw[5]),
+    nowMs: Number(raw[7]),
   };
 }
 
@@ -110,7 +114,7 @@ export class QueueStore {
    */
   async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
     const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [userId, opts.lane ?? '', opts.trackPoll ? '1' : '']);
-    if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]) };
+    if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
     return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toPlace(raw);
   }
 
