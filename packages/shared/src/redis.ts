@@ -42,6 +42,34 @@ export class CorkingRedis extends Redis {
   }
 }
 
+/** How often a Cluster client reloads its slot map (CLUSTER SLOTS), ms: at most one admission tick (1 s). */
+export const SLOTS_REFRESH_INTERVAL_MS = 1000;
+
+/**
+ * A Cluster client whose slot map follows a failover within {@link SLOTS_REFRESH_INTERVAL_MS}, and at once when a
+ * batch comes back with MOVED or ASK.
+ *
+ * Why: ioredis refreshes its map on the MOVED of a single command, but an auto-pipelined batch whose commands hit
+ * two slots of a failed-over master gets one MOVED per slot, which ioredis neither retries nor acts on: it hands
+ * them to the callers, and, with no periodic refresh, keeps routing those slots to the old master until something
+ * else refreshes the map. Here every batch's replies are checked and a MOVED/ASK triggers a refresh (ioredis
+ * merges concurrent refreshes into one). The callers still get the MOVED (503: the write did not run; they retry).
+ */
+export class FailoverAwareCluster extends Cluster {
+  /** ioredis's pipeline (used by auto-pipelining for every batch), watched for redirections. */
+  override pipeline(commands?: unknown[][]): ReturnType<Cluster['pipeline']> {
+    const p = super.pipeline(commands as never);
+    const pending = (p as unknown as { promise: Promise<[Error | null, unknown][]> }).promise;
+    pending.then(
+      (results) => {
+        if (results.some(([err]) => err instanceof Error && /^(MOVED|ASK) /.test(err.message))) this.refreshSlotsCache();
+      },
+      () => undefined, // the batch's own callers get its error
+    );
+    return p;
+  }
+}
+
 /**
  * Options shared by every connection of the product:
  * - pipelining: one write per event-loop turn for all concurrent requests (CorkingRedis on a single node,
@@ -73,8 +101,9 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
       const [host, port] = hp.trim().split(':');
       return { host, port: Number(port) };
     });
-    const cluster = new Cluster(nodes, {
+    const cluster = new FailoverAwareCluster(nodes, {
       enableAutoPipelining: true,
+      slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
       enableOfflineQueue: false,
       clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
       // A node's connection that closes fails its unanswered commands with "Connection is closed."; the Cluster
