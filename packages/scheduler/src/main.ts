@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   startProcessMetrics();
   meterTicker(ticker);
   queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
-  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger, redis, tickMs);
+  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs);
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
   // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
