@@ -123,6 +123,38 @@ function startFenceWatch(cluster: TestCluster, items: string[]) {
   };
 }
 
+interface Probe {
+  what: string;
+  status: number;
+  body: string;
+}
+
+/** GETs `urls` every 300 ms until `stop()`, keeping every answer (status and body). */
+function startProbes(urls: Record<string, string>) {
+  const answers: Probe[] = [];
+  let running = true;
+  const done = Promise.all(
+    Object.entries(urls).map(async ([what, url]) => {
+      while (running) {
+        try {
+          const res = await fetch(url, { signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+          answers.push({ what, status: res.status, body: await res.text() });
+        } catch (err) {
+          answers.push({ what, status: 0, body: (err as Error).message });
+        }
+        await sleep(300);
+      }
+    }),
+  );
+  return {
+    answers,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
 /** Largest gap between two consecutive ticks of `list` within [from, to], ms (fence values: Redis-clock slots). */
 function largestTickGap(list: { fence: number; at: number }[], from: number, to: number): number {
   const inWindow = list.filter((e) => e.at >= from - TICK_MS && e.at <= to + TICK_MS);
@@ -181,6 +213,13 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
 
     const load = startLoad(api.url, allItems, `k${++kills}`);
     const fences = startFenceWatch(cluster, allItems);
+    const probes = startProbes({
+      apiReady: `${api.url}/health/ready`,
+      schedulerReady: `${scheduler.url}/health/ready`,
+      apiMetrics: `${api.url}/metrics`,
+      tokenCount: `${scheduler.url}/internal/admin/v1/waiting-queue/token-count`,
+      overview: `${scheduler.url}/internal/admin/v1/overview`,
+    });
     await sleep(2500); // load and ticks before the kill
     const idx = cluster.nodes.findIndex((n) => n.port === victimPort);
     const dead = cluster.nodes[idx];
@@ -199,6 +238,34 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     await sleep(4000); // load and ticks after the promotion
     await load.stop();
     await fences.stop();
+    await probes.stop();
+
+    // Readiness stays 200 and names the dead node; the metric marks it down; the admin reads answer for the
+    // other items and mark the dead master's items.
+    const victimAddr = `127.0.0.1:${victimPort}`;
+    const of = (what: string) => probes.answers.filter((a) => a.what === what);
+    for (const what of ['apiReady', 'schedulerReady', 'apiMetrics', 'tokenCount', 'overview']) {
+      expect({ what, statuses: [...new Set(of(what).map((a) => a.status))] }).toEqual({ what, statuses: [200] });
+    }
+    expect(of('apiReady').some((a) => (JSON.parse(a.body).redisNodesDown as string[]).includes(victimAddr))).toBe(true);
+    expect(of('schedulerReady').some((a) => (JSON.parse(a.body).redisNodesDown as string[]).includes(victimAddr))).toBe(true);
+    expect(of('apiMetrics').some((a) => a.body.includes(`wq_redis_node_up{node="${victimAddr}"} 0`))).toBe(true);
+    const marked = of('tokenCount').filter((a) =>
+      (JSON.parse(a.body).data.currentWaitingQueueList as { itemId: string; unavailable?: boolean }[]).some((e) => e.unavailable),
+    );
+    if (victimItems.length > 0) expect(marked.length).toBeGreaterThan(0);
+    for (const a of marked) {
+      const list = JSON.parse(a.body).data.currentWaitingQueueList as { itemId: string; unavailable?: boolean }[];
+      expect(list.map((e) => e.itemId).sort()).toEqual([...allItems].sort());
+      for (const e of list) if (e.unavailable) expect(victimItems).toContain(e.itemId);
+    }
+    const overviewMarked = of('overview').filter((a) => JSON.parse(a.body).data.unavailableItems !== undefined);
+    if (victimItems.length > 0) expect(overviewMarked.length).toBeGreaterThan(0);
+    for (const a of overviewMarked) {
+      const data = JSON.parse(a.body).data as { items: { itemId: string }[]; unavailableItems: string[] };
+      expect([...data.items.map((i) => i.itemId), ...data.unavailableItems].sort()).toEqual([...allItems].sort());
+      for (const id of data.unavailableItems) expect(victimItems).toContain(id);
+    }
 
     // The items of the killed master are admitted again within one tick of the promotion.
     for (const itemId of victimItems) {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import express, { type Router } from 'express';
 import {
   bearerAuth,
+  isRedisUnavailable,
   ItemField,
   keys,
   route,
@@ -10,6 +11,8 @@ import {
   type RedisClient,
   type WaitingItem,
 } from '@waiting-queue/shared';
+import { redisTime } from './coordinator';
+import { orLastKnown } from './last-known';
 import { outboxGaps } from './metrics';
 import { readRelayLag } from './outbox-relay';
 
@@ -61,6 +64,8 @@ export interface ConsoleOverview {
    */
   relay: { lagEntries: number; lagSeconds: number; gaps: number } | null;
   items: ConsoleItemRow[];
+  /** Listed items whose Redis node is unreachable now (a Cluster failover), left out of `items`; absent when none. */
+  unavailableItems?: string[];
   /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
   truncated: boolean;
 }
@@ -92,26 +97,39 @@ async function relaySummary(redis: RedisClient, itemIds: string[]): Promise<{ la
 export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
   const ids = await o.items.listIds();
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
-  const [tokenCountToMove, counts, rows, time, relay] = await Promise.all([
+  // Per item: an item whose Redis node is unreachable (a Cluster failover) is listed in `unavailableItems`; the
+  // others answer. TIME comes from any master that answers.
+  const [tokenCountToMove, rows, time, relay] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
-    o.queue.counts(listed),
     Promise.all(
       listed.map(async (id) => {
-        const [item, state] = await Promise.all([
-          o.items.get(id),
-          o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence),
-        ]);
-        return { item, state };
+        try {
+          const [item, state, [counts]] = await Promise.all([
+            o.items.get(id),
+            o.redis.hmget(keys.item(id), ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence),
+            o.queue.counts([id]),
+          ]);
+          return { id, item, state, counts };
+        } catch (err) {
+          if (!isRedisUnavailable(err)) throw err;
+          return { id, unavailable: true as const, err };
+        }
       }),
     ),
-    o.redis.time(),
+    redisTime(o.redis),
     o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
   ]);
-  const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+  // When no item answers, Redis is down: 503.
+  const firstOutage = rows.find((r) => 'unavailable' in r);
+  if (firstOutage && 'err' in firstOutage && rows.every((r) => 'unavailable' in r)) throw firstOutage.err;
+  const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
-  rows.forEach(({ item, state }, i) => {
+  const unavailableItems: string[] = [];
+  rows.forEach((row) => {
+    if ('unavailable' in row) return void unavailableItems.push(row.id);
+    const { item, state, counts } = row;
     if (!item) return; // registered but not (or no longer) stored: the scheduler skips it too
-    const { waitingTokenCount, enteredTokenCount } = counts[i];
+    const { waitingTokenCount, enteredTokenCount } = counts;
     const admitRate = Number(state[0] ?? 0) || 0;
     items.push({
       ...item,
@@ -122,10 +140,19 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
       lastTickAt: state[2] === null ? null : Number(state[2]),
       fence: state[3] === null ? null : Number(state[3]),
-      fenceStuck: state[3] !== null && Number(state[3]) > redisTime + o.tickMs,
+      fenceStuck: state[3] !== null && Number(state[3]) > redisNow + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, items, truncated: ids.length > listed.length };
+  return {
+    tokenCountToMove,
+    tickMs: o.tickMs,
+    serverTime: Date.now(),
+    redisTime: redisNow,
+    relay,
+    items,
+    ...(unavailableItems.length > 0 ? { unavailableItems } : {}),
+    truncated: ids.length > listed.length,
+  };
 }
 
 const PAGE_HEADERS: Record<string, string> = {
@@ -148,6 +175,11 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
   });
   router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
-  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview(o)));
+  // The registry and N as last read while their master fails over (the other items still answer).
+  const items = Object.create(o.items) as ItemStore;
+  items.listIds = orLastKnown(() => o.items.listIds());
+  const n = orLastKnown(() => o.items.getTokenCountToMove(o.defaultTokenCountToMove));
+  items.getTokenCountToMove = () => n();
+  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview({ ...o, items })));
   return router;
 }

@@ -17,7 +17,7 @@ export async function redisSlotMs(redis: RedisClient, tickMs: number): Promise<n
 }
 
 /** Redis TIME as [seconds, microseconds], from any master of a Cluster that answers. */
-async function redisTime(redis: RedisClient): Promise<(string | number)[]> {
+export async function redisTime(redis: RedisClient): Promise<(string | number)[]> {
   if (!(redis instanceof Cluster)) return redis.time();
   const masters = redis.nodes('master').sort((a, b) => Number(b.status === 'ready') - Number(a.status === 'ready'));
   let last: unknown = new Error("Cluster isn't ready: no master");

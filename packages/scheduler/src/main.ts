@@ -6,6 +6,8 @@ import {
   idempotencyLimits,
   createLogger,
   isReady,
+  meterRedisNodes,
+  redisReadiness,
   ItemStore,
   loadConfig,
   observedListener,
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   );
   const instanceId = `${process.pid}-${randomUUID()}`;
   startProcessMetrics();
+  meterRedisNodes(redis);
   meterTicker(ticker);
   queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
   const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs);
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     isReady: () => isReady(redis),
+    readyDetails: () => redisReadiness(redis),
     onShutdown: async () => {
       stopping = true;
       await task.stop();

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
-import { countRedisError } from './metrics';
+import { countRedisError, Gauge, metricsRegistry } from './metrics';
 
 /** A single Redis or a Redis Cluster client: every script works on both (see keys.ts for the hash tags). */
 export type RedisClient = Redis | Cluster;
@@ -163,4 +163,50 @@ export function waitReady(client: RedisClient, timeoutMs: number): Promise<void>
 /** True when the client can take commands now. */
 export function isReady(client: RedisClient): boolean {
   return client.status === 'ready';
+}
+
+/**
+ * The Redis nodes this client knows and whether each is connected now: on a Cluster, every node of its pool
+ * (masters and replicas, `host:port`); on a single node, that node. A failed master stays listed (down) until the
+ * cluster no longer names it, i.e. until its replica is promoted.
+ */
+export function redisNodes(client: RedisClient): { node: string; up: boolean }[] {
+  if (!(client instanceof Cluster)) return [{ node: `${client.options.host ?? '127.0.0.1'}:${client.options.port ?? 6379}`, up: client.status === 'ready' }];
+  // ioredis drops a node's connection from its pool when it closes, and adds it again at the next slot map refresh:
+  // the nodes that serve slots in the client's map are listed whether connected or not.
+  const up = new Map(client.nodes().map((n) => [`${n.options.host}:${n.options.port}`, n.status === 'ready']));
+  for (const owners of client.slots) if (owners?.[0] !== undefined && !up.has(owners[0])) up.set(owners[0], false);
+  return [...up].map(([node, isUp]) => ({ node, up: isUp }));
+}
+
+/**
+ * The readiness body's Redis part: the nodes that are down now (`redisNodesDown`, `host:port`). A process whose
+ * client is ready stays ready while some nodes of a Cluster fail over: it can serve the items of the others.
+ */
+export function redisReadiness(client: RedisClient): { redisNodesDown: string[] } {
+  return { redisNodesDown: redisNodes(client).filter((n) => !n.up).map((n) => n.node) };
+}
+
+let nodeGaugeClient: RedisClient | undefined;
+
+/**
+ * `wq_redis_node_up{node}`: 1 when this process is connected to that Redis node (`host:port`), 0 when not, read at
+ * each scrape (see {@link redisNodes}). Call once per process with its client.
+ */
+export function meterRedisNodes(client: RedisClient): void {
+  if (nodeGaugeClient !== undefined) {
+    nodeGaugeClient = client;
+    return;
+  }
+  nodeGaugeClient = client;
+  new Gauge({
+    name: 'wq_redis_node_up',
+    help: 'Whether this process is connected to the Redis node (1) or not (0), by host:port',
+    labelNames: ['node'] as const,
+    registers: [metricsRegistry],
+    collect() {
+      this.reset();
+      for (const n of redisNodes(nodeGaugeClient!)) this.set({ node: n.node }, n.up ? 1 : 0);
+    },
+  });
 }
