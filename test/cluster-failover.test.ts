@@ -4,6 +4,7 @@ import { Redis, ReplyError } from 'ioredis';
 import {
   connectRedis,
   isRedisUnavailable,
+  keySlot,
   startEmbeddedRedis,
   toWqError,
   UNANSWERED_ON_CLOSE,
@@ -136,6 +137,12 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
     // Not every error is transient: a script error stays a bug (500).
     expect(isRedisUnavailable(new ReplyError('ERR Error running script: attempt to compare nil'))).toBe(false);
   }, 60_000);
+
+  test('keySlot (the durability option finds the node of a write by it) agrees with CLUSTER KEYSLOT', async () => {
+    for (const key of ['wq:items', 'wq:{42}:waiting', 'wq:{scheduler}:run:x', '{}x', 'a{}{b}', '{a', 'ключ']) {
+      expect({ key, slot: keySlot(key) }).toEqual({ key, slot: await cluster.client.cluster('KEYSLOT', key) });
+    }
+  });
 
   test('the api answers a raw MOVED with 503 and Retry-After on the fast path and on express, logged at warn', async () => {
     // The api on a plain connection to node A of a two-master cluster where A serves every slot at start-up. Then

@@ -341,3 +341,102 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     }
   }, 600_000);
 });
+
+/**
+ * Issue 15 part 4: with DURABILITY_REPLICAS=1 every change waits for its replica (WAIT). The replica of a master is
+ * frozen (SIGSTOP) 2 s before that master is kill -9'd, then let go on (SIGCONT) so that it is promoted with the
+ * data it had when frozen. Every registration answered 200 must still be queued; those made during the freeze
+ * must have answered 503 (the replica never acknowledged them).
+ */
+describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () => {
+  let cluster: TestCluster;
+  let api: ServiceProcess;
+  let scheduler: ServiceProcess;
+  let frozenPid: number | undefined;
+  const report: string[] = [];
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(3, { replicasPerMaster: 1, nodeTimeoutMs: 2000 });
+    const env = {
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      TOKEN_COUNT_TO_MOVE: '2',
+      ENTRY_TTL_SECONDS: '3600',
+      DEV_MODE: '1',
+      DURABILITY_REPLICAS: process.env.CLUSTER_DURABILITY_REPLICAS ?? '1',
+      DURABILITY_TIMEOUT_MS: '500',
+    };
+    [api, scheduler] = await startServices([
+      { name: 'api', env },
+      { name: 'scheduler', env },
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    // eslint-disable-next-line no-console
+    console.log(`durability report:\n${report.join('\n')}`);
+    if (frozenPid !== undefined) process.kill(frozenPid, 'SIGCONT');
+    await Promise.all([api?.stop(), scheduler?.stop()]);
+    await cluster?.stop();
+  });
+
+  test('every registration answered 200 survives the failover to a replica frozen for 2 s; those of the freeze answered 503', async () => {
+    const items = Array.from({ length: 6 }, (_, i) => `d${i}`);
+    for (const itemId of items) {
+      expect((await upsertItem(scheduler.url, itemId, { itemName: itemId, remainCount: 1_000_000, waitingQueueEnabled: true })).status).toBe(200);
+    }
+    const victimPort = await masterPortOf(cluster, `{${items[0]}}`);
+    const topology = await clusterNodes(victimPort);
+    const victim = topology.find((n) => n.port === victimPort)!;
+    const replicaPort = topology.find((n) => n.masterId === victim.id)!.port;
+    const replica = cluster.nodes.find((n) => n.port === replicaPort)!;
+    const victimItems: string[] = [];
+    for (const itemId of items) if ((await masterPortOf(cluster, `{${itemId}}`)) === victimPort) victimItems.push(itemId);
+
+    const load = startLoad(api.url, items, 'dur');
+    await sleep(2000);
+    frozenPid = replica.pid;
+    process.kill(replica.pid, 'SIGSTOP');
+    const frozenAt = Date.now();
+    await sleep(2000);
+    const victimNode = cluster.nodes.find((n) => n.port === victimPort)!;
+    process.kill(victimNode.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    process.kill(replica.pid, 'SIGCONT');
+    frozenPid = undefined;
+    let promotedAt = 0;
+    for (const deadline = killedAt + 60_000; ; ) {
+      const role = (await run('redis-cli', ['-p', String(replicaPort), 'role'])).stdout.split('\n')[0];
+      if (role === 'master') {
+        promotedAt = Date.now();
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`replica ${replicaPort} not promoted within 60 s`);
+      await sleep(50);
+    }
+    await sleep(3000);
+    await load.stop();
+
+    for (const r of load.results) expect([200, 503]).toContain(r.status);
+    // Registrations of the frozen replica's items sent during the freeze: never 200.
+    const duringFreeze = load.results.filter((r) => victimItems.includes(r.itemId) && r.at >= frozenAt + 50 && r.at < killedAt);
+    expect(duringFreeze.length).toBeGreaterThan(0);
+    expect(duringFreeze.filter((r) => r.status === 200)).toEqual([]);
+    // Every registration answered 200 is still queued (waiting or admitted).
+    let acked = 0;
+    for (const itemId of items) {
+      const [waiting, entry] = await Promise.all([cluster.client.zrange(keys.waiting(itemId), 0, -1), cluster.client.zrange(keys.entry(itemId), 0, -1)]);
+      const queued = new Set([...waiting, ...entry]);
+      const ok = load.results.filter((r) => r.itemId === itemId && r.status === 200);
+      acked += ok.length;
+      expect({ itemId, lost: ok.filter((r) => !queued.has(r.userId)).length }).toEqual({ itemId, lost: 0 });
+    }
+    const byStatus: Record<string, number> = {};
+    for (const r of load.results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    const victimFailed = load.results.filter((r) => r.status !== 200 && victimItems.includes(r.itemId));
+    report.push(
+      `freeze 2 s, promotion ${promotedAt - killedAt} ms after the kill; outage for the killed master's items ` +
+        `${victimFailed.length === 0 ? 0 : Math.max(...victimFailed.map((r) => r.at)) - Math.min(...victimFailed.map((r) => r.at))} ms; ` +
+        `${duringFreeze.length} registrations during the freeze, all 503; ${acked} answered 200, all still queued; statuses ${JSON.stringify(byStatus)}`,
+    );
+  }, 180_000);
+});

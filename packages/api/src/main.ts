@@ -7,6 +7,7 @@ import {
   isReady,
   meterRedisNodes,
   redisReadiness,
+  setDurability,
   loadConfig,
   ClaimStore,
   ItemStore,
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   });
   let warmedUp = false;
   const warmupKey = randomBytes(24).toString('hex');
+  setDurability(config.DURABILITY_REPLICAS, config.DURABILITY_TIMEOUT_MS);
   startProcessMetrics();
   meterRedisNodes(redis);
   const telemetry = new RequestTelemetry(logger, config.LOG_REQUESTS);

@@ -8,6 +8,7 @@ import {
   isReady,
   meterRedisNodes,
   redisReadiness,
+  setDurability,
   ItemStore,
   loadConfig,
   observedListener,
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     redis,
   );
   const instanceId = `${process.pid}-${randomUUID()}`;
+  setDurability(config.DURABILITY_REPLICAS, config.DURABILITY_TIMEOUT_MS);
   startProcessMetrics();
   meterRedisNodes(redis);
   meterTicker(ticker);
