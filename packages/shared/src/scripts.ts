@@ -121,18 +121,31 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
  * api's CPU under load went to writing script bodies).
  *
  * With the durability option on ({@link setDurability}), a state-changing script is followed by WAIT on its node.
+ * A read-only script redirected with MOVED or ASK is sent once more.
  * @throws the Redis error of the script, or a connection error (see isRedisUnavailable); WqError 503 when the
  * durability option is on and too few replicas acknowledged.
  */
 export async function callScript<T>(redis: RedisClient, command: string, keys: string[], args: (string | number)[]): Promise<T> {
   const s = script(command);
   if (keys.length !== s.numberOfKeys) throw new Error(`${command} takes ${s.numberOfKeys} keys, got ${keys.length}`);
+  const runOnce = async (): Promise<T> => {
+    try {
+      return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+    }
+  };
   let reply: T;
   try {
-    reply = (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+    reply = await runOnce();
   } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    reply = (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+    // A redirected read (MOVED/ASK: the node did not run it) is sent once more, after the slot map was reloaded
+    // (one reload for all the reads that wait on it). A write is never sent again: its caller answers 503 and
+    // the client retries with its Idempotency-Key.
+    if (!READ_ONLY_SCRIPTS.has(command) || !(err instanceof Error) || !/^(MOVED|ASK) /.test(err.message)) throw err;
+    if (redis instanceof Cluster) await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+    reply = await runOnce();
   }
   if (durability.replicas > 0 && !READ_ONLY_SCRIPTS.has(command)) await waitForReplicas(redis, keys[0]);
   return reply;
