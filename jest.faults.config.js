@@ -1,6 +1,6 @@
 /**
- * `npm run test:faults`: the fault and load tests of test/faults (scheduler kill -9, Redis restart, soak and
- * spike). Slow (minutes) and CPU-heavy, so kept out of `npm test`; `.ci/run` runs both.
+ * `npm run test:faults`: the fault and load tests of test/faults (scheduler kill -9, Redis restart, Redis Cluster
+ * master failover, soak and spike). Slow (minutes) and CPU-heavy, so kept out of `npm test`; `.ci/run` runs both.
  */
 const base = require('./jest.config');
 

@@ -128,11 +128,11 @@ async function startNode(script, env, readyUrl, execArgv = []) {
 }
 
 let redisPid;
-async function startApi(redisUrl) {
+async function startApi(redisUrl, env = {}) {
   const port = await shared.freePort();
   const proc = await startNode(
     path.join(ROOT, 'packages/api/dist/main.js'),
-    { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1' },
+    { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1', ...env },
     `http://127.0.0.1:${port}/health/ready`,
     profArgs(),
   );
@@ -314,6 +314,37 @@ async function main() {
       await redis.del(...shared.keys.queue('adm'));
     }
 
+    if (want('durability')) {
+      // The durability option's cost (issue 15): register with DURABILITY_REPLICAS=1 (WAIT 1 after every change)
+      // beside 0, both with one replica attached on this machine, so that only the WAIT differs.
+      const replica = await shared.startEmbeddedRedis(['--replicaof', '127.0.0.1', String(redisServer.port)]);
+      try {
+        const rc = new Redis(replica.url);
+        for (const deadline = Date.now() + 30_000; !(await rc.info('replication')).includes('master_link_status:up'); ) {
+          if (Date.now() > deadline) throw new Error('bench replica not in sync within 30 s');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        rc.disconnect();
+        await seedItem(redis, 'bench');
+        const registerAs = (prefix) => {
+          let n = 0;
+          return [{ method: 'POST', path: '/api/v1/item/bench/waiting-queue', setupRequest: (req) => ((req.headers = { 'user-id': prefix + n++ }), req) }];
+        };
+        const runId = Date.now().toString(36);
+        for (const [key, replicas] of [['registerDurability0', '0'], ['registerDurability1', '1']]) {
+          const api = await startApi(redisServer.url, { DURABILITY_REPLICAS: replicas, DURABILITY_TIMEOUT_MS: '1000' });
+          F[key] = await load(`register, DURABILITY_REPLICAS=${replicas}`, api.url, registerAs(`d${replicas}${runId}_`), {}, api.pids);
+          await api.stop();
+        }
+        log(
+          `durability: register ${Math.round(F.registerDurability0.reqPerSec)} req/s, p99 ${F.registerDurability0.p99Ms} ms with n=0; ` +
+            `${Math.round(F.registerDurability1.reqPerSec)} req/s, p99 ${F.registerDurability1.p99Ms} ms with n=1`,
+        );
+      } finally {
+        await replica.stop();
+      }
+    }
+
     if (want('polling')) {
       F.polling = simulatePolling({ users: 10_000, admissionsPerSecond: 100 });
       log(`polling: ${F.polling.serverPolicy.polls} polls with pollAfterMs vs ${F.polling.fixed1s.polls} at a fixed 1 s (${F.polling.ratio.toFixed(3)}); discovery delay ${F.polling.serverPolicy.meanDiscoveryDelayMs.toFixed(0)} ms`);
@@ -371,6 +402,9 @@ async function main() {
   if (results.ratios.registerFloorVsRaw) rows.push(['register floor req/s vs raw (node:http + 1 EVALSHA)', results.ratios.registerFloorVsRaw.toFixed(3), '(info)', '']);
   if (results.ratios.registerVsFloor) rows.push(['register req/s vs its floor', results.ratios.registerVsFloor.toFixed(3), '(info)', '']);
   if (results.ratios.claimVsRaw) rows.push(['claim req/s vs raw (first-come, DIRECT item)', results.ratios.claimVsRaw.toFixed(3), '(info)', '']);
+  for (const k of ['registerDurability0', 'registerDurability1']) {
+    if (F[k]) rows.push([`register req/s, p99 ms with DURABILITY_REPLICAS=${k.slice(-1)} (one replica)`, `${Math.round(F[k].reqPerSec)}, ${F[k].p99Ms}`, '(info)', '']);
+  }
   for (const [k, c] of Object.entries(results.cpuRatios)) {
     rows.push([`${k} server CPU/req vs raw (api; api+redis)`, `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`, '(info)', '']);
   }

@@ -5,6 +5,9 @@ import {
   idempotencyLimits,
   createLogger,
   isReady,
+  meterRedisNodes,
+  redisReadiness,
+  setDurability,
   loadConfig,
   ClaimStore,
   ItemStore,
@@ -83,7 +86,9 @@ async function main(): Promise<void> {
   });
   let warmedUp = false;
   const warmupKey = randomBytes(24).toString('hex');
+  setDurability(config.DURABILITY_REPLICAS, config.DURABILITY_TIMEOUT_MS);
   startProcessMetrics();
+  meterRedisNodes(redis);
   const telemetry = new RequestTelemetry(logger, config.LOG_REQUESTS);
   const ops = instrumentOperations(createOperations(room, identity, config.TRUST_PROXY, { key: warmupKey, active: () => !warmedUp }));
   const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES, page: { items: new ItemStore(redis) }, stock: { service: stock, identity } });
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     isReady: () => warmedUp && isReady(redis),
+    readyDetails: () => redisReadiness(redis),
     onShutdown: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

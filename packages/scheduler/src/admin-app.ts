@@ -17,10 +17,12 @@ import {
   success,
   waitingItemInputSchema,
   WqError,
+  isRedisUnavailable,
   type ItemStore,
   type Logger,
   type QueueStore,
 } from '@waiting-queue/shared';
+import { orLastKnown } from './last-known';
 import { createRestockRouter } from './admin-stock';
 import { createFenceRouter } from './admin-fence';
 
@@ -117,16 +119,35 @@ export function createAdminApp(o: AdminAppOptions): Express {
     }),
   );
 
-  const counts = async (itemIds: string[]) => ({ currentWaitingQueueList: await o.queue.counts(itemIds) });
+  const listIds = orLastKnown(() => o.items.listIds());
+  // Per item: an item whose Redis node is unreachable (a Cluster failover) is marked `unavailable` with counts 0;
+  // the others answer. When none answers, Redis is down: 503.
+  const counts = async (itemIds: string[]) => {
+    let outage: unknown;
+    const list = await Promise.all(
+      itemIds.map((itemId) =>
+        o.queue.counts([itemId]).then(
+          ([c]) => c,
+          (err: unknown) => {
+            if (!isRedisUnavailable(err)) throw err;
+            outage = err;
+            return { itemId, waitingTokenCount: 0, enteredTokenCount: 0, unavailable: true };
+          },
+        ),
+      ),
+    );
+    if (outage !== undefined && list.every((e) => 'unavailable' in e)) throw outage;
+    return { currentWaitingQueueList: list };
+  };
   admin.get(
     '/waiting-queue/token-count',
-    route(async () => counts(await o.items.listIds())),
+    route(async () => counts(await listIds())),
   );
   admin.post(
     '/waiting-queue/token-count',
     route(async (req) => {
       const body = parseOr400(tokenCountSearchSchema, req.body ?? {}, 'body');
-      return counts(body.searchAll ? await o.items.listIds() : [...new Set(body.itemIdListToSearch)]);
+      return counts(body.searchAll ? await listIds() : [...new Set(body.itemIdListToSearch)]);
     }),
   );
 

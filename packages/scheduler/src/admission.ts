@@ -1,4 +1,4 @@
-import { readAbandonAfterMs, type AdmitResult, type ItemStore, type Logger, type QueueStore, type RedisClient, type ReservationStore } from '@waiting-queue/shared';
+import { isRedisUnavailable, readAbandonAfterMs, type AdmitResult, type ItemStore, type Logger, type QueueStore, type RedisClient, type ReservationStore } from '@waiting-queue/shared';
 
 /** Settings of the admission tick. */
 export interface AdmissionOptions {
@@ -55,6 +55,31 @@ export class AdmissionTicker {
     private readonly redis?: RedisClient,
   ) {}
 
+  /** The last global settings read from Redis, used while their key's master is unreachable (a failover). */
+  private lastKnown: { tokenCountToMove?: number; ids?: string[]; abandonAfterMs?: number } = {};
+
+  /**
+   * `read()`, remembered under `name`; when it fails because Redis is unreachable (see isRedisUnavailable) and a
+   * value was read before, that value, logged at warn. On Redis Cluster the registry, N and the abandonment
+   * setting each live on one master: its failover must not stop the items of the other masters.
+   * @throws read()'s error when it is not an outage or nothing was read yet.
+   */
+  private async orLastKnown<K extends keyof AdmissionTicker['lastKnown']>(
+    name: K,
+    read: () => Promise<NonNullable<AdmissionTicker['lastKnown'][K]>>,
+  ): Promise<NonNullable<AdmissionTicker['lastKnown'][K]>> {
+    try {
+      const v = await read();
+      this.lastKnown[name] = v;
+      return v;
+    } catch (err) {
+      const last = this.lastKnown[name];
+      if (last === undefined || !isRedisUnavailable(err)) throw err;
+      this.logger.warn({ err: (err as Error).message, setting: name }, 'global setting unreachable; the tick goes on with the last known value');
+      return last as NonNullable<AdmissionTicker['lastKnown'][K]>;
+    }
+  }
+
   /** The abandonment setting of this tick, milliseconds (0: off): the api's, published in Redis, else our own. */
   private abandonAfterMs(): Promise<number> {
     return this.redis ? readAbandonAfterMs(this.redis, this.options.abandonAfterMs ?? 0) : Promise.resolve(this.options.abandonAfterMs ?? 0);
@@ -63,13 +88,16 @@ export class AdmissionTicker {
   /**
    * Runs the tick of slot `slotMs` (epoch ms on the Redis clock, see coordinator.ts redisSlotMs; must grow from tick
    * to tick, it fences each item).
-   * @throws when the item registry or N cannot be read (Redis down); per-item failures are reported instead.
+   * The item registry, N and the abandonment setting are read each tick; while one of them is unreachable the
+   * tick goes on with its last known value.
+   * @throws when the item registry or N cannot be read and was never read before (Redis down since the start);
+   * per-item failures are reported instead.
    */
   async tick(slotMs: number): Promise<TickReport> {
     const [tokenCountToMove, ids, abandonAfterMs] = await Promise.all([
-      this.items.getTokenCountToMove(this.options.defaultTokenCountToMove),
-      this.items.listIds(),
-      this.abandonAfterMs(),
+      this.orLastKnown('tokenCountToMove', () => this.items.getTokenCountToMove(this.options.defaultTokenCountToMove)),
+      this.orLastKnown('ids', () => this.items.listIds()),
+      this.orLastKnown('abandonAfterMs', () => this.abandonAfterMs()),
     ]);
     const failed: string[] = [];
     let reservationsExpired = 0;

@@ -2,12 +2,15 @@ import { join } from 'node:path';
 import express, { type Router } from 'express';
 import {
   bearerAuth,
+  isRedisUnavailable,
   route,
   type ItemStore,
   type QueueStore,
   type RedisClient,
   type WaitingItem,
 } from '@waiting-queue/shared';
+import { redisTime } from './coordinator';
+import { orLastKnown } from './last-known';
 import { outboxGaps } from './metrics';
 import { readRelayLag } from './outbox-relay';
 
@@ -59,6 +62,8 @@ export interface ConsoleOverview {
    */
   relay: { lagEntries: number; lagSeconds: number; gaps: number } | null;
   items: ConsoleItemRow[];
+  /** Listed items whose Redis node is unreachable now (a Cluster failover), left out of `items`; absent when none. */
+  unavailableItems?: string[];
   /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
   truncated: boolean;
 }
@@ -90,19 +95,35 @@ async function relaySummary(redis: RedisClient, itemIds: string[]): Promise<{ la
 export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
   const ids = await o.items.listIds();
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
-  const [tokenCountToMove, counts, rows, time, relay] = await Promise.all([
+  // Per item: an item whose Redis node is unreachable (a Cluster failover) is listed in `unavailableItems`; the
+  // others answer. TIME comes from any master that answers.
+  const [tokenCountToMove, rows, time, relay] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
-    o.queue.counts(listed),
-    Promise.all(listed.map((id) => o.items.getWithSchedulerState(id))),
-    o.redis.time(),
+    Promise.all(
+      listed.map(async (id) => {
+        try {
+          const [row, [counts]] = await Promise.all([o.items.getWithSchedulerState(id), o.queue.counts([id])]);
+          return { id, row, counts };
+        } catch (err) {
+          if (!isRedisUnavailable(err)) throw err;
+          return { id, unavailable: true as const, err };
+        }
+      }),
+    ),
+    redisTime(o.redis),
     o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
   ]);
-  const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+  // When no item answers, Redis is down: 503.
+  const firstOutage = rows.find((r) => 'unavailable' in r);
+  if (firstOutage && 'err' in firstOutage && rows.every((r) => 'unavailable' in r)) throw firstOutage.err;
+  const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
-  rows.forEach((row, i) => {
-    if (!row) return; // registered but not (or no longer) stored: the scheduler skips it too
-    const { item, state } = row;
-    const { waitingTokenCount, enteredTokenCount } = counts[i];
+  const unavailableItems: string[] = [];
+  rows.forEach((r) => {
+    if ('unavailable' in r) return void unavailableItems.push(r.id);
+    if (!r.row) return; // registered but not (or no longer) stored: the scheduler skips it too
+    const { item, state } = r.row;
+    const { waitingTokenCount, enteredTokenCount } = r.counts;
     const admitRate = state.admitRate;
     items.push({
       ...item,
@@ -113,10 +134,19 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
       lastTickAt: state.lastMoveAt,
       fence: state.fence,
-      fenceStuck: state.fence !== null && state.fence > redisTime + o.tickMs,
+      fenceStuck: state.fence !== null && state.fence > redisNow + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: redisTime, redisTime, relay, items, truncated: ids.length > listed.length };
+  return {
+    tokenCountToMove,
+    tickMs: o.tickMs,
+    serverTime: redisNow,
+    redisTime: redisNow,
+    relay,
+    items,
+    ...(unavailableItems.length > 0 ? { unavailableItems } : {}),
+    truncated: ids.length > listed.length,
+  };
 }
 
 const PAGE_HEADERS: Record<string, string> = {
@@ -139,6 +169,11 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
   });
   router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
-  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview(o)));
+  // The registry and N as last read while their master fails over (the other items still answer).
+  const items = Object.create(o.items) as ItemStore;
+  items.listIds = orLastKnown(() => o.items.listIds());
+  const n = orLastKnown(() => o.items.getTokenCountToMove(o.defaultTokenCountToMove));
+  items.getTokenCountToMove = () => n();
+  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview({ ...o, items })));
   return router;
 }

@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger, RedisClient } from '@waiting-queue/shared';
 import type { AdmissionTicker } from './admission';
 import { redisSlotMs, type RedisRunCoordinator } from './coordinator';
@@ -16,6 +16,22 @@ export function cronIntervalMs(expression: string): number {
   const [a, b] = probe.getNextRuns(2);
   void probe.destroy();
   return b && a ? b.getTime() - a.getTime() : 1000;
+}
+
+/**
+ * node-cron's own messages (a missed execution, a task still running) as JSON log lines of `logger`, with
+ * `component: "node-cron"`, instead of node-cron's coloured plain text on stdout/stderr.
+ */
+export function cronLogger(logger: Logger): CronLogger {
+  const log = logger.child({ component: 'node-cron' });
+  const errOf = (message: string | Error, err?: Error) => (message instanceof Error ? message : err)?.message;
+  const text = (message: string | Error) => (message instanceof Error ? message.message : message);
+  return {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+    error: (message, err) => log.error({ err: errOf(message, err) }, text(message)),
+    debug: (message, err) => log.debug({ err: errOf(message, err) }, text(message)),
+  };
 }
 
 /** How long a run election record is kept, milliseconds. */
@@ -72,6 +88,6 @@ export function scheduleAdmission(
         logger.warn({ err: (err as Error).message }, 'admission tick failed; retrying next tick');
       }
     },
-    { name: ADMISSION_TASK_NAME, noOverlap: true },
+    { name: ADMISSION_TASK_NAME, noOverlap: true, logger: cronLogger(logger) },
   );
 }

@@ -6,6 +6,9 @@ import {
   idempotencyLimits,
   createLogger,
   isReady,
+  meterRedisNodes,
+  redisReadiness,
+  setDurability,
   ItemStore,
   loadConfig,
   observedListener,
@@ -56,10 +59,12 @@ async function main(): Promise<void> {
     redis,
   );
   const instanceId = `${process.pid}-${randomUUID()}`;
+  setDurability(config.DURABILITY_REPLICAS, config.DURABILITY_TIMEOUT_MS);
   startProcessMetrics();
+  meterRedisNodes(redis);
   meterTicker(ticker);
   queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
-  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId), logger, redis, tickMs);
+  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs);
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
   // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     isReady: () => isReady(redis),
+    readyDetails: () => redisReadiness(redis),
     onShutdown: async () => {
       stopping = true;
       await task.stop();

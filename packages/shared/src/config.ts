@@ -36,6 +36,12 @@ export const configSchema = z.object({
   /** Initial global N, written to Redis only when Redis holds none yet. */
   TOKEN_COUNT_TO_MOVE: int(10),
   ENTRY_TTL_SECONDS: int(300, 1),
+  /**
+   * Durability option (issue 15): after every state-changing script, `WAIT DURABILITY_REPLICAS
+   * DURABILITY_TIMEOUT_MS` on the same node; fewer acknowledgements answer 503. 0: off. Needs a timeout > 0.
+   */
+  DURABILITY_REPLICAS: int(0),
+  DURABILITY_TIMEOUT_MS: int(0),
   /** Lifetime of a PENDING reservation, seconds: unconfirmed after it, the scheduler expires it and restores the stock. */
   RESERVATION_TTL_SECONDS: int(120, 1),
   /** How long a write's Idempotency-Key record (its key and first answer) is kept, seconds. */

@@ -72,21 +72,39 @@ export class WqError extends Error {
   }
 }
 
-/** True when `err` comes from an unreachable or not-ready Redis (ioredis offline / connection errors). */
+/**
+ * Replies of a Redis Cluster (or replica) that mean "not here, not now", never "wrong": the command did not run
+ * on the node that answered (MOVED/ASK: the slot lives elsewhere; CLUSTERDOWN/TRYAGAIN: the slot is being failed
+ * over or migrated; LOADING: the node is loading its data; MASTERDOWN/READONLY: a replica answered, its master is
+ * gone or it was a master a moment ago; NOREPLICAS: min-replicas-to-write is not met). With auto-pipelining,
+ * ioredis hands a batch's MOVED/ASK replies to the caller as they are when the batch mixes slots.
+ */
+const TRANSIENT_REPLY = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS)\b/;
+
+/**
+ * True when `err` comes from an unreachable, not-ready or failing-over Redis: ioredis offline / connection /
+ * timeout errors and the transient cluster replies of {@link TRANSIENT_REPLY}. Such an error becomes 503
+ * `SERVICE_UNAVAILABLE` with `Retry-After` (see {@link toWqError}), logged at warn.
+ */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const msg = err.message;
   return (
+    TRANSIENT_REPLY.test(msg) ||
     msg.includes("Stream isn't writeable") ||
     msg.includes('Connection is closed') ||
     msg.includes('ECONNREFUSED') ||
     msg.includes('ECONNRESET') ||
+    msg.includes('ETIMEDOUT') ||
+    msg.includes('EPIPE') ||
     msg.includes('Reached the max retries per request limit') ||
     msg.includes('LOADING') ||
     msg.includes('CLUSTERDOWN') ||
     msg.includes('TRYAGAIN') ||
     msg.includes('Cluster isn\'t ready') ||
     msg.includes('None of startup nodes is available') ||
+    msg.includes('Too many Cluster redirections') ||
+    msg.includes('Failed to refresh slots cache') ||
     msg.includes('Command timed out') ||
     err.name === 'MaxRetriesPerRequestError'
   );

@@ -10,6 +10,8 @@ export interface LifecycleOptions {
   logger: Logger;
   /** Readiness: false makes `/health/ready` answer 503 (warming up, Redis down, shutting down). */
   isReady: () => boolean;
+  /** Extra fields of the readiness body (e.g. `redisNodesDown`), when ready. */
+  readyDetails?: () => Record<string, unknown>;
   /** Releases resources (Redis, Kafka) after the server stopped accepting and in-flight requests finished. */
   onShutdown: () => Promise<void>;
   /** Grace period for in-flight requests, milliseconds. */
@@ -53,7 +55,7 @@ export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
       '/health/live': async () => ({ live: true }),
       '/health/ready': async () => {
         if (shuttingDown || !o.isReady()) throw new Error('not ready');
-        return { ready: true };
+        return { ready: true, ...(o.readyDetails?.() ?? {}) };
       },
       verbatim: true,
     },

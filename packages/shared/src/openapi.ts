@@ -778,6 +778,10 @@ export const openApiDocument: Json = {
                 itemId: ref('Id'),
                 waitingTokenCount: int({ minimum: 0 }),
                 enteredTokenCount: int({ minimum: 0, description: 'Unexpired admissions.' }),
+                unavailable: {
+                  type: 'boolean',
+                  description: "True when the item's Redis node is unreachable now (a Cluster failover): its counts read 0, retry shortly.",
+                },
               },
             },
           },
@@ -896,6 +900,11 @@ export const openApiDocument: Json = {
             properties: { lagEntries: int({ minimum: 0 }), lagSeconds: { type: 'number', minimum: 0 }, gaps: int({ minimum: 0 }) },
           }),
           items: { type: 'array', items: ref('ConsoleItemRow') },
+          unavailableItems: {
+            type: 'array',
+            items: ref('Id'),
+            description: "Listed items whose Redis node is unreachable now (a Cluster failover); absent when none.",
+          },
           truncated: { type: 'boolean' },
         },
       },

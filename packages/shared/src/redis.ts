@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
-import { countRedisError } from './metrics';
+import { countRedisError, Gauge, metricsRegistry } from './metrics';
 
 /** A single Redis or a Redis Cluster client: every script works on both (see keys.ts for the hash tags). */
 export type RedisClient = Redis | Cluster;
@@ -42,6 +42,34 @@ export class CorkingRedis extends Redis {
   }
 }
 
+/** How often a Cluster client reloads its slot map (CLUSTER SLOTS), ms: at most one admission tick (1 s). */
+export const SLOTS_REFRESH_INTERVAL_MS = 1000;
+
+/**
+ * A Cluster client whose slot map follows a failover within {@link SLOTS_REFRESH_INTERVAL_MS}, and at once when a
+ * batch comes back with MOVED or ASK.
+ *
+ * Why: ioredis refreshes its map on the MOVED of a single command, but an auto-pipelined batch whose commands hit
+ * two slots of a failed-over master gets one MOVED per slot, which ioredis neither retries nor acts on: it hands
+ * them to the callers, and, with no periodic refresh, keeps routing those slots to the old master until something
+ * else refreshes the map. Here every batch's replies are checked and a MOVED/ASK triggers a refresh (ioredis
+ * merges concurrent refreshes into one). The callers still get the MOVED (503: the write did not run; they retry).
+ */
+export class FailoverAwareCluster extends Cluster {
+  /** ioredis's pipeline (used by auto-pipelining for every batch), watched for redirections. */
+  override pipeline(commands?: unknown[][]): ReturnType<Cluster['pipeline']> {
+    const p = super.pipeline(commands as never);
+    const pending = (p as unknown as { promise: Promise<[Error | null, unknown][]> }).promise;
+    pending.then(
+      (results) => {
+        if (results.some(([err]) => err instanceof Error && /^(MOVED|ASK) /.test(err.message))) this.refreshSlotsCache();
+      },
+      () => undefined, // the batch's own callers get its error
+    );
+    return p;
+  }
+}
+
 /**
  * Options shared by every connection of the product:
  * - pipelining: one write per event-loop turn for all concurrent requests (CorkingRedis on a single node,
@@ -73,8 +101,9 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
       const [host, port] = hp.trim().split(':');
       return { host, port: Number(port) };
     });
-    const cluster = new Cluster(nodes, {
+    const cluster = new FailoverAwareCluster(nodes, {
       enableAutoPipelining: true,
+      slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
       enableOfflineQueue: false,
       clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
       // A node's connection that closes fails its unanswered commands with "Connection is closed."; the Cluster
@@ -134,4 +163,50 @@ export function waitReady(client: RedisClient, timeoutMs: number): Promise<void>
 /** True when the client can take commands now. */
 export function isReady(client: RedisClient): boolean {
   return client.status === 'ready';
+}
+
+/**
+ * The Redis nodes this client knows and whether each is connected now: on a Cluster, every node of its pool
+ * (masters and replicas, `host:port`); on a single node, that node. A failed master stays listed (down) until the
+ * cluster no longer names it, i.e. until its replica is promoted.
+ */
+export function redisNodes(client: RedisClient): { node: string; up: boolean }[] {
+  if (!(client instanceof Cluster)) return [{ node: `${client.options.host ?? '127.0.0.1'}:${client.options.port ?? 6379}`, up: client.status === 'ready' }];
+  // ioredis drops a node's connection from its pool when it closes, and adds it again at the next slot map refresh:
+  // the nodes that serve slots in the client's map are listed whether connected or not.
+  const up = new Map(client.nodes().map((n) => [`${n.options.host}:${n.options.port}`, n.status === 'ready']));
+  for (const owners of client.slots) if (owners?.[0] !== undefined && !up.has(owners[0])) up.set(owners[0], false);
+  return [...up].map(([node, isUp]) => ({ node, up: isUp }));
+}
+
+/**
+ * The readiness body's Redis part: the nodes that are down now (`redisNodesDown`, `host:port`). A process whose
+ * client is ready stays ready while some nodes of a Cluster fail over: it can serve the items of the others.
+ */
+export function redisReadiness(client: RedisClient): { redisNodesDown: string[] } {
+  return { redisNodesDown: redisNodes(client).filter((n) => !n.up).map((n) => n.node) };
+}
+
+let nodeGaugeClient: RedisClient | undefined;
+
+/**
+ * `wq_redis_node_up{node}`: 1 when this process is connected to that Redis node (`host:port`), 0 when not, read at
+ * each scrape (see {@link redisNodes}). Call once per process with its client.
+ */
+export function meterRedisNodes(client: RedisClient): void {
+  if (nodeGaugeClient !== undefined) {
+    nodeGaugeClient = client;
+    return;
+  }
+  nodeGaugeClient = client;
+  new Gauge({
+    name: 'wq_redis_node_up',
+    help: 'Whether this process is connected to the Redis node (1) or not (0), by host:port',
+    labelNames: ['node'] as const,
+    registers: [metricsRegistry],
+    collect() {
+      this.reset();
+      for (const n of redisNodes(nodeGaugeClient!)) this.set({ node: n.node }, n.up ? 1 : 0);
+    },
+  });
 }

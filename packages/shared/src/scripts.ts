@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LUA_CONSTANTS } from './lua-constants';
+import { Cluster, type Redis } from 'ioredis';
+import { WqError } from './errors';
 import type { RedisClient } from './redis';
 
 /** Folder of the Lua scripts: `packages/shared/lua`, beside both `src/` and `dist/`. */
@@ -73,6 +75,66 @@ export function script(command: string): LuaScript {
   return s;
 }
 
+/** Scripts that only read: no WAIT after them. */
+const READ_ONLY_SCRIPTS = new Set(['wq_counts', 'wq_status', 'wq_idempotency_lookup']);
+
+let durability = { replicas: 0, timeoutMs: 0 };
+
+/**
+ * Turns the durability option on (`replicas` > 0) or off (0): after every state-changing script, {@link callScript}
+ * runs `WAIT replicas timeoutMs` on the node that ran it and fails with 503 unless that many replicas acknowledged.
+ * @param replicas DURABILITY_REPLICAS; @param timeoutMs DURABILITY_TIMEOUT_MS, milliseconds.
+ * @throws Error when `replicas` > 0 and `timeoutMs` is 0 (WAIT would block for ever), naming the variable.
+ */
+export function setDurability(replicas: number, timeoutMs: number): void {
+  if (replicas > 0 && timeoutMs <= 0) throw new Error('DURABILITY_TIMEOUT_MS must be > 0 when DURABILITY_REPLICAS is set');
+  durability = { replicas, timeoutMs };
+}
+
+/** CRC16-CCITT (XMODEM) of `s`'s UTF-8 bytes: Redis Cluster's key hash. */
+function crc16(s: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(s)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The hash slot of `key` (its `{hash tag}` when it has a non-empty one), 0..16383. */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) key = key.slice(open + 1, close);
+  }
+  return crc16(key) % 16384;
+}
+
+/**
+ * `WAIT replicas timeoutMs` on the connection that ran the write to `key` (on a Cluster, the pooled connection to
+ * the slot's master, the one auto-pipelining used), so that it covers that write.
+ * @throws WqError 503 `SERVICE_UNAVAILABLE` when fewer replicas acknowledged in time: the change happened on the
+ * master and may or may not survive a failover; the caller retries with its Idempotency-Key.
+ */
+async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
+  let node: Redis | Cluster = redis;
+  if (redis instanceof Cluster) {
+    const owner = redis.slots[keySlot(key)]?.[0];
+    const found = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!found) throw new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { 'Retry-After': '1' });
+    node = found;
+  }
+  const acked = Number(await node.call('WAIT', durability.replicas, durability.timeoutMs));
+  if (acked < durability.replicas) {
+    throw new WqError(
+      'SERVICE_UNAVAILABLE',
+      `the change was acknowledged by ${acked} of ${durability.replicas} replicas in time: it may or may not survive a failover; retry with the same Idempotency-Key`,
+      { 'Retry-After': '1' },
+    );
+  }
+}
+
 /**
  * Runs a script: EVALSHA (its SHA-1 only on the wire), and on NOSCRIPT (a fresh or flushed server) one EVAL, which
  * also caches it on that server. On a Cluster, ioredis routes by the first key.
@@ -80,15 +142,34 @@ export function script(command: string): LuaScript {
  * Not ioredis's `defineCommand`: it remembers "loaded" per socket object, and auto-pipelining writes each batch
  * through a new pseudo-socket, so every batch re-sent the whole Lua text as EVAL (measured: about a fifth of the
  * api's CPU under load went to writing script bodies).
- * @throws the Redis error of the script, or a connection error (see isRedisUnavailable).
+ *
+ * With the durability option on ({@link setDurability}), a state-changing script is followed by WAIT on its node.
+ * A read-only script redirected with MOVED or ASK is sent once more.
+ * @throws the Redis error of the script, or a connection error (see isRedisUnavailable); WqError 503 when the
+ * durability option is on and too few replicas acknowledged.
  */
 export async function callScript<T>(redis: RedisClient, command: string, keys: string[], args: (string | number)[]): Promise<T> {
   const s = script(command);
   if (keys.length !== s.numberOfKeys) throw new Error(`${command} takes ${s.numberOfKeys} keys, got ${keys.length}`);
+  const runOnce = async (): Promise<T> => {
+    try {
+      return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+    }
+  };
+  let reply: T;
   try {
-    return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+    reply = await runOnce();
   } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+    // A redirected read (MOVED/ASK: the node did not run it) is sent once more, after the slot map was reloaded
+    // (one reload for all the reads that wait on it). A write is never sent again: its caller answers 503 and
+    // the client retries with its Idempotency-Key.
+    if (!READ_ONLY_SCRIPTS.has(command) || !(err instanceof Error) || !/^(MOVED|ASK) /.test(err.message)) throw err;
+    if (redis instanceof Cluster) await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+    reply = await runOnce();
   }
+  if (durability.replicas > 0 && !READ_ONLY_SCRIPTS.has(command)) await waitForReplicas(redis, keys[0]);
+  return reply;
 }
