@@ -1,20 +1,30 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import express, { type Router } from 'express';
+import { z } from 'zod';
 import {
   bearerAuth,
+  ID_PATTERN,
   ItemField,
   keys,
+  redisErrors,
   route,
   type ItemStore,
   type QueueStore,
   type RedisClient,
   type WaitingItem,
+  WqError,
 } from '@waiting-queue/shared';
 import { outboxGaps } from './metrics';
 import { readRelayLag } from './outbox-relay';
+import { parseOr400 } from './admin-app';
+import { AUDIT_MAX_LIMIT, type AuditLog } from './audit';
+import type { TickHistory } from './history';
 
 /** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
 export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
+
+/** uPlot's built files (`dist/`), served to the console from node_modules at `/admin/vendor/` (no CDN). */
+export const UPLOT_DIST_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
 
 /** Most items the overview lists (the console polls it every second). */
 export const CONSOLE_MAX_ITEMS = 500;
@@ -60,6 +70,8 @@ export interface ConsoleOverview {
    * Kafka (sum), the age of the oldest, seconds, and the gaps this scheduler found since it started.
    */
   relay: { lagEntries: number; lagSeconds: number; gaps: number } | null;
+  /** Redis errors this scheduler process counted since it started (`wq_redis_errors_total`, all kinds). */
+  redisErrors: number;
   items: ConsoleItemRow[];
   /** True when more than {@link CONSOLE_MAX_ITEMS} items exist (the first ones by id are listed). */
   truncated: boolean;
@@ -76,6 +88,10 @@ export interface ConsoleOptions {
   tickMs: number;
   /** True when an outbox relay runs (KAFKA_BROKERS): the overview then reads its lag. */
   relay?: boolean;
+  /** Serves `GET /internal/admin/v1/history` when given. */
+  history?: TickHistory;
+  /** Serves `GET /internal/admin/v1/audit` when given. */
+  audit?: AuditLog;
 }
 
 /** The relay's lag over `itemIds` and the gaps counted by this process. */
@@ -92,7 +108,7 @@ async function relaySummary(redis: RedisClient, itemIds: string[]): Promise<{ la
 export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> {
   const ids = await o.items.listIds();
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
-  const [tokenCountToMove, counts, rows, time, relay] = await Promise.all([
+  const [tokenCountToMove, counts, rows, time, relay, errors] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
     o.queue.counts(listed),
     Promise.all(
@@ -106,6 +122,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
     ),
     o.redis.time(),
     o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
+    redisErrors.get(),
   ]);
   const redisTime = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const items: ConsoleItemRow[] = [];
@@ -125,7 +142,8 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       fenceStuck: state[3] !== null && Number(state[3]) > redisTime + o.tickMs,
     });
   });
-  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, items, truncated: ids.length > listed.length };
+  const redisErrorCount = errors.values.reduce((sum, v) => sum + v.value, 0);
+  return { tokenCountToMove, tickMs: o.tickMs, serverTime: Date.now(), redisTime, relay, redisErrors: redisErrorCount, items, truncated: ids.length > listed.length };
 }
 
 const PAGE_HEADERS: Record<string, string> = {
@@ -139,8 +157,12 @@ const PAGE_HEADERS: Record<string, string> = {
 /**
  * The operators' console, mounted on the scheduler's admin app:
  * - `GET /admin`: the console page (static; it asks for the admin token and calls the admin API with it);
- * - `GET /admin/assets/*`: its CSS and JS;
- * - `GET /internal/admin/v1/overview`: {@link ConsoleOverview} in the envelope (bearer ADMIN_TOKEN when set).
+ * - `GET /admin/assets/*`: its CSS and JS; `GET /admin/vendor/uPlot.{iife.min.js,min.css}`: the chart library;
+ * - `GET /internal/admin/v1/overview`: {@link ConsoleOverview} in the envelope (bearer ADMIN_TOKEN when set);
+ * - `GET /internal/admin/v1/history?itemId=`: the chart samples of the last 15 minutes (history.ts HistoryAnswer), of
+ *   one item or (no itemId) summed over all items; 400 `INVALID_PARAMETER` for a bad itemId;
+ * - `GET /internal/admin/v1/audit?limit=`: the newest admin changes, newest first (audit.ts AuditEntry; limit 1-500,
+ *   default 50); 400 `INVALID_PARAMETER` for a bad limit.
  */
 export function createConsoleRouter(o: ConsoleOptions): Router {
   const router = express.Router();
@@ -148,6 +170,36 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
   });
   router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
-  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview(o)));
+  router.get(['/admin/vendor/uPlot.iife.min.js', '/admin/vendor/uPlot.min.css'], (req, res) => {
+    res.set({ 'Cache-Control': 'public, max-age=600', 'X-Content-Type-Options': 'nosniff' }).sendFile(join(UPLOT_DIST_DIR, req.path.slice('/admin/vendor/'.length)));
+  });
+  const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
+  router.get('/internal/admin/v1/overview', auth, route(() => readOverview(o)));
+  const history = o.history;
+  if (history) {
+    const q = z.object({ itemId: z.string().regex(ID_PATTERN).optional() }).strict();
+    router.get(
+      '/internal/admin/v1/history',
+      auth,
+      route(async (req) => {
+        const { itemId } = parseOr400(q, req.query, 'query');
+        const [sec, micro] = await o.redis.time();
+        return history.read(itemId ?? null, Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
+      }),
+    );
+  }
+  const audit = o.audit;
+  if (audit) {
+    const q = z.object({ limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-500').optional() }).strict();
+    router.get(
+      '/internal/admin/v1/audit',
+      auth,
+      route(async (req) => {
+        const limit = Number(parseOr400(q, req.query, 'query').limit ?? 50);
+        if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, {}, { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } });
+        return { entries: await audit.list(limit) };
+      }),
+    );
+  }
   return router;
 }
