@@ -17,8 +17,8 @@ import {
 import { outboxGaps } from './metrics';
 import { readRelayLag } from './outbox-relay';
 import { parseOr400 } from './admin-app';
-import { AUDIT_MAX_LIMIT, type AuditLog } from './audit';
-import type { TickHistory } from './history';
+import { AUDIT_MAX_LIMIT, AuditLog } from './audit';
+import { TickHistory } from './history';
 
 /** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
 export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
@@ -88,9 +88,9 @@ export interface ConsoleOptions {
   tickMs: number;
   /** True when an outbox relay runs (KAFKA_BROKERS): the overview then reads its lag. */
   relay?: boolean;
-  /** Serves `GET /internal/admin/v1/history` when given. */
+  /** The chart history `GET /internal/admin/v1/history` reads (default: one on `redis`). */
   history?: TickHistory;
-  /** Serves `GET /internal/admin/v1/audit` when given. */
+  /** The audit trail `GET /internal/admin/v1/audit` reads (default: one on `redis`). */
   audit?: AuditLog;
 }
 
@@ -170,13 +170,11 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
   });
   router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
-  router.get(['/admin/vendor/uPlot.iife.min.js', '/admin/vendor/uPlot.min.css'], (req, res) => {
-    res.set({ 'Cache-Control': 'public, max-age=600', 'X-Content-Type-Options': 'nosniff' }).sendFile(join(UPLOT_DIST_DIR, req.path.slice('/admin/vendor/'.length)));
-  });
+  router.use('/admin/vendor', express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' }));
   const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
   router.get('/internal/admin/v1/overview', auth, route(() => readOverview(o)));
-  const history = o.history;
-  if (history) {
+  const history = o.history ?? new TickHistory(o.redis, o.tickMs);
+  {
     const q = z.object({ itemId: z.string().regex(ID_PATTERN).optional() }).strict();
     router.get(
       '/internal/admin/v1/history',
@@ -188,8 +186,8 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
       }),
     );
   }
-  const audit = o.audit;
-  if (audit) {
+  const audit = o.audit ?? new AuditLog(o.redis);
+  {
     const q = z.object({ limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-500').optional() }).strict();
     router.get(
       '/internal/admin/v1/audit',
