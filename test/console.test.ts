@@ -217,6 +217,23 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     expect((await admin('/audit?limit=2')).body.data.entries).toHaveLength(2);
   });
 
+  test('a retry under its Idempotency-Key records no second audit entry (restock, N, upsert)', async () => {
+    const count = async () => (await audit(500)).length;
+    const before = await count();
+    const restock = () => admin('/waiting-item/direct1/restock', { method: 'POST', body: { quantity: 7 }, headers: { 'idempotency-key': 'console-retry-1' } });
+    expect((await restock()).status).toBe(200);
+    expect((await restock()).status).toBe(200);
+    const setN = () => admin('/waiting-queue/token-count-to-move', { method: 'PUT', body: { tokenCountToMove: 6 }, headers: { 'idempotency-key': 'console-retry-2' } });
+    expect((await setN()).status).toBe(200);
+    expect((await setN()).status).toBe(200);
+    const upsert = () => admin('/waiting-item/retry1/manually', { method: 'POST', body: { itemName: 'Retry', remainCount: 3, waitingQueueEnabled: true }, headers: { 'idempotency-key': 'console-retry-3' } });
+    expect((await upsert()).status).toBe(200);
+    expect((await upsert()).status).toBe(200);
+    expect(await count()).toBe(before + 3);
+    const entries = await audit(3);
+    expect(entries.map((e) => e.action).sort()).toEqual(['item-upsert', 'restock', 'token-count-to-move']);
+  });
+
   test('charts draw from the server history: after a reload and in a second operator context, with the same ticks', async () => {
     const r = await admin('/waiting-item/flow1/manually', { method: 'POST', body: { itemName: 'Flow', remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 } });
     expect(r.status).toBe(200);

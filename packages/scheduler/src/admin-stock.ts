@@ -31,7 +31,11 @@ export function createRestockRouter(reservations: ReservationStore, logger: Logg
       const remainCount = await reservations.restock(itemId, parsed.data.quantity, idem);
       if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
       logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
-      if (audited) await audited(req, 'restock', itemId, { remainCount: before?.remainCount ?? null }, { remainCount, quantity: parsed.data.quantity });
+      // A retry under its Idempotency-Key answers the first reply and changes nothing: the stock read before it is
+      // then that reply's, and no second entry is recorded.
+      if (audited && before?.remainCount !== remainCount) {
+        await audited(req, 'restock', itemId, { remainCount: before?.remainCount ?? null }, { remainCount, quantity: parsed.data.quantity });
+      }
       return { itemId, quantity: parsed.data.quantity, remainCount };
     }),
   );
