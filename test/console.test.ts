@@ -218,9 +218,10 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   });
 
   test('a retry under its Idempotency-Key records no second audit entry (restock, N, upsert)', async () => {
+    expect((await admin('/waiting-item/retry_stock/manually', { method: 'POST', body: { itemName: 'Retry stock', remainCount: 1, waitingQueueEnabled: true } })).status).toBe(200);
     const count = async () => (await audit(500)).length;
     const before = await count();
-    const restock = () => admin('/waiting-item/direct1/restock', { method: 'POST', body: { quantity: 7 }, headers: { 'idempotency-key': 'console-retry-1' } });
+    const restock = () => admin('/waiting-item/retry_stock/restock', { method: 'POST', body: { quantity: 7 }, headers: { 'idempotency-key': 'console-retry-1' } });
     expect((await restock()).status).toBe(200);
     expect((await restock()).status).toBe(200);
     const setN = () => admin('/waiting-queue/token-count-to-move', { method: 'PUT', body: { tokenCountToMove: 6 }, headers: { 'idempotency-key': 'console-retry-2' } });
@@ -270,9 +271,11 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   });
 
   test('no sideways scrolling at 1024 and 768 px; every action button stays within the window', async () => {
+    const long = { itemName: 'A rather long item name for a drop with lanes', remainCount: 100000, waitingQueueEnabled: true, lanes: ['vip', 'regular'], tokenCountToMove: 5 };
+    expect((await admin('/waiting-item/layout_with_a_long_item_identifier/manually', { method: 'POST', body: long })).status).toBe(200);
     for (const width of [1024, 768]) {
       const con = await openConsole(width);
-      await con.waitForSelector('tr[data-item-id="lanes1"]', { timeout: LONG });
+      await con.waitForSelector('tr[data-item-id="layout_with_a_long_item_identifier"]', { timeout: LONG });
       await con.waitForFunction(() => Number(document.getElementById('chart-queue')?.getAttribute('data-points')) > 0, undefined, { timeout: LONG });
       const m = await con.evaluate(() => {
         const buttons = Array.from(document.querySelectorAll('#items button, #items input'));
