@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { keys } from '@waiting-queue/shared';
+import { keys, readOutbox } from '@waiting-queue/shared';
 import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
@@ -211,6 +211,10 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     expect(byAction('item-disable', 'direct1')).toMatchObject({ before: { waitingQueueEnabled: true }, after: { waitingQueueEnabled: false } });
     expect(byAction('restock', 'direct1')).toMatchObject({ before: { remainCount: 20 }, after: { remainCount: 25, quantity: 5 } });
     expect(byAction('item-upsert', 'direct1')).toMatchObject({ before: { remainCount: 25 }, after: { remainCount: 40 } });
+    // Changes to an item also go to its outbox as admin.changed (so they reach Kafka and the ledger); the N does not.
+    const events = (await readOutbox(env!.client, 'direct1')).filter((e) => e.type === 'admin.changed');
+    expect(events.map((e) => e.payload.action)).toEqual(['item-upsert', 'item-disable', 'item-enable', 'restock', 'item-upsert']);
+    expect(events[1].payload).toMatchObject({ actor: ACTOR, before: '{"waitingQueueEnabled":true}', after: '{"waitingQueueEnabled":false}' });
     // Newest first, in Redis time order.
     expect(entries.map((e) => e.at)).toEqual([...entries.map((e) => e.at)].sort((a, b) => b - a));
     expect((await admin('/audit?limit=0')).status).toBe(400);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { keys, type RedisClient } from '@waiting-queue/shared';
+import { callScript, keys, type RedisClient } from '@waiting-queue/shared';
 
 /** Entries the audit stream keeps, about (XADD MAXLEN ~). */
 export const AUDIT_MAX_ENTRIES = 10_000;
@@ -39,6 +39,8 @@ export function auditActor(headers: IncomingHttpHeaders, adminToken: string | un
 /**
  * The admin audit trail: a bounded Redis STREAM (`wq:{admin}:audit`, XADD MAXLEN ~ {@link AUDIT_MAX_ENTRIES}) whose
  * entry ids carry Redis time, so "when" never comes from a host clock and two schedulers write one ordered trail.
+ * A change to an item is also appended to that item's outbox as `admin.changed` (lua/admin-changed-2.lua), so it
+ * reaches Kafka and the ledger; the global N has no item and is kept in the stream only.
  */
 export class AuditLog {
   constructor(private readonly redis: RedisClient) {}
@@ -49,6 +51,14 @@ export class AuditLog {
    * @throws the Redis error when it cannot be written.
    */
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<string> {
+    if (e.itemId !== null) {
+      await callScript<string | null>(this.redis, 'wq_admin_changed', [keys.item(e.itemId), keys.outbox(e.itemId)], [
+        e.actor,
+        e.action,
+        JSON.stringify(e.before ?? null),
+        JSON.stringify(e.after ?? null),
+      ]);
+    }
     const id = await this.redis.xadd(
       keys.adminAudit,
       'MAXLEN',
