@@ -353,8 +353,9 @@ describe('waiting-room page and admin console in chromium', () => {
     await eventually('console shows 7', async () => (await text(con, '#global-n')) === '7');
     await eventually('d1 capacity 7/s', async () => ((await row('d1', 'td.rate').textContent()) ?? '').includes('of 7/s'));
 
-    // Pause: N = 0 everywhere; the page of a shopper who joins now shows the pause and an unknown wait.
+    // Pause (confirmed in the dialog): N = 0 everywhere; the page of a shopper who joins now shows the pause and an unknown wait.
     await con.click('#pause');
+    await con.click('#confirm-ok');
     await eventually('global N 0', async () => (await globalN()) === 0);
     await eventually('console paused', async () => (await text(con, '#run-state')) === 'Paused');
     expect(await text(con, '#pause')).toBe('Resume admission (N = 7)');
@@ -393,8 +394,9 @@ describe('waiting-room page and admin console in chromium', () => {
     await row('d1', 'form[data-action="set-n"] button').click();
     await eventually('d1 uses the global N', async () => (await getItem('d1')).tokenCountToMove === null);
 
-    // Disable and enable an item.
+    // Disable (confirmed) and enable an item.
     await row('d1', 'button.toggle').click();
+    await con.click('#confirm-ok');
     await eventually('d1 disabled', async () => (await getItem('d1')).waitingQueueEnabled === false);
     await eventually('console shows disabled', async () => (await row('d1', 'td.enabled').textContent()) === 'No');
     expect(await row('d1', 'button.toggle').textContent()).toBe('Enable');
@@ -486,6 +488,7 @@ describe('waiting-room page and admin console in chromium', () => {
     expect((await claim('f_after_restock')).status).toBe(200);
     await con.fill('#f-stock', '10');
     await con.click('#item-form button[type="submit"]');
+    await con.click('#confirm-ok'); // a stock set asks first
     // Refused (412): nothing written, the form reloads the item (stock 2) and tells the operator.
     await eventually('412 shown and the item reloaded', async () => (await text(con, '#error')).includes('changed since Edit') && (await con.inputValue('#f-stock')) === '2');
     expect((await getItem('f1')).remainCount).toBe(2);
@@ -493,6 +496,7 @@ describe('waiting-room page and admin console in chromium', () => {
     // Now the operator sets it knowingly, under the reloaded ETag: applied.
     await con.fill('#f-stock', '10');
     await con.click('#item-form button[type="submit"]');
+    await con.click('#confirm-ok');
     await eventually('stock set to 10', async () => (await getItem('f1')).remainCount === 10);
     expect(issued).toBe(6);
     expect(await env!.client.hlen(keys.claims('f1'))).toBe(6);

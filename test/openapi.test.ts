@@ -250,6 +250,16 @@ describe('OpenAPI document against real responses', () => {
 
     await admin('GET', '/overview', '/overview', 200);
     await admin('GET', '/overview', '/overview', 401, { headers: { authorization: 'Bearer x' } });
+    await admin('GET', '/history', '/history', 200);
+    await admin('GET', '/history', '/history?itemId=oa_open', 200);
+    await admin('GET', '/history', '/history?itemId=bad-item', 400);
+    await admin('GET', '/history', '/history', 401, { headers: { authorization: 'Bearer x' } });
+    await admin('GET', '/audit', '/audit?limit=5', 200);
+    await admin('GET', '/audit', '/audit?limit=0', 400);
+    await admin('GET', '/audit', '/audit', 401, { headers: { authorization: 'Bearer x' } });
+    // A body that fails its schema: 400 with data.fields (field path -> message), as documented.
+    const bad = await admin('POST', '/waiting-item/{itemId}/manually', '/waiting-item/oa_bad/manually', 400, { body: { itemName: '', waitingQueueEnabled: true, lanes: ['a', 'a'] } });
+    expect(Object.keys(bad.body.data.fields).sort()).toEqual(['itemName', 'lanes']);
 
     const F = '/waiting-item/{itemId}/fence/clear';
     expect((await admin('POST', F, '/waiting-item/oa_open/fence/clear', 200)).body.data).toMatchObject({ itemId: 'oa_open', cleared: false });
@@ -447,6 +457,11 @@ describe('OpenAPI document against real responses', () => {
       expect(V.check('GET', '/admin/assets/{file}', res.status, await res.text(), (res.headers.get('content-type') ?? '').split(';')[0])).toEqual([]);
     }
     await expectDocumented('GET', '/admin/assets/{file}', `${scheduler!.url}/admin/assets/missing.css`, 404);
+    for (const file of ['uPlot.min.css', 'uPlot.iife.min.js']) {
+      const res = await fetch(`${scheduler!.url}/admin/vendor/${file}`);
+      expect(V.check('GET', '/admin/vendor/{file}', res.status, await res.text(), (res.headers.get('content-type') ?? '').split(';')[0])).toEqual([]);
+    }
+    await expectDocumented('GET', '/admin/vendor/{file}', `${scheduler!.url}/admin/vendor/missing.js`, 404);
   });
 
   test('with Redis down: 503 SERVICE_UNAVAILABLE with Retry-After on every API, and readiness 503, as documented', async () => {

@@ -12,6 +12,10 @@
  *        412 when the stock moved since Edit, e.g. by claims); on 412 the form reloads the item and says so.
  *   POST /internal/admin/v1/waiting-item/{id}/restock {quantity}      restock: adds units (an upsert where absent)
  *   POST /internal/admin/v1/waiting-item/{id}/fence/clear             clears a stuck admission fence
+ *   GET  /internal/admin/v1/history?itemId=                           the charts' last 15 minutes (server-side ring)
+ *   GET  /internal/admin/v1/audit?limit=                              the "Recent changes" panel
+ * Pause, disable and a stock set ask for confirmation in a <dialog>. A 400's `data.fields` (field -> message) is
+ * shown next to each form field.
  * Every write carries an Idempotency-Key, the same one when the operator retries a write whose answer was lost.
  * The table's rows are built once per item and then only their text changes, so inputs keep focus and value.
  */
@@ -91,6 +95,7 @@
             var err = new Error(env.errorMessage || 'HTTP ' + res.status);
             err.status = res.status;
             err.code = env.errorCode;
+            err.data = env.data || null;
             throw err;
           });
       });
@@ -127,6 +132,8 @@
         $('auth-state').className = 'auth-state ok';
         render(data);
         renderHealth(data);
+        renderChartChoices(data);
+        loadSide();
         timer = setTimeout(poll, POLL_MS);
       },
       function (err) {
@@ -203,12 +210,13 @@
     th.appendChild(c.id);
     th.appendChild(c.name);
     tr.appendChild(th);
+    var labels = { enabled: 'Enabled', stock: 'Stock', waiting: 'Waiting', admitted: 'Admitted' };
     ['enabled', 'stock', 'waiting', 'admitted'].forEach(function (k) {
-      c[k] = el('td', { class: k === 'enabled' ? 'enabled' : 'num ' + k });
+      c[k] = el('td', { class: k === 'enabled' ? 'enabled' : 'num ' + k, 'data-label': labels[k] });
       tr.appendChild(c[k]);
     });
 
-    var nCell = el('td', { class: 'n' });
+    var nCell = el('td', { class: 'n', 'data-label': 'N' });
     c.n = el('span', { class: 'n-value' });
     var nForm = el('form', { class: 'mini-form', 'data-action': 'set-n' });
     var nInput = el('input', { type: 'number', min: '0', max: '1000000', step: '1', inputmode: 'numeric', 'aria-label': 'N for item ' + id + ' (empty: global N)', class: 'n-input' });
@@ -225,17 +233,23 @@
     nCell.appendChild(nForm);
     tr.appendChild(nCell);
 
-    c.rate = el('td', { class: 'num rate' });
-    c.drain = el('td', { class: 'num drain' });
+    c.rate = el('td', { class: 'num rate', 'data-label': 'Admissions/s' });
+    c.drain = el('td', { class: 'num drain', 'data-label': 'Time to drain' });
     tr.appendChild(c.rate);
     tr.appendChild(c.drain);
 
-    var actionsCell = el('td');
+    var actionsCell = el('td', { class: 'actions-cell', 'data-label': 'Actions' });
     var actions = el('div', { class: 'actions' });
     c.toggle = el('button', { type: 'button', class: 'secondary toggle' });
     c.toggle.addEventListener('click', function () {
       var enable = c.toggle.getAttribute('data-enable') === '1';
-      changeItem(id, { waitingQueueEnabled: enable }, enable ? 'enabled' : 'disabled');
+      var go = function () {
+        changeItem(id, { waitingQueueEnabled: enable }, enable ? 'enabled' : 'disabled');
+      };
+      if (enable) return go();
+      confirmAction('Disable item ' + id + '? Registration and admission stop for it until it is enabled again.', 'Disable').then(function (ok) {
+        if (ok) go();
+      });
     });
     var rForm = el('form', { class: 'mini-form', 'data-action': 'restock' });
     var rInput = el('input', { type: 'number', min: '1', step: '1', required: '', inputmode: 'numeric', placeholder: '+units', 'aria-label': 'Units to add to the stock of item ' + id, class: 'restock-input' });
@@ -295,7 +309,10 @@
     $('relay-lag').textContent = !relay
       ? 'Outbox relay: not configured (KAFKA_BROKERS unset)'
       : 'Outbox relay lag: ' + num(relay.lagEntries) + ' events, ' + duration(Math.round(relay.lagSeconds)) + (relay.gaps ? ' · ' + num(relay.gaps) + ' gap(s) detected: see the logs' : '');
-    $('relay-lag').className = relay && (relay.gaps || relay.lagSeconds > 60) ? 'error' : 'sub';
+    $('relay-lag').className = relay && (relay.gaps || relay.lagEntries > 0) ? 'error' : 'sub';
+    var errors = o.redisErrors || 0;
+    $('redis-errors').textContent = errors ? 'Redis errors since this scheduler started: ' + num(errors) + ' (see the logs and wq_redis_errors_total)' : 'Redis errors: none';
+    $('redis-errors').className = errors ? 'error' : 'sub';
     var list = $('fence-warnings');
     var stuck = o.items.filter(function (item) {
       return item.fenceStuck;
@@ -383,7 +400,14 @@
       $('f-n').value = item.tokenCountToMove === null ? '' : String(item.tokenCountToMove);
       $('f-max').value = item.maxActiveUsers === null || item.maxActiveUsers === undefined ? '' : String(item.maxActiveUsers);
       $('f-url').value = item.targetUrl || '';
+      $('f-type').value = item.type || 'GENERAL';
+      $('f-start').value = item.startAt ? localDateTime(item.startAt) : '';
+      $('f-mode').value = item.queueMode || 'WAITING';
+      $('f-lanes').value = (item.lanes || []).join(', ');
+      $('f-maxwaiting').value = item.maxWaiting ? String(item.maxWaiting) : '';
+      $('f-maxper').value = item.maxPerUser ? String(item.maxPerUser) : '';
       $('f-enabled').checked = item.waitingQueueEnabled;
+      clearFieldErrors();
       $('f-name').focus();
     });
   }
@@ -413,8 +437,26 @@
       tokenCountToMove: optionalNumber($('f-n')),
       maxActiveUsers: optionalNumber($('f-max')),
       targetUrl: $('f-url').value.trim() || null,
+      type: $('f-type').value,
+      startAt: $('f-start').value ? new Date($('f-start').value).toISOString() : null,
+      queueMode: $('f-mode').value,
+      lanes: lanesOf($('f-lanes').value),
+      maxWaiting: optionalNumber($('f-maxwaiting')),
+      maxPerUser: optionalNumber($('f-maxper')),
     };
     if (!edit || stock !== String(edit.stock)) body.remainCount = Number(stock);
+    clearFieldErrors();
+    var stockSet = edit && body.remainCount !== undefined;
+    (stockSet
+      ? confirmAction('Set the stock of ' + id + ' from ' + edit.stock + ' to ' + body.remainCount + '? This replaces the counted stock.', 'Set stock')
+      : Promise.resolve(true)
+    ).then(function (ok) {
+      if (ok) save(id, edit, body);
+    });
+  });
+
+  /** Sends the form's upsert; shows field errors of a 400, reloads the item on a 412. */
+  function save(id, edit, body) {
     request('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body, edit ? edit.etag : undefined).then(
       function (r) {
         editing = { id: id, etag: r.etag, stock: r.data.remainCount };
@@ -423,6 +465,7 @@
         poll();
       },
       function (err) {
+        if (err.status === 400 && err.data && err.data.fields) showFieldErrors(err.data.fields);
         if (err.status !== 412) return fail(err);
         loadItem(id).then(
           function () {
@@ -436,9 +479,10 @@
         );
       },
     );
-  });
+  }
   $('item-form').addEventListener('reset', function () {
     editing = null;
+    clearFieldErrors();
   });
 
   $('global-form').addEventListener('submit', function (e) {
@@ -453,8 +497,12 @@
   $('pause').addEventListener('click', function () {
     if (!last) return;
     if (last.tokenCountToMove > 0) {
-      stored(RESUME_KEY, String(last.tokenCountToMove));
-      setGlobalN(0, 'Paused');
+      var resumeN = last.tokenCountToMove;
+      confirmAction('Pause admission of every item? No one is admitted until you resume (N = ' + resumeN + ').', 'Pause').then(function (ok) {
+        if (!ok) return;
+        stored(RESUME_KEY, String(resumeN));
+        setGlobalN(0, 'Paused');
+      });
     } else {
       var n = Number(stored(RESUME_KEY)) || Number($('global-n-input').value) || 10;
       setGlobalN(n, 'Resumed');
@@ -480,6 +528,170 @@
     }
     poll();
   });
+
+  /** Opens the confirmation dialog; resolves true when the operator confirms, false on Cancel or Escape. */
+  function confirmAction(text, okLabel) {
+    var dialog = $('confirm');
+    $('confirm-text').textContent = text;
+    $('confirm-ok').textContent = okLabel;
+    return new Promise(function (resolve) {
+      dialog.returnValue = '';
+      dialog.addEventListener(
+        'close',
+        function () {
+          resolve(dialog.returnValue === 'ok');
+        },
+        { once: true },
+      );
+      dialog.showModal();
+      $('confirm-cancel').focus();
+    });
+  }
+
+  function pad(n) {
+    return (n < 10 ? '0' : '') + n;
+  }
+  /** Epoch ms as the value of a datetime-local input, in the browser's time zone. */
+  function localDateTime(ms) {
+    var d = new Date(ms);
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+  function lanesOf(text) {
+    var lanes = text.split(',').map(function (l) {
+      return l.trim();
+    }).filter(Boolean);
+    return lanes.length ? lanes : null;
+  }
+
+  // Field errors: the API's data.fields path -> the form input it belongs to.
+  var FIELD_INPUTS = {
+    itemName: 'f-name', remainCount: 'f-stock', type: 'f-type', startAt: 'f-start', queueMode: 'f-mode', lanes: 'f-lanes',
+    tokenCountToMove: 'f-n', maxWaiting: 'f-maxwaiting', maxPerUser: 'f-maxper', maxActiveUsers: 'f-max', targetUrl: 'f-url',
+  };
+  Object.keys(FIELD_INPUTS).forEach(function (field) {
+    var input = $(FIELD_INPUTS[field]);
+    var span = el('span', { id: 'fe-' + field, class: 'field-error', 'aria-live': 'polite' });
+    input.parentNode.insertBefore(span, input.nextSibling);
+  });
+  function clearFieldErrors() {
+    Object.keys(FIELD_INPUTS).forEach(function (field) {
+      $('fe-' + field).textContent = '';
+      $(FIELD_INPUTS[field]).removeAttribute('aria-invalid');
+    });
+  }
+  function showFieldErrors(fields) {
+    Object.keys(fields).forEach(function (path) {
+      var field = path.split('.')[0];
+      if (!FIELD_INPUTS[field]) return;
+      $('fe-' + field).textContent = fields[path];
+      $(FIELD_INPUTS[field]).setAttribute('aria-invalid', 'true');
+      $(FIELD_INPUTS[field]).setAttribute('aria-describedby', 'fe-' + field);
+    });
+  }
+
+  // Charts (uPlot, served from node_modules by the scheduler) and the audit panel, read every SIDE_MS.
+  var SIDE_MS = 2000;
+  var sideAt = 0;
+  var charts = null;
+  function renderChartChoices(o) {
+    var select = $('chart-item');
+    var ids = o.items.map(function (i) {
+      return i.itemId;
+    });
+    if (select.getAttribute('data-ids') === ids.join(',')) return;
+    select.setAttribute('data-ids', ids.join(','));
+    var chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    ids.forEach(function (id) {
+      select.appendChild(el('option', { value: id }, id));
+    });
+    select.value = ids.indexOf(chosen) >= 0 ? chosen : '';
+  }
+  $('chart-item').addEventListener('change', function () {
+    sideAt = 0;
+    loadSide();
+  });
+
+  function makeChart(id, series, width) {
+    var opts = { width: width, height: 180, series: [{}].concat(series), axes: [{}, { size: 60 }], legend: { show: true } };
+    return new window.uPlot(opts, [[]].concat(series.map(function () { return []; })), $(id));
+  }
+  function chartWidth() {
+    var box = $('chart-queue').parentNode;
+    return Math.max(200, Math.floor(box.clientWidth) - 4);
+  }
+  function drawCharts(h) {
+    if (!window.uPlot) return;
+    var w = chartWidth();
+    if (!charts) {
+      charts = {
+        queue: makeChart('chart-queue', [{ label: 'Waiting', stroke: '#1d4ed8', width: 2 }, { label: 'Admitted', stroke: '#15803d', width: 2 }], w),
+        rate: makeChart('chart-rate', [{ label: 'Admissions/s', stroke: '#c2410c', width: 2 }], w),
+        tick: makeChart('chart-tick', [{ label: 'Tick ms', stroke: '#7c3aed', width: 2 }], w),
+      };
+    }
+    var t = [], waiting = [], admitted = [], perSec = [], dur = [];
+    h.samples.forEach(function (s) {
+      t.push(s.at / 1000);
+      waiting.push(s.waiting);
+      admitted.push(s.admitted);
+      perSec.push((s.moved * 1000) / h.tickMs);
+      dur.push(s.tickDurationMs);
+    });
+    charts.queue.setData([t, waiting, admitted]);
+    charts.rate.setData([t, perSec]);
+    charts.tick.setData([t, dur]);
+    ['chart-queue', 'chart-rate', 'chart-tick'].forEach(function (id) {
+      $(id).setAttribute('data-points', String(t.length));
+    });
+    Object.keys(charts).forEach(function (k) {
+      if (charts[k].width !== w) charts[k].setSize({ width: w, height: 180 });
+    });
+    $('chart-state').textContent = t.length ? t.length + ' ticks from the server' : 'No ticks recorded yet';
+  }
+
+  var ACTION_TEXT = {
+    'token-count-to-move': 'Global N changed', pause: 'Admission paused', resume: 'Admission resumed', 'item-upsert': 'Item saved',
+    'item-enable': 'Item enabled', 'item-disable': 'Item disabled', restock: 'Restocked', 'fence-clear': 'Fence cleared',
+  };
+  function brief(v) {
+    if (v === null || v === undefined) return '–';
+    return Object.keys(v).map(function (k) {
+      var x = v[k];
+      if (k === 'startAt' && typeof x === 'number') x = new Date(x).toISOString();
+      return k + ' ' + (x === null ? '–' : typeof x === 'object' ? JSON.stringify(x) : x);
+    }).join(', ');
+  }
+  function renderAudit(entries) {
+    var list = $('audit-list');
+    if (list.getAttribute('data-first') === (entries[0] ? entries[0].id : '')) return;
+    list.setAttribute('data-first', entries[0] ? entries[0].id : '');
+    list.textContent = '';
+    entries.forEach(function (e) {
+      var li = el('li', { 'data-action': e.action, 'data-item-id': e.itemId || '' });
+      li.appendChild(el('time', { datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleTimeString()));
+      li.appendChild(el('strong', null, ' ' + (ACTION_TEXT[e.action] || e.action) + (e.itemId ? ' · ' + e.itemId : '') + ' '));
+      li.appendChild(el('span', { class: 'audit-change' }, brief(e.before) + ' → ' + brief(e.after)));
+      li.appendChild(el('span', { class: 'sub' }, ' by ' + e.actor));
+      list.appendChild(li);
+    });
+    $('audit-empty').hidden = entries.length > 0;
+  }
+
+  function loadSide() {
+    var now = Date.now();
+    if (now - sideAt < SIDE_MS) return;
+    sideAt = now;
+    var item = $('chart-item').value;
+    call('GET', '/history' + (item ? '?itemId=' + encodeURIComponent(item) : '')).then(drawCharts, function () {
+      $('chart-state').textContent = 'History unavailable';
+    });
+    call('GET', '/audit?limit=20').then(function (d) {
+      renderAudit(d.entries);
+    }, function () {
+      /* shown by the overview's error */
+    });
+  }
 
   poll();
 })();

@@ -25,6 +25,7 @@ import {
 import { orLastKnown } from './last-known';
 import { createRestockRouter } from './admin-stock';
 import { createFenceRouter } from './admin-fence';
+import { auditActor, type AuditAction, type AuditLog } from './audit';
 
 /** What the admin app needs. */
 export interface AdminAppOptions {
@@ -42,14 +43,41 @@ export interface AdminAppOptions {
   restock?: boolean;
   /** Admission tick interval, milliseconds: serves `POST /waiting-item/{itemId}/fence/clear` (admin-fence.ts) when given. */
   tickMs?: number;
+  /** The admin audit trail (audit.ts): every change through this app is recorded there when given. */
+  audit?: AuditLog;
 }
 
-/** Parses `input` with `schema`. @throws WqError 400 `INVALID_PARAMETER` listing what is wrong. */
+/** Records one admin change of `req` in the audit trail (when one is configured). */
+export type AuditRecorder = (req: Request, action: AuditAction, itemId: string | null, before: unknown, after: unknown) => Promise<void>;
+
+/** The fields of `after` whose value differs from `before`'s, each side with only those fields (null: absent). */
+function changedFields(before: Record<string, unknown> | null, after: Record<string, unknown>): { before: Record<string, unknown> | null; after: Record<string, unknown> } | null {
+  if (!before) return { before: null, after };
+  const b: Record<string, unknown> = {};
+  const a: Record<string, unknown> = {};
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[k] ?? null) === JSON.stringify(after[k] ?? null)) continue;
+    b[k] = before[k] ?? null;
+    a[k] = after[k] ?? null;
+  }
+  return Object.keys(a).length === 0 ? null : { before: b, after: a };
+}
+
+/**
+ * Parses `input` with `schema`.
+ * @throws WqError 400 `INVALID_PARAMETER` listing what is wrong, with `data.fields`: field path (e.g. `lanes.1`, or
+ * `what` for the whole input) -> the first message about it, so a form can show each next to its field.
+ */
 export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
   if (!r.success) {
     const detail = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
-    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`);
+    const fields: Record<string, string> = {};
+    for (const i of r.error.issues) {
+      const unknownKeys = i.code === 'unrecognized_keys' ? i.keys : [];
+      for (const path of unknownKeys.length > 0 ? unknownKeys : [i.path.join('.') || what]) fields[path] ??= i.message;
+    }
+    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`, {}, { fields });
   }
   return r.data;
 }
@@ -103,6 +131,13 @@ export function createAdminApp(o: AdminAppOptions): Express {
 
   const admin = express.Router();
   admin.use(bearerAuth(o.adminToken, 'waiting-queue-admin'));
+  // Recorded after the change succeeded; a failure to record is logged (the change is made and answered).
+  const audited: AuditRecorder = async (req, action, itemId, before, after) => {
+    if (!o.audit) return;
+    await o.audit.record({ actor: auditActor(req.headers, o.adminToken), action, itemId, before, after }).catch((err: Error) => {
+      o.logger.error({ err: err.message, action, itemId, before, after }, 'admin change not recorded in the audit trail');
+    });
+  };
 
   admin.get(
     '/waiting-queue/token-count-to-move',
@@ -112,9 +147,14 @@ export function createAdminApp(o: AdminAppOptions): Express {
     '/waiting-queue/token-count-to-move',
     route(async (req) => {
       const requested = tokenCountFrom(req);
+      const before = await o.items.getTokenCountToMove(o.defaultTokenCountToMove);
       // With an Idempotency-Key, a retry answers the N its key set (and sets nothing).
       const n = await o.items.setTokenCountToMove(requested, idempotentRequest(req.headers, ['token-count-to-move', requested]));
       o.logger.info({ tokenCountToMove: n }, 'global N changed');
+      if (n !== before) {
+        const action = n === 0 ? 'pause' : before === 0 ? 'resume' : 'token-count-to-move';
+        await audited(req, action, null, { tokenCountToMove: before }, { tokenCountToMove: n });
+      }
       return { tokenCountToMove: n };
     }),
   );
@@ -162,10 +202,17 @@ export function createAdminApp(o: AdminAppOptions): Express {
       const ifMatch = parseItemIfMatch(req.headers['if-match']);
       // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
       const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
+      const previous = o.audit ? await o.items.get(itemId) : null;
       const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem).catch((err: unknown) => {
         throw upsertRefusalToHttp(err);
       });
       o.logger.info({ item, created }, 'waiting item upserted');
+      const change = changedFields(previous as unknown as Record<string, unknown> | null, item as unknown as Record<string, unknown>);
+      if (change) {
+        const keys = Object.keys(change.after);
+        const action = keys.length === 1 && keys[0] === 'waitingQueueEnabled' ? (item.waitingQueueEnabled ? 'item-enable' : 'item-disable') : 'item-upsert';
+        await audited(req, action, itemId, change.before, change.after);
+      }
       return { item, etag };
     }),
   );
@@ -179,8 +226,8 @@ export function createAdminApp(o: AdminAppOptions): Express {
     }),
   );
 
-  if (o.restock) admin.use(createRestockRouter(o.items, o.logger));
-  if (o.tickMs) admin.use(createFenceRouter(o.queue, o.tickMs, o.logger));
+  if (o.restock) admin.use(createRestockRouter(o.items, o.logger, audited));
+  if (o.tickMs) admin.use(createFenceRouter(o.queue, o.tickMs, o.logger, audited));
   app.use('/internal/admin/v1', admin);
   if (o.console) app.use(o.console);
   app.use(notFound);

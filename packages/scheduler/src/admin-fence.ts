@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import { requireId, route, WqError, type Logger, type QueueStore } from '@waiting-queue/shared';
+import type { AuditRecorder } from './admin-app';
 
 /**
  * Admin fence route (mounted under `/internal/admin/v1`, behind the admin bearer check):
@@ -8,8 +9,9 @@ import { requireId, route, WqError, type Logger, type QueueStore } from '@waitin
  * `{itemId, cleared, previousFence, fence, redisNow}` (epoch ms; `fence` the stored fence now, `cleared` false when
  * the fence was not stuck and nothing changed, so a retry is harmless); 404 `WAITING_ITEM_NOT_FOUND`.
  * @param tickMs the admission tick interval, milliseconds.
+ * @param audited records a clearing in the audit trail (fence before and after).
  */
-export function createFenceRouter(queue: QueueStore, tickMs: number, logger: Logger): Router {
+export function createFenceRouter(queue: QueueStore, tickMs: number, logger: Logger, audited?: AuditRecorder): Router {
   const r = express.Router();
   r.post(
     '/waiting-item/:itemId/fence/clear',
@@ -19,7 +21,10 @@ export function createFenceRouter(queue: QueueStore, tickMs: number, logger: Log
       if (res.status === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
       const cleared = res.status === 'CLEARED';
       const fence = cleared ? res.redisNow + tickMs : res.previousFence;
-      if (cleared) logger.warn({ itemId, previousFence: res.previousFence, fence, redisNow: res.redisNow }, 'stuck admission fence cleared by an operator');
+      if (cleared) {
+        logger.warn({ itemId, previousFence: res.previousFence, fence, redisNow: res.redisNow }, 'stuck admission fence cleared by an operator');
+        await audited?.(req, 'fence-clear', itemId, { fence: res.previousFence }, { fence });
+      }
       return { itemId, cleared, previousFence: res.previousFence, fence, redisNow: res.redisNow };
     }),
   );

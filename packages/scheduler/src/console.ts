@@ -1,21 +1,31 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import express, { type Router } from 'express';
+import { z } from 'zod';
 import {
   bearerAuth,
   isRedisUnavailable,
+  ID_PATTERN,
+  redisErrors,
   route,
   type ItemStore,
   type QueueStore,
   type RedisClient,
   type WaitingItem,
+  WqError,
 } from '@waiting-queue/shared';
 import { redisTime } from './coordinator';
 import { orLastKnown } from './last-known';
 import { outboxGaps } from './metrics';
 import { readRelayLag } from './outbox-relay';
+import { parseOr400 } from './admin-app';
+import { AUDIT_MAX_LIMIT, AuditLog } from './audit';
+import { TickHistory } from './history';
 
 /** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
 export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
+
+/** uPlot's built files (`dist/`), served to the console from node_modules at `/admin/vendor/` (no CDN). */
+export const UPLOT_DIST_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
 
 /** Most items the overview lists (the console polls it every second). */
 export const CONSOLE_MAX_ITEMS = 500;
@@ -61,6 +71,8 @@ export interface ConsoleOverview {
    * Kafka (sum), the age of the oldest, seconds, and the gaps this scheduler found since it started.
    */
   relay: { lagEntries: number; lagSeconds: number; gaps: number } | null;
+  /** Redis errors this scheduler process counted since it started (`wq_redis_errors_total`, all kinds). */
+  redisErrors: number;
   items: ConsoleItemRow[];
   /** Listed items whose Redis node is unreachable now (a Cluster failover), left out of `items`; absent when none. */
   unavailableItems?: string[];
@@ -79,6 +91,10 @@ export interface ConsoleOptions {
   tickMs: number;
   /** True when an outbox relay runs (KAFKA_BROKERS): the overview then reads its lag. */
   relay?: boolean;
+  /** The chart history `GET /internal/admin/v1/history` reads (default: one on `redis`). */
+  history?: TickHistory;
+  /** The audit trail `GET /internal/admin/v1/audit` reads (default: one on `redis`). */
+  audit?: AuditLog;
 }
 
 /** The relay's lag over `itemIds` and the gaps counted by this process. */
@@ -97,7 +113,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
   const listed = ids.slice(0, CONSOLE_MAX_ITEMS);
   // Per item: an item whose Redis node is unreachable (a Cluster failover) is listed in `unavailableItems`; the
   // others answer. TIME comes from any master that answers.
-  const [tokenCountToMove, rows, time, relay] = await Promise.all([
+  const [tokenCountToMove, rows, time, relay, errors] = await Promise.all([
     o.items.getTokenCountToMove(o.defaultTokenCountToMove),
     Promise.all(
       listed.map(async (id) => {
@@ -112,6 +128,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
     ),
     redisTime(o.redis),
     o.relay ? relaySummary(o.redis, listed) : Promise.resolve(null),
+    redisErrors.get(),
   ]);
   // When no item answers, Redis is down: 503.
   const firstOutage = rows.find((r) => 'unavailable' in r);
@@ -137,12 +154,14 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       fenceStuck: state.fence !== null && state.fence > redisNow + o.tickMs,
     });
   });
+  const redisErrorCount = errors.values.reduce((sum, v) => sum + v.value, 0);
   return {
     tokenCountToMove,
     tickMs: o.tickMs,
     serverTime: redisNow,
     redisTime: redisNow,
     relay,
+    redisErrors: redisErrorCount,
     items,
     ...(unavailableItems.length > 0 ? { unavailableItems } : {}),
     truncated: ids.length > listed.length,
@@ -160,8 +179,12 @@ const PAGE_HEADERS: Record<string, string> = {
 /**
  * The operators' console, mounted on the scheduler's admin app:
  * - `GET /admin`: the console page (static; it asks for the admin token and calls the admin API with it);
- * - `GET /admin/assets/*`: its CSS and JS;
- * - `GET /internal/admin/v1/overview`: {@link ConsoleOverview} in the envelope (bearer ADMIN_TOKEN when set).
+ * - `GET /admin/assets/*`: its CSS and JS; `GET /admin/vendor/uPlot.{iife.min.js,min.css}`: the chart library;
+ * - `GET /internal/admin/v1/overview`: {@link ConsoleOverview} in the envelope (bearer ADMIN_TOKEN when set);
+ * - `GET /internal/admin/v1/history?itemId=`: the chart samples of the last 15 minutes (history.ts HistoryAnswer), of
+ *   one item or (no itemId) summed over all items; 400 `INVALID_PARAMETER` for a bad itemId;
+ * - `GET /internal/admin/v1/audit?limit=`: the newest admin changes, newest first (audit.ts AuditEntry; limit 1-500,
+ *   default 50); 400 `INVALID_PARAMETER` for a bad limit.
  */
 export function createConsoleRouter(o: ConsoleOptions): Router {
   const router = express.Router();
@@ -174,6 +197,34 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
   items.listIds = orLastKnown(() => o.items.listIds());
   const n = orLastKnown(() => o.items.getTokenCountToMove(o.defaultTokenCountToMove));
   items.getTokenCountToMove = () => n();
-  router.get('/internal/admin/v1/overview', bearerAuth(o.adminToken, 'waiting-queue-admin'), route(() => readOverview({ ...o, items })));
+  router.use('/admin/vendor', express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' }));
+  const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
+  router.get('/internal/admin/v1/overview', auth, route(() => readOverview({ ...o, items })));
+  const history = o.history ?? new TickHistory(o.redis, o.tickMs);
+  {
+    const q = z.object({ itemId: z.string().regex(ID_PATTERN).optional() }).strict();
+    router.get(
+      '/internal/admin/v1/history',
+      auth,
+      route(async (req) => {
+        const { itemId } = parseOr400(q, req.query, 'query');
+        const [sec, micro] = await redisTime(o.redis);
+        return history.read(itemId ?? null, Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
+      }),
+    );
+  }
+  const audit = o.audit ?? new AuditLog(o.redis);
+  {
+    const q = z.object({ limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-500').optional() }).strict();
+    router.get(
+      '/internal/admin/v1/audit',
+      auth,
+      route(async (req) => {
+        const limit = Number(parseOr400(q, req.query, 'query').limit ?? 50);
+        if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, {}, { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } });
+        return { entries: await audit.list(limit) };
+      }),
+    );
+  }
   return router;
 }

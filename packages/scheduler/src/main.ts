@@ -27,6 +27,8 @@ import { cronIntervalMs, scheduleAdmission } from './cron-task';
 import { startEventPipeline } from './event-pipeline';
 import { startItemSync } from './item-sync';
 import { meterTicker, queueGauges } from './metrics';
+import { AuditLog } from './audit';
+import { recordHistory, TickHistory } from './history';
 
 /** Starts the scheduler (admission ticks, admin API, optional Kafka item sync) from the environment. */
 async function main(): Promise<void> {
@@ -63,6 +65,9 @@ async function main(): Promise<void> {
   startProcessMetrics();
   meterRedisNodes(redis);
   meterTicker(ticker);
+  const history = new TickHistory(redis, tickMs);
+  recordHistory(ticker, history, (err) => logger.warn({ err: err.message }, 'console history sample not written'));
+  const audit = new AuditLog(redis);
   queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
   const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs);
 
@@ -101,7 +106,8 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     restock: true,
     tickMs,
-    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs, relay: Boolean(config.KAFKA_BROKERS) }),
+    audit,
+    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs, relay: Boolean(config.KAFKA_BROKERS), history, audit }),
   });
   const port = await serveWithLifecycle({
     // Request ids, request logs, HTTP metrics, /metrics (bearer METRICS_TOKEN when set) and /openapi.json before the admin app.

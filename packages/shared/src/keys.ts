@@ -36,6 +36,9 @@
  *                                      the item's writes (lua/includes/idempotency.lua).
  * - `wq:{<itemId>}:idempotency-expiry` ZSET Idempotency-Key by expiry, epoch ms (Redis clock): trimmed and capped
  *                                      (IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_MAX_KEYS) by each write that records.
+ * - `wq:{<itemId>}:history`   LIST  the console's per-tick samples of the item, oldest first, JSON
+ *                                    `[atMs, waiting, admitted, moved, tickDurationMs]` (atMs: the tick's slot, Redis
+ *                                    clock), trimmed to the last 15 minutes of ticks (scheduler history.ts).
  *
  * Global:
  * - `wq:items`                          SET    the item registry: every item the scheduler ticks over (no KEYS/SCAN).
@@ -48,6 +51,9 @@
  *                                              admission tick (abandonment.ts).
  * - `wq:{scheduler}:relay-lease`       STRING holder id of the outbox relay lease (lua/relay-lease-2.lua).
  * - `wq:{scheduler}:relay-lease-epoch` STRING the lease's fencing token, +1 per new holder.
+ * - `wq:{scheduler}:history`          LIST   the same samples summed over all items (scheduler history.ts).
+ * - `wq:{admin}:audit`                 STREAM the admin audit trail: one entry per admin change (scheduler audit.ts),
+ *                                              XADD MAXLEN ~ 10000.
  * - `wq:{scheduler}:run:<slot>`         STRING run election of the admission tick: which scheduler runs the slot
  *                                              (`<slot>`: its ISO time, from Redis TIME; coordinator.ts).
  * - `wq:entry-pass-key`                STRING the api's generated entry-pass signing key (private JWK, JSON) when
@@ -99,6 +105,11 @@ export const keys = {
   /** Key prefixes of the registration rate limits; rate-limiter-flexible appends `:<userId>` / `:<ip>`. */
   rateLimitRegisterUserPrefix: 'wq:rl:register:user',
   rateLimitRegisterIpPrefix: 'wq:rl:register:ip',
+  /** Per-tick samples of one item for the console's charts. */
+  itemHistory: (itemId: string) => `wq:{${itemId}}:history`,
+  /** Per-tick samples summed over all items. */
+  totalHistory: 'wq:{scheduler}:history',
+  adminAudit: 'wq:{admin}:audit',
 } as const;
 
 /** Fields of the item hash `wq:{<itemId>}:item`. */

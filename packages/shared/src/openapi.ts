@@ -348,6 +348,48 @@ export const openApiDocument: Json = {
         responses: { '200': asset('The file.'), '404': R('NotFound') },
       },
     },
+    '/admin/vendor/{file}': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['pages'],
+        operationId: 'adminConsoleVendorAsset',
+        summary: 'The console\'s chart library (uPlot\'s dist/ files, served from node_modules)',
+        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': asset('The file.'), '404': R('NotFound') },
+      },
+    },
+    '/internal/admin/v1/history': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['admin'],
+        operationId: 'getHistory',
+        summary: 'The console charts\' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all',
+        parameters: [
+          { name: 'itemId', in: 'query', required: false, description: 'The item; absent: the sum over all items.', schema: ref('Id') },
+          requestIdParam,
+        ],
+        security: [{ adminBearer: [] }],
+        responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
+      },
+    },
+    '/internal/admin/v1/audit': {
+      servers: ADMIN_SERVER,
+      get: {
+        tags: ['admin'],
+        operationId: 'getAudit',
+        summary: 'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
+        parameters: [
+          { name: 'limit', in: 'query', required: false, description: 'How many, 1-500 (default 50).', schema: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+          requestIdParam,
+        ],
+        security: [{ adminBearer: [] }],
+        responses: {
+          '200': ok({ type: 'object', required: ['entries'], additionalProperties: false, properties: { entries: { type: 'array', items: ref('AuditEntry') } } }),
+          ...common,
+          '401': R('Unauthorized'),
+        },
+      },
+    },
     '/internal/admin/v1/overview': {
       servers: ADMIN_SERVER,
       get: {
@@ -594,7 +636,16 @@ export const openApiDocument: Json = {
       },
     },
     responses: {
-      InvalidParameter: fail('Malformed ids, token, query or body (including malformed JSON, a body that is not JSON, bad URL encoding).', ['INVALID_PARAMETER']),
+      InvalidParameter: fail(
+        'Malformed ids, token, query or body (including malformed JSON, a body that is not JSON, bad URL encoding). When a body or query fails its schema, `data.fields` maps each field path (e.g. `lanes`, `lanes.1`) to its message, so a form can show it next to the field; otherwise `data` is null.',
+        ['INVALID_PARAMETER'],
+        nullable({
+          type: 'object',
+          required: ['fields'],
+          additionalProperties: false,
+          properties: { fields: { type: 'object', additionalProperties: { type: 'string' } } },
+        }),
+      ),
       Unauthorized: {
         ...fail('Missing or wrong bearer token.', ['UNAUTHORIZED']),
         headers: {
@@ -883,15 +934,56 @@ export const openApiDocument: Json = {
           redisNow: int({ description: 'Redis TIME, epoch ms.' }),
         },
       },
+      HistoryAnswer: {
+        type: 'object',
+        required: ['itemId', 'tickMs', 'windowMs', 'samples'],
+        additionalProperties: false,
+        properties: {
+          itemId: nullable(ref('Id')),
+          tickMs: int({ minimum: 1, description: 'Admission tick interval, ms: admissions/s = moved x 1000 / tickMs.' }),
+          windowMs: int({ minimum: 1 }),
+          samples: {
+            type: 'array',
+            description: 'Oldest first, one per tick.',
+            items: {
+              type: 'object',
+              required: ['at', 'waiting', 'admitted', 'moved', 'tickDurationMs'],
+              additionalProperties: false,
+              properties: {
+                at: int({ description: 'The tick\'s slot, epoch ms (Redis clock).' }),
+                waiting: int({ minimum: 0 }),
+                admitted: int({ minimum: 0, description: 'Unexpired admissions after the tick.' }),
+                moved: int({ minimum: 0, description: 'Tokens the tick admitted.' }),
+                tickDurationMs: { type: 'number', minimum: 0 },
+              },
+            },
+          },
+        },
+      },
+      AuditEntry: {
+        type: 'object',
+        required: ['id', 'at', 'actor', 'action', 'itemId', 'before', 'after'],
+        additionalProperties: false,
+        properties: {
+          id: { type: 'string', description: 'Stream entry id.' },
+          at: int({ description: 'When, epoch ms (Redis clock).' }),
+          actor: { type: 'string', description: '`bearer:<first 12 hex of SHA-256 of the admin token>`, or `dev mode`.' },
+          action: { enum: ['token-count-to-move', 'pause', 'resume', 'item-upsert', 'item-enable', 'item-disable', 'restock', 'fence-clear'] },
+          itemId: nullable(ref('Id')),
+          before: { description: 'The fields the change touched, before it (null: the item did not exist).' },
+          after: { description: 'The same fields after it.' },
+        },
+      },
       ConsoleOverview: {
         type: 'object',
-        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'redisTime', 'relay', 'items', 'truncated'],
+        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'redisTime', 'relay', 'redisErrors', 'items', 'truncated'],
         additionalProperties: false,
         properties: {
           tokenCountToMove: int({ minimum: 0 }),
           tickMs: int({ minimum: 1 }),
           serverTime: int({ description: 'Epoch ms, the Redis clock (as redisTime): the console compares it with lastTickAt.' }),
           redisTime: int({ description: 'Redis TIME, epoch ms: the clock fences and expiries are compared with.' }),
+          redisErrors: int({ minimum: 0, description: 'Redis errors this scheduler process counted since it started (wq_redis_errors_total, all kinds).' }),
           relay: nullable({
             type: 'object',
             description: 'The outbox relay (null without KAFKA_BROKERS): events not yet acknowledged by Kafka, the age of the oldest, gaps found.',

@@ -17,7 +17,9 @@ import type { RedisClient } from './redis';
  * - `item.restocked`        {quantity, remainCount}                                         (restock-4.lua)
  * - `item.sold_out`         {remainCount, cause: reservation|claim}                         (stock reached 0)
  * - `item.reopened`         {remainCount, cause: cancel|expiry|restock}                     (stock back from 0)
- * An admin upsert that sets remainCount writes no event.
+ * - `admin.changed`         {actor, action, before, after} (before/after: JSON text)          (admin-changed-2.lua: the
+ *                                                                                            audit entry of an admin change to the item)
+ * An admin upsert that sets remainCount writes no event of its own (its admin.changed carries the figures).
  */
 export const OUTBOX_EVENT_TYPES = [
   'batch.admitted',
@@ -29,6 +31,7 @@ export const OUTBOX_EVENT_TYPES = [
   'item.restocked',
   'item.sold_out',
   'item.reopened',
+  'admin.changed',
 ] as const;
 
 export type OutboxEventType = (typeof OUTBOX_EVENT_TYPES)[number];

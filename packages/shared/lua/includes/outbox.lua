@@ -2,7 +2,7 @@
 -- same script, so in the same atomic step as the change (a relay publishes the stream later; see keys.ts). Entry:
 --   id       '<itemId>:<n>', n = HINCRBY of the item hash's 'eventSeq': unique and stable (consumers dedupe on it)
 --   type     batch.admitted | reservation.created | reservation.confirmed | reservation.cancelled |
---            reservation.expired | claim.issued | item.sold_out | item.reopened | item.restocked
+--            reservation.expired | claim.issued | item.sold_out | item.reopened | item.restocked | admin.changed
 --   itemId   the item
 --   at       epoch ms, Redis clock
 --   payload  a JSON object; its fields per type are listed in packages/shared/src/outbox.ts
