@@ -57,6 +57,7 @@ export class AuditLog {
         e.action,
         JSON.stringify(e.before ?? null),
         JSON.stringify(e.after ?? null),
+        e.itemId,
       ]);
     }
     const id = await this.redis.xadd(

@@ -9,6 +9,7 @@
     ARGV[2] action     item-upsert | item-enable | item-disable | restock | fence-clear
     ARGV[3] before     JSON text of the changed fields before (or 'null')
     ARGV[4] after      JSON text of the changed fields after
+    ARGV[5] itemId     (for the event id; never parsed out of a key)
 
   Output: the event id '<itemId>:<n>', or false when the item does not exist.
 
@@ -18,4 +19,4 @@
 -- @include outbox
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return emitEvent(KEYS[1], KEYS[2], 'admin.changed', nowMs(), {'actor', ARGV[1], 'action', ARGV[2], 'before', ARGV[3], 'after', ARGV[4]})
+return emitEvent(ARGV[5], KEYS[1], KEYS[2], 'admin.changed', nowMs(), {'actor', ARGV[1], 'action', ARGV[2], 'before', ARGV[3], 'after', ARGV[4]})
