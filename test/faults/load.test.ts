@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { startService, type ServiceProcess } from '../helpers/processes';
@@ -25,6 +26,11 @@ const MAX_RSS_SLOPE_BYTES_PER_MINUTE = 15 * MB;
 const MAX_REDIS_SLOPE_BYTES_PER_MINUTE = 1 * MB;
 // A secured stack, as in production: load.js must send both bearers (a 401 would break the soak's all-200 check).
 const TOKENS = { DEV_MODE: '0', ADMIN_TOKEN: 'load-test-admin-token', INTERNAL_TOKEN: 'load-test-internal-token' };
+/** Outside DEV_MODE the api also needs its token secret and entry-pass key from the environment. */
+const API_SECRETS = {
+  TOKEN_SECRET: randomBytes(24).toString('hex'),
+  ENTRY_PASS_PRIVATE_JWK: JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
+};
 
 /** Runs scripts/load.js; its exit code, the JSON of its last stdout line, and its stderr. */
 function runLoad(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: any; stderr: string }> {
@@ -62,7 +68,7 @@ describe('load: soak and spike (short run of npm run load)', () => {
     redis = await connectRedis({ url: env.url }, 'load-test');
     [api, scheduler] = await Promise.all([
       // Shedding below the spike's connections (10 x 20) and above the soak's (20).
-      startService('api', { ...TOKENS, REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: String(CONNECTIONS * 2) }, 60_000),
+      startService('api', { ...TOKENS, ...API_SECRETS, REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: String(CONNECTIONS * 2) }, 60_000),
       startService('scheduler', { ...TOKENS, REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' }, 60_000),
     ]);
   }, 120_000);
