@@ -2,8 +2,9 @@ import { ClaimStore, ItemStore, QueueStore, ReservationStore, connectRedis, keys
 import { startTestCluster, type TestCluster } from './helpers/cluster';
 
 /**
- * The issue-4 scripts on a real 3-master Redis Cluster: every key a script touches carries the item's `{itemId}`
- * hash tag (and is declared), so lanes, abandonment, reservations, claims, restock and the outbox all run there.
+ * The stock and queue policy scripts on a real 3-master Redis Cluster: every key a script touches carries the item's
+ * `{itemId}` hash tag (and is declared), so lanes, abandonment, reservations, claims, restock and the outbox all run
+ * there.
  */
 describe('stock scripts on a 3-master Redis Cluster', () => {
   let cluster: TestCluster;

@@ -12,9 +12,9 @@ import {
 import { testRedis } from './helpers/redis';
 
 /**
- * The issue-4 Lua scripts on a real redis-server, called through their typed wrappers: stock never oversold,
- * reservation limits, settle-exactly-once under races, first-come claims, lanes in the waiting queue and the entry
- * batches, abandonment, and the outbox event each change appends.
+ * The stock and queue policy Lua scripts on a real redis-server, called through their typed wrappers: stock never
+ * oversold, reservation limits, settle-exactly-once under races, first-come claims, lanes in the waiting queue and the
+ * entry batches, abandonment, and the outbox event each change appends.
  */
 describe('stock, reservation, claim and lane scripts', () => {
   let env: Awaited<ReturnType<typeof testRedis>>;
