@@ -72,7 +72,8 @@ export interface AdmitParams {
   abandonAfterMs?: number;
 }
 
-type RawPlace = [string, (string | number)?, number?, string?, number?, string?, string?, number?];
+/** A place as register-5 and status-5 reply: {status, seq, rank, admitRate, expiresAtMs, remainCount, nowMs}. */
+type RawPlace = [string, (string | number)?, number?, string?, number?, string?, number?];
 
 /** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
 const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
@@ -85,7 +86,7 @@ function toPlace(raw: RawPlace): Place {
     admitRate: Number(raw[3]),
     expiresAtMs: Number(raw[4]),
     remainCount: Number(raw[5]),
-    nowMs: Number(raw[7]),
+    nowMs: Number(raw[6]),
   };
 }
 
