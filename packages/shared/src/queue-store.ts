@@ -21,7 +21,7 @@ export interface Place {
 
 /**
  * Why registration is refused: unknown item, disabled, a DIRECT item (claims, no waiting room), sold out, the queue
- * holds maxWaiting users, or a TIME_DEAL before its startAt (see {@link RegisterOutcome} for its opening time).
+ * holds maxWaiting users, or a TIME_DEAL before its startAt (see {@link Refused} for its opening time).
  */
 export type RegisterRefusal = 'NO_ITEM' | 'DISABLED' | 'DIRECT' | 'SOLD_OUT' | 'QUEUE_FULL' | 'NOT_OPEN';
 
@@ -102,16 +102,8 @@ export class QueueStore {
 
   /**
    * Registers `userId` in `itemId`'s waiting queue, or returns the place they already hold.
-   * @returns the place, or the reason registration is refused.
-   */
-  async register(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | RegisterRefusal> {
-    const r = await this.registerOrRefuse(itemId, userId, opts);
-    return 'refusal' in r ? r.refusal : r;
-  }
-
-  /**
-   * As {@link register}, with the refusal's detail (the opening time of a TIME_DEAL).
-   * @returns the place, or `{refusal, opensAt?}`.
+   * @returns the place, or why registration is refused: `{refusal}`, with `opensAt` and `nowMs` (epoch ms) for a
+   * TIME_DEAL before its start.
    */
   async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
     const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [userId, opts.lane ?? '', opts.trackPoll ? '1' : '']);
