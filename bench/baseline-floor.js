@@ -1,4 +1,4 @@
-// Floor of a poll (GET) and of a registration (POST) under the issue's own design: one Redis round trip per
+// Floor of a poll (GET) and of a registration (POST) under the design's own rule: one Redis round trip per
 // request, a single pipelined EVALSHA. A raw node:http server runs the poll's Lua script (status-5), or the
 // registration's (register-5), through the product's Redis client and answers the place as a small JSON envelope.
 // No id validation, no token HMAC, no telemetry, no load shedding, no framework: whatever a complete request costs

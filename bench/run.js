@@ -315,7 +315,7 @@ async function main() {
     }
 
     if (want('durability')) {
-      // The durability option's cost (issue 15): register with DURABILITY_REPLICAS=1 (WAIT 1 after every change)
+      // The durability option's cost: register with DURABILITY_REPLICAS=1 (WAIT 1 after every change)
       // beside 0, both with one replica attached on this machine, so that only the WAIT differs.
       const replica = await shared.startEmbeddedRedis(['--replicaof', '127.0.0.1', String(redisServer.port)]);
       try {

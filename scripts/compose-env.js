@@ -4,9 +4,9 @@
  * file), so that `docker compose up` runs outside development mode without anyone pasting keys by hand.
  *
  * Variables already in `.env` are kept (so running it again changes nothing, and a rotation is a hand edit, see
- * README "Rotating keys"); missing ones get fresh random values: ADMIN_TOKEN, INTERNAL_TOKEN, TOKEN_SECRET (32 random
- * bytes, hex) and ENTRY_PASS_PRIVATE_JWK (a new EC P-256 private JWK). Prints the names it added, never the values.
- * `.env` is in .gitignore: it holds secrets.
+ * docs/configuration.md, "Rotating keys"); missing ones get fresh random values: ADMIN_TOKEN, INTERNAL_TOKEN,
+ * TOKEN_SECRET (32 random bytes, hex) and ENTRY_PASS_PRIVATE_JWK (a new EC P-256 private JWK). Prints the names it
+ * added, never the values. `.env` is in .gitignore: it holds secrets.
  */
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { generateKeyPairSync, randomBytes } = require('node:crypto');

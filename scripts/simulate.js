@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run simulate`: the store simulation of the original asyncio model, driven through the real stack.
+ * `npm run simulate`: a store simulation (arrivals, restocks, reservations), driven through the real stack.
  *
  * A throw-away stack is started (redis-server, api, scheduler; or pass --base-url and --admin-url of a running
  * one). One item starts with 20 in stock; 10-100 customers arrive at random over 0-5 s; every 1-3 s a restock of

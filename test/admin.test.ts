@@ -1,5 +1,6 @@
 import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { call, startService, type ServiceProcess } from './helpers/processes';
+import { register } from './helpers/queue';
 import { testRedis } from './helpers/redis';
 import { ADMIN, bearer, expectFailure, expectSuccess, sleep, type Reply } from './helpers/waiting-room-client';
 
@@ -107,9 +108,9 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
 
   test('token-count: GET and POST (searchAll true/false, itemIdListToSearch) report waiting and unexpired entered counts', async () => {
     for (const id of ['c1', 'c2', 'c3']) await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
-    for (const u of ['a', 'b', 'c', 'd', 'e']) await queue.register('c1', u);
-    await queue.register('c2', 'a');
-    await queue.register('c3', 'a');
+    for (const u of ['a', 'b', 'c', 'd', 'e']) await register(queue, 'c1', u);
+    await register(queue, 'c2', 'a');
+    await register(queue, 'c3', 'a');
     await queue.admit('c1', { tokenCountToMove: 2, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
     // c3's admission expires at once: it is still in the entry set but no longer counts as entered.
     await queue.admit('c3', { tokenCountToMove: 1, entryTtlMs: 1, fence: fence++, tickMs: 1000 });
@@ -157,7 +158,7 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     expect(expectSuccess(await admin('/waiting-item/shoes'))).toEqual(expected);
     expect(await redis.sismember(keys.itemRegistry, 'shoes')).toBe(1);
 
-    await queue.register('shoes', 'buyer');
+    await register(queue, 'shoes', 'buyer');
     const withOverrides = { itemName: 'Shoes 2', remainCount: 4, waitingQueueEnabled: false, tokenCountToMove: 4, maxActiveUsers: 10 };
     expect(expectSuccess(await upsertMatched('shoes', withOverrides))).toEqual({ itemId: 'shoes', ...withOverrides });
     // Absent optional fields are kept; null clears them.

@@ -42,9 +42,9 @@ async function masterOf(c: TestCluster, key: string): Promise<number> {
 }
 
 /**
- * Issue 15, parts 1 and 3, on a real Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 2000): every
- * transient cluster reply is a 503 with Retry-After, and a client's slot map is right again within one tick of a
- * promotion.
+ * Transient cluster replies and slot map refreshes on a real Redis Cluster of 3 masters and 3 replicas
+ * (cluster-node-timeout 2000): every transient cluster reply is a 503 with Retry-After, and a client's slot map is
+ * right again within one tick of a promotion.
  */
 describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
   let cluster: TestCluster;

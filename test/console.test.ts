@@ -8,7 +8,7 @@ import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
 
 /**
- * The operators' console (issue 14) in a real browser: Debian's chromium driven by playwright-core (no browser
+ * The operators' console in a real browser: Debian's chromium driven by playwright-core (no browser
  * download), against real api and scheduler processes on a redis-server of this file, admitting every second.
  * Creates items of every kind through the form, checks field errors, confirmations, the audit trail, the charts
  * drawn from the server's history after a reload, and the layout at 1024 and 768 px. Saves docs/console.png.

@@ -12,7 +12,7 @@ import { LEDGER_SCHEMA, recordEvent } from '../packages/scheduler/src/ledger';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 /**
- * Issue 11 section 6, "No event is dropped without a trace", on real processes, a real redis-server, the
+ * "No event is dropped without a trace", on real processes, a real redis-server, the
  * librdkafka mock broker and the machine's PostgreSQL (a database of the test's own).
  */
 describe('ledger order', () => {

@@ -9,7 +9,7 @@ import { testRedis } from './helpers/redis';
 import { ADMIN, bearer, poll, register, waitFor } from './helpers/waiting-room-client';
 
 /**
- * Issue 11, section 3 "Fail closed outside development mode", on real processes (the built api and scheduler) and a
+ * "Fail closed outside development mode", on real processes (the built api and scheduler) and a
  * real redis-server: the secrets each process needs are required outside DEV_MODE and named when missing, a blank
  * variable means unset, ports are 1-65535, one start-up error names every invalid variable, api processes started
  * around a FLUSHALL cannot split the fleet, and keys rotate without breaking tokens or entry passes in flight.
@@ -184,7 +184,7 @@ describe('fail closed outside development mode (real processes)', () => {
   }, 90_000);
 
   test('two api processes started around a FLUSHALL outside DEV_MODE never split the fleet: without the secrets they refuse to start; with them they agree on tokens and JWKS', async () => {
-    // Without TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK each process used to generate its own once Redis had lost them.
+    // Secrets generated into Redis differ per process once Redis lost them: outside DEV_MODE they come from the env.
     await redis.flushall();
     const aPort = await freePort();
     const a = start('api', { REDIS_URL: env.url, API_HOST: '127.0.0.1', API_PORT: String(aPort), INTERNAL_TOKEN });

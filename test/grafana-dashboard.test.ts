@@ -110,7 +110,7 @@ maybe('Grafana dashboard on a real Prometheus, on a healthy system', () => {
     }
     expect(invalid).toEqual([]);
     expect(empty).toEqual([]);
-    // The healthy system's truth in the panels the issue names: 0 Redis errors/s, 0 consumes/s.
+    // The healthy system's truth in the panels that must not say "No data": 0 Redis errors/s, 0 consumes/s.
     const value = async (expr: string) => ((await query(expr)).data!.result as { value: [number, string] }[]).map((s) => Number(s.value[1]));
     const exprOf = (title: string) => dashboard.panels.find((p) => p.title === title)!.targets!;
     expect(await value(exprOf('Redis errors per second')[0].expr)).toEqual([0]);

@@ -7,7 +7,7 @@ import { startServices } from './helpers/services';
 import { waitFor } from './helpers/waiting-room-client';
 
 /**
- * Issue 11, section 4 "Identity never comes from what the client may set", on real processes and a real
+ * "Identity never comes from what the client may set", on real processes and a real
  * redis-server: in JWT mode the lane comes from a verified claim, tokens need `exp` and a pinned algorithm, and a
  * JWKS needs an audience; the per-IP limit counts trusted proxy hops from the right of X-Forwarded-For; metric labels
  * are route templates whatever case the client types; a 503's log line holds no token.

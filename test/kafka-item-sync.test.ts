@@ -14,7 +14,7 @@ import { testRedis } from './helpers/redis';
 
 jest.setTimeout(90_000);
 
-/** An `item-changed-event` value (the original service's contract). */
+/** An `item-changed-event` value (the upstream's wire contract). */
 interface ItemChanged {
   itemId: string | number;
   itemName: string;

@@ -6,7 +6,7 @@ import { describeKafka, kafkaForTest, testOwnBroker, type TestKafka } from './he
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 /**
- * Issue 4 part 3 end to end on real services: events appended to an item's Redis outbox are relayed by the
+ * Events end to end on real services: events appended to an item's Redis outbox are relayed by the
  * scheduler to Kafka (the librdkafka mock broker) and written by the ledger consumer to PostgreSQL, idempotently:
  * 100 claims become 100 ledger rows, none duplicated when the relay republishes and the consumer restarts, and
  * events produced while the broker is unresponsive wait in the outbox and arrive afterwards.

@@ -1,4 +1,5 @@
 import { ItemStore, QueueStore, TokenCodec, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { register } from './helpers/queue';
 import { testRedis } from './helpers/redis';
 
 describe('queue scripts on a real redis-server', () => {
@@ -24,7 +25,7 @@ describe('queue scripts on a real redis-server', () => {
   test('ranks are 1-based, FIFO by sequence, and admission moves the head', async () => {
     await items.upsert('s1', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
     const places = [];
-    for (const u of ['u1', 'u2', 'u3']) places.push(await queue.register('s1', u));
+    for (const u of ['u1', 'u2', 'u3']) places.push(await register(queue, 's1', u));
     expect(places.map((p) => (typeof p === 'string' ? p : p.rank))).toEqual([1, 2, 3]);
     const r = await admit('s1', 2);
     expect(r).toMatchObject({ status: 'OK', moved: 2, waiting: 1 });
@@ -36,7 +37,7 @@ describe('queue scripts on a real redis-server', () => {
 
   test('a fence at or below the last one is rejected, so a tick moves an item once', async () => {
     await items.upsert('s2', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
-    for (const u of ['a', 'b', 'c', 'd']) await queue.register('s2', u);
+    for (const u of ['a', 'b', 'c', 'd']) await register(queue, 's2', u);
     const base = { tokenCountToMove: 1, entryTtlMs: 60_000, tickMs: 1000 };
     expect((await queue.admit('s2', { ...base, fence: 5000 })).moved).toBe(1);
     expect((await queue.admit('s2', { ...base, fence: 5000 })).status).toBe('STALE_FENCE');
@@ -46,7 +47,7 @@ describe('queue scripts on a real redis-server', () => {
 
   test('consume is compare-and-delete on the sequence, once', async () => {
     await items.upsert('s3', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
-    const p = await queue.register('s3', 'x');
+    const p = await register(queue, 's3', 'x');
     if (typeof p === 'string') throw new Error(p);
     await admit('s3', 1);
     expect(await queue.consume('s3', 'x', String(Number(p.seq) + 1))).toBe(false);
@@ -56,7 +57,7 @@ describe('queue scripts on a real redis-server', () => {
 
   test('admissions expire and are swept; maxActiveUsers caps unexpired admissions', async () => {
     await items.upsert('s4', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true, maxActiveUsers: 2 });
-    for (const u of ['a', 'b', 'c']) await queue.register('s4', u);
+    for (const u of ['a', 'b', 'c']) await register(queue, 's4', u);
     expect((await admit('s4', 10, 200)).moved).toBe(2);
     expect(await queue.status('s4', 'a')).toMatchObject({ status: 'ADMITTED' });
     await new Promise((r) => setTimeout(r, 300));

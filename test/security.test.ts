@@ -5,7 +5,7 @@ import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
 
 /**
- * Issue 6 security on real processes: registration rate limits (429 + Retry-After), JWT identity mode, and the
+ * Security on real processes: registration rate limits (429 + Retry-After), JWT identity mode, and the
  * signed entry pass verified offline against the api's JWKS.
  */
 describe('security', () => {

@@ -98,7 +98,7 @@ describe('store simulation (scripts/simulate.js)', () => {
   }, 400_000);
 });
 
-/** The simulation against a secured stack, and its own stack stopped on failure paths (issue 11, section 7). */
+/** The simulation against a secured stack, and its own stack stopped on failure paths. */
 describe('store simulation: tokens and cleanup', () => {
   test('against a stack with ADMIN_TOKEN and INTERNAL_TOKEN (DEV_MODE off), the tokens from the environment let it run', async () => {
     const adminToken = randomBytes(16).toString('hex');

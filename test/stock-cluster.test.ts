@@ -1,9 +1,11 @@
 import { ClaimStore, ItemStore, QueueStore, ReservationStore, connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
 import { startTestCluster, type TestCluster } from './helpers/cluster';
+import { register } from './helpers/queue';
 
 /**
- * The issue-4 scripts on a real 3-master Redis Cluster: every key a script touches carries the item's `{itemId}`
- * hash tag (and is declared), so lanes, abandonment, reservations, claims, restock and the outbox all run there.
+ * The stock and queue policy scripts on a real 3-master Redis Cluster: every key a script touches carries the item's
+ * `{itemId}` hash tag (and is declared), so lanes, abandonment, reservations, claims, restock and the outbox all run
+ * there.
  */
 describe('stock scripts on a 3-master Redis Cluster', () => {
   let cluster: TestCluster;
@@ -37,7 +39,7 @@ describe('stock scripts on a 3-master Redis Cluster', () => {
     for (const id of ITEMS) {
       await items.upsert(id, { itemName: id, remainCount: 3, waitingQueueEnabled: true, lanes: ['vip', 'regular'] }, { register: false });
       const reg = async (u: string, lane?: string) => {
-        const p = await queue.register(id, u, { lane, trackPoll: true });
+        const p = await register(queue, id, u, { lane, trackPoll: true });
         if (typeof p === 'string') throw new Error(p);
         return p;
       };

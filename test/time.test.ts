@@ -13,7 +13,7 @@ const SKEWED_CLOCK = join(__dirname, 'helpers', 'skewed-clock.js');
 const HOUR_MS = 3_600_000;
 
 /**
- * Issue 11 section 5, "Time comes from Redis", on real processes and a real redis-server: the admission fence and
+ * "Time comes from Redis", on real processes and a real redis-server: the admission fence and
  * the run election come from Redis TIME, so a scheduler whose host clock is far off neither freezes the others
  * nor stores its clock; a stuck fence is visible in the overview, counted in /metrics and cleared by an operator.
  */

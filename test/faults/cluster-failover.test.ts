@@ -9,7 +9,7 @@ import { sleep, upsertItem } from '../helpers/waiting-room-client';
 const run = promisify(execFile);
 
 /**
- * Issue 15: master failovers of a real Redis Cluster (3 masters + 3 replicas, cluster-node-timeout 2000) under a
+ * Master failovers of a real Redis Cluster (3 masters + 3 replicas, cluster-node-timeout 2000) under a
  * registration load, with one api and one scheduler (tick 1 s, N = 2).
  *
  * Proves, per kill -9 of a master: clients get no 5xx other than 503; the items of the other masters are admitted
@@ -202,7 +202,7 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
 
   /**
    * One kill -9 of the master on `victimPort` under load: returns the outage clients of its items saw and the
-   * statuses by count; asserts the guarantees of the issue.
+   * statuses by count; asserts the failover guarantees (docs/reliability.md).
    */
   async function killMaster(victimPort: number, label: string): Promise<void> {
     const topology = await clusterNodes(victimPort);
@@ -346,10 +346,10 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
 });
 
 /**
- * Issue 15 part 4: with DURABILITY_REPLICAS=1 every change waits for its replica (WAIT). The replica of a master is
- * frozen (SIGSTOP) 2 s before that master is kill -9'd, then let go on (SIGCONT) so that it is promoted with the
- * data it had when frozen. Every registration answered 200 must still be queued; those made during the freeze
- * must have answered 503 (the replica never acknowledged them).
+ * The durability option: with DURABILITY_REPLICAS=1 every change waits for its replica (WAIT). The replica of a master
+ * is frozen (SIGSTOP) 2 s before that master is kill -9'd, then let go on (SIGCONT) so that it is promoted with the
+ * data it had when frozen. Every registration answered 200 must still be queued; those made during the freeze must have
+ * answered 503 (the replica never acknowledged them).
  */
 describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () => {
   let cluster: TestCluster;

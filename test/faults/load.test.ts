@@ -8,7 +8,7 @@ import { testRedis } from '../helpers/redis';
 /**
  * A short run of `npm run load` (scripts/load.js) against a real stack (redis-server, api, scheduler): the
  * maximum throughput of the shopper workload, a 90 s soak at half of it, and a 10 s spike at 10x the connections.
- * The full 10-minute soak is run by hand (README, "Reliability").
+ * The full 10-minute soak is run by hand (docs/reliability.md, "Load").
  *
  * Proves: the soak has no error at all (no socket error, timeout or non-2xx); Redis used_memory does not grow
  * (slope under 1 MB/min: the waiting queue and entry set stay bounded); the api's RSS does not trend upwards

@@ -18,7 +18,7 @@ export interface DropProxy {
 
 /**
  * Starts a node:net proxy on a free port of 127.0.0.1 that forwards every connection to `target` (host:port of a
- * redis-server) byte for byte, until armed (see {@link DropProxy.arm}). This is the failure the issue describes:
+ * redis-server) byte for byte, until armed (see {@link DropProxy.arm}). This is the failure it reproduces:
  * a connection that drops after Redis ran a script but before its reply reached the client.
  */
 export async function startDropProxy(target: { host: string; port: number }): Promise<DropProxy> {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LANE_PATTERN, WqError } from '@waiting-queue/shared';
 
-/** The header that carries the shopper's id, set by the trusted gateway (the original service's contract). */
+/** The header that carries the shopper's id, set by the trusted gateway (a wire name). */
 export const USER_ID_HEADER = 'user-id';
 /** Header with the shopper's priority lane (e.g. `vip`), honoured only in header mode, where the gateway sets it. */
 export const USER_TIER_HEADER = 'user-tier';
@@ -29,8 +29,8 @@ export interface Identity {
 }
 
 /**
- * Header mode: trusts `user-id` and `user-tier`, as the original service did behind its gateway, which must set
- * or strip both on every request.
+ * Header mode: trusts `user-id` and `user-tier`, which the trusted gateway in front of the api must set or strip on
+ * every request.
  */
 export const headerIdentity: Identity = {
   userId: (h) => h[USER_ID_HEADER],

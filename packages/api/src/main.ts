@@ -36,7 +36,7 @@ import { StockService } from './stock';
 import { WaitingRoom } from './waiting-room';
 import { selfUrl, warmUp } from './warmup';
 
-/** Starts the api server (public + internal API) from the environment; see README for the variables. */
+/** Starts the api server (public + internal API) from the environment; see docs/configuration.md for the variables. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'api');
   const logger = createLogger('api', config.LOG_LEVEL);

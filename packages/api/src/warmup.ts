@@ -23,8 +23,8 @@ export function selfUrl(bound: AddressInfo | string | null): string {
  * the register, poll, validate and consume routes, by driving real HTTP requests at the server itself.
  *
  * It uses a throw-away item `wq_warmup_<random>` that is not in the item registry (the scheduler never sees it)
- * and deletes every key of it afterwards, so no token lands in any real queue (the original service put 160 junk
- * tokens at the front of its real queues).
+ * and deletes every key of it afterwards, so no token lands in any real queue (warm-up tokens at the front of a
+ * real queue would take the places of shoppers).
  *
  * @param baseUrl the server's own URL ({@link selfUrl}), e.g. `http://127.0.0.1:8080`.
  * @param warmupKey the process's warm-up key (operations.ts WarmupPass), so warm-up passes identity and limits.

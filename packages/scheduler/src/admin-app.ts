@@ -120,7 +120,7 @@ function itemRoute(fn: (req: Request) => Promise<{ item: unknown; etag: string }
 
 /**
  * The operators' admin API (`/internal/admin/v1`, bearer-protected when `adminToken` is set): global N, queue
- * counts, and waiting items. Same paths as the original service's admin API.
+ * counts, and waiting items. Its paths are wire names that operators' tools call.
  */
 export function createAdminApp(o: AdminAppOptions): Express {
   const app = express();

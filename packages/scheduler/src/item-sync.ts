@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { ID_PATTERN, type ItemStore, type Logger } from '@waiting-queue/shared';
 
 /**
- * Value of an `item-changed-event` message (the original service's contract). itemId is a safe integer (the
- * original's Long ids, within what a JSON number keeps exactly) or a string of `[A-Za-z0-9_]{1,64}`: an id beyond
+ * Value of an `item-changed-event` message (the upstream's wire contract). itemId is a safe integer (the
+ * upstream's Long ids, within what a JSON number keeps exactly) or a string of `[A-Za-z0-9_]{1,64}`: an id beyond
  * 2^53 - 1 would be rounded by JSON.parse (9007199254740993 would become item 9007199254740992) and 1e21 would
  * become "1e+21", an id no route accepts.
  */

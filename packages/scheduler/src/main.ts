@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
   // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
-  // after about 2 min, and the scheduler used to exit then).
+  // after about 2 min; the scheduler must not exit then).
   let consumer: Consumer | undefined;
   let stopping = false;
   const startSync = (): void => {

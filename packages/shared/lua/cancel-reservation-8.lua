@@ -5,7 +5,7 @@
 
   Input:
     KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
-               (as confirm-reservation-6.lua)
+               (as confirm-reservation-8.lua)
     ARGV[1]    reservation number n
     ARGV[2]    itemId (for the events; never parsed out of a key)
     KEYS[7] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)

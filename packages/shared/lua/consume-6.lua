@@ -3,7 +3,7 @@
   token of an earlier, already consumed place of the same user cannot consume a newer one.
 
   Input:
-    KEYS[1..4] item hash, waiting queue, entry set, entry batches (as register-4.lua)
+    KEYS[1..4] item hash, waiting queue, entry set, entry batches (as register-5.lua)
     ARGV[1]    userId
     ARGV[2]    seq the caller verified the token against
     KEYS[5] idempotency records   wq:{itemId}:idempotency          (lua/includes/idempotency.lua)

@@ -6,7 +6,7 @@
 
   Input:
     KEYS[1..6] item hash, holdings, reservations, pending reservations, done reservations, outbox
-               (as confirm-reservation-6.lua)
+               (as confirm-reservation-8.lua)
     ARGV[1]    at most this many reservations expired (and purged) per call
     ARGV[2]    retention of settled reservations, milliseconds
     ARGV[3]    itemId (for the events; never parsed out of a key)

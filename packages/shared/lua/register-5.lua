@@ -16,7 +16,7 @@
     ARGV[2] lane name (the trusted `user-tier` header); '' or unknown: the item's last lane
     ARGV[3] '1': record this as the user's last poll (abandonment on, ABANDON_AFTER_SECONDS > 0); '': do not
 
-  Output: {status, seq, rank, admitRate, expiresAtMs, remainCount, enabled, nowMs}
+  Output: {status, seq, rank, admitRate, expiresAtMs, remainCount, nowMs}
     status      'WAITING' | 'ADMITTED' (an existing or new place), or, with no other field,
                 'NO_ITEM' | 'DISABLED' | 'DIRECT' (queueMode DIRECT: no waiting room) | 'SOLD_OUT' |
                 'QUEUE_FULL' (maxWaiting users wait already) (registration refused), or
@@ -26,7 +26,6 @@
     admitRate   admission capacity, tokens per second (string), as the scheduler last wrote it
     expiresAtMs admission expiry, epoch ms; 0 while waiting
     remainCount the item's stock
-    enabled     '1' or '0'
     nowMs       Redis time, epoch ms (the api computes waits and Retry-After from it, never from its host clock)
 ]]
 -- @include now
@@ -41,7 +40,7 @@ local admitRate = item[3] or '0'
 local status, seq, rank, exp = placeOf(KEYS[2], KEYS[3], KEYS[4], userId, now)
 if status then
   if status == 'WAITING' and ARGV[3] == '1' then redis.call('ZADD', KEYS[5], now, userId) end
-  return {status, seq, rank, admitRate, exp, item[2] or '0', item[1] or '0', now}
+  return {status, seq, rank, admitRate, exp, item[2] or '0', now}
 end
 
 if not item[1] then return {'NO_ITEM'} end
@@ -61,4 +60,4 @@ if lane == 0 then
 else
   rank = redis.call('ZRANK', KEYS[2], userId) + 1
 end
-return {'WAITING', seq, rank, admitRate, 0, item[2], item[1], now}
+return {'WAITING', seq, rank, admitRate, 0, item[2], now}

@@ -45,9 +45,4 @@ export class ClaimStore {
         return { status: raw[0] as 'NO_ITEM' | 'NOT_DIRECT' | 'DISABLED' | 'SOLD_OUT' };
     }
   }
-
-  /** The claim id `userId` holds on `itemId`, or null. */
-  async claimOf(itemId: string, userId: string): Promise<string | null> {
-    return this.redis.hget(keys.claims(itemId), userId);
-  }
 }

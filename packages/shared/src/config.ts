@@ -37,7 +37,7 @@ export const configSchema = z.object({
   TOKEN_COUNT_TO_MOVE: int(10),
   ENTRY_TTL_SECONDS: int(300, 1),
   /**
-   * Durability option (issue 15): after every state-changing script, `WAIT DURABILITY_REPLICAS
+   * Durability option: after every state-changing script, `WAIT DURABILITY_REPLICAS
    * DURABILITY_TIMEOUT_MS` on the same node; fewer acknowledgements answer 503. 0: off. Needs a timeout > 0.
    */
   DURABILITY_REPLICAS: int(0),

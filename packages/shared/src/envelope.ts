@@ -1,4 +1,4 @@
-/** The response envelope of the original service, kept on every API response. */
+/** The response envelope of every API response (the wire contract order services and gateways read). */
 export interface Envelope<T = unknown> {
   state: 'SUCCESS' | 'FAIL';
   errorCode: string | null;

@@ -1,6 +1,6 @@
 /**
  * Stable error codes of the public, internal and admin APIs, with the HTTP status each one maps to.
- * The first four come from the original Spring service; the rest are ours.
+ * The first four are the wire contract's oldest codes, which clients already branch on; keep their statuses.
  */
 export const ErrorCodes = {
   INVALID_PARAMETER: 400,
@@ -42,7 +42,7 @@ export type ErrorCode = keyof typeof ErrorCodes;
 
 /**
  * Codes that some routes answer with another status than {@link ErrorCodes} gives (one code, two contracts):
- * NOT_ADMITTED is 409 on consume (issue 2) and 403 on reservations (issue 4). Only these pairs are allowed.
+ * NOT_ADMITTED is 409 on consume and 403 on reservations. Only these pairs are allowed.
  */
 export const ErrorCodeAlternateStatus: Partial<Record<ErrorCode, readonly number[]>> = { NOT_ADMITTED: [403] };
 

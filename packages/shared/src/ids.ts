@@ -25,7 +25,7 @@ export interface ParsedToken {
 }
 
 /**
- * Parses a token `<userId>-<itemId>-<uuid v4>` (the original service's format).
+ * Parses a token `<userId>-<itemId>-<uuid v4>` (the wire format).
  * @throws WqError 400 `INVALID_PARAMETER` when it is not of that form.
  */
 export function parseToken(token: unknown): ParsedToken {

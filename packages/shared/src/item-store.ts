@@ -55,7 +55,7 @@ export interface WaitingItem {
   maxActiveUsers: number | null;
   /** The order page of admitted shoppers; absent when none is configured. */
   targetUrl?: string;
-  /** Issue-4 policies, each absent when not set (then: GENERAL, maxPerUser 1, WAITING, one lane, no cap). */
+  /** Queue policies, each absent when not set (then: GENERAL, maxPerUser 1, WAITING, one lane, no cap). */
   type?: 'GENERAL' | 'TIME_DEAL';
   /** Opening of a TIME_DEAL, epoch ms. */
   startAt?: number;

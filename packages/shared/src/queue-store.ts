@@ -21,7 +21,7 @@ export interface Place {
 
 /**
  * Why registration is refused: unknown item, disabled, a DIRECT item (claims, no waiting room), sold out, the queue
- * holds maxWaiting users, or a TIME_DEAL before its startAt (see {@link RegisterOutcome} for its opening time).
+ * holds maxWaiting users, or a TIME_DEAL before its startAt (see {@link Refused} for its opening time).
  */
 export type RegisterRefusal = 'NO_ITEM' | 'DISABLED' | 'DIRECT' | 'SOLD_OUT' | 'QUEUE_FULL' | 'NOT_OPEN';
 
@@ -72,7 +72,8 @@ export interface AdmitParams {
   abandonAfterMs?: number;
 }
 
-type RawPlace = [string, (string | number)?, number?, string?, number?, string?, string?, number?];
+/** A place as register-5 and status-5 reply: {status, seq, rank, admitRate, expiresAtMs, remainCount, nowMs}. */
+type RawPlace = [string, (string | number)?, number?, string?, number?, string?, number?];
 
 /** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
 const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
@@ -85,7 +86,7 @@ function toPlace(raw: RawPlace): Place {
     admitRate: Number(raw[3]),
     expiresAtMs: Number(raw[4]),
     remainCount: Number(raw[5]),
-    nowMs: Number(raw[7]),
+    nowMs: Number(raw[6]),
   };
 }
 
@@ -101,16 +102,8 @@ export class QueueStore {
 
   /**
    * Registers `userId` in `itemId`'s waiting queue, or returns the place they already hold.
-   * @returns the place, or the reason registration is refused.
-   */
-  async register(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | RegisterRefusal> {
-    const r = await this.registerOrRefuse(itemId, userId, opts);
-    return 'refusal' in r ? r.refusal : r;
-  }
-
-  /**
-   * As {@link register}, with the refusal's detail (the opening time of a TIME_DEAL).
-   * @returns the place, or `{refusal, opensAt?}`.
+   * @returns the place, or why registration is refused: `{refusal}`, with `opensAt` and `nowMs` (epoch ms) for a
+   * TIME_DEAL before its start.
    */
   async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
     const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [userId, opts.lane ?? '', opts.trackPoll ? '1' : '']);

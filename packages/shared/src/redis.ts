@@ -16,9 +16,9 @@ export interface RedisTarget {
  * bytes arrived in one epoll wake-up) leaves in one `writev`, and the replies come back in one read.
  *
  * Why not ioredis's `enableAutoPipelining`: it gets the same batching by building a `Pipeline` per turn, with a
- * second promise, a callback array and a re-dispatch of each command; measured on this machine with 100 concurrent
- * EVALSHA calls, 15-19 us of client CPU per command against 9 us here (node-redis 5, which batches the same way,
- * also measured 9 us). Only the api's hot path needs it, but it is the same client for every process.
+ * second promise, a callback array and a re-dispatch of each command; with 100 concurrent EVALSHA calls that is
+ * 15-19 us of client CPU per command against 9 us here (node-redis 5, which batches the same way, also 9 us; see
+ * docs/performance.md). Only the api's hot path needs it, but it is the same client for every process.
  * Commands keep ioredis's semantics (ordering, replies, errors, reconnects): only the moment of the write moves,
  * never later than the end of the current event-loop turn.
  */

@@ -140,8 +140,8 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
  * also caches it on that server. On a Cluster, ioredis routes by the first key.
  *
  * Not ioredis's `defineCommand`: it remembers "loaded" per socket object, and auto-pipelining writes each batch
- * through a new pseudo-socket, so every batch re-sent the whole Lua text as EVAL (measured: about a fifth of the
- * api's CPU under load went to writing script bodies).
+ * through a new pseudo-socket, so every batch would re-send the whole Lua text as EVAL (about a fifth of the api's
+ * CPU under load, writing script bodies).
  *
  * With the durability option on ({@link setDurability}), a state-changing script is followed by WAIT on its node.
  * A read-only script redirected with MOVED or ASK is sent once more.

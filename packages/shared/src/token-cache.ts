@@ -1,7 +1,6 @@
 /**
  * Tokens this process has already verified (HMAC) against a place's sequence number, so that a shopper's repeated
- * polls of the same place skip the HMAC (about 2.5 us of CPU per poll on this machine, a tenth of a poll's server
- * CPU; see the README's Performance section).
+ * polls of the same place skip the HMAC (about a tenth of a poll's server CPU; see docs/performance.md).
  *
  * Safe because it only remembers successes: an entry says "this exact token string is the one issued for place
  * `seq`", and it is used only when Redis reports that same `seq` for the token's user and item. A token of an
