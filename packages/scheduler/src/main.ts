@@ -3,7 +3,6 @@ import { createServer } from 'node:http';
 import type { Consumer } from 'kafkajs';
 import {
   connectRedis,
-  idempotencyLimits,
   createLogger,
   isReady,
   meterRedisNodes,
@@ -13,7 +12,6 @@ import {
   loadConfig,
   observedListener,
   QueueStore,
-  redisTarget,
   RequestTelemetry,
   ReservationStore,
   serveWithLifecycle,
@@ -34,42 +32,42 @@ import { recordHistory, TickHistory } from './history';
 async function main(): Promise<void> {
   // Outside DEV_MODE, loadConfig refuses to go on without ADMIN_TOKEN (an open admin API).
   const config = loadConfig(process.env, 'scheduler');
-  const logger = createLogger('scheduler', config.LOG_LEVEL);
-  if (!config.ADMIN_TOKEN) logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
-  const tickMs = cronIntervalMs(config.SCHEDULER_CRON);
-  const redis = await connectRedis(redisTarget(config), 'wq-scheduler', 60_000);
+  const logger = createLogger('scheduler', config.logLevel);
+  if (!config.adminToken) logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
+  const tickMs = cronIntervalMs(config.cron);
+  const redis = await connectRedis(config.redis, 'wq-scheduler', 60_000);
   redis.on('close', () => logger.warn('redis connection lost; ticks fail until it is back'));
   redis.on('ready', () => logger.info('redis ready'));
 
-  const limits = idempotencyLimits(config);
+  const limits = config.idempotency;
   const items = new ItemStore(redis, limits);
   const queue = new QueueStore(redis, limits);
-  const n = await items.initTokenCountToMove(config.TOKEN_COUNT_TO_MOVE);
+  const n = await items.initTokenCountToMove(config.tokenCountToMove);
   const reservations = new ReservationStore(redis, limits);
   const ticker = new AdmissionTicker(
     items,
     queue,
     {
-      defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE,
-      entryTtlMs: config.ENTRY_TTL_SECONDS * 1000,
+      defaultTokenCountToMove: config.tokenCountToMove,
+      entryTtlMs: config.entryTtlMs,
       tickMs,
-      abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
-      reservationRetentionMs: config.RESERVATION_RETENTION_SECONDS * 1000,
+      abandonAfterMs: config.abandonAfterMs,
+      reservationRetentionMs: config.reservationRetentionMs,
     },
     logger,
     reservations,
     redis,
   );
   const instanceId = `${process.pid}-${randomUUID()}`;
-  setDurability(config.DURABILITY_REPLICAS, config.DURABILITY_TIMEOUT_MS);
+  setDurability(config.durability.replicas, config.durability.timeoutMs);
   startProcessMetrics();
   meterRedisNodes(redis);
   meterTicker(ticker);
   const history = new TickHistory(redis, tickMs);
   recordHistory(ticker, history, (err) => logger.warn({ err: err.message }, 'console history sample not written'));
   const audit = new AuditLog(redis);
-  queueGauges(items, queue, config.TOKEN_COUNT_TO_MOVE);
-  const task = scheduleAdmission(config.SCHEDULER_CRON, ticker, new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs);
+  queueGauges(items, queue, config.tokenCountToMove);
+  const task = scheduleAdmission(config.cron, ticker, new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs);
 
   // The item sync is a side channel: admission and the admin API work without it. It starts in the background and
   // its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up connecting
@@ -78,9 +76,9 @@ async function main(): Promise<void> {
   let stopping = false;
   const startSync = (): void => {
     startItemSync({
-      brokers: (config.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
-      topic: config.KAFKA_ITEM_TOPIC,
-      groupId: config.KAFKA_GROUP_ID,
+      brokers: config.kafka.brokers,
+      topic: config.kafka.itemTopic,
+      groupId: config.kafka.itemGroupId,
       items,
       logger,
     }).then(
@@ -94,28 +92,28 @@ async function main(): Promise<void> {
       },
     );
   };
-  if (config.KAFKA_BROKERS) startSync();
-  const pipeline = startEventPipeline(config, redis, items, instanceId, logger);
+  if (config.kafka.brokers.length > 0) startSync();
+  const pipeline = startEventPipeline({ config, redis, items, instanceId, logger });
 
   const app = createAdminApp({
     items,
     queue,
     logger,
-    defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE,
-    adminToken: config.ADMIN_TOKEN,
-    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    defaultTokenCountToMove: config.tokenCountToMove,
+    adminToken: config.adminToken,
+    bodyLimitBytes: config.bodyLimitBytes,
     restock: true,
     tickMs,
     audit,
-    console: createConsoleRouter({ items, queue, redis, adminToken: config.ADMIN_TOKEN, defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE, tickMs, relay: Boolean(config.KAFKA_BROKERS), history, audit }),
+    console: createConsoleRouter({ items, queue, redis, adminToken: config.adminToken, defaultTokenCountToMove: config.tokenCountToMove, tickMs, relay: config.kafka.brokers.length > 0, history, audit }),
   });
   const port = await serveWithLifecycle({
     // Request ids, request logs, HTTP metrics, /metrics (bearer METRICS_TOKEN when set) and /openapi.json before the admin app.
-    server: createServer(observedListener({ telemetry: new RequestTelemetry(logger, config.LOG_REQUESTS), app, metricsToken: config.METRICS_TOKEN })),
-    port: config.ADMIN_PORT,
-    host: config.ADMIN_HOST,
+    server: createServer(observedListener({ telemetry: new RequestTelemetry(logger, config.logRequests), app, metricsToken: config.metricsToken })),
+    port: config.port,
+    host: config.host,
     logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeoutMs: config.shutdownTimeoutMs,
     isReady: () => isReady(redis),
     readyDetails: () => redisReadiness(redis),
     onShutdown: async () => {
@@ -126,7 +124,7 @@ async function main(): Promise<void> {
       await redis.quit().catch(() => redis.disconnect());
     },
   });
-  logger.info({ port, cron: config.SCHEDULER_CRON, tickMs, tokenCountToMove: n, instanceId, kafka: Boolean(config.KAFKA_BROKERS) }, 'scheduler ready');
+  logger.info({ port, cron: config.cron, tickMs, tokenCountToMove: n, instanceId, kafka: config.kafka.brokers.length > 0 }, 'scheduler ready');
 }
 
 main().catch((err) => {
