@@ -40,12 +40,12 @@ export class WarmUp {
   }
 
   /**
-   * Drives the warm-up ({@link warmUp}) at the api's own server, forgets what its requests recorded in the metrics,
-   * and ends warm-up (the bypass with it).
-   * @throws what warmUp throws (a request failed, Redis unreachable): the api then fails to start.
+   * Drives the warm-up ({@link driveWarmUp}) at the api's own server, forgets what its requests recorded in the
+   * metrics, and ends warm-up (the bypass with it).
+   * @throws when a warm-up request fails or Redis is unreachable: the api then fails to start.
    */
   async run(o: WarmUpRunOptions): Promise<void> {
-    await warmUp(o.redis, selfUrl(o.server.address()), o.logger, o.internalToken, this.key, o.rounds);
+    await driveWarmUp(o, selfUrl(o.server.address()), this.key);
     resetRequestMetrics();
     this.warming = false;
   }
@@ -71,20 +71,19 @@ export function selfUrl(bound: AddressInfo | string | null): string {
  * the register, poll, validate and consume routes, by driving real HTTP requests at the server itself.
  *
  * It uses a throw-away item `wq_warmup_<random>` that is not in the item registry (the scheduler never sees it)
- * and deletes every key of it afterwards, so no token lands in any real queue (the original service put 160 junk
- * tokens at the front of its real queues).
+ * and deletes every key of it afterwards, so no token lands in any real queue.
  *
  * @param baseUrl the server's own URL ({@link selfUrl}), e.g. `http://127.0.0.1:8080`.
- * @param warmupKey the process's warm-up key ({@link WarmUp}), so warm-up passes identity and limits.
- * @param rounds registrations to drive (each with a poll), default 200.
+ * @param key the process's warm-up key, sent in {@link WARMUP_HEADER} so that warm-up passes identity and limits.
  */
-export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger, internalToken?: string, warmupKey?: string, rounds = 200): Promise<void> {
+async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): Promise<void> {
+  const { redis, logger, internalToken, rounds = 200 } = o;
   const itemId = `wq_warmup_${randomBytes(6).toString('hex')}`;
   const items = new ItemStore(redis);
   const queue = new QueueStore(redis);
   const started = Date.now();
   const auth: Record<string, string> = internalToken ? { authorization: `Bearer ${internalToken}` } : {};
-  const pass: Record<string, string> = warmupKey ? { [WARMUP_HEADER]: warmupKey } : {};
+  const pass: Record<string, string> = { [WARMUP_HEADER]: key };
   try {
     await items.upsert(itemId, { itemName: 'warm-up', remainCount: rounds, waitingQueueEnabled: true }, { register: false });
     const tokens: string[] = [];
