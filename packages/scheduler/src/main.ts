@@ -43,7 +43,7 @@ void bootService({
     const instrumented = recordHistory(meterTicker(ticker), history, (err) => logger.warn({ err: err.message }, 'console history sample not written'));
     const audit = new AuditLog(redis);
     queueGauges(items, queue, config.tokenCountToMove);
-    const task = scheduleAdmission({ expression: config.cron, ticker: instrumented, coordinator: new RedisRunCoordinator(redis, instanceId, logger), logger, redis, tickMs });
+    const task = scheduleAdmission({ expression: config.cron, ticker: instrumented, coordinator: new RedisRunCoordinator({ redis, instanceId, logger }), logger, redis, tickMs });
 
     // The item sync is a side channel: admission and the admin API work without it. It starts in the background
     // and its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up
