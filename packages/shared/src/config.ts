@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RedisTarget } from './redis';
 
 // The environment is read here and nowhere else: each variable is parsed once, with its default, and converted to
 // the unit and shape the code uses (seconds to ms, comma lists to arrays, flags to booleans). The environment's
@@ -153,17 +154,11 @@ const schedulerEnv = baseEnv.extend({
  */
 const productEnv = apiEnv.merge(schedulerEnv);
 
-/** Where the Redis of a process is: {@link connectRedis}'s target. */
-export interface RedisTargetConfig {
-  url?: string;
-  /** host:port of Redis Cluster nodes; when non-empty, wins over `url`. */
-  clusterNodes: string[];
-}
-
 /** The configuration both services share. */
 export interface BaseConfig {
   devMode: boolean;
-  redis: RedisTargetConfig;
+  /** Where Redis is: connectRedis's target. */
+  redis: RedisTarget;
   /** When set, `/metrics` requires this bearer token. */
   metricsToken?: string;
   /** WAIT after every state-changing script; 0 replicas: off. */
@@ -375,7 +370,7 @@ export function loadConfig<R extends ConfigRole>(env: NodeJS.ProcessEnv, role: R
  * The Redis target named by REDIS_URL / REDIS_CLUSTER_NODES of an environment (for tools that start no service).
  * @throws ZodError on an invalid value (none today: both are free text).
  */
-export function redisTarget(env: NodeJS.ProcessEnv): RedisTargetConfig {
+export function redisTarget(env: NodeJS.ProcessEnv): RedisTarget {
   const e = redisEnv.parse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')));
   return { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES };
 }
