@@ -49,10 +49,10 @@ export function instrumentOperations(ops: Operations): Operations {
 }
 
 /**
- * Forgets what the api's own warm-up requests recorded (HTTP durations, registrations, consumes of the throw-away
- * warm-up item), so that the metrics start with the first real request. Call once, right after warm-up.
+ * Forgets what the request metrics recorded so far (HTTP durations, registrations, consumes); the warm-up calls it
+ * once it is done, so that the metrics start with the first real request.
  */
-export function resetAfterWarmup(): void {
+export function resetRequestMetrics(): void {
   httpRequestDuration.reset();
   registrations.reset();
   consumes.reset();

@@ -16,26 +16,15 @@ export interface Operations {
   consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
 }
 
-/** Header that marks the api's own warm-up requests (see warmup.ts). */
-export const WARMUP_HEADER = 'x-wq-warmup';
-
-/**
- * The api's own warm-up requests: while `active()`, a request carrying {@link WARMUP_HEADER} = `key` (random per
- * process, never sent anywhere else) takes its userId from the `user-id` header and skips the rate limits, so that
- * warm-up works in JWT identity mode and under tight limits. After warm-up the header means nothing.
- */
-export interface WarmupPass {
-  key: string;
-  active: () => boolean;
-}
-
 /**
  * Binds the waiting room to an identity source (header or JWT) and the client-IP policy.
  * @param trustProxy trusted proxy hops (TRUST_PROXY): the client IP is that many `X-Forwarded-For` entries from
  *   the right; 0: the socket's peer address.
+ * @param warmup the api's warm-up (warmup.ts WarmUp): the requests it owns take the header identity and skip the
+ *   rate limits.
  */
-export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: number, warmup?: WarmupPass): Operations {
-  const isWarmup = (req: IncomingMessage) => warmup !== undefined && warmup.active() && req.headers[WARMUP_HEADER] === warmup.key;
+export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: number, warmup?: { owns(req: IncomingMessage): boolean }): Operations {
+  const isWarmup = (req: IncomingMessage) => warmup?.owns(req) === true;
   const identityOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity);
   const userOf = (req: IncomingMessage) => identityOf(req).userId(req.headers);
   return {

@@ -1,7 +1,55 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ItemStore, keys, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
-import { WARMUP_HEADER } from './operations';
+import { resetRequestMetrics } from './metrics';
+
+/** Header that marks the api's own warm-up requests, with the process's random key as its value. */
+export const WARMUP_HEADER = 'x-wq-warmup';
+
+/** What {@link WarmUp.run} needs. */
+export interface WarmUpRunOptions {
+  redis: RedisClient;
+  /** The api's own server, listening. */
+  server: Server;
+  logger: Logger;
+  /** Bearer of /internal/v1, when set. */
+  internalToken?: string;
+  /** Registrations to drive (each with a poll), default 200. */
+  rounds?: number;
+}
+
+/**
+ * The api's warm-up and its bypass, in one place. Until {@link run} has finished, the api is warming up: it is not
+ * ready, it sheds nothing (only its own requests arrive), and a request carrying {@link WARMUP_HEADER} = this
+ * process's random key (never sent anywhere else) takes its userId from the `user-id` header and skips the rate
+ * limits, so that warm-up works in JWT identity mode and under tight limits. Afterwards the header means nothing.
+ */
+export class WarmUp {
+  private readonly key = randomBytes(24).toString('hex');
+  private warming = true;
+
+  /** True until {@link run} has finished. */
+  get active(): boolean {
+    return this.warming;
+  }
+
+  /** Whether `req` is one of this process's own warm-up requests: only while warming up, and only with the key. */
+  owns(req: IncomingMessage): boolean {
+    return this.warming && req.headers[WARMUP_HEADER] === this.key;
+  }
+
+  /**
+   * Drives the warm-up ({@link driveWarmUp}) at the api's own server, forgets what its requests recorded in the
+   * metrics, and ends warm-up (the bypass with it).
+   * @throws when a warm-up request fails or Redis is unreachable: the api then fails to start.
+   */
+  async run(o: WarmUpRunOptions): Promise<void> {
+    await driveWarmUp(o, selfUrl(o.server.address()), this.key);
+    resetRequestMetrics();
+    this.warming = false;
+  }
+}
 
 /**
  * The URL at which this process reaches its own server: the address it bound (`server.address()`), or loopback
@@ -27,16 +75,16 @@ export function selfUrl(bound: AddressInfo | string | null): string {
  * real queue would take the places of shoppers).
  *
  * @param baseUrl the server's own URL ({@link selfUrl}), e.g. `http://127.0.0.1:8080`.
- * @param warmupKey the process's warm-up key (operations.ts WarmupPass), so warm-up passes identity and limits.
- * @param rounds registrations to drive (each with a poll), default 200.
+ * @param key the process's warm-up key, sent in {@link WARMUP_HEADER} so that warm-up passes identity and limits.
  */
-export async function warmUp(redis: RedisClient, baseUrl: string, logger: Logger, internalToken?: string, warmupKey?: string, rounds = 200): Promise<void> {
+async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): Promise<void> {
+  const { redis, logger, internalToken, rounds = 200 } = o;
   const itemId = `wq_warmup_${randomBytes(6).toString('hex')}`;
   const items = new ItemStore(redis);
   const queue = new QueueStore(redis);
   const started = Date.now();
   const auth: Record<string, string> = internalToken ? { authorization: `Bearer ${internalToken}` } : {};
-  const pass: Record<string, string> = warmupKey ? { [WARMUP_HEADER]: warmupKey } : {};
+  const pass: Record<string, string> = { [WARMUP_HEADER]: key };
   try {
     await items.upsert(itemId, { itemName: 'warm-up', remainCount: rounds, waitingQueueEnabled: true }, { register: false });
     const tokens: string[] = [];

@@ -13,8 +13,29 @@ export interface AdmissionOptions {
    * while no api has published its setting to Redis (abandonment.ts): the api's published value wins.
    */
   abandonAfterMs?: number;
-  /** Retention of settled reservations, milliseconds (RESERVATION_RETENTION_SECONDS x 1000; default 1 day). */
-  reservationRetentionMs?: number;
+  /** Retention of settled reservations, milliseconds (RESERVATION_RETENTION_SECONDS x 1000). */
+  reservationRetentionMs: number;
+}
+
+/** What an {@link AdmissionTicker} works with. */
+export interface AdmissionTickerOptions {
+  items: ItemStore;
+  queue: QueueStore;
+  settings: AdmissionOptions;
+  logger: Logger;
+  /** With it, each item's due reservations are expired before its admission. */
+  reservations?: ReservationStore;
+  /** Where the api publishes its abandonment setting; absent: `settings.abandonAfterMs` only. */
+  redis?: RedisClient;
+}
+
+/** Something that runs admission ticks: the {@link AdmissionTicker}, or a wrapper of it (metrics, history). */
+export interface Ticker {
+  /**
+   * Runs one tick for the slot `slotMs` (epoch ms on the Redis clock, the fencing token).
+   * @throws when the item registry or the global N cannot be read (Redis unreachable and nothing read before).
+   */
+  tick(slotMs: number): Promise<TickReport>;
 }
 
 /** Reservations expired (and settled ones purged) per item per tick, at most. */
@@ -44,16 +65,22 @@ export interface TickReport {
  * same connection, so stock they restore reopens the item in the same tick); that sweep is idempotent, so two
  * schedulers running it at once restore each reservation's stock once.
  */
-export class AdmissionTicker {
-  constructor(
-    private readonly items: ItemStore,
-    private readonly queue: QueueStore,
-    private readonly options: AdmissionOptions,
-    private readonly logger: Logger,
-    private readonly reservations?: ReservationStore,
-    /** Where the api publishes its abandonment setting; absent: `options.abandonAfterMs` only. */
-    private readonly redis?: RedisClient,
-  ) {}
+export class AdmissionTicker implements Ticker {
+  private readonly items: ItemStore;
+  private readonly queue: QueueStore;
+  private readonly options: AdmissionOptions;
+  private readonly logger: Logger;
+  private readonly reservations?: ReservationStore;
+  private readonly redis?: RedisClient;
+
+  constructor(o: AdmissionTickerOptions) {
+    this.items = o.items;
+    this.queue = o.queue;
+    this.options = o.settings;
+    this.logger = o.logger;
+    this.reservations = o.reservations;
+    this.redis = o.redis;
+  }
 
   /** The last global settings read from Redis, used while their key's master is unreachable (a failover). */
   private lastKnown: { tokenCountToMove?: number; ids?: string[]; abandonAfterMs?: number } = {};
@@ -103,7 +130,7 @@ export class AdmissionTicker {
     let reservationsExpired = 0;
     const sweeps = this.reservations
       ? ids.map((itemId) =>
-          this.reservations!.expireDue(itemId, { limit: RESERVATION_SWEEP_LIMIT, retentionMs: this.options.reservationRetentionMs ?? 86_400_000 }).then(
+          this.reservations!.expireDue(itemId, { limit: RESERVATION_SWEEP_LIMIT, retentionMs: this.options.reservationRetentionMs }).then(
             (r) => void (reservationsExpired += r.expired),
             (err: Error) => this.logger.warn({ itemId, err: err.message }, 'reservation sweep failed for item; retrying next tick'),
           ),

@@ -40,11 +40,19 @@ export async function redisTime(redis: RedisClient): Promise<(string | number)[]
  * that master must not stop the items of the other masters.
  */
 export class RedisRunCoordinator {
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly instanceId: string,
-    private readonly logger?: Logger,
-  ) {}
+  private readonly redis: RedisClient;
+  private readonly instanceId: string;
+  private readonly logger?: Logger;
+
+  /**
+   * @param o.instanceId this scheduler process's id, the value of the election keys it wins.
+   * @param o.logger where an unreachable election key is reported (once a minute at most).
+   */
+  constructor(o: { redis: RedisClient; instanceId: string; logger?: Logger }) {
+    this.redis = o.redis;
+    this.instanceId = o.instanceId;
+    this.logger = o.logger;
+  }
 
   /**
    * @param slotMs the tick's slot, epoch ms (Redis clock).

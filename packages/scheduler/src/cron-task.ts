@@ -1,6 +1,6 @@
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger, RedisClient } from '@waiting-queue/shared';
-import type { AdmissionTicker } from './admission';
+import type { Ticker } from './admission';
 import { redisSlotMs, type RedisRunCoordinator } from './coordinator';
 
 /** The node-cron task name. */
@@ -39,20 +39,26 @@ const ELECTION_TTL_MS = 60_000;
 /** Least interval between two warnings about refused fences, milliseconds (they repeat every tick while stuck). */
 const FENCE_WARN_INTERVAL_MS = 60_000;
 
+/** What {@link scheduleAdmission} needs. */
+export interface ScheduleAdmissionOptions {
+  /** node-cron expression (six fields: seconds first). */
+  expression: string;
+  ticker: Ticker;
+  coordinator: RedisRunCoordinator;
+  logger: Logger;
+  redis: RedisClient;
+  /** Interval between ticks, milliseconds ({@link cronIntervalMs} of the expression). */
+  tickMs: number;
+}
+
 /**
  * Schedules the admission tick with node-cron. The host clock only triggers the tick: when it fires, the tick's
  * slot is read from the Redis clock ({@link redisSlotMs}), the one scheduler process that the Redis coordinator
  * elects for that slot runs it, and the slot is passed on as the fencing token. A scheduler whose host clock is
  * off therefore still joins the same election and fences as every other one.
  */
-export function scheduleAdmission(
-  expression: string,
-  ticker: AdmissionTicker,
-  coordinator: RedisRunCoordinator,
-  logger: Logger,
-  redis: RedisClient,
-  tickMs: number,
-): ScheduledTask {
+export function scheduleAdmission(o: ScheduleAdmissionOptions): ScheduledTask {
+  const { expression, ticker, coordinator, logger, redis, tickMs } = o;
   let lastFenceWarning = -Infinity;
   return cron.schedule(
     expression,

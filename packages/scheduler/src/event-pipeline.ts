@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { Config, ItemStore, Logger, RedisClient } from '@waiting-queue/shared';
+import type { ItemStore, Logger, RedisClient, SchedulerConfig } from '@waiting-queue/shared';
 import { Ledger } from './ledger';
 import { relayLagGauges } from './metrics';
 import { OutboxRelay, readRelayLag } from './outbox-relay';
@@ -9,13 +9,25 @@ export interface EventPipeline {
   stop(): Promise<void>;
 }
 
+/** What {@link startEventPipeline} needs. */
+export interface EventPipelineOptions {
+  /** Kafka brokers and topics, the relay interval and the ledger's database. */
+  config: Pick<SchedulerConfig, 'kafka' | 'outboxRelayIntervalMs' | 'databaseUrl'>;
+  redis: RedisClient;
+  items: ItemStore;
+  /** This scheduler process's id (relay lease holder). */
+  instanceId: string;
+  logger: Logger;
+}
+
 /**
  * Starts, in the background, the outbox relay to `KAFKA_EVENTS_TOPIC` when KAFKA_BROKERS is set, and the
  * PostgreSQL ledger consumer when DATABASE_URL is set too. Neither holds the scheduler's readiness back: while
  * Kafka or PostgreSQL is unreachable their start is retried every 5 s, and events wait in the Redis outboxes.
  */
-export function startEventPipeline(config: Config, redis: RedisClient, items: ItemStore, instanceId: string, logger: Logger): EventPipeline {
-  const brokers = (config.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+export function startEventPipeline(o: EventPipelineOptions): EventPipeline {
+  const { config, redis, items, instanceId, logger } = o;
+  const { brokers, eventsTopic, ledgerGroupId } = config.kafka;
   let stopping = false;
   let producer: Producer | undefined;
   let relay: OutboxRelay | undefined;
@@ -33,19 +45,19 @@ export function startEventPipeline(config: Config, redis: RedisClient, items: It
     });
     producer = p;
     relay = new OutboxRelay(redis, p, items, logger, {
-      topic: config.KAFKA_EVENTS_TOPIC,
+      topic: eventsTopic,
       instanceId,
       connect: async () => {
         await p.connect();
-        logger.info({ topic: config.KAFKA_EVENTS_TOPIC }, 'outbox relay connected');
+        logger.info({ topic: eventsTopic }, 'outbox relay connected');
       },
     });
-    relay.start(config.OUTBOX_RELAY_INTERVAL_MS);
+    relay.start(config.outboxRelayIntervalMs);
     relayLagGauges(async () => readRelayLag(redis, await items.listIds()));
-    logger.info({ topic: config.KAFKA_EVENTS_TOPIC }, 'outbox relay running');
+    logger.info({ topic: eventsTopic }, 'outbox relay running');
   };
   const startLedger = (): void => {
-    const l = new Ledger({ databaseUrl: config.DATABASE_URL!, brokers, topic: config.KAFKA_EVENTS_TOPIC, groupId: config.KAFKA_LEDGER_GROUP_ID, logger });
+    const l = new Ledger({ databaseUrl: config.databaseUrl!, brokers, topic: eventsTopic, groupId: ledgerGroupId, logger });
     l.start().then(
       () => {
         ledger = l;
@@ -60,7 +72,7 @@ export function startEventPipeline(config: Config, redis: RedisClient, items: It
 
   if (brokers.length > 0) {
     startRelay();
-    if (config.DATABASE_URL) startLedger();
+    if (config.databaseUrl) startLedger();
   }
   return {
     async stop() {

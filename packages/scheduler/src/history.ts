@@ -1,5 +1,5 @@
 import { keys, type RedisClient } from '@waiting-queue/shared';
-import type { AdmissionTicker, TickReport } from './admission';
+import type { Ticker, TickReport } from './admission';
 
 /** How far back the console's charts reach, milliseconds. */
 export const HISTORY_WINDOW_MS = 15 * 60_000;
@@ -92,17 +92,17 @@ export class TickHistory {
 }
 
 /**
- * Records a history sample after every tick of `ticker` (wraps `tick`, like metrics.ts meterTicker). Writing the
- * samples does not delay or fail the tick: a Redis error there is logged through `onError`.
- * @returns the same ticker.
+ * Wraps a ticker so that a history sample is recorded after every tick (as metrics.ts meterTicker wraps it).
+ * Writing the samples does not delay or fail the tick: a Redis error there is logged through `onError`.
+ * @returns the recording ticker; `ticker` itself is left as it was.
  */
-export function recordHistory(ticker: AdmissionTicker, history: TickHistory, onError: (err: Error) => void): AdmissionTicker {
-  const inner = ticker.tick.bind(ticker);
-  ticker.tick = async (slotMs: number) => {
-    const started = performance.now();
-    const report = await inner(slotMs);
-    history.record(report, performance.now() - started).catch(onError);
-    return report;
+export function recordHistory(ticker: Ticker, history: TickHistory, onError: (err: Error) => void): Ticker {
+  return {
+    async tick(slotMs: number) {
+      const started = performance.now();
+      const report = await ticker.tick(slotMs);
+      history.record(report, performance.now() - started).catch(onError);
+      return report;
+    },
   };
-  return ticker;
 }

@@ -1,5 +1,5 @@
 import { countRedisError, Counter, Gauge, Histogram, metricsRegistry, type ItemStore, type QueueStore } from '@waiting-queue/shared';
-import type { AdmissionTicker, TickReport } from './admission';
+import type { Ticker, TickReport } from './admission';
 
 /** `wq_admissions_total{item_id}`: tokens moved from the waiting queue into the entry set by this process's ticks. */
 export const admissions = new Counter({
@@ -58,27 +58,27 @@ export function recordTick(report: TickReport): void {
 }
 
 /**
- * Meters an admission ticker in place: every `tick()` is timed (`wq_scheduler_tick_duration_seconds`) and its report
+ * Wraps a ticker with metrics: every `tick()` is timed (`wq_scheduler_tick_duration_seconds`) and its report
  * recorded ({@link recordTick}); a tick that throws counts as `failed` (and as a Redis error) and is rethrown.
- * @returns the same ticker.
+ * @returns the metered ticker; `ticker` itself is left as it was.
  */
-export function meterTicker(ticker: AdmissionTicker): AdmissionTicker {
-  const inner = ticker.tick.bind(ticker);
-  ticker.tick = async (slotMs: number) => {
-    const stop = tickDuration.startTimer();
-    try {
-      const report = await inner(slotMs);
-      recordTick(report);
-      return report;
-    } catch (err) {
-      ticks.inc({ result: 'failed' });
-      countRedisError('tick');
-      throw err;
-    } finally {
-      stop();
-    }
+export function meterTicker(ticker: Ticker): Ticker {
+  return {
+    async tick(slotMs: number) {
+      const stop = tickDuration.startTimer();
+      try {
+        const report = await ticker.tick(slotMs);
+        recordTick(report);
+        return report;
+      } catch (err) {
+        ticks.inc({ result: 'failed' });
+        countRedisError('tick');
+        throw err;
+      } finally {
+        stop();
+      }
+    },
   };
-  return ticker;
 }
 
 /** What one scrape reads from Redis. */

@@ -1,10 +1,11 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createTerminus } from '@godaddy/terminus';
 import type { Logger } from './logger';
 
 /** What {@link serveWithLifecycle} needs. */
 export interface LifecycleOptions {
-  server: Server;
+  /** Answers every request but `/health/*` (which terminus answers first). */
+  listener: RequestListener;
   port: number;
   host: string;
   logger: Logger;
@@ -24,30 +25,42 @@ export interface LifecycleOptions {
   drainMs?: number;
 }
 
+/** A server started by {@link serveWithLifecycle}. */
+export interface ServedServer {
+  server: Server;
+  /** The bound port (useful with port 0). */
+  port: number;
+}
+
 /**
- * Adds `GET /health/live` and `GET /health/ready` and graceful shutdown on SIGTERM/SIGINT (@godaddy/terminus:
- * drain for `drainMs`, stop accepting, let in-flight requests finish within `timeoutMs`, then `onShutdown`), and
- * starts listening.
- * @returns the bound port (useful with port 0).
+ * The first link of the listener chain: while shutting down, answers with `Connection: close` so that clients stop
+ * reusing the connection, and drops unprocessed a request that arrives on a connection the server has already
+ * ended (an idle keep-alive one: node's http server is half-open, so it would run the request and lose the answer;
+ * a client may retry it).
  */
-export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
-  let shuttingDown = false;
-  // While shutting down: answer with `Connection: close` so that clients stop reusing the connection, and drop
-  // unprocessed a request that arrives on a connection the server has already ended (an idle keep-alive one:
-  // node's http server is half-open, so it would run the request and lose the answer; a client may retry it).
-  const handlers = o.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  o.server.removeAllListeners('request');
-  o.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (shuttingDown) {
+function closingConnections(next: RequestListener, shuttingDown: () => boolean): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (shuttingDown()) {
       if (req.socket.writableEnded || req.socket.destroyed) {
         req.socket.destroy();
         return;
       }
       res.shouldKeepAlive = false;
     }
-    for (const h of handlers) h.call(o.server, req, res);
-  });
-  createTerminus(o.server, {
+    next(req, res);
+  };
+}
+
+/**
+ * Creates the server of `listener` with `GET /health/live` and `GET /health/ready` and graceful shutdown on
+ * SIGTERM/SIGINT (@godaddy/terminus: drain for `drainMs`, stop accepting, let in-flight requests finish within
+ * `timeoutMs`, then `onShutdown`), and starts listening.
+ * @throws the server's `error` (e.g. EADDRINUSE) when it cannot listen.
+ */
+export async function serveWithLifecycle(o: LifecycleOptions): Promise<ServedServer> {
+  let shuttingDown = false;
+  const server = createServer(closingConnections(o.listener, () => shuttingDown));
+  createTerminus(server, {
     signals: ['SIGTERM', 'SIGINT'],
     timeout: o.timeoutMs,
     useExit0: true,
@@ -74,12 +87,12 @@ export async function serveWithLifecycle(o: LifecycleOptions): Promise<number> {
     logger: (msg, err) => o.logger.debug({ err: (err as Error)?.message }, msg),
   });
   // Keep-alive connections idle for longer than a load balancer's are closed by it first, not by us.
-  o.server.keepAliveTimeout = 65_000;
-  o.server.headersTimeout = 66_000;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
-    o.server.once('error', reject);
-    o.server.listen(o.port, o.host, () => resolve());
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
   });
-  const addr = o.server.address();
-  return typeof addr === 'object' && addr ? addr.port : o.port;
+  const addr = server.address();
+  return { server, port: typeof addr === 'object' && addr ? addr.port : o.port };
 }
