@@ -1,7 +1,11 @@
 import { loadConfig } from '@waiting-queue/shared';
 
 /** The secrets fail-closed start-up asks for outside DEV_MODE. */
-const API_SECRETS = { INTERNAL_TOKEN: 'internal', TOKEN_SECRET: '0123456789abcdef0123456789abcdef', ENTRY_PASS_PRIVATE_JWK: '{}' };
+const API_SECRETS = {
+  INTERNAL_TOKEN: 'internal',
+  TOKEN_SECRET: '0123456789abcdef0123456789abcdef',
+  ENTRY_PASS_PRIVATE_JWK: '{}',
+};
 
 function configError(env: NodeJS.ProcessEnv, role?: 'api' | 'scheduler'): string {
   try {
@@ -16,8 +20,20 @@ function configError(env: NodeJS.ProcessEnv, role?: 'api' | 'scheduler'): string
 describe('loadConfig', () => {
   test('an empty environment gives the defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ API_PORT: 8080, ADMIN_PORT: 8081, API_HOST: '0.0.0.0', ADMIN_HOST: '127.0.0.1', DEV_MODE: false });
-    expect(c).toMatchObject({ TOKEN_COUNT_TO_MOVE: 10, ENTRY_TTL_SECONDS: 300, TRUST_PROXY: 0, LOG_LEVEL: 'info', LOG_REQUESTS: false });
+    expect(c).toMatchObject({
+      API_PORT: 8080,
+      ADMIN_PORT: 8081,
+      API_HOST: '0.0.0.0',
+      ADMIN_HOST: '127.0.0.1',
+      DEV_MODE: false,
+    });
+    expect(c).toMatchObject({
+      TOKEN_COUNT_TO_MOVE: 10,
+      ENTRY_TTL_SECONDS: 300,
+      TRUST_PROXY: 0,
+      LOG_LEVEL: 'info',
+      LOG_REQUESTS: false,
+    });
     expect(c.REDIS_URL).toBeUndefined();
   });
 
@@ -30,8 +46,20 @@ describe('loadConfig', () => {
   });
 
   test('strings are trimmed and numbers parsed', () => {
-    const c = loadConfig({ REDIS_URL: '  redis://h:1  ', API_PORT: '9090', TOKEN_COUNT_TO_MOVE: '25', DEV_MODE: 'true', TRUST_PROXY: 'true' });
-    expect(c).toMatchObject({ REDIS_URL: 'redis://h:1', API_PORT: 9090, TOKEN_COUNT_TO_MOVE: 25, DEV_MODE: true, TRUST_PROXY: 1 });
+    const c = loadConfig({
+      REDIS_URL: '  redis://h:1  ',
+      API_PORT: '9090',
+      TOKEN_COUNT_TO_MOVE: '25',
+      DEV_MODE: 'true',
+      TRUST_PROXY: 'true',
+    });
+    expect(c).toMatchObject({
+      REDIS_URL: 'redis://h:1',
+      API_PORT: 9090,
+      TOKEN_COUNT_TO_MOVE: 25,
+      DEV_MODE: true,
+      TRUST_PROXY: 1,
+    });
     expect(loadConfig({ DEV_MODE: '0' }).DEV_MODE).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(0);
   });
@@ -86,9 +114,16 @@ describe('loadConfig', () => {
     });
 
     test('with AUTH_JWKS_URL the api needs AUTH_JWT_AUDIENCE, even in DEV_MODE', () => {
-      expect(configError({ ...API_SECRETS, AUTH_JWKS_URL: 'https://idp.example/jwks' }, 'api')).toMatch(/AUTH_JWT_AUDIENCE: required with AUTH_JWKS_URL/);
-      expect(configError({ DEV_MODE: '1', AUTH_JWKS_URL: 'https://idp.example/jwks' }, 'api')).toMatch(/AUTH_JWT_AUDIENCE: required/);
-      const c = loadConfig({ ...API_SECRETS, AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_JWT_AUDIENCE: 'waiting-queue' }, 'api');
+      expect(configError({ ...API_SECRETS, AUTH_JWKS_URL: 'https://idp.example/jwks' }, 'api')).toMatch(
+        /AUTH_JWT_AUDIENCE: required with AUTH_JWKS_URL/,
+      );
+      expect(configError({ DEV_MODE: '1', AUTH_JWKS_URL: 'https://idp.example/jwks' }, 'api')).toMatch(
+        /AUTH_JWT_AUDIENCE: required/,
+      );
+      const c = loadConfig(
+        { ...API_SECRETS, AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_JWT_AUDIENCE: 'waiting-queue' },
+        'api',
+      );
       expect(c.AUTH_JWT_AUDIENCE).toBe('waiting-queue');
     });
 

@@ -32,11 +32,17 @@ describe('cookieValue', () => {
   test('property: a value written with encodeURIComponent is read back exactly (spaces too), wherever it stands among other cookies', () => {
     const name = fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/);
     fc.assert(
-      fc.property(name, fc.string({ unit: 'binary' }), fc.array(fc.tuple(name, fc.string()), { maxLength: 5 }), fc.nat(), (k, v, others, at) => {
-        const rest = others.filter(([n]) => n !== k).map(([n, w]) => `${n}=${encodeURIComponent(w)}`);
-        rest.splice(at % (rest.length + 1), 0, `${k}=${encodeURIComponent(v)}`);
-        expect(cookieValue(rest.join('; '), k)).toBe(v);
-      }),
+      fc.property(
+        name,
+        fc.string({ unit: 'binary' }),
+        fc.array(fc.tuple(name, fc.string()), { maxLength: 5 }),
+        fc.nat(),
+        (k, v, others, at) => {
+          const rest = others.filter(([n]) => n !== k).map(([n, w]) => `${n}=${encodeURIComponent(w)}`);
+          rest.splice(at % (rest.length + 1), 0, `${k}=${encodeURIComponent(v)}`);
+          expect(cookieValue(rest.join('; '), k)).toBe(v);
+        },
+      ),
     );
   });
 });

@@ -25,13 +25,17 @@ describe('requireId', () => {
     expect(requireId('x'.repeat(64), 'itemId')).toBe('x'.repeat(64));
   });
 
-  test.each([['', 'empty'], ['x'.repeat(65), '65 characters'], ['a-b', 'the token separator'], ['a b', 'a space'], ['é', 'non-ASCII'], ['a\n', 'a trailing newline']])(
-    'refuses %j (%s), naming the field',
-    (value) => {
-      expect(invalidParameter(() => requireId(value, 'itemId')).message).toMatch(/^itemId /);
-      expect(invalidParameter(() => requireId(value, 'userId')).message).toMatch(/^userId /);
-    },
-  );
+  test.each([
+    ['', 'empty'],
+    ['x'.repeat(65), '65 characters'],
+    ['a-b', 'the token separator'],
+    ['a b', 'a space'],
+    ['é', 'non-ASCII'],
+    ['a\n', 'a trailing newline'],
+  ])('refuses %j (%s), naming the field', (value) => {
+    expect(invalidParameter(() => requireId(value, 'itemId')).message).toMatch(/^itemId /);
+    expect(invalidParameter(() => requireId(value, 'userId')).message).toMatch(/^userId /);
+  });
 
   test('refuses what is not a string', () => {
     for (const value of [undefined, null, 42, ['a'], { a: 1 }]) invalidParameter(() => requireId(value, 'userId'));
