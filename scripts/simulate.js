@@ -303,7 +303,7 @@ async function main() {
     event(`customer ${i} bought 1 (stock now ${res.body.data.remainCount ?? '?'})`);
   };
 
-  const plan = Array.from({ length: CUSTOMERS }, (_, i) => ({
+  const plan = Array.from({ length: CUSTOMERS }, () => ({
     arriveMs: between(0, 5000),
     tier: VIP_RATIO > 0 ? (rand() < VIP_RATIO ? 'vip' : 'regular') : undefined,
     abandons: rand() < ABANDON_RATIO,

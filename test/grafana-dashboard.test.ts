@@ -19,6 +19,7 @@ const ROOT = join(__dirname, '..');
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 const haveProm = existsSync(PROMETHEUS) && existsSync(PROMTOOL);
+// eslint-disable-next-line no-console
 if (!haveProm) console.warn(`grafana-dashboard.test.ts: SKIPPED, ${PROMETHEUS} / ${PROMTOOL} not installed (apt-get install prometheus)`);
 const maybe = haveProm ? describe : describe.skip;
 

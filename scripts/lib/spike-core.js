@@ -6,7 +6,6 @@
  *
  * Used by scripts/spike.js (`npm run spike`); the bench may reuse {@link runSpike} and the statistics.
  */
-const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { randomBytes } = require('node:crypto');
 const { Pool } = require('undici');
