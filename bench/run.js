@@ -11,7 +11,7 @@
  *        --report <file> (also an HTML report: the table, and a chart per target with the measured figure beside
  *        its target; uPlot, inlined).
  */
-const { fork, spawn } = require('node:child_process');
+const { fork } = require('node:child_process');
 const { readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
@@ -41,7 +41,6 @@ const REPORT = opt('report', '');
  * across it.
  */
 const LIST_USERS = 100;
-const ROOT = path.join(__dirname, '..');
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
 const codec = new shared.TokenCodec(SECRET);
 
@@ -91,35 +90,25 @@ async function load(name, url, requests, headers = {}, pids = {}) {
 /** Node flags of a measured server: a CPU profile into bench/profiles/ with --cpu-prof. */
 const profArgs = () => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`] : []);
 
-/** Starts a node script as a child with env; resolves when `readyUrl` answers 200 (or the child says 'ready'). */
-async function startNode(script, env, readyUrl, execArgv = []) {
-  const child = (readyUrl ? spawn : fork)(readyUrl ? process.execPath : script, readyUrl ? [...execArgv, script] : [], {
-    env: { ...process.env, ...env },
-    ...(readyUrl ? {} : { execArgv }),
-    stdio: readyUrl ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'ignore', 'inherit', 'ipc'],
+/**
+ * Starts a baseline server (a node script that sends 'ready' over IPC once it listens) as a child with `env`.
+ * @param {string} script path of the script.
+ * @param {Record<string, string>} env on top of this process's environment.
+ * @param {string[]} execArgv node flags.
+ * @returns {Promise<{pid: number, stop: () => Promise<void>}>} its pid, and a stop by pid (SIGTERM, SIGKILL after 15 s).
+ * @throws when it exits before it says 'ready'.
+ */
+async function startBaseline(script, env, execArgv = []) {
+  const child = fork(script, [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
   });
-  if (!readyUrl) {
-    await new Promise((resolve, reject) => {
-      child.once('message', resolve);
-      child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
-    });
-  } else {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        if ((await fetch(readyUrl)).ok) break;
-      } catch {
-        /* starting */
-      }
-      if (Date.now() > deadline) throw new Error(`${script} not ready`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   return {
-    pid: child.pid,
+    pid: /** @type {number} */ (child.pid),
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null) return resolve(undefined);
         child.once('exit', resolve);
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
@@ -127,16 +116,22 @@ async function startNode(script, env, readyUrl, execArgv = []) {
   };
 }
 
+/** @type {number | undefined} */
 let redisPid;
+/**
+ * Starts an api (the shared stack kit's startService) on `redisUrl` with the bench's settings under `env`.
+ * @param {string} redisUrl
+ * @param {Record<string, string>} env
+ */
 async function startApi(redisUrl, env = {}) {
-  const port = await shared.freePort();
-  const proc = await startNode(
-    path.join(ROOT, 'packages/api/dist/main.js'),
-    { REDIS_URL: redisUrl, API_PORT: String(port), API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1', ...env },
-    `http://127.0.0.1:${port}/health/ready`,
-    profArgs(),
-  );
-  return { ...proc, url: `http://127.0.0.1:${port}`, pids: { server: proc.pid, redis: redisPid } };
+  const proc = await shared.startService({
+    name: 'api',
+    env: { REDIS_URL: redisUrl, API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1', ...env },
+    execArgv: profArgs(),
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  return { url: proc.url, pid: proc.pid, stop: () => proc.stop(15_000), pids: { server: proc.pid, redis: redisPid } };
 }
 
 /**
@@ -192,7 +187,7 @@ async function main() {
     ]) {
       if (!want('baseline')) continue;
       const port = await shared.freePort();
-      const p = await startNode(path.join(__dirname, file), { PORT: String(port) }, undefined, profArgs());
+      const p = await startBaseline(path.join(__dirname, file), { PORT: String(port) }, profArgs());
       F[name] = await load(name, `http://127.0.0.1:${port}/`, [{ method: 'GET', path: '/' }], {}, { server: p.pid });
       await p.stop();
     }
@@ -214,7 +209,7 @@ async function main() {
       // The floor of that poll: node:http and its one EVALSHA, nothing else (bench/baseline-floor.js).
       const floor = async (name, requests) => {
         const port = await shared.freePort();
-        const p = await startNode(path.join(__dirname, 'baseline-floor.js'), { PORT: String(port), REDIS_URL: redisServer.url }, undefined, profArgs());
+        const p = await startBaseline(path.join(__dirname, 'baseline-floor.js'), { PORT: String(port), REDIS_URL: redisServer.url }, profArgs());
         const out = await load(`${name} floor (node:http + one EVALSHA)`, `http://127.0.0.1:${port}`, requests, {}, { server: p.pid, redis: redisPid });
         await p.stop();
         return out;

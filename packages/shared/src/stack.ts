@@ -178,6 +178,11 @@ export async function startServices(specs: ServiceOptions[]): Promise<ServicePro
 export interface StackOptions {
   /** A running Redis to use; without it a throw-away redis-server is started (and stopped with the stack). */
   redisUrl?: string;
+  /**
+   * Whether to start a throw-away redis-server when `redisUrl` is not given; default true. With false the services
+   * find Redis through their own environment (REDIS_URL or REDIS_CLUSTER_NODES).
+   */
+  startRedis?: boolean;
   /** More arguments of the throw-away redis-server. */
   redisArgs?: string[];
   /** Start the throw-away redis-server in its own process group (see {@link startEmbeddedRedis}). */
@@ -193,7 +198,8 @@ export interface StackOptions {
 
 /** A running stack: its Redis, its services, and one idempotent stop. */
 export interface Stack {
-  redisUrl: string;
+  /** The Redis the services were given; undefined when they find it through their own environment. */
+  redisUrl?: string;
   /** The throw-away redis-server, when the stack started one. */
   redis?: EmbeddedRedis;
   /** In the order of {@link StackOptions.services}. */
@@ -211,20 +217,21 @@ export interface Stack {
 }
 
 /**
- * Starts a stack: a throw-away redis-server unless `redisUrl` is given, then the services (default a scheduler
+ * Starts a stack: a throw-away redis-server unless `redisUrl` is given (or `startRedis` is false), then the services (default a scheduler
  * and an api) at once, and waits until every one answers `/health/ready`. When anything fails halfway, what did
  * start is stopped before the error is rethrown.
  * @throws when redis-server cannot start, or a service exits or is not ready in time.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const redis = opts.redisUrl
-    ? undefined
-    : await startEmbeddedRedis(opts.redisArgs ?? [], undefined, undefined, { ownProcessGroup: opts.redisOwnProcessGroup === true });
+  const redis =
+    opts.redisUrl || opts.startRedis === false
+      ? undefined
+      : await startEmbeddedRedis(opts.redisArgs ?? [], undefined, undefined, { ownProcessGroup: opts.redisOwnProcessGroup === true });
   if (redis) track(redis.process);
-  const redisUrl = opts.redisUrl ?? redis!.url;
+  const redisUrl = opts.redisUrl ?? redis?.url;
   const specs = (opts.services ?? [{ name: 'scheduler' }, { name: 'api' }]).map((s) => ({
     ...s,
-    env: { REDIS_URL: redisUrl, ...opts.env, ...s.env },
+    env: { ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...opts.env, ...s.env },
   }));
   let services: ServiceProcess[];
   try {
