@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm run simulate`: the store simulation of the original asyncio model, driven through the real stack.
  *
@@ -31,7 +32,12 @@ const { startStack } = require('@waiting-queue/shared');
 const USAGE = `usage: node scripts/simulate.js [--customers N] [--vip-ratio R] [--abandon-ratio R] [--max-waiting N]
   [--seed S] [--json] [--quiet] [--base-url URL --admin-url URL] [--admin-token T] [--internal-token T]`;
 
-/** Parses argv; blank environment variables count as unset. @throws Error with the usage on a bad argument. */
+/**
+ * Parses argv; blank environment variables count as unset.
+ * @param {string[]} argv
+ * @param {NodeJS.ProcessEnv} env
+ * @throws Error with the usage on a bad argument.
+ */
 function options(argv, env) {
   const { values } = parseArgs({
     args: argv,
@@ -49,17 +55,21 @@ function options(argv, env) {
       'internal-token': { type: 'string' },
     },
   });
+  /** @param {'customers' | 'vip-ratio' | 'abandon-ratio' | 'max-waiting' | 'seed'} name */
   const num = (name) => {
-    if (values[name] === undefined) return undefined;
-    const v = Number(values[name]);
-    if (values[name].trim() === '' || !Number.isFinite(v)) throw new Error(`--${name} must be a number\n${USAGE}`);
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`--${name} must be a number\n${USAGE}`);
     return v;
   };
+  /** @param {'vip-ratio' | 'abandon-ratio'} name (both have a default) */
   const ratio = (name) => {
-    const v = num(name);
+    const v = /** @type {number} */ (num(name));
     if (v < 0 || v > 1) throw new Error(`--${name} must be between 0 and 1\n${USAGE}`);
     return v;
   };
+  /** @param {'admin-token' | 'internal-token'} flag @param {string} name */
   const secret = (flag, name) => {
     const v = values[flag] ?? env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -80,11 +90,13 @@ function options(argv, env) {
   };
 }
 
+/** @type {ReturnType<typeof options>} */
 let O;
 try {
   O = options(process.argv.slice(2), process.env);
 } catch (err) {
-  console.error(err.message.includes('usage:') ? err.message : `${err.message}\n${USAGE}`);
+  const { message } = /** @type {Error} */ (err);
+  console.error(message.includes('usage:') ? message : `${message}\n${USAGE}`);
   process.exit(2);
 }
 const SEED = O.seed;
@@ -93,7 +105,11 @@ const QUIET = O.quiet;
 const INITIAL_STOCK = 20;
 const ITEM = 'sim';
 
-/** mulberry32: a small seeded PRNG, so a --seed run is reproducible. */
+/**
+ * mulberry32: a small seeded PRNG, so a --seed run is reproducible.
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
+ */
 function prng(seed) {
   let s = seed >>> 0;
   return () => {
@@ -105,8 +121,8 @@ function prng(seed) {
   };
 }
 const rand = prng(SEED);
-const between = (lo, hi) => lo + rand() * (hi - lo);
-const intBetween = (lo, hi) => Math.floor(between(lo, hi + 1));
+const between = (/** @type {number} */ lo, /** @type {number} */ hi) => lo + rand() * (hi - lo);
+const intBetween = (/** @type {number} */ lo, /** @type {number} */ hi) => Math.floor(between(lo, hi + 1));
 
 const CUSTOMERS = O.customers ?? intBetween(10, 100);
 const VIP_RATIO = O.vipRatio;
@@ -116,14 +132,24 @@ const ABANDON_AFTER_SECONDS = 2;
 
 const t0 = Date.now();
 const stamp = () => ((Date.now() - t0) / 1000).toFixed(2).padStart(6);
-const event = (msg) => {
+const event = (/** @type {string} */ msg) => {
   if (!QUIET) process.stdout.write(`[${stamp()}s] ${msg}\n`);
 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
+/** @type {Record<string, string>} */
 const adminAuth = O.adminToken ? { authorization: `Bearer ${O.adminToken}` } : {};
+/** @type {Record<string, string>} */
 const internalAuth = O.internalToken ? { authorization: `Bearer ${O.internalToken}` } : {};
 
+/**
+ * One HTTP call; never throws for an HTTP status.
+ * @param {string} base
+ * @param {'GET' | 'POST'} method
+ * @param {string} p path
+ * @param {{headers?: Record<string, string>, body?: unknown}} [init] `body` is sent as JSON
+ * @returns {Promise<{status: number, body: any}>} body: the parsed envelope, null when not JSON
+ */
 async function call(base, method, p, { headers = {}, body } = {}) {
   const res = await fetch(`${base}${p}`, {
     method,
@@ -214,14 +240,20 @@ async function main() {
   if (up.status !== 200) throw new Error(`cannot create the item: ${up.status} ${JSON.stringify(up.body)}`);
   event(`item ${item}: stock ${INITIAL_STOCK}; ${CUSTOMERS} customers (seed ${SEED}, vip ${VIP_RATIO}, abandon ${ABANDON_RATIO}${MAX_WAITING !== undefined ? `, max waiting ${MAX_WAITING}` : ''})`);
 
-  const stats = { success: 0, failed: 0, abandoned: 0, refused: 0, restocked: 0, restocks: 0, waits: [] };
+  const stats = { success: 0, failed: 0, abandoned: 0, refused: 0, restocked: 0, restocks: 0, waits: /** @type {number[]} */ ([]) };
+  /** @type {Record<string, number>} */
   const reasons = {};
+  /** @param {number} i @param {string} why */
   const fail = (i, why) => {
     stats.failed++;
     reasons[why] = (reasons[why] ?? 0) + 1;
     event(`customer ${i} failed: ${why}`);
   };
 
+  /**
+   * One customer: arrives, registers, polls until admitted, reserves 1 and confirms.
+   * @param {number} i @param {number} arriveMs @param {string | undefined} tier @param {boolean} abandons
+   */
   const customer = async (i, arriveMs, tier, abandons) => {
     await sleep(arriveMs);
     const userId = `c${i}_${run}`.slice(0, 64);
