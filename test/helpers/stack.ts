@@ -43,7 +43,9 @@ export interface UseStackOptions {
  * (never the shared one on 6379), a plain client and a product client to it, and the given services with
  * REDIS_URL pointing at it, started at once. The `afterAll` stops the services by pid, then the clients, then the
  * redis-server, so that nothing outlives the file, also when the start failed halfway. Call it at the top of a
- * `describe` (or file) before that scope's own hooks, which then run after it has started and before it stops.
+ * `describe` (or file) before that scope's own hooks: its `beforeAll` then runs first; Jest runs `afterAll` hooks in
+ * the order they were declared, so its `afterAll` also runs before the scope's own ones (which must therefore not
+ * need the stack: stop what needs it in `afterEach`, or start it through `beforeServices`/`services`).
  * @returns the stack, whose fields are set once the `beforeAll` has run.
  */
 export function useStack(opts: UseStackOptions): TestStack {
