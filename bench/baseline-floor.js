@@ -1,3 +1,4 @@
+// @ts-check
 // Floor of a poll (GET) and of a registration (POST) under the design's own rule: one Redis round trip per
 // request, a single pipelined EVALSHA. A raw node:http server runs the poll's Lua script (status-5), or the
 // registration's (register-5), through the product's Redis client and answers the place as a small JSON envelope.
@@ -15,12 +16,12 @@ async function main() {
   const prefix = '/api/v1/item/';
   http
     .createServer((req, res) => {
-      const url = req.url;
+      const url = req.url ?? '';
       const itemId = url.slice(prefix.length, url.indexOf('/', prefix.length));
       const k = [...shared.keys.queue(itemId), shared.keys.lastPoll(itemId)];
       const sha = req.method === 'POST' ? register.sha : status.sha;
-      redis.evalsha(sha, 5, k[0], k[1], k[2], k[3], k[4], req.headers['user-id'], '', '').then(
-        (raw) => {
+      redis.evalsha(sha, 5, k[0], k[1], k[2], k[3], k[4], /** @type {string} */ (req.headers['user-id'] ?? ''), '', '').then(
+        (/** @type {any} */ raw) => {
           const body = JSON.stringify({ state: 'SUCCESS', errorCode: null, errorMessage: null, data: { status: raw[0], rank: raw[2] } });
           res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
           res.end(body);

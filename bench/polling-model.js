@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Polling load of a drain, computed with the product's own poll policy (shared/poll-policy: pollAfterMs) against
  * a fixed 1 s poll.
@@ -9,7 +10,8 @@
  * Registration responses are not counted as polls in either policy.
  *
  * @param {{users: number, admissionsPerSecond: number}} o
- * @returns {{users, admissionsPerSecond, serverPolicy: {polls, meanDiscoveryDelayMs}, fixed1s: {polls, meanDiscoveryDelayMs}, ratio}}
+ * @returns {{users: number, admissionsPerSecond: number, serverPolicy: {polls: number, meanDiscoveryDelayMs: number},
+ *   fixed1s: {polls: number, meanDiscoveryDelayMs: number}, ratio: number}} delays in ms
  */
 function simulatePolling({ users, admissionsPerSecond }) {
   const { pollAfterMs } = require('@waiting-queue/shared');
@@ -23,6 +25,7 @@ function simulatePolling({ users, admissionsPerSecond }) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  /** @param {(rank: number) => number} nextInterval ms until the next poll at that rank */
   const run = (nextInterval) => {
     let polls = 0;
     let delay = 0;

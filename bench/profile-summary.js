@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Summarises a V8 CPU profile (`node --cpu-prof`, e.g. from `npm run bench -- --only endpoints --cpu-prof`):
  * self time by function and by package, in percent of the samples, so that a profile can be read in a terminal.
@@ -17,9 +18,17 @@ if (!file) {
 }
 const topIdx = process.argv.indexOf('--top');
 const TOP = topIdx > 0 ? Number(process.argv[topIdx + 1]) : 40;
+/**
+ * The parts of a V8 CPU profile read here.
+ * @typedef {{id: number, callFrame: {functionName: string, url: string, lineNumber: number}, children?: number[]}} ProfileNode
+ */
+/** @type {{nodes: ProfileNode[], samples: number[], startTime: number, endTime: number}} */
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 
-/** Package of a script URL: `node:internal`, a node_modules package, our workspace package, or `(native)`. */
+/**
+ * Package of a script URL: `node:internal`, a node_modules package, our workspace package, or `(native)`.
+ * @param {string} url
+ */
 function packageOf(url) {
   if (!url) return '(native)';
   if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
@@ -32,10 +41,13 @@ function packageOf(url) {
   return pkg ? `@waiting-queue/${pkg[1]}` : url;
 }
 
+/** @type {Map<number, number>} */
 const counts = new Map(profile.samples.map((id) => [id, 0]));
-for (const id of profile.samples) counts.set(id, counts.get(id) + 1);
+for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
 const total = profile.samples.length;
+/** @type {Map<string, number>} */
 const byFn = new Map();
+/** @type {Map<string, number>} */
 const byPkg = new Map();
 for (const node of profile.nodes) {
   const n = counts.get(node.id) ?? 0;
@@ -47,7 +59,8 @@ for (const node of profile.nodes) {
   const pkg = packageOf(cf.url);
   byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + n);
 }
-const pct = (n) => `${((n / total) * 100).toFixed(1).padStart(5)}%`;
+const pct = (/** @type {number} */ n) => `${((n / total) * 100).toFixed(1).padStart(5)}%`;
+/** @param {string} title @param {Map<string, number>} map @param {number} top */
 const print = (title, map, top) => {
   process.stdout.write(`\n${title}\n`);
   [...map.entries()]
@@ -60,13 +73,15 @@ print('self time by package', byPkg, 25);
 print('self time by function', byFn, TOP);
 
 if (process.argv.includes('--inclusive')) {
+  /** @type {Map<number, ProfileNode>} */
   const parent = new Map();
   for (const node of profile.nodes) for (const c of node.children ?? []) parent.set(c, node);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const label = (node) => {
+  const label = (/** @type {ProfileNode} */ node) => {
     const cf = node.callFrame;
     return `${cf.functionName || '(anonymous)'} ${cf.url.replace(/^.*\/(node_modules|packages)\//, '')}:${cf.lineNumber + 1}`;
   };
+  /** @type {Map<string, number>} */
   const incl = new Map();
   for (const [id, n] of counts) {
     if (n === 0) continue;

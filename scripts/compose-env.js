@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm run compose:env`: writes the secrets docker-compose.yml needs into `.env` beside it (docker compose reads that
  * file), so that `docker compose up` runs outside development mode without anyone pasting keys by hand.
@@ -14,7 +15,7 @@ const path = require('node:path');
 
 const file = path.join(__dirname, '..', '.env');
 const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
-const has = (name) => new RegExp(`^${name}=.+`, 'm').test(current);
+const has = (/** @type {string} */ name) => new RegExp(`^${name}=.+`, 'm').test(current);
 const token = () => randomBytes(32).toString('hex');
 const fresh = {
   ADMIN_TOKEN: token,
@@ -23,7 +24,7 @@ const fresh = {
   // Single quotes: docker compose takes the JSON literally.
   ENTRY_PASS_PRIVATE_JWK: () => `'${JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }))}'`,
 };
-const added = Object.keys(fresh).filter((name) => !has(name));
+const added = /** @type {(keyof typeof fresh)[]} */ (Object.keys(fresh)).filter((name) => !has(name));
 if (added.length === 0) {
   process.stdout.write(`${file}: every secret is set already; nothing changed\n`);
 } else {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm run load`: soak and spike of a running stack (api at BASE_URL, scheduler admin API at ADMIN_URL), with
  * autocannon and the mixed shopper workload of scripts/lib/shopper-workload.js (register, poll until admitted,
@@ -48,7 +49,11 @@ const USAGE = `usage: node scripts/load.js [options]
   --internal-token <t>    bearer of /internal/v1 (INTERNAL_TOKEN)
   --json                  last stdout line: the figures as one JSON object`;
 
-/** Parses argv and the environment. @throws Error with the usage on bad arguments. */
+/**
+ * Parses argv and the environment.
+ * @param {string[]} argv
+ * @throws Error with the usage on bad arguments.
+ */
 function options(argv) {
   const { values } = parseArgs({
     args: argv,
@@ -72,12 +77,17 @@ function options(argv) {
     },
   });
   if (values.help) throw new Error(USAGE);
+  /**
+   * @param {'api-pid' | 'connections' | 'warmup-seconds' | 'max-seconds' | 'soak-seconds' | 'sample-seconds' |
+   *   'spike-seconds' | 'spike-factor'} name
+   * @param {number} min
+   */
   const num = (name, min) => {
     const v = Number(values[name]);
     if (!Number.isFinite(v) || v < min) throw new Error(`--${name} must be a number >= ${min}\n${USAGE}`);
     return v;
   };
-  const secret = (v) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+  const secret = (/** @type {string | undefined} */ v) => (v === undefined || v.trim() === '' ? undefined : v.trim());
   const apiPid = values['api-pid'] === undefined ? undefined : num('api-pid', 1);
   return {
     baseUrl: (values['base-url'] || process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, ''),
@@ -98,14 +108,18 @@ function options(argv) {
   };
 }
 
-const log = (m) => process.stderr.write(`[load] ${m}\n`);
+/** @typedef {ReturnType<typeof options>} Options */
+
+const log = (/** @type {string} */ m) => process.stderr.write(`[load] ${m}\n`);
 
 /**
  * Creates or updates the load item through the admin API. An existing item's stock is set under If-Match with the
  * ETag of a GET (the admin API refuses a blind stock set). @throws when the admin API refuses.
+ * @param {Options} o
  */
 async function prepareItem(o) {
   const url = `${o.adminUrl}/internal/admin/v1/waiting-item/${encodeURIComponent(o.itemId)}`;
+  /** @type {Record<string, string>} */
   const auth = o.adminToken ? { authorization: `Bearer ${o.adminToken}` } : {};
   const current = await fetch(url, { headers: auth });
   const etag = current.ok ? current.headers.get('etag') : null;
@@ -117,16 +131,22 @@ async function prepareItem(o) {
   if (!res.ok) throw new Error(`admin upsert of item ${o.itemId}: HTTP ${res.status} ${await res.text()}`);
 }
 
-/** Runs autocannon with the shopper workload; returns the figures of the run. */
+/**
+ * Runs autocannon with the shopper workload; returns the figures of the run (latencies in ms).
+ * @param {Options} o
+ * @param {ReturnType<typeof shopperWorkload>} workload
+ * @param {{connections: number, seconds: number, overallRate?: number}} load
+ */
 async function run(o, workload, { connections, seconds, overallRate }) {
   const r = await autocannon({
     url: o.baseUrl,
     connections,
     duration: seconds,
-    requests: workload.requests,
+    requests: /** @type {import('autocannon').Request[]} */ (workload.requests),
     ...(overallRate ? { overallRate } : {}),
   });
-  const byStatus = Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count]));
+  /** @type {Record<string, number>} */
+  const byStatus = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0]));
   return {
     connections,
     seconds,
@@ -141,16 +161,23 @@ async function run(o, workload, { connections, seconds, overallRate }) {
   };
 }
 
-/** Samples RSS and Redis memory every `sampleSeconds` until `stop()` is called; `stop()` takes a last sample. */
+/**
+ * Samples RSS and Redis memory every `sampleSeconds` until `stop()` is called; `stop()` takes a last sample.
+ * @param {Options} o
+ * @param {Redis | undefined} redis
+ */
 function startSampler(o, redis) {
   const t0 = Date.now();
+  /** @type {{tMs: number, bytes: number}[]} */
   const rss = [];
+  /** @type {{tMs: number, bytes: number}[]} */
   const mem = [];
   const sample = async () => {
     const tMs = Date.now() - t0;
     if (o.apiPid) rss.push({ tMs, bytes: rssBytes(o.apiPid) });
     if (redis) mem.push({ tMs, bytes: await redisUsedMemory(redis) });
   };
+  /** @type {unknown} */
   let failure;
   const guarded = () => sample().catch((err) => (failure ??= err));
   void guarded();
@@ -165,27 +192,36 @@ function startSampler(o, redis) {
   };
 }
 
-const mb = (bytes) => (bytes === null || bytes === undefined ? 'n/a' : `${(bytes / 1048576).toFixed(2)} MB`);
+const mb = (/** @type {number | null | undefined} */ bytes) => (bytes === null || bytes === undefined ? 'n/a' : `${(bytes / 1048576).toFixed(2)} MB`);
 
 async function main() {
   const o = options(process.argv.slice(2));
   const redis = o.redisUrl ? new Redis(o.redisUrl, { maxRetriesPerRequest: 1 }) : undefined;
+  /** @typedef {Awaited<ReturnType<typeof run>>} RunFigures */
+  /**
+   * @type {{baseUrl: string, itemId: string, connections: number, cpus: number, max?: RunFigures,
+   *   soak?: RunFigures & {targetReqPerSec: number, errors: number, apiRss: ReturnType<typeof memoryTrend>,
+   *     redisUsedMemory: ReturnType<typeof memoryTrend>, samples: {rss: {tMs: number, bytes: number}[], redisUsedMemory: {tMs: number, bytes: number}[]}},
+   *   spike?: RunFigures & {shed: number, serverErrors: number, otherErrors: number},
+   *   workload?: object, ok?: boolean, problems?: string[]}}
+   */
   const out = { baseUrl: o.baseUrl, itemId: o.itemId, connections: o.connections, cpus: require('node:os').cpus().length };
   try {
     await prepareItem(o);
     const workload = shopperWorkload({ itemId: o.itemId, internalToken: o.internalToken });
 
     if (o.warmupSeconds > 0) await run(o, workload, { connections: o.connections, seconds: o.warmupSeconds });
-    out.max = await run(o, workload, { connections: o.connections, seconds: o.maxSeconds });
+    const max = await run(o, workload, { connections: o.connections, seconds: o.maxSeconds });
+    out.max = max;
     log(`max: ${out.max.reqPerSec} req/s with ${o.connections} connections (p50 ${out.max.p50Ms} ms, p99 ${out.max.p99Ms} ms) ${JSON.stringify(out.max.byStatus)}`);
 
     if (o.soakSeconds > 0) {
-      const rate = Math.max(1, Math.floor(out.max.reqPerSec / 2));
+      const rate = Math.max(1, Math.floor(max.reqPerSec / 2));
       log(`soak: ${o.soakSeconds} s at ${rate} req/s, sampling every ${o.sampleSeconds} s`);
       const sampler = startSampler(o, redis);
       const soak = await run(o, workload, { connections: o.connections, seconds: o.soakSeconds, overallRate: rate });
       const { rss, mem } = await sampler.stop();
-      out.soak = {
+      const soakFigures = {
         targetReqPerSec: rate,
         ...soak,
         errors: soak.socketErrors + soak.timeouts + soak.non2xx,
@@ -193,10 +229,11 @@ async function main() {
         redisUsedMemory: memoryTrend(mem),
         samples: { rss, redisUsedMemory: mem },
       };
+      out.soak = soakFigures;
       log(
-        `soak: ${soak.reqPerSec} req/s, errors ${out.soak.errors}, api RSS ${mb(out.soak.apiRss?.firstBytes)} -> ${mb(out.soak.apiRss?.lastBytes)} ` +
-          `(slope ${mb(out.soak.apiRss?.slopeBytesPerMinute)}/min), Redis used_memory ${mb(out.soak.redisUsedMemory?.firstBytes)} -> ` +
-          `${mb(out.soak.redisUsedMemory?.lastBytes)} (slope ${mb(out.soak.redisUsedMemory?.slopeBytesPerMinute)}/min)`,
+        `soak: ${soak.reqPerSec} req/s, errors ${soakFigures.errors}, api RSS ${mb(soakFigures.apiRss?.firstBytes)} -> ${mb(soakFigures.apiRss?.lastBytes)} ` +
+          `(slope ${mb(soakFigures.apiRss?.slopeBytesPerMinute)}/min), Redis used_memory ${mb(soakFigures.redisUsedMemory?.firstBytes)} -> ` +
+          `${mb(soakFigures.redisUsedMemory?.lastBytes)} (slope ${mb(soakFigures.redisUsedMemory?.slopeBytesPerMinute)}/min)`,
       );
     }
 
@@ -214,6 +251,7 @@ async function main() {
     }
 
     out.workload = { ...workload.counters, pools: workload.pools() };
+    /** @type {string[]} */
     const problems = [];
     if (out.soak && out.soak.errors > 0) problems.push(`soak: ${out.soak.errors} errors`);
     if (out.spike && out.spike.serverErrors + out.spike.otherErrors + out.spike.socketErrors + out.spike.timeouts > 0) {
@@ -231,7 +269,7 @@ async function main() {
 
 main().then(
   (code) => process.exit(code),
-  (err) => {
+  (/** @type {Error} */ err) => {
     process.stderr.write(`${err.message}\n`);
     process.exit(err.message.includes('usage:') ? 2 : 1);
   },

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm run simulate`: a store simulation (arrivals, restocks, reservations), driven through the real stack.
  *
@@ -24,16 +25,19 @@
  * Exit codes: 0 the stock balances; 1 it does not; 2 an error (bad argument, refused call, stack not ready);
  * 130 / 143 stopped by SIGINT / SIGTERM.
  */
-const { spawn } = require('node:child_process');
 const { createHash, generateKeyPairSync, randomBytes } = require('node:crypto');
-const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { freePort, startEmbeddedRedis } = require('@waiting-queue/shared');
+const { startStack } = require('@waiting-queue/shared');
 
 const USAGE = `usage: node scripts/simulate.js [--customers N] [--vip-ratio R] [--abandon-ratio R] [--max-waiting N]
   [--seed S] [--json] [--quiet] [--base-url URL --admin-url URL] [--admin-token T] [--internal-token T]`;
 
-/** Parses argv; blank environment variables count as unset. @throws Error with the usage on a bad argument. */
+/**
+ * Parses argv; blank environment variables count as unset.
+ * @param {string[]} argv
+ * @param {NodeJS.ProcessEnv} env
+ * @throws Error with the usage on a bad argument.
+ */
 function options(argv, env) {
   const { values } = parseArgs({
     args: argv,
@@ -51,17 +55,21 @@ function options(argv, env) {
       'internal-token': { type: 'string' },
     },
   });
+  /** @param {'customers' | 'vip-ratio' | 'abandon-ratio' | 'max-waiting' | 'seed'} name */
   const num = (name) => {
-    if (values[name] === undefined) return undefined;
-    const v = Number(values[name]);
-    if (values[name].trim() === '' || !Number.isFinite(v)) throw new Error(`--${name} must be a number\n${USAGE}`);
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`--${name} must be a number\n${USAGE}`);
     return v;
   };
+  /** @param {'vip-ratio' | 'abandon-ratio'} name (both have a default) */
   const ratio = (name) => {
-    const v = num(name);
+    const v = /** @type {number} */ (num(name));
     if (v < 0 || v > 1) throw new Error(`--${name} must be between 0 and 1\n${USAGE}`);
     return v;
   };
+  /** @param {'admin-token' | 'internal-token'} flag @param {string} name */
   const secret = (flag, name) => {
     const v = values[flag] ?? env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -82,11 +90,13 @@ function options(argv, env) {
   };
 }
 
+/** @type {ReturnType<typeof options>} */
 let O;
 try {
   O = options(process.argv.slice(2), process.env);
 } catch (err) {
-  console.error(err.message.includes('usage:') ? err.message : `${err.message}\n${USAGE}`);
+  const { message } = /** @type {Error} */ (err);
+  console.error(message.includes('usage:') ? message : `${message}\n${USAGE}`);
   process.exit(2);
 }
 const SEED = O.seed;
@@ -94,9 +104,12 @@ const JSON_OUT = O.json;
 const QUIET = O.quiet;
 const INITIAL_STOCK = 20;
 const ITEM = 'sim';
-const ROOT = path.join(__dirname, '..');
 
-/** mulberry32: a small seeded PRNG, so a --seed run is reproducible. */
+/**
+ * mulberry32: a small seeded PRNG, so a --seed run is reproducible.
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
+ */
 function prng(seed) {
   let s = seed >>> 0;
   return () => {
@@ -108,8 +121,8 @@ function prng(seed) {
   };
 }
 const rand = prng(SEED);
-const between = (lo, hi) => lo + rand() * (hi - lo);
-const intBetween = (lo, hi) => Math.floor(between(lo, hi + 1));
+const between = (/** @type {number} */ lo, /** @type {number} */ hi) => lo + rand() * (hi - lo);
+const intBetween = (/** @type {number} */ lo, /** @type {number} */ hi) => Math.floor(between(lo, hi + 1));
 
 const CUSTOMERS = O.customers ?? intBetween(10, 100);
 const VIP_RATIO = O.vipRatio;
@@ -119,14 +132,24 @@ const ABANDON_AFTER_SECONDS = 2;
 
 const t0 = Date.now();
 const stamp = () => ((Date.now() - t0) / 1000).toFixed(2).padStart(6);
-const event = (msg) => {
+const event = (/** @type {string} */ msg) => {
   if (!QUIET) process.stdout.write(`[${stamp()}s] ${msg}\n`);
 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
+/** @type {Record<string, string>} */
 const adminAuth = O.adminToken ? { authorization: `Bearer ${O.adminToken}` } : {};
+/** @type {Record<string, string>} */
 const internalAuth = O.internalToken ? { authorization: `Bearer ${O.internalToken}` } : {};
 
+/**
+ * One HTTP call; never throws for an HTTP status.
+ * @param {string} base
+ * @param {'GET' | 'POST'} method
+ * @param {string} p path
+ * @param {{headers?: Record<string, string>, body?: unknown}} [init] `body` is sent as JSON
+ * @returns {Promise<{status: number, body: any}>} body: the parsed envelope, null when not JSON
+ */
 async function call(base, method, p, { headers = {}, body } = {}) {
   const res = await fetch(`${base}${p}`, {
     method,
@@ -138,55 +161,29 @@ async function call(base, method, p, { headers = {}, body } = {}) {
 }
 
 /**
- * What this process started and must stop: the api and scheduler child processes and the redis-server.
- * @type {{children: {name: string, child: import('node:child_process').ChildProcess}[], redis: any}}
+ * The throw-away stack this process started, if any: stopped on every exit path by {@link finish}; the shared
+ * stack kit also SIGKILLs its children if the process exits without that.
+ * @type {import('@waiting-queue/shared').Stack | undefined}
  */
-const owned = { children: [], redis: undefined };
-let stopping;
-
-const running = (c) => c.exitCode === null && c.signalCode === null;
+let stack;
+/** @type {Promise<import('@waiting-queue/shared').Stack> | undefined} */
+let starting;
 
 /**
- * Stops everything in `owned` (idempotent: a second call waits for the first): api and scheduler by pid with
- * SIGTERM, SIGKILL after `timeoutMs` (10 000 ms); then the redis-server, last, so that they shut down with Redis
- * still there.
+ * Stops the stack (api and scheduler by pid: SIGTERM, SIGKILL after 10 s; then the redis-server), then exits.
+ * @param {number} code the exit code.
  */
-function stopOwned(timeoutMs = 10_000) {
-  stopping ??= (async () => {
-    await Promise.all(
-      owned.children.map(
-        ({ child }) =>
-          new Promise((resolve) => {
-            if (!running(child)) return resolve();
-            const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-            child.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
-    if (owned.redis) await owned.redis.stop();
-  })();
-  return stopping;
-}
-
-// Last resort for an exit that skipped stopOwned (process.exit from elsewhere): the 'exit' handler runs
-// synchronously, so it can only signal.
-process.on('exit', () => {
-  for (const { child } of owned.children) if (running(child)) child.kill('SIGKILL');
-  const r = owned.redis?.process;
-  if (r && running(r)) r.kill('SIGKILL');
-});
-
-/** Stops the stack, then exits with `code`. */
 async function finish(code) {
-  await stopOwned().catch((e) => console.error(`stopping the stack: ${e.message}`));
+  try {
+    // A stack still starting is stopped by startStack itself when it fails; one that starts is stopped here.
+    await (stack ?? (await starting?.catch(() => undefined)))?.stop();
+  } catch (e) {
+    console.error(`stopping the stack: ${/** @type {Error} */ (e).message}`);
+  }
   process.exit(code);
 }
 
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+for (const [sig, code] of /** @type {const} */ ([['SIGINT', 130], ['SIGTERM', 143]])) {
   process.on(sig, () => {
     if (!QUIET) process.stderr.write(`${sig}: stopping the stack\n`);
     void finish(code);
@@ -195,19 +192,13 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
 
 /**
  * Starts a throw-away stack (redis-server, scheduler, api), secured: DEV_MODE off, ADMIN_TOKEN and INTERNAL_TOKEN
- * as given or random. Everything started is recorded in `owned` at once, so that a failure halfway stops it too.
+ * as given or random.
+ * @returns {Promise<{base: string, admin: string}>} the api's and the admin server's base URLs.
  * @throws when a process exits before it is ready, or is not ready within 60 s.
  */
-async function startStack() {
-  owned.redis = await startEmbeddedRedis();
-  const apiPort = await freePort();
-  const adminPort = await freePort();
+async function startOwnStack() {
   const random = () => randomBytes(24).toString('hex');
   const env = {
-    ...process.env,
-    REDIS_URL: owned.redis.url,
-    API_PORT: String(apiPort),
-    ADMIN_PORT: String(adminPort),
     DEV_MODE: '0',
     ADMIN_TOKEN: O.adminToken ?? random(),
     INTERNAL_TOKEN: O.internalToken ?? random(),
@@ -222,31 +213,20 @@ async function startStack() {
   };
   Object.assign(adminAuth, { authorization: `Bearer ${env.ADMIN_TOKEN}` });
   Object.assign(internalAuth, { authorization: `Bearer ${env.INTERNAL_TOKEN}` });
-  for (const name of ['scheduler', 'api']) {
-    const child = spawn(process.execPath, [path.join(ROOT, 'packages', name, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    owned.children.push({ name, child });
-  }
-  const base = `http://127.0.0.1:${apiPort}`;
-  const admin = `http://127.0.0.1:${adminPort}`;
-  for (const [name, url] of [['api', `${base}/health/ready`], ['scheduler', `${admin}/health/ready`]]) {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const dead = owned.children.find(({ child }) => !running(child));
-      if (dead) throw new Error(`the ${dead.name} exited (${dead.child.signalCode ?? dead.child.exitCode}) before the stack was ready`);
-      try {
-        if ((await fetch(url)).ok) break;
-      } catch {
-        /* starting */
-      }
-      if (Date.now() > deadline) throw new Error(`the ${name} is not ready at ${url} after 60 s`);
-      await sleep(100);
-    }
-  }
-  return { base, admin };
+  starting = startStack({
+    env,
+    services: [
+      { name: 'scheduler', stdout: 'ignore', stderr: 'inherit' },
+      { name: 'api', stdout: 'ignore', stderr: 'inherit' },
+    ],
+  });
+  stack = await starting;
+  // Both were asked for, so both are there.
+  return { base: /** @type {import("@waiting-queue/shared").ServiceProcess} */ (stack.api).url, admin: /** @type {import("@waiting-queue/shared").ServiceProcess} */ (stack.scheduler).url };
 }
 
 async function main() {
-  const stack = O.baseUrl ? { base: O.baseUrl, admin: O.adminUrl } : await startStack();
+  const urls = O.baseUrl ? { base: O.baseUrl, admin: O.adminUrl } : await startOwnStack();
   const run = `s${SEED}_${Date.now().toString(36)}`;
   const item = `${ITEM}_${run}`.slice(0, 64);
   const itemBody = {
@@ -256,23 +236,29 @@ async function main() {
     ...(VIP_RATIO > 0 ? { lanes: ['vip', 'regular'] } : {}),
     ...(MAX_WAITING !== undefined ? { maxWaiting: MAX_WAITING } : {}),
   };
-  const up = await call(stack.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, { headers: adminAuth, body: itemBody });
+  const up = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, { headers: adminAuth, body: itemBody });
   if (up.status !== 200) throw new Error(`cannot create the item: ${up.status} ${JSON.stringify(up.body)}`);
   event(`item ${item}: stock ${INITIAL_STOCK}; ${CUSTOMERS} customers (seed ${SEED}, vip ${VIP_RATIO}, abandon ${ABANDON_RATIO}${MAX_WAITING !== undefined ? `, max waiting ${MAX_WAITING}` : ''})`);
 
-  const stats = { success: 0, failed: 0, abandoned: 0, refused: 0, restocked: 0, restocks: 0, waits: [] };
+  const stats = { success: 0, failed: 0, abandoned: 0, refused: 0, restocked: 0, restocks: 0, waits: /** @type {number[]} */ ([]) };
+  /** @type {Record<string, number>} */
   const reasons = {};
+  /** @param {number} i @param {string} why */
   const fail = (i, why) => {
     stats.failed++;
     reasons[why] = (reasons[why] ?? 0) + 1;
     event(`customer ${i} failed: ${why}`);
   };
 
+  /**
+   * One customer: arrives, registers, polls until admitted, reserves 1 and confirms.
+   * @param {number} i @param {number} arriveMs @param {string | undefined} tier @param {boolean} abandons
+   */
   const customer = async (i, arriveMs, tier, abandons) => {
     await sleep(arriveMs);
     const userId = `c${i}_${run}`.slice(0, 64);
     const headers = { 'user-id': userId, ...(tier ? { 'user-tier': tier } : {}) };
-    const reg = await call(stack.base, 'POST', `/api/v1/item/${item}/waiting-queue`, { headers });
+    const reg = await call(urls.base, 'POST', `/api/v1/item/${item}/waiting-queue`, { headers });
     if (reg.status !== 200) {
       stats.refused++;
       return fail(i, `registration ${reg.status} ${reg.body?.errorCode}`);
@@ -289,15 +275,15 @@ async function main() {
     while (!view.canOrder) {
       if (Date.now() > deadline) return fail(i, 'never admitted');
       await sleep(Math.max(200, Math.min(view.pollAfterMs || 1000, 2000)));
-      const p = await call(stack.base, 'GET', `/api/v1/item/${item}/waiting-queue/${view.waitingQueueToken}`, { headers });
+      const p = await call(urls.base, 'GET', `/api/v1/item/${item}/waiting-queue/${view.waitingQueueToken}`, { headers });
       if (p.status !== 200) return fail(i, `poll ${p.status} ${p.body?.errorCode}`);
       view = p.body.data;
     }
     stats.waits.push(Date.now() - registeredAt);
     event(`customer ${i} admitted after ${((Date.now() - registeredAt) / 1000).toFixed(1)} s`);
-    const res = await call(stack.base, 'POST', `/internal/v1/item/${item}/reservations`, { headers: internalAuth, body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 } });
+    const res = await call(urls.base, 'POST', `/internal/v1/item/${item}/reservations`, { headers: internalAuth, body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 } });
     if (res.status !== 200) return fail(i, `reservation ${res.status} ${res.body?.errorCode}`);
-    const conf = await call(stack.base, 'POST', `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`, { headers: internalAuth });
+    const conf = await call(urls.base, 'POST', `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`, { headers: internalAuth });
     if (conf.status !== 200) return fail(i, `confirm ${conf.status} ${conf.body?.errorCode}`);
     stats.success++;
     event(`customer ${i} bought 1 (stock now ${res.body.data.remainCount ?? '?'})`);
@@ -316,7 +302,7 @@ async function main() {
     for (const { afterMs, qty } of restockPlan) {
       await sleep(afterMs);
       if (done) break;
-      const r = await call(stack.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, { headers: adminAuth, body: { quantity: qty } });
+      const r = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, { headers: adminAuth, body: { quantity: qty } });
       if (r.status === 200) {
         stats.restocked += qty;
         stats.restocks++;
@@ -329,10 +315,10 @@ async function main() {
   await Promise.all(plan.map((p, i) => customer(i, p.arriveMs, p.tier, p.abandons)));
   done = true;
   await restocker;
-  const got = await call(stack.admin, 'GET', `/internal/admin/v1/waiting-item/${item}`, { headers: adminAuth });
+  const got = await call(urls.admin, 'GET', `/internal/admin/v1/waiting-item/${item}`, { headers: adminAuth });
   if (got.status !== 200) throw new Error(`cannot read the item's final stock: ${got.status} ${JSON.stringify(got.body)}`);
   const final = got.body.data.remainCount;
-  await stopOwned();
+  await stack?.stop();
 
   const waits = [...stats.waits].sort((a, b) => a - b);
   const p95 = waits.length ? waits[Math.min(waits.length - 1, Math.ceil(0.95 * waits.length) - 1)] : 0;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm run spike`: the spike test of k6scripts/spike-test.js, from Node (no k6 needed).
  *
@@ -34,6 +35,14 @@ const USAGE = `usage: node scripts/spike.js [options]   (BASE_URL env, default $
   --json                     last stdout line: the figures as one JSON object
   --quiet                    no progress lines on stderr`;
 
+/** @typedef {import('./lib/spike-core').SpikeResult} SpikeResult */
+/** @typedef {import('./lib/spike-core').Thresholds} Thresholds */
+/** @typedef {import('./lib/spike-core').SpikeOptions} SpikeOptions */
+
+/**
+ * The numeric flags: the runSpike option (or threshold) each sets, and its bounds.
+ * @type {Record<string, {key: keyof SpikeOptions | 'maxP95Ms', int?: boolean, min: number}>}
+ */
 const NUMERIC = {
   vus: { key: 'vus', int: true, min: 1 },
   'ramp-up-seconds': { key: 'rampUpSeconds', min: 0 },
@@ -46,8 +55,13 @@ const NUMERIC = {
   'max-p95-ms': { key: 'maxP95Ms', min: 0 },
 };
 
-/** Parses argv into runSpike options and thresholds. @throws Error with a message for the user. */
+/**
+ * Parses argv into runSpike options and thresholds.
+ * @param {string[]} argv
+ * @throws Error with a message for the user.
+ */
 function parseCli(argv) {
+  /** @type {import('node:util').ParseArgsConfig['options'] & {}} */
   const optionSpec = {
     'base-url': { type: 'string' },
     report: { type: 'string' },
@@ -58,25 +72,36 @@ function parseCli(argv) {
   };
   for (const name of Object.keys(NUMERIC)) optionSpec[name] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options: optionSpec, strict: true, allowPositionals: false });
-  const options = { baseUrl: values['base-url'] || process.env.BASE_URL || SPIKE_DEFAULTS.baseUrl };
+  /** @type {Record<string, string | boolean | (string | boolean)[] | undefined>} */
+  const flags = values;
+  /** @type {Partial<SpikeOptions> & {baseUrl: string}} */
+  const options = { baseUrl: String(flags['base-url'] || process.env.BASE_URL || SPIKE_DEFAULTS.baseUrl) };
+  /** @type {{maxErrorRate: number, maxP95Ms: number | null}} */
   const thresholds = { ...DEFAULT_THRESHOLDS };
   for (const [name, spec] of Object.entries(NUMERIC)) {
-    if (values[name] === undefined) continue;
-    const v = Number(values[name]);
+    if (flags[name] === undefined) continue;
+    const v = Number(flags[name]);
     if (!Number.isFinite(v) || v < spec.min || (spec.int && !Number.isInteger(v))) {
-      throw new Error(`--${name} must be ${spec.int ? 'an integer' : 'a number'} >= ${spec.min}, got ${values[name]}`);
+      throw new Error(`--${name} must be ${spec.int ? 'an integer' : 'a number'} >= ${spec.min}, got ${flags[name]}`);
     }
     if (spec.key === 'maxP95Ms') thresholds.maxP95Ms = v;
-    else options[spec.key] = v;
+    else /** @type {Record<string, unknown>} */ (options)[spec.key] = v;
   }
-  if (values['no-latency-threshold']) thresholds.maxP95Ms = null;
+  if (flags['no-latency-threshold']) thresholds.maxP95Ms = null;
   new URL(options.baseUrl); // throws on a malformed URL
-  if (values.report === '') throw new Error('--report needs a file name');
-  return { options, thresholds, report: values.report, json: Boolean(values.json), quiet: Boolean(values.quiet), help: Boolean(values.help) };
+  if (flags.report === '') throw new Error('--report needs a file name');
+  const report = typeof flags.report === 'string' ? flags.report : undefined;
+  return { options, thresholds, report, json: Boolean(flags.json), quiet: Boolean(flags.quiet), help: Boolean(flags.help) };
 }
 
+/**
+ * Prints the figures and the verdict on stdout.
+ * @param {SpikeResult} r
+ * @param {string[]} failures
+ * @param {Thresholds} thresholds
+ */
 function printSummary(r, failures, thresholds) {
-  const pct = (x) => `${(x * 100).toFixed(2)} %`;
+  const pct = (/** @type {number} */ x) => `${(x * 100).toFixed(2)} %`;
   const lines = [
     `spike against ${r.baseUrl} (run ${r.runId}, ${r.options.vus} VUs, ${r.options.items} items, ${(r.durationMs / 1000).toFixed(1)} s)`,
     `  users            ${r.users}`,
@@ -94,7 +119,13 @@ function printSummary(r, failures, thresholds) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** The spike's HTML report: the summary, then requests/s and latency per second, and admitted users per tick. */
+/**
+ * The spike's HTML report: the summary, then requests/s and latency per second, and admitted users per tick.
+ * @param {SpikeResult} r
+ * @param {string[]} failures
+ * @param {{maxErrorRate: number, maxP95Ms: number | null}} thresholds
+ * @returns {import('./lib/report').ReportSpec}
+ */
 function reportSpec(r, failures, thresholds) {
   const t = r.timeline;
   const ticks = r.admissionsPerTick;
@@ -142,7 +173,7 @@ async function main() {
   try {
     cli = parseCli(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`${err.message}\n${USAGE}\n`);
+    process.stderr.write(`${/** @type {Error} */ (err).message}\n${USAGE}\n`);
     process.exit(2);
   }
   if (cli.help) {
@@ -151,7 +182,7 @@ async function main() {
   }
   const onProgress = cli.quiet
     ? undefined
-    : (p) =>
+    : (/** @type {import('./lib/spike-core').SpikeProgress} */ p) =>
         process.stderr.write(
           `[spike] t=${(p.elapsedMs / 1000).toFixed(0)}s vus=${p.activeVus} registered=${p.registered} admitted=${p.admitted} waiting=${p.waiting} requests=${p.requests}\n`,
         );

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm start`: runs the whole product on this machine.
  *
@@ -11,93 +12,80 @@
  *   pino-pretty (time, level, service, message, fields); otherwise (piped, redirected, CI) as the JSON lines they
  *   are, one per line, for log shippers. LOG_FORMAT=json forces JSON on a terminal too.
  */
-const { spawn } = require('node:child_process');
-const path = require('node:path');
-const { startEmbeddedRedis, connectRedis, ItemStore, redisTarget } = require('@waiting-queue/shared');
+const { startStack, connectRedis, ItemStore, redisTarget } = require('@waiting-queue/shared');
 
-const root = path.join(__dirname, '..');
 const env = { ...process.env };
 const apiPort = Number(env.API_PORT || 8080);
 const adminPort = Number(env.ADMIN_PORT || 8081);
 const DEMO_ITEMS = 8;
 const DEMO_STOCK = 100;
 
-const children = [];
-let embedded;
 /** Human-readable logs: stdout is a terminal and JSON was not asked for. */
 const prettyLogs = Boolean(process.stdout.isTTY) && env.LOG_FORMAT !== 'json';
+/** The running stack, once started. @type {import('@waiting-queue/shared').Stack | undefined} */
+let stack;
 let stopping = false;
 
+/** @param {string} msg */
 function log(msg) {
   process.stdout.write(`[start] ${msg}\n`);
 }
 
-async function waitReady(url, name, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${name} not ready at ${url} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function startChild(name, script) {
-  const child = spawn(process.execPath, [path.join(root, script)], { env, stdio: ['ignore', prettyLogs ? 'pipe' : 'inherit', 'inherit'] });
-  if (prettyLogs) {
-    // One pretty-printer per child, so that the two streams' lines never interleave mid-line.
-    const pretty = require('pino-pretty')({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name,service', messageFormat: '{service}: {msg}', sync: true });
-    child.stdout.pipe(pretty);
-  }
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited (${signal || code}); stopping everything`);
-      void stop(1);
-    }
-  });
-  children.push(child);
-  return child;
-}
-
+/**
+ * Stops the stack (api and scheduler by pid, SIGKILL after 15 s; the throw-away redis-server last), then exits.
+ * @param {number} code the exit code.
+ */
 async function stop(code) {
   if (stopping) return;
   stopping = true;
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
-  if (embedded) {
-    await embedded.stop();
-    log(`stopped the throw-away redis-server (pid ${embedded.pid})`);
+  if (stack) {
+    await stack.stop(15_000);
+    if (stack.redis) log(`stopped the throw-away redis-server (pid ${stack.redis.pid})`);
   }
   process.exit(code);
 }
 
 async function main() {
-  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
-    // In its own process group: Ctrl-C reaches the api and scheduler, which finish their in-flight requests with
-    // Redis still there; stop() stops it last.
-    embedded = await startEmbeddedRedis([], undefined, undefined, { ownProcessGroup: true });
-    env.REDIS_URL = embedded.url;
-    log(`no REDIS_URL: started a throw-away redis-server at ${embedded.url} (pid ${embedded.pid})`);
-  } else {
-    log(`using Redis at ${env.REDIS_CLUSTER_NODES || env.REDIS_URL}`);
+  const throwAway = !env.REDIS_URL && !env.REDIS_CLUSTER_NODES;
+  if (!throwAway) log(`using Redis at ${env.REDIS_CLUSTER_NODES || env.REDIS_URL}`);
+  /** @type {Record<string, string>} */
+  const devEnv = {};
+  if (!env.ADMIN_TOKEN) {
+    devEnv.DEV_MODE = '1';
+    log(
+      'development mode (DEV_MODE=1): ADMIN_TOKEN is not set, so the admin API is open, as is the internal API ' +
+        'without INTERNAL_TOKEN, and TOKEN_SECRET / ENTRY_PASS_PRIVATE_JWK are generated into Redis when unset; ' +
+        'outside it the api and the scheduler refuse to start without them',
+    );
   }
-  const redis = await connectRedis(redisTarget(env), 'wq-start');
+  /** @type {'pipe' | 'inherit'} */
+  const stdout = prettyLogs ? 'pipe' : 'inherit';
+  stack = await startStack({
+    startRedis: throwAway,
+    // In its own process group: Ctrl-C reaches the api and scheduler, which finish their in-flight requests with
+    // Redis still there; stack.stop() stops it last.
+    redisOwnProcessGroup: true,
+    env: devEnv,
+    services: [
+      { name: 'scheduler', port: adminPort, stdout, stderr: 'inherit' },
+      { name: 'api', port: apiPort, stdout, stderr: 'inherit' },
+    ],
+  });
+  if (stack.redis) log(`no REDIS_URL: started a throw-away redis-server at ${stack.redis.url} (pid ${stack.redis.pid})`);
+  for (const svc of stack.services) {
+    if (prettyLogs) {
+      // One pretty-printer per child, so that the two streams' lines never interleave mid-line.
+      const pretty = require('pino-pretty')({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name,service', messageFormat: '{service}: {msg}', sync: true });
+      svc.child.stdout?.pipe(pretty);
+    }
+    void svc.exited.then(({ code, signal }) => {
+      if (stopping) return;
+      log(`${svc.name} exited (${signal || code}); stopping everything`);
+      void stop(1);
+    });
+  }
+
+  const redis = await connectRedis(redisTarget({ ...env, ...(stack.redisUrl ? { REDIS_URL: stack.redisUrl } : {}) }), 'wq-start');
   const items = new ItemStore(redis);
   let seeded = 0;
   for (let i = 1; i <= DEMO_ITEMS; i++) {
@@ -108,21 +96,7 @@ async function main() {
   }
   redis.disconnect();
   log(`demo items 1..${DEMO_ITEMS}: ${seeded} seeded with ${DEMO_STOCK} in stock (existing ones kept)`);
-  if (!env.ADMIN_TOKEN) {
-    env.DEV_MODE = '1';
-    log(
-      'development mode (DEV_MODE=1): ADMIN_TOKEN is not set, so the admin API is open, as is the internal API ' +
-        'without INTERNAL_TOKEN, and TOKEN_SECRET / ENTRY_PASS_PRIVATE_JWK are generated into Redis when unset; ' +
-        'outside it the api and the scheduler refuse to start without them',
-    );
-  }
 
-  startChild('scheduler', 'packages/scheduler/dist/main.js');
-  startChild('api', 'packages/api/dist/main.js');
-  await Promise.all([
-    waitReady(`http://127.0.0.1:${apiPort}/health/ready`, 'api'),
-    waitReady(`http://127.0.0.1:${adminPort}/health/ready`, 'scheduler'),
-  ]);
   const api = `http://127.0.0.1:${apiPort}`;
   const admin = `http://127.0.0.1:${adminPort}`;
   log('waiting-queue is running:');
@@ -138,7 +112,7 @@ async function main() {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
-main().catch((err) => {
+main().catch((/** @type {Error} */ err) => {
   log(`failed: ${err.message}`);
   void stop(1);
 });

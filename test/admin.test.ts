@@ -1,7 +1,7 @@
-import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
-import { call, startService, type ServiceProcess } from './helpers/processes';
+import { ItemStore, QueueStore, keys, type RedisClient } from '@waiting-queue/shared';
+import { call, type ServiceProcess } from './helpers/processes';
 import { register } from './helpers/queue';
-import { testRedis } from './helpers/redis';
+import { useStack } from './helpers/stack';
 import { ADMIN, bearer, expectFailure, expectSuccess, sleep, type Reply } from './helpers/waiting-room-client';
 
 /**
@@ -11,7 +11,11 @@ import { ADMIN, bearer, expectFailure, expectSuccess, sleep, type Reply } from '
 const ADMIN_TOKEN = 'admin-test-token';
 
 describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({
+    name: 'admin-test',
+    services: [{ name: 'scheduler', env: { ADMIN_TOKEN, TOKEN_COUNT_TO_MOVE: '7', SCHEDULER_CRON: '0 0 0 1 1 *' } }],
+    startTimeoutMs: 60_000,
+  });
   let redis: RedisClient;
   let items: ItemStore;
   let queue: QueueStore;
@@ -30,23 +34,11 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
   const nPath = '/waiting-queue/token-count-to-move';
   const storedN = () => redis.get(keys.tokenCountToMove);
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'admin-test');
+  beforeAll(() => {
+    redis = env.redis;
     items = new ItemStore(redis);
     queue = new QueueStore(redis);
-    scheduler = await startService('scheduler', {
-      REDIS_URL: env.url,
-      ADMIN_TOKEN,
-      TOKEN_COUNT_TO_MOVE: '7',
-      SCHEDULER_CRON: '0 0 0 1 1 *',
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await scheduler?.stop();
-    redis?.disconnect();
-    await env?.stop();
+    [scheduler] = env.services;
   });
 
   test('ADMIN_TOKEN: no or a wrong bearer is 401 on every admin route; the right one is 200', async () => {

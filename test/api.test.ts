@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ItemStore, QueueStore, TokenCodec, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, TokenCodec, keys, type RedisClient } from '@waiting-queue/shared';
 import type { ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 import { consume, expectFailure, expectSuccess, poll, register, validate, type Reply } from './helpers/waiting-room-client';
 
 /**
@@ -12,7 +11,16 @@ import { consume, expectFailure, expectSuccess, poll, register, validate, type R
 const INTERNAL_TOKEN = 'api-test-internal-token';
 
 describe('api processes (x2) on one redis', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  // No TOKEN_SECRET: both processes must agree on the one generated and kept in Redis.
+  const apiEnv = { INTERNAL_TOKEN, LOG_LEVEL: 'warn' };
+  const env = useStack({
+    name: 'api-test',
+    services: [
+      { name: 'api', env: apiEnv },
+      { name: 'api', env: apiEnv },
+    ],
+    startTimeoutMs: 120_000,
+  });
   let redis: RedisClient;
   let items: ItemStore;
   let queue: QueueStore;
@@ -27,24 +35,12 @@ describe('api processes (x2) on one redis', () => {
   const tokenOf = (r: Reply): string => expectSuccess(r).waitingQueueToken;
 
   beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'api-test');
+    redis = env.redis;
     items = new ItemStore(redis);
     queue = new QueueStore(redis);
-    // No TOKEN_SECRET: both processes must agree on the one generated and kept in Redis.
-    const apiEnv = { REDIS_URL: env.url, INTERNAL_TOKEN, LOG_LEVEL: 'warn' };
-    apis = await startServices([
-      { name: 'api', env: apiEnv },
-      { name: 'api', env: apiEnv },
-    ]);
+    apis = env.services;
     const secret = await redis.get(keys.tokenSecret);
     codec = new TokenCodec(secret ?? '');
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(apis.map((a) => a.stop()));
-    redis?.disconnect();
-    await env?.stop();
   });
 
   test('FIFO: 1,000 concurrent registrations over 2 api processes get ranks 1..1000 in Redis sequence order, and admission follows that order', async () => {

@@ -1,9 +1,8 @@
-import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, keys, type RedisClient } from '@waiting-queue/shared';
 import type { ServiceProcess } from './helpers/processes';
 import { rawRequest, type RawRequestInit, type RawResponse } from './helpers/raw-http';
-import { testRedis } from './helpers/redis';
 import { snapshotRedis, type RedisSnapshot } from './helpers/redis-snapshot';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 import { expectSuccess, register } from './helpers/waiting-room-client';
 
 /**
@@ -199,20 +198,22 @@ function cases(): Case[] {
 }
 
 describe('malformed input over every endpoint', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  // The scheduler's cron fires once a year: nothing but the requests below could change Redis.
+  const env = useStack({
+    name: 'bad-input-test',
+    services: [
+      { name: 'api', env: { LOG_LEVEL: 'warn' } },
+      { name: 'scheduler', env: { SCHEDULER_CRON: '0 0 0 1 1 *', LOG_LEVEL: 'warn' } },
+    ],
+  });
   let redis: RedisClient;
   let services: ServiceProcess[] = [];
   let before: RedisSnapshot;
   const all = cases();
 
   beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'bad-input-test');
-    // The scheduler's cron fires once a year: nothing but the requests below could change Redis.
-    services = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url, LOG_LEVEL: 'warn' } },
-      { name: 'scheduler', env: { REDIS_URL: env.url, SCHEDULER_CRON: '0 0 0 1 1 *', LOG_LEVEL: 'warn' } },
-    ]);
+    redis = env.redis;
+    services = env.services;
     const items = new ItemStore(redis);
     const queue = new QueueStore(redis);
     for (const id of [ITEM, 'bi_other']) await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
@@ -221,13 +222,7 @@ describe('malformed input over every endpoint', () => {
     await queue.admit(ITEM, { tokenCountToMove: 1, entryTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
     expectSuccess(await register(services[0].url, 'bi_other', USER));
     before = await snapshotRedis(env.client);
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    redis?.disconnect();
-    await env?.stop();
-  });
+  }, 30_000);
 
   const baseUrl = (c: Case) => (c.target === 'api' ? services[0].url : services[1].url);
 

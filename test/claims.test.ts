@@ -1,7 +1,6 @@
-import { ItemStore, connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
 import { call, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 import { claim, restock } from './helpers/stock-client';
 import { expectFailure, expectSuccess, register, upsertItem } from './helpers/waiting-room-client';
 
@@ -11,30 +10,25 @@ import { expectFailure, expectSuccess, register, upsertItem } from './helpers/wa
  * the script.
  */
 describe('first-come claims on DIRECT items', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
-  let redis: RedisClient;
-  let apis: ServiceProcess[];
-  let admin: ServiceProcess;
-
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'claims-test');
-    const common = { REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: '0' };
-    const started = await startServices([
+  const common = { LOG_LEVEL: 'warn', MAX_IN_FLIGHT: '0' };
+  const env = useStack({
+    name: 'claims-test',
+    services: [
       { name: 'api', env: common },
       { name: 'api', env: common },
       // A cron that never fires here: claims need no scheduler; the admin API restocks.
       { name: 'scheduler', env: { ...common, SCHEDULER_CRON: '0 0 0 1 1 *' } },
-    ]);
-    apis = started.slice(0, 2);
-    admin = started[2];
-  }, 90_000);
+    ],
+  });
+  let redis: RedisClient;
+  let apis: ServiceProcess[];
+  let admin: ServiceProcess;
 
-  afterAll(async () => {
-    await Promise.all([...(apis ?? []), admin].map((p) => p?.stop()));
-    redis?.disconnect();
-    await env?.stop();
-  }, 30_000);
+  beforeAll(() => {
+    redis = env.redis;
+    apis = env.services.slice(0, 2);
+    admin = env.services[2];
+  });
 
   test('1,000 concurrent users, 100 coupons: exactly 100 issued, no user twice, the 900 refused are not recorded', async () => {
     const itemId = 'coupon';

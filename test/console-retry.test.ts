@@ -1,8 +1,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ItemStore, connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
 import { type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 
 // Browser globals of the waitForFunction callbacks (they run in chromium; the tests compile without the DOM lib).
 declare const document: { getElementById(id: string): { textContent: string | null } | null };
@@ -20,25 +19,22 @@ jest.setTimeout(120_000);
  * effect once.
  */
 describe('console: a write retried after its answer was lost takes effect once', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({
+    name: 'console-retry-test',
+    services: [{ name: 'scheduler', env: { SCHEDULER_CRON: '0 0 0 1 1 *', ADMIN_TOKEN, DEV_MODE: '0', LOG_LEVEL: 'warn' } }],
+  });
   let redis: RedisClient;
   let scheduler: ServiceProcess;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'console-retry-test');
-    [scheduler] = await startServices([
-      { name: 'scheduler', env: { REDIS_URL: env.url, SCHEDULER_CRON: '0 0 0 1 1 *', ADMIN_TOKEN, DEV_MODE: '0', LOG_LEVEL: 'warn' } },
-    ]);
+    redis = env.redis;
+    [scheduler] = env.services;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
-    await scheduler?.stop();
-    redis?.disconnect();
-    await env?.stop();
   });
 
   test('restock: the answer is lost (the restock happened), the operator restocks again: the stock grows once', async () => {

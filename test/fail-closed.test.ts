@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
-import { connectRedis, freePort, ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
+import { freePort, ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
 import { call } from './helpers/processes';
 import { sampleValue, scrape } from './helpers/prometheus';
-import { testRedis } from './helpers/redis';
+import { useRedis } from './helpers/stack';
 import { ADMIN, bearer, poll, register, waitFor } from './helpers/waiting-room-client';
 
 /**
@@ -98,7 +98,7 @@ async function entryPassKey(): Promise<{ privateJwk: string; publicJwk: JWK }> {
 }
 
 describe('fail closed outside development mode (real processes)', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useRedis('fail-closed-test');
   let redis: RedisClient;
   const launched: Launched[] = [];
   const start = (name: 'api' | 'scheduler', vars: Record<string, string>) => {
@@ -114,18 +114,12 @@ describe('fail closed outside development mode (real processes)', () => {
     return { ...l, url: `http://127.0.0.1:${port}` };
   };
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'fail-closed-test');
-  }, 30_000);
+  beforeAll(() => {
+    redis = env.redis;
+  });
 
   afterEach(async () => {
     await Promise.all(launched.splice(0).map((l) => l.stop()));
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await env?.stop();
   });
 
   test('the api refuses to start outside DEV_MODE without INTERNAL_TOKEN, TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK (blank = unset), naming each in one message', async () => {

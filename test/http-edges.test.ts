@@ -1,6 +1,5 @@
 import { call, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 
 /**
  * The two servers (api, scheduler's admin server) answer alike at their edges, on real processes and a real
@@ -8,21 +7,12 @@ import { startServices } from './helpers/services';
  * is not JSON gets one answer on both, 400 `INVALID_PARAMETER` in the envelope (415 is not a status of this API).
  */
 describe('HTTP edges answered alike on both servers', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({ name: 'http-edges-test', services: [{ name: 'api' }, { name: 'scheduler' }], startTimeoutMs: 60_000 });
   let api: ServiceProcess;
   let scheduler: ServiceProcess;
 
-  beforeAll(async () => {
-    env = await testRedis();
-    [api, scheduler] = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url } },
-      { name: 'scheduler', env: { REDIS_URL: env.url } },
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([api?.stop(), scheduler?.stop()]);
-    await env?.stop();
+  beforeAll(() => {
+    [api, scheduler] = env.services;
   });
 
   test('HEAD /metrics and HEAD /openapi.json answer as GET does, on both servers', async () => {

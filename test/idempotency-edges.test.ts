@@ -1,7 +1,6 @@
-import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, keys, type RedisClient } from '@waiting-queue/shared';
 import { call, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 import { expectFailure, expectSuccess, register, sleep } from './helpers/waiting-room-client';
 
 const INTERNAL = 'idem-edges-internal';
@@ -14,7 +13,11 @@ const MAX_KEYS = 5;
  * records, and a refusal that changed nothing must not stick to the key.
  */
 describe('Idempotency-Key records: what an anonymous client can make the api record', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({
+    name: 'idempotency-edges-test',
+    services: [{ name: 'api', env: { LOG_LEVEL: 'warn', INTERNAL_TOKEN: INTERNAL, IDEMPOTENCY_MAX_KEYS: String(MAX_KEYS), MAX_IN_FLIGHT: '0' } }],
+    startTimeoutMs: 60_000,
+  });
   let redis: RedisClient;
   let items: ItemStore;
   let queue: QueueStore;
@@ -25,21 +28,12 @@ describe('Idempotency-Key records: what an anonymous client can make the api rec
   const claimAs = (itemId: string, userId: string, key: string) =>
     call(claimUrl(itemId), { method: 'POST', headers: { 'user-id': userId, 'idempotency-key': key } });
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'idempotency-edges-test');
+  beforeAll(() => {
+    redis = env.redis;
     items = new ItemStore(redis);
     queue = new QueueStore(redis);
-    [api] = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url, LOG_LEVEL: 'warn', INTERNAL_TOKEN: INTERNAL, IDEMPOTENCY_MAX_KEYS: String(MAX_KEYS), MAX_IN_FLIGHT: '0' } },
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await api?.stop();
-    redis?.disconnect();
-    await env?.stop();
-  }, 30_000);
+    [api] = env.services;
+  });
 
   test('claims with keys on item ids that do not exist leave no keys in Redis', async () => {
     for (let i = 0; i < 20; i++) {

@@ -1,5 +1,5 @@
-import { ItemStore, connectRedis, keys, type IdempotentRequest, type RedisClient } from '@waiting-queue/shared';
-import { testRedis } from './helpers/redis';
+import { ItemStore, keys, type IdempotentRequest, type RedisClient } from '@waiting-queue/shared';
+import { useRedis } from './helpers/stack';
 import { sleep } from './helpers/waiting-room-client';
 
 /**
@@ -7,19 +7,13 @@ import { sleep } from './helpers/waiting-room-client';
  * (Redis clock) and an item keeps at most maxKeys of them, so their memory is bounded.
  */
 describe('Idempotency-Key records: TTL and bounded memory', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useRedis('idempotency-records-test');
   let redis: RedisClient;
   const key = (k: string, quantity: number): IdempotentRequest => ({ key: k, fingerprint: `restock ${quantity}` });
   const stockOf = async (itemId: string) => Number(await redis.hget(keys.item(itemId), 'remainCount'));
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'idempotency-records-test');
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await env?.stop();
+  beforeAll(() => {
+    redis = env.redis;
   });
 
   test('an item keeps at most maxKeys records, the oldest go first', async () => {

@@ -1,8 +1,7 @@
-import { connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
 import type { ServiceProcess } from './helpers/processes';
 import { call } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 import { registerInLane } from './helpers/stock-client';
 import { ADMIN, expectFailure, expectSuccess, poll, upsertItem, waitFor } from './helpers/waiting-room-client';
 
@@ -12,25 +11,21 @@ import { ADMIN, expectFailure, expectSuccess, poll, upsertItem, waitFor } from '
  * counts work across lanes.
  */
 describe('priority lanes', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({
+    name: 'lanes-test',
+    services: [
+      { name: 'api', env: { LOG_LEVEL: 'warn' } },
+      { name: 'scheduler', env: { LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' } },
+    ],
+  });
   let redis: RedisClient;
   let api: ServiceProcess;
   let scheduler: ServiceProcess;
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'lanes-test');
-    [api, scheduler] = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url, LOG_LEVEL: 'warn' } },
-      { name: 'scheduler', env: { REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' } },
-    ]);
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all([api, scheduler].map((p) => p?.stop()));
-    redis?.disconnect();
-    await env?.stop();
-  }, 30_000);
+  beforeAll(() => {
+    redis = env.redis;
+    [api, scheduler] = env.services;
+  });
 
   test('vip before regular, each lane FIFO, N per tick across lanes; late vips overtake waiting regulars', async () => {
     const itemId = 'lanes';

@@ -1,11 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ItemStore, QueueStore, connectRedis, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
 import type { ServiceProcess } from './helpers/processes';
 import { rawRequest, type RawResponse } from './helpers/raw-http';
-import { testRedis } from './helpers/redis';
 import { snapshotRedis } from './helpers/redis-snapshot';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 
 /**
  * Property-based bad input (fast-check) over every endpoint of the api and the admin API: path parameters,
@@ -18,7 +17,16 @@ const ADMIN = 'property-admin-token';
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
 
 describe('bad input, property-based', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({
+    name: 'property-test',
+    beforeServices: ({ redis }) => new ItemStore(redis).upsert('p1', { itemName: 'p1', remainCount: 10, waitingQueueEnabled: true }),
+    services: [
+      { name: 'api', env: { INTERNAL_TOKEN: INTERNAL, LOG_LEVEL: 'error' } },
+      // A cron that never fires in a test run: nothing but the requests under test could change state.
+      { name: 'scheduler', env: { ADMIN_TOKEN: ADMIN, DEV_MODE: '0', SCHEDULER_CRON: '0 0 0 1 1 *', LOG_LEVEL: 'error' } },
+    ],
+    startTimeoutMs: 60_000,
+  });
   let redis: RedisClient;
   let api: ServiceProcess;
   let admin: ServiceProcess;
@@ -27,27 +35,17 @@ describe('bad input, property-based', () => {
   let initial: Awaited<ReturnType<typeof snapshotRedis>>;
 
   beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'property-test');
-    const items = new ItemStore(redis);
+    redis = env.redis;
     const queue = new QueueStore(redis);
-    await items.upsert('p1', { itemName: 'p1', remainCount: 10, waitingQueueEnabled: true });
-    [api, admin] = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url, INTERNAL_TOKEN: INTERNAL, LOG_LEVEL: 'error' } },
-      // A cron that never fires in a test run: nothing but the requests under test could change state.
-      { name: 'scheduler', env: { REDIS_URL: env.url, ADMIN_TOKEN: ADMIN, DEV_MODE: '0', SCHEDULER_CRON: '0 0 0 1 1 *', LOG_LEVEL: 'error' } },
-    ]);
+    [api, admin] = env.services;
     const reg = await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': 'holder' } });
     token = reg.json.data.waitingQueueToken;
     await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': 'second' } });
     await queue.admit('p1', { tokenCountToMove: 1, entryTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
     initial = await snapshotRedis(env.client);
-  }, 60_000);
+  }, 30_000);
 
   afterAll(async () => {
-    await Promise.all([api?.stop(), admin?.stop()]);
-    redis?.disconnect();
-    await env?.stop();
     // eslint-disable-next-line no-console
     console.log(`property-based bad input: ${tried} inputs tried`);
     mkdirSync('test-artifacts', { recursive: true });

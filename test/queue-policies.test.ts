@@ -1,7 +1,6 @@
-import { connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { keys, type RedisClient } from '@waiting-queue/shared';
 import type { ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 import { expectFailure, expectSuccess, poll, register, sleep, upsertItem, waitFor } from './helpers/waiting-room-client';
 
 /**
@@ -9,26 +8,22 @@ import { expectFailure, expectSuccess, poll, register, sleep, upsertItem, waitFo
  * abandonment, queue capacity (maxWaiting) and time deals (startAt).
  */
 describe('queue policies: abandonment, maxWaiting, time deals', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const common = { LOG_LEVEL: 'warn', ABANDON_AFTER_SECONDS: '2' };
+  const env = useStack({
+    name: 'policies-test',
+    services: [
+      { name: 'api', env: common },
+      { name: 'scheduler', env: { ...common, SCHEDULER_CRON: '* * * * * *' } },
+    ],
+  });
   let redis: RedisClient;
   let api: ServiceProcess;
   let scheduler: ServiceProcess;
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'policies-test');
-    const common = { REDIS_URL: env.url, LOG_LEVEL: 'warn', ABANDON_AFTER_SECONDS: '2' };
-    [api, scheduler] = await startServices([
-      { name: 'api', env: common },
-      { name: 'scheduler', env: { ...common, SCHEDULER_CRON: '* * * * * *' } },
-    ]);
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all([api, scheduler].map((p) => p?.stop()));
-    redis?.disconnect();
-    await env?.stop();
-  }, 30_000);
+  beforeAll(() => {
+    redis = env.redis;
+    [api, scheduler] = env.services;
+  });
 
   test('a waiting user who stops polling is dropped before admission; one who keeps polling is admitted', async () => {
     const itemId = 'aband';

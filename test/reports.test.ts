@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { call, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 
 /**
  * `npm run spike -- --report FILE` and `npm run bench -- --report FILE`: the HTML report is written, holds the
@@ -33,7 +32,10 @@ function reportData(html: string): ReportData {
 }
 
 describe('HTML reports with charts', () => {
-  let env: Awaited<ReturnType<typeof testRedis>> | undefined;
+  const env = useStack({
+    name: 'reports-test',
+    services: [{ name: 'api' }, { name: 'scheduler', env: { SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '2' } }],
+  });
   let api: ServiceProcess;
   let scheduler: ServiceProcess;
   let browser: Browser | undefined;
@@ -57,11 +59,7 @@ describe('HTML reports with charts', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wq-report-'));
-    env = await testRedis();
-    [api, scheduler] = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url } },
-      { name: 'scheduler', env: { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '2' } },
-    ]);
+    [api, scheduler] = env.services;
     for (const id of ['1', '2']) {
       const r = await call(`${scheduler.url}/internal/admin/v1/waiting-item/${id}/manually`, { method: 'POST', body: { itemName: `Item ${id}`, remainCount: 1000, waitingQueueEnabled: true } });
       expect(r.status).toBe(200);
@@ -71,8 +69,6 @@ describe('HTML reports with charts', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([api?.stop(), scheduler?.stop()]);
-    await env?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,6 @@
 import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
 import { call, startService, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
+import { useStack } from './helpers/stack';
 import { startServices } from './helpers/services';
 import {
   ADMIN,
@@ -22,7 +22,7 @@ import {
  * Tests run in order and each stops the schedulers it started.
  */
 describe('scheduler processes', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({ name: 'scheduler-test', services: [{ name: 'api', env: { LOG_LEVEL: 'warn' } }] });
   let redis: RedisClient;
   let items: ItemStore;
   let queue: QueueStore;
@@ -63,22 +63,15 @@ describe('scheduler processes', () => {
     return groups;
   };
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'scheduler-test');
+  beforeAll(() => {
+    redis = env.redis;
     items = new ItemStore(redis);
     queue = new QueueStore(redis);
-    api = await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn' });
-  }, 90_000);
+    [api] = env.services;
+  });
 
   afterEach(stopSchedulers, 30_000);
 
-  afterAll(async () => {
-    await stopSchedulers();
-    await api?.stop();
-    redis?.disconnect();
-    await env?.stop();
-  }, 30_000);
 
   test('N = 0 pauses admission; a new N applies from the next tick; the stored N survives a scheduler restart', async () => {
     const itemId = 'paused';

@@ -1,9 +1,9 @@
-import { ItemStore, QueueStore, TokenCodec, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, TokenCodec, keys, type RedisClient } from '@waiting-queue/shared';
 import { register } from './helpers/queue';
-import { testRedis } from './helpers/redis';
+import { useRedis } from './helpers/stack';
 
 describe('queue scripts on a real redis-server', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useRedis('test');
   let redis: RedisClient;
   let queue: QueueStore;
   let items: ItemStore;
@@ -11,15 +11,10 @@ describe('queue scripts on a real redis-server', () => {
   const admit = (itemId: string, n: number, entryTtlMs = 60_000) =>
     queue.admit(itemId, { tokenCountToMove: n, entryTtlMs, fence: fence++, tickMs: 1000 });
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'test');
+  beforeAll(() => {
+    redis = env.redis;
     queue = new QueueStore(redis);
     items = new ItemStore(redis);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await env.stop();
   });
 
   test('ranks are 1-based, FIFO by sequence, and admission moves the head', async () => {

@@ -1,39 +1,37 @@
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
-import { ItemStore, QueueStore, connectRedis, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
 import { call, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
-import { startServices } from './helpers/services';
+import { useStack } from './helpers/stack';
 
 /**
  * Security on real processes: registration rate limits (429 + Retry-After), JWT identity mode, and the
  * signed entry pass verified offline against the api's JWKS.
  */
 describe('security', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const JWT_SECRET = 'security-test-secret-0123456789abcdef';
+  const env = useStack({
+    name: 'security-test',
+    beforeServices: async ({ redis }) => {
+      const items = new ItemStore(redis);
+      for (const id of ['sec1', 'sec2', 'sec3']) await items.upsert(id, { itemName: id, remainCount: 100, waitingQueueEnabled: true });
+    },
+    services: [
+      { name: 'api', env: { RATE_LIMIT_USER_POINTS: '3', RATE_LIMIT_USER_SECONDS: '30', RATE_LIMIT_IP_POINTS: '8', RATE_LIMIT_IP_SECONDS: '30', TRUST_PROXY: '1' } },
+      { name: 'api', env: { AUTH_JWT_SECRET: JWT_SECRET } },
+    ],
+    startTimeoutMs: 60_000,
+  });
   let redis: RedisClient;
   let queue: QueueStore;
   let limited: ServiceProcess;
   let jwtApi: ServiceProcess;
   let fence = 1;
-  const JWT_SECRET = 'security-test-secret-0123456789abcdef';
   const admit = (itemId: string) => queue.admit(itemId, { tokenCountToMove: 100, entryTtlMs: 60_000, fence: fence++, tickMs: 1000 });
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'security-test');
+  beforeAll(() => {
+    redis = env.redis;
     queue = new QueueStore(redis);
-    const items = new ItemStore(redis);
-    for (const id of ['sec1', 'sec2', 'sec3']) await items.upsert(id, { itemName: id, remainCount: 100, waitingQueueEnabled: true });
-    [limited, jwtApi] = await startServices([
-      { name: 'api', env: { REDIS_URL: env.url, RATE_LIMIT_USER_POINTS: '3', RATE_LIMIT_USER_SECONDS: '30', RATE_LIMIT_IP_POINTS: '8', RATE_LIMIT_IP_SECONDS: '30', TRUST_PROXY: '1' } },
-      { name: 'api', env: { REDIS_URL: env.url, AUTH_JWT_SECRET: JWT_SECRET } },
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([limited?.stop(), jwtApi?.stop()]);
-    redis?.disconnect();
-    await env?.stop();
+    [limited, jwtApi] = env.services;
   });
 
   const registerAs = (api: ServiceProcess, itemId: string, headers: Record<string, string>) =>

@@ -1,28 +1,25 @@
 import { Agent } from 'undici';
-import { ItemStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
-import { startService, type ServiceProcess } from './helpers/processes';
-import { testRedis } from './helpers/redis';
+import { ItemStore, keys, type RedisClient } from '@waiting-queue/shared';
+import type { ServiceProcess } from './helpers/processes';
+import { useStack } from './helpers/stack';
 
 /**
  * Load shedding: beyond MAX_IN_FLIGHT concurrent requests, an api process answers 429 TOO_MANY_REQUESTS with
  * Retry-After at once; every other request succeeds; nothing is a 5xx.
  */
 describe('load shedding', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({
+    name: 'shed-test',
+    beforeServices: ({ redis }) => new ItemStore(redis).upsert('shed', { itemName: 'shed', remainCount: 100_000, waitingQueueEnabled: true }),
+    services: [{ name: 'api', env: { MAX_IN_FLIGHT: '4', LOG_LEVEL: 'warn' } }],
+    startTimeoutMs: 60_000,
+  });
   let redis: RedisClient;
   let api: ServiceProcess;
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'shed-test');
-    await new ItemStore(redis).upsert('shed', { itemName: 'shed', remainCount: 100_000, waitingQueueEnabled: true });
-    api = await startService('api', { REDIS_URL: env.url, MAX_IN_FLIGHT: '4', LOG_LEVEL: 'warn' });
-  }, 60_000);
-
-  afterAll(async () => {
-    await api?.stop();
-    redis?.disconnect();
-    await env?.stop();
+  beforeAll(() => {
+    redis = env.redis;
+    [api] = env.services;
   });
 
   test('a burst of 300 concurrent registrations: 200s and 429s with Retry-After, no 5xx, every 200 is queued', async () => {

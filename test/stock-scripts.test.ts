@@ -10,7 +10,7 @@ import {
   type RedisClient,
 } from '@waiting-queue/shared';
 import { register } from './helpers/queue';
-import { testRedis } from './helpers/redis';
+import { useRedis } from './helpers/stack';
 
 /**
  * The stock and queue policy Lua scripts on a real redis-server, called through their typed wrappers: stock never
@@ -18,7 +18,7 @@ import { testRedis } from './helpers/redis';
  * entry batches, abandonment, and the outbox event each change appends.
  */
 describe('stock, reservation, claim and lane scripts', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useRedis('stock-scripts');
   let redis: RedisClient;
   let other: RedisClient;
   let queue: QueueStore;
@@ -43,18 +43,15 @@ describe('stock, reservation, claim and lane scripts', () => {
   const types = async (itemId: string) => (await readOutbox(redis, itemId)).map((e) => e.type);
 
   beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'stock-scripts');
+    redis = env.redis;
     other = await connectRedis({ url: env.url }, 'stock-scripts-2');
     queue = new QueueStore(redis);
     items = new ItemStore(redis);
     rsv = new ReservationStore(redis);
     claims = new ClaimStore(redis);
   });
-  afterAll(async () => {
-    redis.disconnect();
+  afterAll(() => {
     other.disconnect();
-    await env.stop();
   });
 
   test('an item without lanes keeps the old layout: place number = sequence, one batch record per tick, no last-poll key', async () => {

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { freePort } from '@waiting-queue/shared';
-import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, QueueStore, keys, type RedisClient } from '@waiting-queue/shared';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { scrape, sampleValue } from './helpers/prometheus';
-import { testRedis } from './helpers/redis';
+import { useStack } from './helpers/stack';
 import { ADMIN, expectSuccess, register, sleep, waitFor } from './helpers/waiting-room-client';
 
 /** Preload that shifts a process's Date.now() and `new Date()` by CLOCK_SKEW_MS (a host clock that is off). */
@@ -18,7 +18,7 @@ const HOUR_MS = 3_600_000;
  * nor stores its clock; a stuck fence is visible in the overview, counted in /metrics and cleared by an operator.
  */
 describe('time comes from Redis', () => {
-  let env: Awaited<ReturnType<typeof testRedis>>;
+  const env = useStack({ name: 'time-test', services: [{ name: 'api', env: { LOG_LEVEL: 'warn' } }] });
   let redis: RedisClient;
   let items: ItemStore;
   let queue: QueueStore;
@@ -38,22 +38,15 @@ describe('time comes from Redis', () => {
     for (const u of users) expectSuccess(await register(api!.url, itemId, u));
   };
 
-  beforeAll(async () => {
-    env = await testRedis();
-    redis = await connectRedis({ url: env.url }, 'time-test');
+  beforeAll(() => {
+    redis = env.redis;
     items = new ItemStore(redis);
     queue = new QueueStore(redis);
-    api = await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn' });
-  }, 90_000);
+    [api] = env.services;
+  });
 
   afterEach(async () => {
     await Promise.all(started.splice(0).map((s) => s.stop()));
-  }, 30_000);
-
-  afterAll(async () => {
-    await api?.stop();
-    redis?.disconnect();
-    await env?.stop();
   }, 30_000);
 
   test('a scheduler whose host clock runs 1 h ahead for 3 s does not freeze admission for the honest one', async () => {

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * HTML reports with charts, for `npm run spike -- --report FILE` and `npm run bench -- --report FILE`.
  *
@@ -21,18 +22,26 @@ const UPLOT_CSS = require.resolve('uplot/dist/uPlot.min.css');
 
 const COLORS = ['#1d4ed8', '#b91c1c', '#166534', '#92400e', '#6d28d9'];
 
+/** @param {unknown} s */
 function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** JSON that is safe inside a `<script>` element. */
+/**
+ * JSON that is safe inside a `<script>` element.
+ * @param {unknown} value
+ */
 function scriptJson(value) {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 /** Runs in the report's page: draws every chart of the data block with uPlot. */
 function drawCharts() {
-  /* global uPlot, document */
+  // The page's globals (this function is serialized into the report and runs there).
+  /** @type {any} */
+  const page = globalThis;
+  const { uPlot, document } = page;
+  /** @type {{charts: ReportChart[], colors: string[]}} */
   const spec = JSON.parse(document.getElementById('report-data').textContent);
   const root = document.getElementById('charts');
   spec.charts.forEach((c, i) => {
@@ -48,9 +57,9 @@ function drawCharts() {
       width: Math.min(900, root.clientWidth || 900),
       height: bars ? 220 : 280,
       // y from 0, so that bar lengths and line heights compare honestly.
-      scales: { x: { time: false, ...(bars ? { range: [-0.5, c.x.length - 0.5] } : {}) }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: { x: { time: false, ...(bars ? { range: [-0.5, c.x.length - 0.5] } : {}) }, y: { range: (/** @type {unknown} */ u, /** @type {number} */ min, /** @type {number} */ max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { label: c.xLabel, ...(bars ? { values: (u, splits) => splits.map((s) => (Number.isInteger(s) ? c.xLabels[s] || '' : '')) } : {}) },
+        { label: c.xLabel, ...(bars ? { values: (/** @type {unknown} */ u, /** @type {number[]} */ splits) => splits.map((s) => (Number.isInteger(s) ? (c.xLabels ?? [])[s] || '' : '')) } : {}) },
         { label: c.yLabel, size: 70 },
       ],
       series: [
@@ -125,17 +134,19 @@ function writeReport(file, spec) {
  * @returns {{seconds: number[], requestsPerSecond: number[], p50Ms: (number|null)[], p99Ms: (number|null)[]}}
  */
 function perSecond(samples, percentile) {
+  /** @type {(number|null)[][]} */
   const buckets = [];
   for (const s of samples) {
     const b = Math.floor(s.startMs / 1000);
     (buckets[b] ||= []).push(s.durationMs);
   }
+  /** @type {{seconds: number[], requestsPerSecond: number[], p50Ms: (number|null)[], p99Ms: (number|null)[]}} */
   const out = { seconds: [], requestsPerSecond: [], p50Ms: [], p99Ms: [] };
   for (let b = 0; b < buckets.length; b++) {
-    const ds = (buckets[b] || []).filter((d) => d !== null);
+    const ds = /** @type {number[]} */ ((buckets[b] || []).filter((d) => d !== null));
     out.seconds.push(b);
     out.requestsPerSecond.push((buckets[b] || []).length);
-    const r = (v) => (v === null ? null : Math.round(v * 10) / 10);
+    const r = (/** @type {number|null} */ v) => (v === null ? null : Math.round(v * 10) / 10);
     out.p50Ms.push(r(percentile(ds, 50)));
     out.p99Ms.push(r(percentile(ds, 99)));
   }

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The mixed shopper workload of `npm run load`, as an autocannon `requests` list.
  *
@@ -31,26 +32,35 @@ function shopperWorkload(o) {
   const counters = { registered: 0, polls: 0, admitted: 0, consumed: 0 };
   let nextUser = 0;
 
+  /**
+   * autocannon's request of a connection, and that connection's context (what it sent last).
+   * @typedef {{method?: string, path?: string, headers?: Record<string, string>, body?: unknown}} Req
+   * @typedef {{last?: {kind: 'register'|'consume'|'poll', user: {userId: string, token: string}}}} Ctx
+   */
+
+  /** @param {Req} req @param {Ctx} ctx */
   const registerReq = (req, ctx) => {
     const userId = `${prefix}_${nextUser++}`;
     ctx.last = { kind: 'register', user: { userId, token: '' } };
     return { ...req, method: 'POST', path: base, headers: { ...req.headers, 'user-id': userId }, body: undefined };
   };
 
+  /** @param {Req} req @param {Ctx} ctx */
   const act = (req, ctx) => {
     if (admitted.length > 0) {
-      const user = admitted.shift();
+      const user = /** @type {{userId: string, token: string}} */ (admitted.shift());
       ctx.last = { kind: 'consume', user };
       return { ...req, method: 'POST', path: `${consumeBase}/${user.token}/consume`, headers: { ...req.headers, ...auth }, body: undefined };
     }
     if (waiting.length > 0) {
-      const user = waiting.shift();
+      const user = /** @type {{userId: string, token: string}} */ (waiting.shift());
       ctx.last = { kind: 'poll', user };
       return { ...req, method: 'GET', path: `${base}/${user.token}`, headers: { ...req.headers, 'user-id': user.userId }, body: undefined };
     }
     return registerReq(req, ctx);
   };
 
+  /** @param {number} status @param {string | Buffer} body @param {Ctx} ctx */
   const onResponse = (status, body, ctx) => {
     const last = ctx.last;
     if (!last) return;
@@ -58,7 +68,7 @@ function shopperWorkload(o) {
     let data = null;
     if (status === 200) {
       try {
-        data = JSON.parse(body).data;
+        data = JSON.parse(String(body)).data;
       } catch {
         data = null;
       }

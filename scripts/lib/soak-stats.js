@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Resource sampling and trend of `npm run load`'s soak: the api process's resident memory (Linux /proc) and Redis
  * `used_memory`, and the least-squares slope of a series.

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The spike scenario of k6scripts/spike-test.js, driven from Node with undici: virtual users (VUs) that each, in a
  * loop, register a new user in the waiting queue of a random item, poll the token when the server says
@@ -11,6 +12,33 @@ const { randomBytes } = require('node:crypto');
 const { Pool } = require('undici');
 const { percentile, latencySummary, vuWindow, countFifoViolations } = require('./spike-stats');
 const { perSecond } = require('./report');
+
+/** @typedef {import('./spike-stats').FifoUser} FifoUser */
+/** @typedef {import('./spike-stats').FifoExample} FifoExample */
+
+/**
+ * Options of {@link runSpike}; durations in seconds unless the name says ms. `runId` prefixes the user ids;
+ * `random` picks items.
+ * @typedef {{baseUrl: string, vus: number, rampUpSeconds: number, holdSeconds: number, rampDownSeconds: number,
+ *   items: number, sleepSeconds: number, maxPolls: number, drainSeconds: number, requestTimeoutMs: number,
+ *   runId?: string, random?: () => number}} SpikeOptions
+ */
+
+/**
+ * What {@link runSpike} reports about once a second.
+ * @typedef {{elapsedMs: number, activeVus: number, users: number, registered: number, admitted: number,
+ *   waiting: number, requests: number}} SpikeProgress
+ */
+
+/**
+ * The figures of a run (see {@link summarize}).
+ * @typedef {ReturnType<typeof summarize>} SpikeResult
+ */
+
+/**
+ * The pass/fail limits of {@link thresholdFailures}; maxP95Ms null: latency not checked.
+ * @typedef {{maxErrorRate?: number, maxP95Ms?: number|null}} Thresholds
+ */
 
 /** Defaults of {@link runSpike}: the k6 script's stages (1 s up to 50 VUs, 10 s hold, 1 s down), 8 items. */
 const SPIKE_DEFAULTS = Object.freeze({
@@ -50,21 +78,27 @@ class RecordingClient {
     const url = new URL(baseUrl);
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, { connections, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    /** Durations of requests that got a response, milliseconds. */
+    /** @type {number[]} Durations of requests that got a response, milliseconds. */
     this.durations = [];
-    /** Responses by status ("0" = network error or timeout). */
+    /** @type {Record<string, number>} Responses by status ("0" = network error or timeout). */
     this.statusCounts = {};
     this.requests = 0;
     /** Non-2xx responses and network errors. */
     this.errors = 0;
     /** Start of the run (driver clock, ms): request start times are kept relative to it. */
     this.t0 = now();
-    /** Every request: start (ms since t0) and duration (ms; null without a response), for the per-second figures. */
+    /**
+     * Every request: start (ms since t0) and duration (ms; null without a response), for the per-second figures.
+     * @type {{startMs: number, durationMs: number|null}[]}
+     */
     this.samples = [];
   }
 
   /**
    * Sends one request with header `user-id` and parses the envelope.
+   * @param {'GET'|'POST'} method
+   * @param {string} path below the base URL
+   * @param {string} userId
    * @returns {Promise<{status: number, body: any, error?: string}>} status 0 on a network error (never throws)
    */
   async call(method, path, userId) {
@@ -72,6 +106,7 @@ class RecordingClient {
     const started = now();
     let status = 0;
     let text = '';
+    /** @type {string | undefined} */
     let error;
     try {
       const res = await this.pool.request({ method, path: this.prefix + path, headers: { 'user-id': userId } });
@@ -80,7 +115,8 @@ class RecordingClient {
       this.durations.push(now() - started);
       this.samples.push({ startMs: started - this.t0, durationMs: now() - started });
     } catch (err) {
-      error = err && err.code ? err.code : String(err);
+      const code = /** @type {{code?: string}} */ (err)?.code;
+      error = code ? code : String(err);
       this.samples.push({ startMs: started - this.t0, durationMs: null });
     }
     this.statusCounts[status] = (this.statusCounts[status] || 0) + 1;
@@ -103,11 +139,9 @@ class RecordingClient {
 /**
  * Runs the spike scenario against a running api.
  *
- * @param {Partial<typeof SPIKE_DEFAULTS> & {runId?: string, random?: () => number}} options `runId` prefixes the
- *   user ids (default: random, so runs against the same Redis never reuse a user); `random` picks items
- *   (default Math.random).
- * @param {(p: {elapsedMs: number, activeVus: number, users: number, registered: number, admitted: number,
- *   waiting: number, requests: number}) => void} [onProgress] called about once a second
+ * @param {Partial<SpikeOptions>} options `runId` prefixes the user ids (default: random, so runs against the same
+ *   Redis never reuse a user); `random` picks items (default Math.random).
+ * @param {(p: SpikeProgress) => void} [onProgress] called about once a second
  * @returns {Promise<ReturnType<typeof summarize>>} the figures (see {@link summarize}); never throws for HTTP
  *   failures (they are counted)
  */
@@ -126,19 +160,24 @@ async function runSpike(options = {}, onProgress) {
   client.t0 = t0;
   const drainDeadline = t0 + stagesMs + o.drainSeconds * 1000;
 
-  /** Follows one registered user until admitted; sets user.outcome. */
+  /**
+   * Follows one registered user until admitted; sets user.outcome.
+   * @param {SpikeUser} user
+   * @param {{pollAfterMs?: number, canOrder?: boolean, admissionExpiresAt?: number}} firstView the registration's data
+   */
   async function follow(user, firstView) {
+    /** @type {typeof firstView | null} */
     let view = firstView;
-    let waitMs = view.pollAfterMs;
+    let waitMs = firstView.pollAfterMs;
     for (;;) {
       if (view && view.canOrder) {
-        user.admissionExpiresAt = view.admissionExpiresAt;
+        user.admissionExpiresAt = view.admissionExpiresAt ?? null;
         user.admittedAt = now();
         user.outcome = 'admitted';
         return;
       }
       if (user.polls >= o.maxPolls) return void (user.outcome = 'max-polls');
-      if (!(Number.isFinite(waitMs) && waitMs > 0)) waitMs = 1000;
+      if (!(waitMs !== undefined && Number.isFinite(waitMs) && waitMs > 0)) waitMs = 1000;
       if (now() + waitMs > drainDeadline) return void (user.outcome = 'abandoned');
       await sleep(waitMs);
       user.polls++;
@@ -146,7 +185,7 @@ async function runSpike(options = {}, onProgress) {
       const res = await client.call('GET', `/api/v1/item/${user.itemId}/waiting-queue/${user.token}`, user.userId);
       if (res.status >= 200 && res.status < 300 && res.body && res.body.data) {
         view = res.body.data;
-        waitMs = view.pollAfterMs;
+        waitMs = res.body.data.pollAfterMs;
       } else if (res.status === 0 || res.status >= 500 || res.status === 429) {
         view = null; // transient: poll again in a second
         waitMs = 1000;
@@ -158,7 +197,13 @@ async function runSpike(options = {}, onProgress) {
     }
   }
 
+  /**
+   * One iteration of a VU: registers a new user and follows it.
+   * @param {number} vu 1-based
+   * @param {number} iter 0-based
+   */
   async function iteration(vu, iter) {
+    /** @type {SpikeUser} */
     const user = {
       userId: `${runId}_${vu}_${iter}`,
       itemId: String(1 + Math.floor(random() * o.items)),
@@ -184,6 +229,7 @@ async function runSpike(options = {}, onProgress) {
     await follow(user, view);
   }
 
+  /** @param {number} vu 1-based */
   async function vuLoop(vu) {
     const { startMs, stopMs } = vuWindow(vu, stages);
     const stopAt = t0 + stopMs;
@@ -239,27 +285,35 @@ async function runSpike(options = {}, onProgress) {
  * Admitted users per scheduler tick, as the Redis clock saw them: the admissions grouped by the second of their
  * `admissionExpiresAt` (one tick stamps its admissions with one expiry; the scheduler ticks once a second by
  * default). `at`: seconds after the first tick that admitted one of the run's users.
+ * @param {SpikeUser[]} admittedUsers
  * @returns {{at: number[], admitted: number[]}}
  */
 function admissionsPerTick(admittedUsers) {
+  /** @type {Map<number, number>} */
   const bySecond = new Map();
   for (const u of admittedUsers) {
-    if (!Number.isFinite(u.admissionExpiresAt)) continue;
+    if (u.admissionExpiresAt === null || !Number.isFinite(u.admissionExpiresAt)) continue;
     const sec = Math.floor(u.admissionExpiresAt / 1000);
     bySecond.set(sec, (bySecond.get(sec) || 0) + 1);
   }
   const secs = [...bySecond.keys()].sort((a, b) => a - b);
-  return { at: secs.map((x) => x - secs[0]), admitted: secs.map((x) => bySecond.get(x)) };
+  return { at: secs.map((x) => x - secs[0]), admitted: secs.map((x) => bySecond.get(x) ?? 0) };
 }
 
+/**
+ * @param {{users: SpikeUser[], client: RecordingClient, polls: number, durationMs: number, runId: string,
+ *   options: SpikeOptions}} run
+ */
 function summarize({ users, client, polls, durationMs, runId, options }) {
   const registeredUsers = users.filter((u) => u.token !== null);
   const admittedUsers = users.filter((u) => u.outcome === 'admitted');
+  /** @type {Record<string, number>} */
   const outcomes = {};
   for (const u of users) outcomes[u.outcome] = (outcomes[u.outcome] || 0) + 1;
-  const fifo = countFifoViolations(admittedUsers);
-  const waits = admittedUsers.map((u) => u.admittedAt - u.registeredAt);
-  const round = (v) => (v === null ? null : Math.round(v));
+  // Registered users have registeredAt set, admitted ones admittedAt too.
+  const fifo = countFifoViolations(/** @type {FifoUser[]} */ (admittedUsers));
+  const waits = admittedUsers.map((u) => /** @type {number} */ (u.admittedAt) - /** @type {number} */ (u.registeredAt));
+  const round = (/** @type {number|null} */ v) => (v === null ? null : Math.round(v));
   return {
     users: users.length,
     registered: registeredUsers.length,
@@ -296,7 +350,7 @@ function summarize({ users, client, polls, durationMs, runId, options }) {
 /**
  * The pass/fail checks of a run (the k6 thresholds plus the waiting-room invariants).
  * @param {{registered: number, admitted: number, fifoViolations: number, errorRate: number, p95: number|null}} r
- * @param {{maxErrorRate?: number, maxP95Ms?: number|null}} [t] maxP95Ms null: latency not checked
+ * @param {Thresholds} [t] maxP95Ms null: latency not checked
  * @returns {string[]} one line per failed check; empty when the run passes
  */
 function thresholdFailures(r, t = {}) {

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Pure statistics of a spike run (no I/O): percentiles, the load profile of the virtual users, and the FIFO check
  * of admissions. Used by scripts/lib/spike-core.js (the driver) and by the bench.
@@ -28,7 +29,7 @@ function percentile(values, p) {
  * @returns {{p50: number|null, p95: number|null, p99: number|null, max: number|null, mean: number|null}}
  */
 function latencySummary(durationsMs) {
-  const round = (v) => (v === null ? null : Math.round(v * 100) / 100);
+  const round = (/** @type {number|null} */ v) => (v === null ? null : Math.round(v * 100) / 100);
   const mean = durationsMs.length ? durationsMs.reduce((a, b) => a + b, 0) / durationsMs.length : null;
   return {
     p50: round(percentile(durationsMs, 50)),
@@ -59,6 +60,18 @@ function vuWindow(vu, { vus, rampUpMs, holdMs, rampDownMs }) {
 }
 
 /**
+ * A user as the FIFO check sees it. Times on the driver's monotonic clock (performance.now()), ms; the admission
+ * expiry is epoch ms on the Redis clock, null when not admitted.
+ * @typedef {{userId: string, itemId: string, registerSentAt: number, registeredAt: number,
+ *   admissionExpiresAt: number|null}} FifoUser
+ */
+
+/**
+ * A violating pair: `ahead` registered before `behind` but was admitted later.
+ * @typedef {{ahead: string, behind: string, aheadAdmissionExpiresAt: number, behindAdmissionExpiresAt: number}} FifoExample
+ */
+
+/**
  * Counts FIFO violations of admissions within each item.
  *
  * User A is definitely ahead of user B in an item's waiting queue when A's registration response arrived before
@@ -71,30 +84,31 @@ function vuWindow(vu, { vus, rampUpMs, holdMs, rampDownMs }) {
  * O(n log n) per item: a sweep over the users in `registerSentAt` order with a Fenwick tree over the admission
  * expiries of the users already known to be ahead.
  *
- * @param {{userId: string, itemId: string, registerSentAt: number, registeredAt: number,
- *          admissionExpiresAt: number|null}[]} users
+ * @param {FifoUser[]} users
  * @param {number} [maxExamples=5] how many violating pairs to return as examples
- * @returns {{violations: number, examples: {ahead: string, behind: string, aheadAdmissionExpiresAt: number,
- *           behindAdmissionExpiresAt: number}[]}} violations = number of violating pairs
+ * @returns {{violations: number, examples: FifoExample[]}} violations = number of violating pairs
  */
 function countFifoViolations(users, maxExamples = 5) {
+  /** @typedef {(typeof users)[number] & {admissionExpiresAt: number}} AdmittedUser */
+  /** @type {Map<string, AdmittedUser[]>} */
   const byItem = new Map();
   for (const u of users) {
     if (u.admissionExpiresAt === null || u.admissionExpiresAt === undefined) continue;
     if (!byItem.has(u.itemId)) byItem.set(u.itemId, []);
-    byItem.get(u.itemId).push(u);
+    /** @type {AdmittedUser[]} */ (byItem.get(u.itemId)).push(/** @type {AdmittedUser} */ (u));
   }
   let violations = 0;
+  /** @type {FifoExample[]} */
   const examples = [];
   for (const list of byItem.values()) {
     // Admission expiries, compressed to 1-based Fenwick indexes.
     const distinct = [...new Set(list.map((u) => u.admissionExpiresAt))].sort((a, b) => a - b);
     const indexOf = new Map(distinct.map((v, i) => [v, i + 1]));
     const tree = new Int32Array(distinct.length + 1);
-    const add = (i) => {
+    const add = (/** @type {number} */ i) => {
       for (; i < tree.length; i += i & -i) tree[i]++;
     };
-    const countUpTo = (i) => {
+    const countUpTo = (/** @type {number} */ i) => {
       let c = 0;
       for (; i > 0; i -= i & -i) c += tree[i];
       return c;
@@ -102,20 +116,23 @@ function countFifoViolations(users, maxExamples = 5) {
     const ahead = [...list].sort((a, b) => a.registeredAt - b.registeredAt);
     const behind = [...list].sort((a, b) => a.registerSentAt - b.registerSentAt);
     let inserted = 0;
+    /** @type {AdmittedUser | null} */
     let latestAhead = null; // the inserted user with the largest admission expiry, for the examples
     for (const b of behind) {
       while (inserted < ahead.length && ahead[inserted].registeredAt < b.registerSentAt) {
         const a = ahead[inserted++];
-        add(indexOf.get(a.admissionExpiresAt));
+        add(/** @type {number} */ (indexOf.get(a.admissionExpiresAt)));
         if (!latestAhead || a.admissionExpiresAt > latestAhead.admissionExpiresAt) latestAhead = a;
       }
-      const later = inserted - countUpTo(indexOf.get(b.admissionExpiresAt));
+      const later = inserted - countUpTo(/** @type {number} */ (indexOf.get(b.admissionExpiresAt)));
       violations += later;
       if (later > 0 && examples.length < maxExamples) {
+        // A later admission ahead means one was inserted.
+        const top = /** @type {AdmittedUser} */ (latestAhead);
         examples.push({
-          ahead: latestAhead.userId,
+          ahead: top.userId,
           behind: b.userId,
-          aheadAdmissionExpiresAt: latestAhead.admissionExpiresAt,
+          aheadAdmissionExpiresAt: top.admissionExpiresAt,
           behindAdmissionExpiresAt: b.admissionExpiresAt,
         });
       }

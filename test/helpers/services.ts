@@ -1,16 +1,11 @@
-import { startService, type ServiceProcess } from './processes';
+import { startServices as startProcesses, type ServiceName, type ServiceProcess } from '@waiting-queue/shared';
+import { testServiceEnv } from './processes';
 
 /**
- * Starts several product processes at once (each as {@link startService}); when one fails to start, stops the
- * others that did (by pid) and rethrows, so no process outlives a failed beforeAll.
+ * Starts several product processes at once (each as `startService` of ./processes, with the test defaults);
+ * when one fails to start, stops the others that did (by pid) and rethrows, so no process outlives a failed
+ * beforeAll.
  */
-export async function startServices(specs: { name: 'api' | 'scheduler'; env: Record<string, string> }[]): Promise<ServiceProcess[]> {
-  const settled = await Promise.allSettled(specs.map((s) => startService(s.name, s.env)));
-  const started = settled.filter((s): s is PromiseFulfilledResult<ServiceProcess> => s.status === 'fulfilled').map((s) => s.value);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    await Promise.all(started.map((p) => p.stop()));
-    throw failed.reason;
-  }
-  return started;
+export function startServices(specs: { name: ServiceName; env: Record<string, string> }[]): Promise<ServiceProcess[]> {
+  return startProcesses(specs.map((s) => ({ name: s.name, env: testServiceEnv(s.env), readyTimeoutMs: 30_000 })));
 }

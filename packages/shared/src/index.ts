@@ -1,5 +1,6 @@
 export * from './config';
 export * from './embedded-redis';
+export * from './stack';
 export * from './envelope';
 export * from './errors';
 export * from './ids';
