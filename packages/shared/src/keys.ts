@@ -23,8 +23,8 @@
  *                                    (XADD MAXLEN ~ OUTBOX_MAXLEN until a relay has seen the item, then untrimmed: the relay
  *                                    trims it up to its cursor, lua/includes/outbox.lua). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
  *                                    the item hash's `eventSeq`: unique, stable), `type`, `itemId`, `at` (epoch ms,
- *                                    Redis clock), `payload` (JSON). Types and payloads: see outbox.ts
- *                                    ({@link OutboxEventType}); lua/includes/outbox.lua writes them.
+ *                                    Redis clock), `payload` (JSON). Types and payloads: see events.ts
+ *                                    ({@link EventPayloads}); lua/includes/outbox.lua writes them.
  * - `wq:{<itemId>}:outbox-cursor` STRING the stream entry id of the last event Kafka acknowledged (outbox relay;
  *                                    moved only by lua/relay-cursor-3.lua).
  * - `wq:{<itemId>}:reservations`         HASH n -> reservation record JSON (id `<itemId>.<n>`; see reservation-store.ts).
