@@ -38,7 +38,7 @@ export class RegistrationLimiter {
     } catch (err) {
       if (err instanceof RateLimiterRes) {
         const retry = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new WqError('TOO_MANY_REQUESTS', 'too many registrations; retry later', { 'Retry-After': String(retry) });
+        throw new WqError('TOO_MANY_REQUESTS', 'too many registrations; retry later', { headers: { 'Retry-After': String(retry) } });
       }
       throw err;
     }

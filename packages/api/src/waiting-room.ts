@@ -103,13 +103,13 @@ export class WaitingRoom {
     const result = await this.queue.registerOrRefuse(itemId, userId, { lane, trackPoll: (this.extras.abandonAfterMs ?? 0) > 0 });
     if ('refusal' in result) {
       const r = result.refusal;
-      if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', {}, { itemId });
+      if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', { data: { itemId } });
       if (r === 'NOT_OPEN') {
         const opensAt = result.opensAt ?? 0;
         const retry = String(Math.max(1, Math.ceil((opensAt - (result.nowMs ?? opensAt)) / 1000)));
-        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt });
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { headers: { 'Retry-After': retry }, data: { itemId, opensAt } });
       }
-      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], {}, { itemId, reason: r });
+      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], { data: { itemId, reason: r } });
     }
     return this.view(itemId, userId, result);
   }

@@ -122,7 +122,7 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
   if (redis instanceof Cluster) {
     const owner = redis.slots[keySlot(key)]?.[0];
     const found = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
-    if (!found) throw new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { 'Retry-After': '1' });
+    if (!found) throw new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
     node = found;
   }
   const acked = Number(await node.call('WAIT', durability.replicas, durability.timeoutMs));
@@ -130,7 +130,7 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
     throw new WqError(
       'SERVICE_UNAVAILABLE',
       `the change was acknowledged by ${acked} of ${durability.replicas} replicas in time: it may or may not survive a failover; retry with the same Idempotency-Key`,
-      { 'Retry-After': '1' },
+      { headers: { 'Retry-After': '1' } },
     );
   }
 }
