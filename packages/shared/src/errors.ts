@@ -1,3 +1,5 @@
+import { IdempotencyKeyReusedError, StoreUnavailableError } from './store-errors';
+
 /**
  * Stable error codes of the public, internal and admin APIs, with the HTTP status each one maps to.
  * The first four come from the original Spring service; the rest are ours.
@@ -123,11 +125,15 @@ export function isRedisUnavailable(err: unknown): boolean {
 }
 
 /**
- * Maps any error to a {@link WqError}: ours pass through, Redis outages become 503 `SERVICE_UNAVAILABLE` with
- * `Retry-After: 1`, anything else becomes 500 `UNKNOWN` (a bug: it is logged by the caller).
+ * Maps any error to a {@link WqError}: ours pass through; the stores' errors get their code (an Idempotency-Key
+ * reused: 422 `IDEMPOTENCY_KEY_REUSED`; a store that cannot answer for certain: 503 `SERVICE_UNAVAILABLE` with
+ * `Retry-After: 1`, its message kept); Redis outages become 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`;
+ * anything else becomes 500 `UNKNOWN` (a bug: it is logged by the caller).
  */
 export function toWqError(err: unknown): WqError {
   if (err instanceof WqError) return err;
+  if (err instanceof IdempotencyKeyReusedError) return new WqError('IDEMPOTENCY_KEY_REUSED', err.message);
+  if (err instanceof StoreUnavailableError) return new WqError('SERVICE_UNAVAILABLE', err.message, { headers: { 'Retry-After': '1' } });
   if (isRedisUnavailable(err)) {
     return new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
   }

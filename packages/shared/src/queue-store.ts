@@ -130,7 +130,7 @@ export class QueueStore {
   /**
    * Consumes the admission of place `seq` of `userId`, once. @returns true when this call consumed it (or, with
    * `idem`, when the call that recorded its key did).
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async consume(itemId: string, userId: string, seq: string, idem?: IdempotentRequest): Promise<boolean> {
     return (await callIdempotent<number>(this.redis, 'wq_consume', keys.queue(itemId), [userId, seq], keys.idempotency(itemId), idem, this.limits)) === 1;
@@ -139,7 +139,7 @@ export class QueueStore {
   /**
    * The outcome recorded for `idem`'s key on `itemId` (true: that consume consumed), or undefined (no key, no
    * record): the retry of a consume that happened gets its answer although the admission is gone.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`.
+   * @throws IdempotencyKeyReusedError.
    */
   async recordedConsume(itemId: string, idem: IdempotentRequest | undefined): Promise<boolean | undefined> {
     const raw = await recordedReply<number>(this.redis, keys.idempotency(itemId), idem);
