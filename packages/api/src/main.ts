@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   shedderMetrics(shedder);
   const server = createServer((req, res) => {
     // Not shed during warm-up: the api is not ready yet, so only its own warm-up requests arrive.
-    if (warmedUp && !shedder.admit(res)) return;
+    if (warmedUp && !shedder.accept(res)) return;
     listener(req, res);
   });
 

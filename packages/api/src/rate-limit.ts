@@ -29,10 +29,10 @@ export class RegistrationLimiter {
   }
 
   /**
-   * Counts one registration of `userId` from `ip`.
+   * Charges one registration of `userId` from `ip` to both limits.
    * @throws WqError 429 `TOO_MANY_REQUESTS` (with `Retry-After`) over a limit; Redis errors as they come (503).
    */
-  async consume(userId: string, ip: string | undefined): Promise<void> {
+  async charge(userId: string, ip: string | undefined): Promise<void> {
     try {
       await Promise.all([this.perUser?.consume(userId), ip ? this.perIp?.consume(ip) : undefined]);
     } catch (err) {

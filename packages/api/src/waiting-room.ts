@@ -108,7 +108,7 @@ export class WaitingRoom {
     const userId = requireId(userIdRaw, 'userId');
     const lane = laneOf(options.tier);
     const { ip, skipRateLimit = false } = options;
-    if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.consume(userId, ip);
+    if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.charge(userId, ip);
     const result = await this.queue.registerOrRefuse(itemId, userId, { lane, trackPoll: (this.extras.abandonAfterMs ?? 0) > 0 });
     if ('refusal' in result) {
       const r = result.refusal;
