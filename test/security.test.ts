@@ -16,7 +16,7 @@ describe('security', () => {
   let jwtApi: ServiceProcess;
   let fence = 1;
   const JWT_SECRET = 'security-test-secret-0123456789abcdef';
-  const admit = (itemId: string) => queue.admit(itemId, { tokenCountToMove: 100, entryTtlMs: 60_000, fence: fence++, tickMs: 1000 });
+  const admit = (itemId: string) => queue.admit(itemId, { tokenCountToMove: 100, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000 });
 
   beforeAll(async () => {
     env = await testRedis();

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     queue,
     {
       defaultTokenCountToMove: config.TOKEN_COUNT_TO_MOVE,
-      entryTtlMs: config.ENTRY_TTL_SECONDS * 1000,
+      admissionTtlMs: config.ENTRY_TTL_SECONDS * 1000,
       tickMs,
       abandonAfterMs: config.ABANDON_AFTER_SECONDS * 1000,
       reservationRetentionMs: config.RESERVATION_RETENTION_SECONDS * 1000,

@@ -64,14 +64,16 @@
 export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
   waiting: (itemId: string) => `wq:{${itemId}}:waiting`,
-  entry: (itemId: string) => `wq:{${itemId}}:entry`,
-  entryBatches: (itemId: string) => `wq:{${itemId}}:entry-batches`,
+  /** The item's admitted users (the ZSET named `entry` in Redis). */
+  admitted: (itemId: string) => `wq:{${itemId}}:entry`,
+  /** The item's admission batches (the ZSET named `entry-batches` in Redis). */
+  admissionBatches: (itemId: string) => `wq:{${itemId}}:entry-batches`,
   /** The four keys of an item's queue state, in the order every queue script takes them. */
   queue: (itemId: string): [string, string, string, string] => [
     keys.item(itemId),
     keys.waiting(itemId),
-    keys.entry(itemId),
-    keys.entryBatches(itemId),
+    keys.admitted(itemId),
+    keys.admissionBatches(itemId),
   ],
   lastPoll: (itemId: string) => `wq:{${itemId}}:last-poll`,
   outbox: (itemId: string) => `wq:{${itemId}}:outbox`,

@@ -59,8 +59,8 @@ export interface AdmitResult {
 export interface AdmitParams {
   /** Global N: tokens per tick for items without their own tokenCountToMove. */
   tokenCountToMove: number;
-  /** Entry TTL, milliseconds. */
-  entryTtlMs: number;
+  /** Admission lifetime: how long an admitted user may consume, milliseconds. */
+  admissionTtlMs: number;
   /**
    * Fencing token: the tick's slot, epoch ms on the Redis clock (see the scheduler's cron-task.ts); each tick must
    * use a larger one than the last, and one more than `tickMs` ahead of Redis time is refused (FENCE_AHEAD).
@@ -155,7 +155,7 @@ export class QueueStore {
       this.redis,
       'wq_admit',
       [...queueKeys(itemId), keys.outbox(itemId)],
-      [p.tokenCountToMove, p.entryTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
+      [p.tokenCountToMove, p.admissionTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
     );
     return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]), abandoned: Number(raw[4]) };
   }
@@ -176,13 +176,13 @@ export class QueueStore {
   async counts(itemIds: string[]): Promise<{ itemId: string; waitingTokenCount: number; enteredTokenCount: number }[]> {
     return Promise.all(
       itemIds.map(async (itemId) => {
-        const [waiting, entered] = await callScript<[number, number]>(
+        const [waiting, admitted] = await callScript<[number, number]>(
           this.redis,
           'wq_counts',
-          [keys.waiting(itemId), keys.entry(itemId), keys.entryBatches(itemId)],
+          [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)],
           [],
         );
-        return { itemId, waitingTokenCount: waiting, enteredTokenCount: entered };
+        return { itemId, waitingTokenCount: waiting, enteredTokenCount: admitted };
       }),
     );
   }

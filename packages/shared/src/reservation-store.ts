@@ -103,7 +103,7 @@ export class ReservationStore {
     const raw = await callIdempotent<RawReserve>(
       this.redis,
       'wq_reserve',
-      [keys.item(itemId), keys.entry(itemId), keys.entryBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
+      [keys.item(itemId), keys.admitted(itemId), keys.admissionBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
       [userId, seq, quantity, ttlMs, itemId],
       keys.idempotency(itemId),
       idem,
