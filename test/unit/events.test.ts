@@ -14,6 +14,10 @@ describe('events', () => {
       headers: { 'event-id': 'i1:7@1700000000000-3', 'event-type': 'claim.issued' },
     });
     expect(parseEvent(formatEvent(event))).toEqual(event);
+    // The union narrows on type: the payload is the claim's (checked by tsc over test/).
+    const claimId: string | undefined = event.type === 'claim.issued' ? event.payload.claimId : undefined;
+    const remainCount: number | undefined = parsed.type === 'claim.issued' ? parsed.payload.remainCount : undefined;
+    expect({ claimId, remainCount }).toEqual({ claimId: 'i1.c1', remainCount: 4 });
   });
 
   test('entries without id or type are not events; a payload that is not JSON is kept as raw; itemId falls back to the stream', () => {

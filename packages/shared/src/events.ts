@@ -81,12 +81,14 @@ export type ItemEvent<T extends EventType = EventType> = {
 }[T];
 
 /** An event read from the outbox: the published fields, with the script's own id and the stream entry id. */
-export type OutboxEntry<T extends EventType = EventType> = Omit<ItemEvent<T>, 'id'> & {
-  /** `<itemId>:<n>`, n = the item hash's `eventSeq` counter (lua/includes/outbox.lua). */
-  id: string;
-  /** The stream entry id `<ms>-<seq>`, for XRANGE cursors. */
-  streamId: string;
-};
+export type OutboxEntry<T extends EventType = EventType> = {
+  [K in T]: Omit<ItemEvent<K>, 'id'> & {
+    /** `<itemId>:<n>`, n = the item hash's `eventSeq` counter (lua/includes/outbox.lua). */
+    id: string;
+    /** The stream entry id `<ms>-<seq>`, for XRANGE cursors. */
+    streamId: string;
+  };
+}[T];
 
 /**
  * The id of a published event: the script's id `<itemId>:<n>` joined with the stream entry id,
