@@ -41,28 +41,6 @@ export interface EventPayloads {
 /** The type of an event, e.g. `reservation.created`. */
 export type EventType = keyof EventPayloads;
 
-/** Every event type once; the compiler keeps it equal to the keys of {@link EventPayloads}. */
-const EVENT_TYPE_SET: Record<EventType, true> = {
-  'batch.admitted': true,
-  'reservation.created': true,
-  'reservation.confirmed': true,
-  'reservation.cancelled': true,
-  'reservation.expired': true,
-  'claim.issued': true,
-  'item.restocked': true,
-  'item.sold_out': true,
-  'item.reopened': true,
-  'admin.changed': true,
-};
-
-/** Every event type, in declaration order. */
-export const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as readonly EventType[];
-
-/** True when `type` is one of {@link EVENT_TYPES}. */
-export function isEventType(type: string): type is EventType {
-  return Object.prototype.hasOwnProperty.call(EVENT_TYPE_SET, type);
-}
-
 /**
  * A published event, discriminated by `type`. Narrow on `type` to get the typed payload. Events are read as they
  * come: the parsers check the envelope (id, type), not the payload's fields, and let an unknown type through.
