@@ -296,7 +296,7 @@ async function main() {
       await redis.del(...shared.keys.queue('bench'));
       await seedItem(redis, 'bench');
       await fillQueue(redis, 'bench', 1000);
-      await queue.admit('bench', { tokenCountToMove: 1000, entryTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
+      await queue.admit('bench', { tokenCountToMove: 1000, admissionTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
       api = await startApi(redisServer.url);
       F.validation = await load('validation', api.url, Array.from({ length: LIST_USERS }, (_, i) => ({
         method: 'GET',
@@ -348,7 +348,7 @@ async function main() {
       const t0 = process.hrtime.bigint();
       let moved = 0;
       while (moved < BIG) {
-        const r = await queue.admit('adm', { tokenCountToMove: 10_000, entryTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
+        const r = await queue.admit('adm', { tokenCountToMove: 10_000, admissionTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
         if (r.moved === 0) break;
         moved += r.moved;
       }

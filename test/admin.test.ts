@@ -103,11 +103,11 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     for (const u of ['a', 'b', 'c', 'd', 'e']) await register(queue, 'c1', u);
     await register(queue, 'c2', 'a');
     await register(queue, 'c3', 'a');
-    await queue.admit('c1', { tokenCountToMove: 2, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+    await queue.admit('c1', { tokenCountToMove: 2, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
     // c3's admission expires at once: it is still in the entry set but no longer counts as entered.
-    await queue.admit('c3', { tokenCountToMove: 1, entryTtlMs: 1, fence: fence++, tickMs: 1000 });
+    await queue.admit('c3', { tokenCountToMove: 1, admissionTtlMs: 1, fence: fence++, tickMs: 1000 });
     await sleep(20);
-    expect(await redis.zcard(keys.entry('c3'))).toBe(1);
+    expect(await redis.zcard(keys.admitted('c3'))).toBe(1);
 
     const all = [
       { itemId: 'c1', waitingTokenCount: 3, enteredTokenCount: 2 },

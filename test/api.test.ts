@@ -29,7 +29,7 @@ describe('api processes (x2) on one redis', () => {
   let fence = 1;
 
   /** One admission tick of `itemId` moving up to `n`, as the scheduler does it (same Lua script, growing fence). */
-  const admit = (itemId: string, n: number) => queue.admit(itemId, { tokenCountToMove: n, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+  const admit = (itemId: string, n: number) => queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
   const seedItem = (itemId: string, remainCount = 1000, waitingQueueEnabled = true) =>
     items.upsert(itemId, { itemName: `item ${itemId}`, remainCount, waitingQueueEnabled });
   const tokenOf = (r: Reply): string => expectSuccess(r).waitingQueueToken;
@@ -84,12 +84,12 @@ describe('api processes (x2) on one redis', () => {
       const r = await admit(itemId, step);
       expect(r).toMatchObject({ status: 'OK', moved: step, waiting: 1000 - admitted - step });
       admitted += step;
-      const entry = (await redis.zrange(keys.entry(itemId), 0, -1)).sort();
+      const entry = (await redis.zrange(keys.admitted(itemId), 0, -1)).sort();
       expect(entry).toEqual(order.slice(0, admitted).sort());
       expect(await redis.zrange(keys.waiting(itemId), 0, -1)).toEqual(order.slice(admitted));
     }
     // The entry set keeps each admitted user's sequence as its score (their token stays valid after admission).
-    const flatEntry = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
+    const flatEntry = await redis.zrange(keys.admitted(itemId), 0, -1, 'WITHSCORES');
     expect(flatEntry).toHaveLength(2000);
     const entrySeq = new Map<string, number>();
     for (let i = 0; i < flatEntry.length; i += 2) entrySeq.set(flatEntry[i], Number(flatEntry[i + 1]));
@@ -243,6 +243,6 @@ describe('api processes (x2) on one redis', () => {
     const other = tokenOf(await register(api0.url, 'internal_other', 'u3'));
     expectFailure(await consume(api0.url, itemId, other, INTERNAL_TOKEN), 403, 'TOKEN_MISMATCH');
     expect(expectSuccess(await validate(api0.url, itemId, u3, INTERNAL_TOKEN)).admitted).toBe(true);
-    expect(await redis.zrange(keys.entry(itemId), 0, -1)).toEqual(['u3']);
+    expect(await redis.zrange(keys.admitted(itemId), 0, -1)).toEqual(['u3']);
   });
 });

@@ -219,7 +219,7 @@ describe('malformed input over every endpoint', () => {
     for (const id of [ITEM, 'bi_other']) await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
     real.token = expectSuccess(await register(services[0].url, ITEM, USER)).waitingQueueToken;
     for (const u of ['w1', 'w2']) expectSuccess(await register(services[0].url, ITEM, u));
-    await queue.admit(ITEM, { tokenCountToMove: 1, entryTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
+    await queue.admit(ITEM, { tokenCountToMove: 1, admissionTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
     expectSuccess(await register(services[0].url, 'bi_other', USER));
     before = await snapshotRedis(env.client);
   }, 30_000);
@@ -247,7 +247,7 @@ describe('malformed input over every endpoint', () => {
     expect(after).toEqual(before);
     // The snapshot covers the seeded queues, so the comparison is not vacuous.
     expect(Object.keys(before)).toEqual(expect.arrayContaining([...keys.queue(ITEM), keys.itemRegistry, keys.tokenCountToMove, keys.tokenSecret]));
-    expect(before[keys.entry(ITEM)].value).toHaveLength(1);
+    expect(before[keys.admitted(ITEM)].value).toHaveLength(1);
     expect(before[keys.waiting(ITEM)].value).toHaveLength(2);
   });
 });

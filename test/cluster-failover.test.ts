@@ -156,7 +156,7 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
         items.push(`r${i}`);
       }
     }
-    const counts = (itemId: string) => callScript<[number, number]>(client, 'wq_counts', [keys.waiting(itemId), keys.entry(itemId), keys.entryBatches(itemId)], []);
+    const counts = (itemId: string) => callScript<[number, number]>(client, 'wq_counts', [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)], []);
     expect(await Promise.all(items.map(counts))).toEqual(items.map(() => [0, 0]));
     const newId = (await run('redis-cli', ['-p', String(newPort), 'cluster', 'myid'])).stdout.trim();
     const masters = [...new Set(ranges.map(([, , p]) => p))];

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import type { Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
-import { ItemStore, connectRedis, createLogger, freePort, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore, connectRedis, createLogger, freePort, keys, type EventType, type ItemEvent, type RedisClient } from '@waiting-queue/shared';
 import { OutboxRelay } from '../packages/scheduler/src/outbox-relay';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { kafkaBroker, kafkaForTest, testKafka, type TestKafka } from './helpers/kafka';
@@ -31,13 +31,14 @@ describe('ledger order', () => {
   }, 60_000);
 
   const status = async (id: string) => (await pool.query('SELECT status FROM reservations WHERE reservation_id = $1', [id])).rows[0]?.status;
-  const event = (n: number, type: string, reservationId: string, at: number) => ({
-    id: `o1:${n}@${at}-${n}`,
-    type,
-    itemId: 'o1',
-    at,
-    payload: { reservationId, userId: 'u1', quantity: 1 },
-  });
+  const event = (n: number, type: EventType, reservationId: string, at: number) =>
+    ({
+      id: `o1:${n}@${at}-${n}`,
+      type,
+      itemId: 'o1',
+      at,
+      payload: { reservationId, userId: 'u1', quantity: 1 },
+    }) as ItemEvent;
 
   test('a create and a confirm in the same millisecond, delivered confirm first, leave the reservation CONFIRMED', async () => {
     const at = 1_700_000_000_000;

@@ -250,7 +250,7 @@ describe('fail closed outside development mode (real processes)', () => {
     const newOnly = await readyApi({ INTERNAL_TOKEN, TOKEN_SECRET: SECRET_2, ENTRY_PASS_PRIVATE_JWK: newKey.privateJwk });
 
     const token = (await register(before.url, 'rot', 'carol')).body.data.waitingQueueToken;
-    await new QueueStore(redis).admit('rot', { tokenCountToMove: 10, entryTtlMs: 60_000, fence: 1, tickMs: 1000 });
+    await new QueueStore(redis).admit('rot', { tokenCountToMove: 10, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
     const oldPass = (await poll(before.url, 'rot', token, 'carol')).body.data.entryPass as string;
     expect(typeof oldPass).toBe('string');
 

@@ -48,7 +48,7 @@ describe('Idempotency-Key records: what an anonymous client can make the api rec
     const itemId = 'edge_waiting';
     await items.upsert(itemId, { itemName: itemId, remainCount: 10, waitingQueueEnabled: true }, { register: false });
     const token = expectSuccess(await register(api.url, itemId, 'olga')).waitingQueueToken as string;
-    await queue.admit(itemId, { tokenCountToMove: 1000, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+    await queue.admit(itemId, { tokenCountToMove: 1000, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
     const consume = () =>
       call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, {
         method: 'POST',

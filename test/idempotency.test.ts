@@ -59,7 +59,7 @@ describe('every write takes effect exactly once', () => {
   /** Registers `userId` through the api and admits it by hand (items of this test are not in the registry). */
   const admitted = async (itemId: string, userId: string) => {
     const token = expectSuccess(await register(api.url, itemId, userId)).waitingQueueToken as string;
-    await queue.admit(itemId, { tokenCountToMove: 1000, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+    await queue.admit(itemId, { tokenCountToMove: 1000, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
     return token;
   };
 
@@ -119,13 +119,13 @@ describe('every write takes effect exactly once', () => {
     const { dropped } = await dropReplyOf('wq_consume');
     expectUnavailable(await call(url(token), { method: 'POST', headers: internal(key) }));
     await dropped;
-    expect(await redis.zscore(keys.entry(itemId), 'cora')).toBeNull();
+    expect(await redis.zscore(keys.admitted(itemId), 'cora')).toBeNull();
 
     const retry = await retried(() => call(url(token), { method: 'POST', headers: internal(key) }));
     expect(expectSuccess(retry)).toEqual({ consumed: true, userId: 'cora', itemId });
     expectSameAnswer(await call(url(token), { method: 'POST', headers: internal(key) }), retry);
     expectFailure(await call(url(other), { method: 'POST', headers: internal(key) }), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect(await redis.zscore(keys.entry(itemId), 'cid')).not.toBeNull();
+    expect(await redis.zscore(keys.admitted(itemId), 'cid')).not.toBeNull();
     // A new key is a new request: the admission is gone.
     expectFailure(await call(url(token), { method: 'POST', headers: internal(newKey('consume')) }), 409, 'NOT_ADMITTED');
   });

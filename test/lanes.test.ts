@@ -51,7 +51,7 @@ describe('priority lanes', () => {
 
     // N = 4 per tick: 10 vips take 2.5 ticks, then the regulars.
     expectSuccess(await upsertItem(scheduler.url, itemId, { ...item, tokenCountToMove: 4 }));
-    await waitFor('two ticks of 4', async () => (await redis.zcard(keys.entry(itemId))) >= 8, 20_000);
+    await waitFor('two ticks of 4', async () => (await redis.zcard(keys.admitted(itemId))) >= 8, 20_000);
     // Pause again; a vip arriving now goes ahead of every waiting regular, behind the waiting vips.
     expectSuccess(await upsertItem(scheduler.url, itemId, { ...item, tokenCountToMove: 0 }));
     const waitingNow = await redis.zrange(keys.waiting(itemId), 0, -1);
@@ -72,7 +72,7 @@ describe('priority lanes', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(31);
     // Admission order from the ticks: the tick that admitted each user (the first batch of its lane covering it).
     const tickOf = new Map<string, number>();
-    const entry = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
+    const entry = await redis.zrange(keys.admitted(itemId), 0, -1, 'WITHSCORES');
     for (let i = 0; i < entry.length; i += 2) {
       const seq = Number(entry[i + 1]);
       const lane = seq > 0 ? 'regular' : 'vip';

@@ -41,7 +41,7 @@ describe('bad input, property-based', () => {
     const reg = await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': 'holder' } });
     token = reg.json.data.waitingQueueToken;
     await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': 'second' } });
-    await queue.admit('p1', { tokenCountToMove: 1, entryTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
+    await queue.admit('p1', { tokenCountToMove: 1, admissionTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
     initial = await snapshotRedis(env.client);
   }, 30_000);
 

@@ -46,7 +46,7 @@ describe('queue policies: abandonment, maxWaiting, time deals', () => {
     // Admission resumes: the poller is admitted; its last-poll record goes with it.
     expectSuccess(await upsertItem(scheduler.url, itemId, { ...item, tokenCountToMove: 10 }));
     await waitFor('the poller admitted', async () => expectSuccess(await poll(api.url, itemId, first.waitingQueueToken, 'poller')).canOrder);
-    expect(await redis.zrange(keys.entry(itemId), 0, -1)).toEqual(['poller']);
+    expect(await redis.zrange(keys.admitted(itemId), 0, -1)).toEqual(['poller']);
     await waitFor('no last-poll record left', async () => (await redis.exists(keys.lastPoll(itemId))) === 0);
     // The quitter may come back, to the end of the queue, with a new token.
     const back = expectSuccess(await register(api.url, itemId, 'quitter'));

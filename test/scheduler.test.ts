@@ -46,8 +46,8 @@ describe('scheduler processes', () => {
    * each admitted user (score = sequence) belongs to the batch with the smallest maxSeq >= its sequence.
    */
   const entryGroups = async (itemId: string) => {
-    const flat = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
-    const batches = await redis.zrange(keys.entryBatches(itemId), 0, -1, 'WITHSCORES');
+    const flat = await redis.zrange(keys.admitted(itemId), 0, -1, 'WITHSCORES');
+    const batches = await redis.zrange(keys.admissionBatches(itemId), 0, -1, 'WITHSCORES');
     const groups = new Map<string, string[]>();
     for (let i = 0; i < flat.length; i += 2) {
       const seq = Number(flat[i + 1]);
@@ -88,13 +88,13 @@ describe('scheduler processes', () => {
     await sleep(2500);
     // Ticks kept running (the fence moved) but admitted nobody.
     expect(Number(await redis.hget(keys.item(itemId), 'fence'))).toBeGreaterThan(Number(fenceBefore));
-    expect(await redis.zcard(keys.entry(itemId))).toBe(0);
+    expect(await redis.zcard(keys.admitted(itemId))).toBe(0);
     expect(await redis.zcard(keys.waiting(itemId))).toBe(60);
     expect(expectSuccess(await poll(api!.url, itemId, tokens[0], users[0]))).toMatchObject({ waitingQueueRank: 1, canOrder: false, estimatedWaitSeconds: null });
 
     // N = 3: from the next tick on, each tick admits exactly 3.
     expectSuccess(await putTokenCountToMove(s1.url, 3));
-    await waitFor('a tick with N = 3', async () => (await redis.zcard(keys.entry(itemId))) > 0);
+    await waitFor('a tick with N = 3', async () => (await redis.zcard(keys.admitted(itemId))) > 0);
     await sleep(1500);
     const groups = await entryGroups(itemId);
     const admitted = [...groups.values()].flat();
@@ -107,11 +107,11 @@ describe('scheduler processes', () => {
 
     // Restart with another TOKEN_COUNT_TO_MOVE: the operator's N stored in Redis wins.
     await stopSchedulers();
-    const admittedBeforeRestart = await redis.zcard(keys.entry(itemId));
+    const admittedBeforeRestart = await redis.zcard(keys.admitted(itemId));
     const s2 = await startScheduler({ TOKEN_COUNT_TO_MOVE: '10' });
     expect(expectSuccess(await call(`${s2.url}${ADMIN}/waiting-queue/token-count-to-move`))).toEqual({ tokenCountToMove: 3 });
     expect(await redis.get(keys.tokenCountToMove)).toBe('3');
-    await waitFor('a tick of the restarted scheduler', async () => (await redis.zcard(keys.entry(itemId))) > admittedBeforeRestart);
+    await waitFor('a tick of the restarted scheduler', async () => (await redis.zcard(keys.admitted(itemId))) > admittedBeforeRestart);
     for (const g of (await entryGroups(itemId)).values()) expect(g).toHaveLength(3);
   });
 
@@ -144,7 +144,7 @@ describe('scheduler processes', () => {
       expect(admitted.length + waiting.length).toBe(100);
       expect(new Set([...admitted, ...waiting])).toEqual(new Set(registered.get(itemId)));
       // FIFO across ticks: every admitted user registered before every waiting one.
-      const flatEntry = await redis.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES');
+      const flatEntry = await redis.zrange(keys.admitted(itemId), 0, -1, 'WITHSCORES');
       const entrySeq = new Map<string, number>();
       for (let i = 0; i < flatEntry.length; i += 2) entrySeq.set(flatEntry[i], Number(flatEntry[i + 1]));
       expect([...entrySeq.keys()].sort()).toEqual([...admitted].sort());
@@ -164,12 +164,12 @@ describe('scheduler processes', () => {
     try {
       const queues = [queue, new QueueStore(other)];
       const fence = Date.now();
-      const params = { tokenCountToMove: 5, entryTtlMs: 600_000, fence, tickMs: 1000 };
+      const params = { tokenCountToMove: 5, admissionTtlMs: 600_000, fence, tickMs: 1000 };
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => queues[i % 2].admit(itemId, params)));
       expect(results.filter((r) => r.status === 'OK')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'STALE_FENCE')).toHaveLength(19);
       expect(results.reduce((s, r) => s + r.moved, 0)).toBe(5);
-      expect(await redis.zcard(keys.entry(itemId))).toBe(5);
+      expect(await redis.zcard(keys.admitted(itemId))).toBe(5);
       // An older tick arriving late is rejected too; the next one admits N more.
       expect((await queue.admit(itemId, { ...params, fence: fence - 1000 })).status).toBe('STALE_FENCE');
       expect(await queue.admit(itemId, { ...params, fence: fence + 1000 })).toMatchObject({ status: 'OK', moved: 5 });
@@ -202,7 +202,7 @@ describe('scheduler processes', () => {
     expect(after.body.data?.admitted ?? false).toBe(false);
     expectFailure(await consume(api!.url, itemId, token), 409, 'NOT_ADMITTED');
     // The next ticks sweep the expired admission out of the entry set.
-    await waitFor('the sweep of the expired admission', async () => (await redis.zcard(keys.entry(itemId))) === 0 && (await redis.zcard(keys.entryBatches(itemId))) === 0);
+    await waitFor('the sweep of the expired admission', async () => (await redis.zcard(keys.admitted(itemId))) === 0 && (await redis.zcard(keys.admissionBatches(itemId))) === 0);
     // Registering again gives a new place with a new token; the old one stays dead.
     const again = expectSuccess(await register(api!.url, itemId, 'tina'));
     expect(again.waitingQueueToken).not.toBe(token);

@@ -8,8 +8,8 @@ describe('queue scripts on a real redis-server', () => {
   let queue: QueueStore;
   let items: ItemStore;
   let fence = 1;
-  const admit = (itemId: string, n: number, entryTtlMs = 60_000) =>
-    queue.admit(itemId, { tokenCountToMove: n, entryTtlMs, fence: fence++, tickMs: 1000 });
+  const admit = (itemId: string, n: number, admissionTtlMs = 60_000) =>
+    queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs, fence: fence++, tickMs: 1000 });
 
   beforeAll(() => {
     redis = env.redis;
@@ -33,7 +33,7 @@ describe('queue scripts on a real redis-server', () => {
   test('a fence at or below the last one is rejected, so a tick moves an item once', async () => {
     await items.upsert('s2', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
     for (const u of ['a', 'b', 'c', 'd']) await register(queue, 's2', u);
-    const base = { tokenCountToMove: 1, entryTtlMs: 60_000, tickMs: 1000 };
+    const base = { tokenCountToMove: 1, admissionTtlMs: 60_000, tickMs: 1000 };
     expect((await queue.admit('s2', { ...base, fence: 5000 })).moved).toBe(1);
     expect((await queue.admit('s2', { ...base, fence: 5000 })).status).toBe('STALE_FENCE');
     expect((await queue.admit('s2', { ...base, fence: 4000 })).status).toBe('STALE_FENCE');
@@ -59,8 +59,8 @@ describe('queue scripts on a real redis-server', () => {
     expect(await queue.status('s4', 'a')).toBe('NOT_FOUND');
     const r = await admit('s4', 10, 200);
     expect(r).toMatchObject({ expired: 2, moved: 1 });
-    expect(await redis.zcard(keys.entry('s4'))).toBe(1);
-    expect(await redis.zcard(keys.entryBatches('s4'))).toBe(1);
+    expect(await redis.zcard(keys.admitted('s4'))).toBe(1);
+    expect(await redis.zcard(keys.admissionBatches('s4'))).toBe(1);
   });
 
   test('token uuids are v4, bound to item, user and sequence', () => {

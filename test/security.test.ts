@@ -26,7 +26,7 @@ describe('security', () => {
   let limited: ServiceProcess;
   let jwtApi: ServiceProcess;
   let fence = 1;
-  const admit = (itemId: string) => queue.admit(itemId, { tokenCountToMove: 100, entryTtlMs: 60_000, fence: fence++, tickMs: 1000 });
+  const admit = (itemId: string) => queue.admit(itemId, { tokenCountToMove: 100, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000 });
 
   beforeAll(() => {
     redis = env.redis;

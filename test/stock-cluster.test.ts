@@ -47,7 +47,7 @@ describe('stock scripts on a 3-master Redis Cluster', () => {
       const v1 = await reg('v1', 'vip');
       const r2 = await reg('r2');
       expect(await queue.status(id, 'r1', { trackPoll: true })).toMatchObject({ rank: 2 });
-      const tick = await queue.admit(id, { tokenCountToMove: 3, entryTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 60_000 });
+      const tick = await queue.admit(id, { tokenCountToMove: 3, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 60_000 });
       expect(tick).toMatchObject({ status: 'OK', moved: 3, abandoned: 0 });
       const a = await rsv.reserve(id, 'v1', v1.seq, 1, 60_000);
       const b = await rsv.reserve(id, 'r1', r1.seq, 1, 60_000);

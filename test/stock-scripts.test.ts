@@ -26,8 +26,8 @@ describe('stock, reservation, claim and lane scripts', () => {
   let rsv: ReservationStore;
   let claims: ClaimStore;
   let fence = 1;
-  const admit = (itemId: string, n: number, entryTtlMs = 600_000, abandonAfterMs?: number) =>
-    queue.admit(itemId, { tokenCountToMove: n, entryTtlMs, fence: fence++, tickMs: 1000, abandonAfterMs });
+  const admit = (itemId: string, n: number, admissionTtlMs = 600_000, abandonAfterMs?: number) =>
+    queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs, fence: fence++, tickMs: 1000, abandonAfterMs });
   const placeOf = (p: Place | string): Place => {
     if (typeof p === 'string') throw new Error(`refused: ${p}`);
     return p;
@@ -61,8 +61,8 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(seqs).toEqual(['1', '2', '3']);
     await queue.status('plain', 'a');
     expect(await admit('plain', 2)).toMatchObject({ status: 'OK', moved: 2, abandoned: 0 });
-    expect(await redis.zrange(keys.entryBatches('plain'), 0, -1)).toHaveLength(1);
-    expect((await redis.zrange(keys.entryBatches('plain'), 0, -1))[0]).toMatch(/^2:\d+$/);
+    expect(await redis.zrange(keys.admissionBatches('plain'), 0, -1)).toHaveLength(1);
+    expect((await redis.zrange(keys.admissionBatches('plain'), 0, -1))[0]).toMatch(/^2:\d+$/);
     expect(await redis.exists(keys.lastPoll('plain'))).toBe(0);
     // The admission's event: one batch of the (only) lane.
     const [ev] = await readOutbox(redis, 'plain');
@@ -83,9 +83,9 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(placeOf(await queue.status('ln', 'r1')).rank).toBe(3);
 
     expect(await admit('ln', 3)).toMatchObject({ moved: 3, waiting: 2 });
-    expect((await redis.zrange(keys.entry('ln'), 0, -1)).sort()).toEqual(['r1', 'v1', 'v2']);
+    expect((await redis.zrange(keys.admitted('ln'), 0, -1)).sort()).toEqual(['r1', 'v1', 'v2']);
     // One batch record per lane that admitted, and one batch.admitted event per lane.
-    expect(await redis.zcard(keys.entryBatches('ln'))).toBe(2);
+    expect(await redis.zcard(keys.admissionBatches('ln'))).toBe(2);
     const events = (await readOutbox(redis, 'ln')).filter((e) => e.type === 'batch.admitted');
     expect(events.map((e) => [e.payload.lane, e.payload.count])).toEqual([
       ['vip', 2],
@@ -115,8 +115,8 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(await queue.status('lx', 'r1')).toBe('NOT_FOUND');
     const r = await admit('lx', 1);
     expect(r.expired).toBe(2);
-    expect(await redis.zrange(keys.entry('lx'), 0, -1)).toEqual(['v1']);
-    expect(await redis.zcard(keys.entryBatches('lx'))).toBe(1);
+    expect(await redis.zrange(keys.admitted('lx'), 0, -1)).toEqual(['v1']);
+    expect(await redis.zcard(keys.admissionBatches('lx'))).toBe(1);
     expect(await queue.status('lx', 'v1')).toMatchObject({ status: 'ADMITTED' });
   });
 
@@ -298,14 +298,14 @@ describe('stock, reservation, claim and lane scripts', () => {
     await new Promise((r) => setTimeout(r, 400));
     await queue.status('ab', 'stay', { trackPoll: true });
     // Paused (N = 0): the silent ones are dropped anyway, so they hold no place and no slot.
-    const paused = await queue.admit('ab', { tokenCountToMove: 0, entryTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 300 });
+    const paused = await queue.admit('ab', { tokenCountToMove: 0, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 300 });
     expect(paused).toMatchObject({ moved: 0, abandoned: 2, waiting: 2 });
     expect(await queue.status('ab', 'gone1')).toBe('NOT_FOUND');
     await items.upsert('ab', { itemName: 'ab', remainCount: 10, waitingQueueEnabled: true, tokenCountToMove: 10 });
-    const r = await queue.admit('ab', { tokenCountToMove: 10, entryTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 300 });
+    const r = await queue.admit('ab', { tokenCountToMove: 10, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 300 });
     expect(r).toMatchObject({ moved: 2, abandoned: 0 });
     // A user never tracked (registered before abandonment was on) is not dropped.
-    expect((await redis.zrange(keys.entry('ab'), 0, -1)).sort()).toEqual(['legacy', 'stay']);
+    expect((await redis.zrange(keys.admitted('ab'), 0, -1)).sort()).toEqual(['legacy', 'stay']);
     expect(await redis.exists(keys.lastPoll('ab'))).toBe(0);
   });
 });

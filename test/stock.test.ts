@@ -28,7 +28,7 @@ describe('stock and reservations', () => {
       const replies = await Promise.all(users.slice(i, i + 50).map((u) => register(api.url, itemId, u)));
       replies.forEach((r, j) => tokens.set(users[i + j], expectSuccess(r).waitingQueueToken));
     }
-    await queue.admit(itemId, { tokenCountToMove: users.length, entryTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+    await queue.admit(itemId, { tokenCountToMove: users.length, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
     return tokens;
   };
   const stockOf = async (itemId: string) => Number(await redis.hget(keys.item(itemId), 'remainCount'));
@@ -147,7 +147,7 @@ describe('stock and reservations', () => {
     const users = Array.from({ length: 40 }, (_, i) => `x${i}`);
     const tokens = new Map<string, string>();
     for (const u of users) tokens.set(u, expectSuccess(await register(api.url, itemId, u)).waitingQueueToken);
-    await waitFor('all 40 admitted', async () => (await redis.zcard(keys.entry(itemId))) === 40);
+    await waitFor('all 40 admitted', async () => (await redis.zcard(keys.admitted(itemId))) === 40);
     const rs = await Promise.all(users.map((u) => reserve(api.url, itemId, body(tokens.get(u)!, u), INTERNAL).then(expectSuccess)));
     expect(await stockOf(itemId)).toBe(0);
 
@@ -253,7 +253,7 @@ describe('reservation TTL from the environment', () => {
     try {
       await new ItemStore(redis).upsert('ttl', { itemName: 'ttl', remainCount: 1, waitingQueueEnabled: true }, { register: false });
       const token = expectSuccess(await register(api.url, 'ttl', 'u')).waitingQueueToken;
-      await new QueueStore(redis).admit('ttl', { tokenCountToMove: 1, entryTtlMs: 60_000, fence: 1, tickMs: 1000 });
+      await new QueueStore(redis).admit('ttl', { tokenCountToMove: 1, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
       const r = expectSuccess(await reserve(api.url, 'ttl', { waitingQueueToken: token, userId: 'u', quantity: 1 }));
       expect(r.expiresAt - r.createdAt).toBe(120_000);
     } finally {

@@ -54,7 +54,7 @@ describe('time comes from Redis', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 2 });
     const honest = await startScheduler();
     await registerAll(itemId, ['a0', 'a1']);
-    await waitFor('the honest scheduler admits', async () => (await redis.zcard(keys.entry(itemId))) === 2);
+    await waitFor('the honest scheduler admits', async () => (await redis.zcard(keys.admitted(itemId))) === 2);
 
     // The skewed scheduler runs for 3 s (node-cron fires on its own clock: the same second boundaries, 1 h later).
     const skewed = await startScheduler({ CLOCK_SKEW_MS: String(HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
@@ -65,7 +65,7 @@ describe('time comes from Redis', () => {
 
     // The honest scheduler keeps admitting: 6 more users, N = 2 per tick.
     await registerAll(itemId, ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
-    await waitFor('the honest scheduler admits after the skewed one ran', async () => (await redis.zcard(keys.entry(itemId))) === 8, 10_000);
+    await waitFor('the honest scheduler admits after the skewed one ran', async () => (await redis.zcard(keys.admitted(itemId))) === 8, 10_000);
     expect(await redis.zcard(keys.waiting(itemId))).toBe(0);
     expect(honest.output()).not.toMatch(/failed/);
   }, 60_000);
@@ -75,12 +75,12 @@ describe('time comes from Redis', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 2 });
     const before = await startScheduler();
     await registerAll(itemId, ['c0', 'c1']);
-    await waitFor('a first admission', async () => (await redis.zcard(keys.entry(itemId))) === 2);
+    await waitFor('a first admission', async () => (await redis.zcard(keys.admitted(itemId))) === 2);
     await before.stop();
     // The same scheduler again, after its host clock stepped back by an hour.
     await startScheduler({ CLOCK_SKEW_MS: String(-HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
     await registerAll(itemId, ['d0', 'd1', 'd2', 'd3']);
-    await waitFor('admission after the clock stepped back', async () => (await redis.zcard(keys.entry(itemId))) === 6, 10_000);
+    await waitFor('admission after the clock stepped back', async () => (await redis.zcard(keys.admitted(itemId))) === 6, 10_000);
   }, 60_000);
 
   test('a fence ahead of Redis time is refused and not stored; a stuck fence shows, is counted, and an operator clears it', async () => {
@@ -88,7 +88,7 @@ describe('time comes from Redis', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
     const now = await redisNow();
     // A caller whose clock is 1 h ahead: refused, and the item's fence does not move.
-    expect((await queue.admit(itemId, { tokenCountToMove: 1, entryTtlMs: 60_000, fence: now + HOUR_MS, tickMs: 1000 })).status).toBe('FENCE_AHEAD');
+    expect((await queue.admit(itemId, { tokenCountToMove: 1, admissionTtlMs: 60_000, fence: now + HOUR_MS, tickMs: 1000 })).status).toBe('FENCE_AHEAD');
     expect(await redis.hget(keys.item(itemId), 'fence')).toBeNull();
 
     // A fence stored 1 h ahead (by an older version, or before Redis's clock stepped back) freezes the item.
@@ -96,7 +96,7 @@ describe('time comes from Redis', () => {
     const s = await startScheduler();
     await registerAll(itemId, ['s0', 's1']);
     await waitFor('a refused tick in /metrics', async () => (sampleValue((await scrape(s.url)).samples, 'wq_admission_ticks_refused_total', { reason: 'stuck_fence' }) ?? 0) > 0);
-    expect(await redis.zcard(keys.entry(itemId))).toBe(0);
+    expect(await redis.zcard(keys.admitted(itemId))).toBe(0);
     const overview = expectSuccess(await call(`${s.url}${ADMIN}/overview`));
     const row = overview.items.find((i: { itemId: string }) => i.itemId === itemId);
     expect(row).toMatchObject({ fence: now + HOUR_MS, fenceStuck: true });
@@ -106,7 +106,7 @@ describe('time comes from Redis', () => {
     const cleared = expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }));
     expect(cleared).toMatchObject({ itemId, cleared: true, previousFence: now + HOUR_MS });
     expect(cleared.fence).toBeLessThanOrEqual(cleared.redisNow + 1000);
-    await waitFor('admission resumes', async () => (await redis.zcard(keys.entry(itemId))) === 2, 10_000);
+    await waitFor('admission resumes', async () => (await redis.zcard(keys.admitted(itemId))) === 2, 10_000);
     // A retried clear changes nothing; an unknown item is 404.
     expect(expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }))).toMatchObject({ cleared: false });
     expect((await call(`${s.url}${ADMIN}/waiting-item/nope/fence/clear`, { method: 'POST' })).status).toBe(404);

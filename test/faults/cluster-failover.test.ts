@@ -294,7 +294,7 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     for (const itemId of allItems) {
       const [waiting, entry] = await Promise.all([
         cluster.client.zrange(keys.waiting(itemId), 0, -1, 'WITHSCORES'),
-        cluster.client.zrange(keys.entry(itemId), 0, -1, 'WITHSCORES'),
+        cluster.client.zrange(keys.admitted(itemId), 0, -1, 'WITHSCORES'),
       ]);
       const w = new Map<string, number>();
       const e = new Map<string, number>();
@@ -427,7 +427,7 @@ describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () 
     // Every registration answered 200 is still queued (waiting or admitted).
     let acked = 0;
     for (const itemId of items) {
-      const [waiting, entry] = await Promise.all([cluster.client.zrange(keys.waiting(itemId), 0, -1), cluster.client.zrange(keys.entry(itemId), 0, -1)]);
+      const [waiting, entry] = await Promise.all([cluster.client.zrange(keys.waiting(itemId), 0, -1), cluster.client.zrange(keys.admitted(itemId), 0, -1)]);
       const queued = new Set([...waiting, ...entry]);
       const ok = load.results.filter((r) => r.itemId === itemId && r.status === 200);
       acked += ok.length;

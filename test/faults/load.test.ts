@@ -119,7 +119,7 @@ describe('load: soak and spike (short run of npm run load)', () => {
     // spike) with requests still in flight, whose registrations Redis made but nobody counted. At most that many:
     // min(connections, MAX_IN_FLIGHT) per phase = 3 x CONNECTIONS + 2 x CONNECTIONS (the spike, shed above 40).
     const uncountedAtPhaseEnds = 3 * CONNECTIONS + 2 * CONNECTIONS;
-    expect(await redis.zcard(keys.entry('load'))).toBeLessThanOrEqual(out.workload.registered - out.workload.consumed + uncountedAtPhaseEnds);
+    expect(await redis.zcard(keys.admitted('load'))).toBeLessThanOrEqual(out.workload.registered - out.workload.consumed + uncountedAtPhaseEnds);
     expect((await fetch(`${api.url}/health/ready`)).status).toBe(200);
   }, 300_000);
 });

@@ -45,9 +45,9 @@ describe('scheduler kill -9 during a registration spike', () => {
     const res = (await redis
       .multi()
       .zrange(keys.waiting(itemId), 0, -1, 'WITHSCORES')
-      .zrange(keys.entry(itemId), 0, -1, 'WITHSCORES')
+      .zrange(keys.admitted(itemId), 0, -1, 'WITHSCORES')
       .hget(keys.item(itemId), 'seq')
-      .zrange(keys.entryBatches(itemId), 0, -1, 'WITHSCORES')
+      .zrange(keys.admissionBatches(itemId), 0, -1, 'WITHSCORES')
       .exec())!.map(([err, v]) => {
       if (err) throw err;
       return v;

@@ -22,7 +22,7 @@ function errorOf(load: () => unknown): string {
 describe('configuration schemas', () => {
   test('the scheduler: defaults, seconds as milliseconds, the broker list split and trimmed', () => {
     const c = loadConfig({ ADMIN_TOKEN: 'a', ENTRY_TTL_SECONDS: '5', KAFKA_BROKERS: ' k1:9092, ,k2:9092 ', ABANDON_AFTER_SECONDS: '30' }, 'scheduler');
-    expect(c.entryTtlMs).toBe(5000);
+    expect(c.admissionTtlMs).toBe(5000);
     expect(c.abandonAfterMs).toBe(30_000);
     expect(c.reservationRetentionMs).toBe(86_400_000);
     expect(c.idempotency).toEqual({ ttlMs: 86_400_000, maxKeys: 100_000 });

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(api).toMatchObject({ port: 8080, host: '0.0.0.0', devMode: false, trustProxy: 0, logLevel: 'info', logRequests: false });
     expect(api.redis.url).toBeUndefined();
     const scheduler = loadConfig({ ...SCHEDULER }, 'scheduler');
-    expect(scheduler).toMatchObject({ port: 8081, host: '127.0.0.1', devMode: false, tokenCountToMove: 10, entryTtlMs: 300_000 });
+    expect(scheduler).toMatchObject({ port: 8081, host: '127.0.0.1', devMode: false, tokenCountToMove: 10, admissionTtlMs: 300_000 });
   });
 
   test('a blank value counts as unset: the default, never 0', () => {
@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     expect(api.redis.url).toBeUndefined();
     const c = loadConfig({ ...SCHEDULER, TOKEN_COUNT_TO_MOVE: '   ', ENTRY_TTL_SECONDS: '\t' }, 'scheduler');
     expect(c.tokenCountToMove).toBe(10);
-    expect(c.entryTtlMs).toBe(300_000);
+    expect(c.admissionTtlMs).toBe(300_000);
   });
 
   test('strings are trimmed and numbers parsed', () => {

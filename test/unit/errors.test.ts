@@ -55,7 +55,7 @@ describe('isRedisUnavailable', () => {
 
 describe('toWqError', () => {
   test('passes a WqError through as it is', () => {
-    const err = new WqError('SOLD_OUT', 'sold out', {}, { remainCount: 0 });
+    const err = new WqError('SOLD_OUT', 'sold out', { data: { remainCount: 0 } });
     expect(toWqError(err)).toBe(err);
   });
 
@@ -80,7 +80,7 @@ describe('toWqError', () => {
 describe('WqError', () => {
   test("takes its status from the code's table, unless a status is given", () => {
     expect(new WqError('NOT_ADMITTED', 'm').status).toBe(ErrorCodes.NOT_ADMITTED);
-    expect(new WqError('NOT_ADMITTED', 'm', {}, null, 403).status).toBe(403);
+    expect(new WqError('NOT_ADMITTED', 'm', { status: 403 }).status).toBe(403);
     expect(new WqError('INVALID_PARAMETER', 'm').status).toBe(400);
   });
 

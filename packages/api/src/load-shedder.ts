@@ -16,10 +16,10 @@ export class LoadShedder {
   constructor(private readonly maxInFlight: number) {}
 
   /**
-   * Admits the request (and releases its slot when the response closes), or answers it with 429.
+   * Accepts the request (and releases its slot when the response closes), or sheds it: answers it with 429.
    * @returns true when the caller should go on handling the request.
    */
-  admit(res: ServerResponse): boolean {
+  accept(res: ServerResponse): boolean {
     if (this.maxInFlight <= 0) return true;
     if (this.inFlight >= this.maxInFlight) {
       this.shed++;

@@ -62,7 +62,7 @@ void bootService({
       fastPath: createFastPath({ ops, logger, internalToken: config.internalToken, telemetry, claim: claimOperation(stock, identity) }),
       // Not shed during warm-up: the api is not ready yet, so only its own warm-up requests arrive.
       gate: (next) => (req, res) => {
-        if (!warmup.active && !shedder.admit(res)) return;
+        if (!warmup.active && !shedder.accept(res)) return;
         next(req, res);
       },
       isReady: () => !warmup.active,

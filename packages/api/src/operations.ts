@@ -31,7 +31,7 @@ export function createOperations(room: WaitingRoom, identity: Identity, trustPro
     register: async (req, itemId) => {
       // The lane comes with the userId: from the gateway's headers, or from the verified JWT (header ignored).
       const { userId, lane } = await identityOf(req).shopper(req.headers);
-      return room.register(itemId, userId, clientIp(req, trustProxy), isWarmup(req), lane);
+      return room.register(itemId, userId, { ip: clientIp(req, trustProxy), skipRateLimit: isWarmup(req), tier: lane });
     },
     poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
     validate: (_req, itemId, token) => room.validate(itemId, token),

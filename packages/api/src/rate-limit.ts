@@ -29,16 +29,16 @@ export class RegistrationLimiter {
   }
 
   /**
-   * Counts one registration of `userId` from `ip`.
+   * Charges one registration of `userId` from `ip` to both limits.
    * @throws WqError 429 `TOO_MANY_REQUESTS` (with `Retry-After`) over a limit; Redis errors as they come (503).
    */
-  async consume(userId: string, ip: string | undefined): Promise<void> {
+  async charge(userId: string, ip: string | undefined): Promise<void> {
     try {
       await Promise.all([this.perUser?.consume(userId), ip ? this.perIp?.consume(ip) : undefined]);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
         const retry = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new WqError('TOO_MANY_REQUESTS', 'too many registrations; retry later', { 'Retry-After': String(retry) });
+        throw new WqError('TOO_MANY_REQUESTS', 'too many registrations; retry later', { headers: { 'Retry-After': String(retry) } });
       }
       throw err;
     }

@@ -38,7 +38,7 @@ export interface StockServiceOptions {
   reservationTtlMs: number;
 }
 
-const notAdmitted = (message: string) => new WqError('NOT_ADMITTED', message, {}, null, 403);
+const notAdmitted = (message: string) => new WqError('NOT_ADMITTED', message, { status: 403 });
 
 /**
  * Stock operations of the api: reservations for order services (internal API) and first-come claims on DIRECT
@@ -86,9 +86,9 @@ export class StockService {
       case 'OK':
         return { ...r.reservation, remainCount: r.remainCount };
       case 'LIMIT_EXCEEDED':
-        throw new WqError('LIMIT_EXCEEDED', `at most ${r.maxPerUser} per user; this user holds ${r.held}`, {}, { itemId, maxPerUser: r.maxPerUser, held: r.held });
+        throw new WqError('LIMIT_EXCEEDED', `at most ${r.maxPerUser} per user; this user holds ${r.held}`, { data: { itemId, maxPerUser: r.maxPerUser, held: r.held } });
       case 'INSUFFICIENT_STOCK':
-        throw new WqError('INSUFFICIENT_STOCK', `only ${r.remainCount} left`, {}, { itemId, remainCount: r.remainCount });
+        throw new WqError('INSUFFICIENT_STOCK', `only ${r.remainCount} left`, { data: { itemId, remainCount: r.remainCount } });
       default:
         throw notAdmitted('the admission was already used or has expired');
     }
@@ -137,17 +137,17 @@ export class StockService {
       case 'OK':
         return { claimId: r.claimId, itemId, userId, remainCount: r.remainCount };
       case 'ALREADY_CLAIMED':
-        throw new WqError('ALREADY_CLAIMED', 'this user has claimed this item already', {}, { itemId, claimId: r.claimId });
+        throw new WqError('ALREADY_CLAIMED', 'this user has claimed this item already', { data: { itemId, claimId: r.claimId } });
       case 'SOLD_OUT':
-        throw new WqError('SOLD_OUT', 'the item is sold out', {}, { itemId });
+        throw new WqError('SOLD_OUT', 'the item is sold out', { data: { itemId } });
       case 'NOT_OPEN': {
         const retry = String(Math.max(1, Math.ceil((r.opensAt - r.nowMs) / 1000)));
-        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt: r.opensAt });
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { headers: { 'Retry-After': retry }, data: { itemId, opensAt: r.opensAt } });
       }
       case 'NOT_DIRECT':
-        throw new WqError('ITEM_NOT_DIRECT', 'the item uses a waiting queue, not first-come claims', {}, { itemId });
+        throw new WqError('ITEM_NOT_DIRECT', 'the item uses a waiting queue, not first-come claims', { data: { itemId } });
       case 'DISABLED':
-        throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', 'the item is disabled', {}, { itemId, reason: 'DISABLED' });
+        throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', 'the item is disabled', { data: { itemId, reason: 'DISABLED' } });
       default:
         throw new WqError('WAITING_ITEM_NOT_FOUND', `no item ${itemId}`);
     }
@@ -163,7 +163,7 @@ export class StockService {
     const r = await op(id);
     if (r.status === 'NOT_FOUND') throw new WqError('RESERVATION_NOT_FOUND', `no reservation ${id}`);
     if (r.status === 'OK') return r.reservation;
-    if (r.status === 'EXPIRED') throw new WqError('RESERVATION_EXPIRED', 'the reservation has expired; its stock was released', {}, { reservation: r.reservation });
-    throw new WqError('RESERVATION_NOT_PENDING', `the reservation is ${r.status}`, {}, { reservationId: id, status: r.status });
+    if (r.status === 'EXPIRED') throw new WqError('RESERVATION_EXPIRED', 'the reservation has expired; its stock was released', { data: { reservation: r.reservation } });
+    throw new WqError('RESERVATION_NOT_PENDING', `the reservation is ${r.status}`, { data: { reservationId: id, status: r.status } });
   }
 }

@@ -67,6 +67,16 @@ const REFUSALS = {
   DIRECT: 'the item issues first-come claims (POST /api/v1/item/{itemId}/claims), without a waiting queue',
 } as const;
 
+/** How a registration came in, besides the item and the user. */
+export interface RegisterRequest {
+  /** The client's address, for the per-IP rate limit. */
+  ip?: string;
+  /** True only for the api's own warm-up requests: they are not charged to the rate limit. Default false. */
+  skipRateLimit?: boolean;
+  /** The `user-tier` header (priority lane, set by the trusted gateway); unknown lanes: the last one. */
+  tier?: unknown;
+}
+
 /** A lane name as the trusted gateway sends it in `user-tier`; absent: undefined. @throws WqError 400 when malformed. */
 function laneOf(tier: unknown): string | undefined {
   if (tier === undefined) return undefined;
@@ -88,28 +98,27 @@ export class WaitingRoom {
 
   /**
    * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
-   * @param ip the client's address, for the per-IP limit.
-   * @param skipRateLimit true only for the api's own warm-up requests.
-   * @param tierRaw the `user-tier` header (priority lane, set by the trusted gateway); unknown lanes: the last one.
+   * @param options see {@link RegisterRequest}.
    * @throws WqError 400 `INVALID_PARAMETER` (ids, user-tier), 409 `ITEM_CANNOT_USE_WAITING_QUEUE` (unknown,
    *   disabled, sold out or DIRECT item; `data.reason`), 409 `ITEM_NOT_OPEN` (a TIME_DEAL before its start;
    *   `data.opensAt` epoch ms), 409 `QUEUE_FULL` (maxWaiting), 429 `TOO_MANY_REQUESTS` (rate limit), 503 (Redis down).
    */
-  async register(itemIdRaw: unknown, userIdRaw: unknown, ip?: string, skipRateLimit = false, tierRaw?: unknown): Promise<WaitingQueueView> {
+  async register(itemIdRaw: unknown, userIdRaw: unknown, options: RegisterRequest = {}): Promise<WaitingQueueView> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const userId = requireId(userIdRaw, 'userId');
-    const lane = laneOf(tierRaw);
-    if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.consume(userId, ip);
+    const lane = laneOf(options.tier);
+    const { ip, skipRateLimit = false } = options;
+    if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.charge(userId, ip);
     const result = await this.queue.registerOrRefuse(itemId, userId, { lane, trackPoll: (this.extras.abandonAfterMs ?? 0) > 0 });
     if ('refusal' in result) {
       const r = result.refusal;
-      if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', {}, { itemId });
+      if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', { data: { itemId } });
       if (r === 'NOT_OPEN') {
         const opensAt = result.opensAt ?? 0;
         const retry = String(Math.max(1, Math.ceil((opensAt - (result.nowMs ?? opensAt)) / 1000)));
-        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { 'Retry-After': retry }, { itemId, opensAt });
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { headers: { 'Retry-After': retry }, data: { itemId, opensAt } });
       }
-      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], {}, { itemId, reason: r });
+      throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], { data: { itemId, reason: r } });
     }
     return this.view(itemId, userId, result);
   }

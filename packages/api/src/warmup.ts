@@ -100,7 +100,7 @@ async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): P
       );
       tokens.push(...batch);
     }
-    await queue.admit(itemId, { tokenCountToMove: rounds, entryTtlMs: 60_000, fence: 1, tickMs: 1000 });
+    await queue.admit(itemId, { tokenCountToMove: rounds, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
     for (const token of tokens.slice(0, 50)) {
       await (await fetch(`${baseUrl}/internal/v1/item/${itemId}/waiting-queue/${token}`, { headers: auth })).arrayBuffer();
       await (await fetch(`${baseUrl}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST', headers: auth })).arrayBuffer();

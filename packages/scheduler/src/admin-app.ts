@@ -77,7 +77,7 @@ export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string
       const unknownKeys = i.code === 'unrecognized_keys' ? i.keys : [];
       for (const path of unknownKeys.length > 0 ? unknownKeys : [i.path.join('.') || what]) fields[path] ??= i.message;
     }
-    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`, {}, { fields });
+    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`, { data: { fields } });
   }
   return r.data;
 }

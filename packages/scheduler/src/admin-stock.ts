@@ -24,7 +24,7 @@ export function createRestockRouter(items: ItemStore, logger: Logger, audited?: 
         const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
         const fields: Record<string, string> = {};
         for (const i of parsed.error.issues) fields[i.path.join('.') || 'body'] ??= i.message;
-        throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`, {}, { fields });
+        throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`, { data: { fields } });
       }
       const idem = idempotentRequest(req.headers, ['restock', itemId, parsed.data.quantity]);
       const before = audited ? await items.get(itemId) : null;

@@ -5,7 +5,7 @@ export interface AdmissionOptions {
   /** Global N used until an operator stores one in Redis (TOKEN_COUNT_TO_MOVE). */
   defaultTokenCountToMove: number;
   /** Admission lifetime, milliseconds (ENTRY_TTL_SECONDS x 1000). */
-  entryTtlMs: number;
+  admissionTtlMs: number;
   /** Interval between ticks, milliseconds (from the cron expression). */
   tickMs: number;
   /**
@@ -139,7 +139,7 @@ export class AdmissionTicker implements Ticker {
     const results = await Promise.all(
       ids.map((itemId) =>
         this.queue
-          .admit(itemId, { tokenCountToMove, entryTtlMs: this.options.entryTtlMs, fence: slotMs, tickMs: this.options.tickMs, ...(abandonAfterMs > 0 ? { abandonAfterMs } : {}) })
+          .admit(itemId, { tokenCountToMove, admissionTtlMs: this.options.admissionTtlMs, fence: slotMs, tickMs: this.options.tickMs, ...(abandonAfterMs > 0 ? { abandonAfterMs } : {}) })
           .then((r) => ({ itemId, ...r }))
           .catch((err: Error) => {
             failed.push(itemId);

@@ -221,7 +221,7 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
       auth,
       route(async (req) => {
         const limit = Number(parseOr400(q, req.query, 'query').limit ?? 50);
-        if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, {}, { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } });
+        if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, { data: { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } } });
         return { entries: await audit.list(limit) };
       }),
     );

@@ -58,7 +58,7 @@ export class TickHistory {
    */
   async record(report: TickReport, tickDurationMs: number): Promise<void> {
     const items = report.items.filter((r) => r.status === 'OK');
-    const admitted = await Promise.all(items.map((r) => this.redis.zcard(keys.entry(r.itemId))));
+    const admitted = await Promise.all(items.map((r) => this.redis.zcard(keys.admitted(r.itemId))));
     const duration = Math.round(tickDurationMs * 10) / 10;
     const pipe = this.redis.pipeline();
     const push = (key: string, row: Row) => pipe.rpush(key, JSON.stringify(row)).ltrim(key, -this.capacity, -1);

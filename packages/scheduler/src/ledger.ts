@@ -1,7 +1,6 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
-import type { Logger } from '@waiting-queue/shared';
-import type { WaitingQueueEvent } from './outbox-relay';
+import { parseEvent, type EventType, type ItemEvent, type Logger } from '@waiting-queue/shared';
 
 /** The ledger's tables. Idempotent: every write is keyed on the event id (or the reservation id). */
 export const LEDGER_SCHEMA = `
@@ -40,13 +39,12 @@ CREATE TABLE IF NOT EXISTS failed_events (
 `;
 
 /** Reservation event types and the status each one sets. */
-const RESERVATION_STATUS: Record<string, string> = {
+const RESERVATION_STATUS: Partial<Record<EventType, string>> = {
   'reservation.created': 'PENDING',
   'reservation.confirmed': 'CONFIRMED',
   'reservation.cancelled': 'CANCELLED',
   'reservation.expired': 'EXPIRED',
 };
-const CLAIM_ISSUED = 'claim.issued';
 
 /**
  * SQL rank of a reservation status column: PENDING 0, every settled status (CONFIRMED, CANCELLED, EXPIRED) 1. An
@@ -64,7 +62,7 @@ const str = (v: unknown) => (v === undefined || v === null ? null : String(v));
  * @returns true when the event was new, false when it was already recorded.
  * @throws on database errors and on events that break a constraint (the caller records them as failed).
  */
-export async function recordEvent(pool: Pool, e: WaitingQueueEvent): Promise<boolean> {
+export async function recordEvent(pool: Pool, e: ItemEvent): Promise<boolean> {
   const client: PoolClient = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -77,7 +75,7 @@ export async function recordEvent(pool: Pool, e: WaitingQueueEvent): Promise<boo
       return false;
     }
     const p = e.payload;
-    if (e.type === CLAIM_ISSUED) {
+    if (e.type === 'claim.issued') {
       await client.query('INSERT INTO claims (event_id, item_id, user_id, claimed_at) VALUES ($1, $2, $3, to_timestamp($4 / 1000.0))', [
         e.id,
         e.itemId,
@@ -151,10 +149,9 @@ export class Ledger {
    * @throws only when PostgreSQL is unreachable (so that the message is redelivered).
    */
   async handle(value: string): Promise<void> {
-    let event: WaitingQueueEvent;
+    let event: ItemEvent;
     try {
-      event = JSON.parse(value) as WaitingQueueEvent;
-      if (!event || typeof event.id !== 'string' || typeof event.type !== 'string') throw new Error('not an event');
+      event = parseEvent(value);
     } catch (err) {
       this.o.logger.warn({ value: value.slice(0, 200), err: (err as Error).message }, 'ledger: malformed event skipped');
       return;
@@ -183,7 +180,7 @@ export class Ledger {
     let done = 0;
     for (const row of due.rows) {
       try {
-        await recordEvent(this.pool, JSON.parse(row.value) as WaitingQueueEvent);
+        await recordEvent(this.pool, parseEvent(row.value));
         await this.pool.query('DELETE FROM failed_events WHERE event_id = $1', [row.event_id]);
         done++;
       } catch (err) {

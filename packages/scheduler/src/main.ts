@@ -29,7 +29,7 @@ void bootService({
       queue,
       settings: {
         defaultTokenCountToMove: config.tokenCountToMove,
-        entryTtlMs: config.entryTtlMs,
+        admissionTtlMs: config.admissionTtlMs,
         tickMs,
         abandonAfterMs: config.abandonAfterMs,
         reservationRetentionMs: config.reservationRetentionMs,

@@ -1,23 +1,18 @@
 import type { Producer } from 'kafkajs';
-import { callScript, keys, type ItemStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+import {
+  callScript,
+  compareStreamIds,
+  keys,
+  parseOutboxEntry,
+  toKafkaMessage,
+  toPublishedEvent,
+  type ItemEvent,
+  type ItemStore,
+  type Logger,
+  type OutboxEntry,
+  type RedisClient,
+} from '@waiting-queue/shared';
 import { outboxGaps } from './metrics';
-
-/** The outbox of an item: a Redis Stream that the item's Lua scripts append to in the same atomic step. */
-export const outboxKey = keys.outbox;
-/** Id of the last stream entry of the item's outbox that Kafka acknowledged. */
-export const outboxCursorKey = keys.outboxCursor;
-export const RELAY_LEASE_KEY = keys.relayLease;
-
-/**
- * Compares two stream entry ids `<ms>-<seq>`.
- * @returns negative, 0 or positive as `a` is before, equal to or after `b`.
- */
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map((x) => BigInt(x || '0'));
-  const [bm, bs] = b.split('-').map((x) => BigInt(x || '0'));
-  if (am !== bm) return am < bm ? -1 : 1;
-  return as === bs ? 0 : (as ?? 0n) < (bs ?? 0n) ? -1 : 1;
-}
 
 /** How far the relay is behind on one item. */
 export interface RelayLag {
@@ -49,38 +44,6 @@ export async function readRelayLag(redis: RedisClient, itemIds: string[]): Promi
       return { itemId, lagEntries, lagSeconds: lagEntries > 0 ? Math.max(0, now - oldestMs) / 1000 : 0 };
     }),
   );
-}
-
-/** An event as published on `waiting-queue-events` (the JSON value; the message key is the itemId). */
-export interface WaitingQueueEvent {
-  /**
-   * Unique, stable id: consumers deduplicate on it (at-least-once delivery). It is the script's id
-   * `<itemId>:<n>` joined with the stream entry id, `<itemId>:<n>@<ms>-<seq>`: a republished event keeps it, and
-   * if Redis loses its last writes (a host crash under `appendfsync everysec`, a failover to a lagging replica) and
-   * the item's counter `n` goes back, new events still get new ids, because stream entry ids follow the clock.
-   */
-  id: string;
-  type: string;
-  itemId: string;
-  /** When the change happened, epoch ms (Redis clock). */
-  at: number;
-  payload: Record<string, unknown>;
-}
-
-/**
- * Turns a stream entry (its id and flat field list) into an event. @returns null when the entry has no id/type.
- */
-export function eventFromEntry(itemId: string, fields: string[], entryId: string): WaitingQueueEvent | null {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-  if (!f.id || !f.type) return null;
-  let payload: Record<string, unknown> = {};
-  try {
-    payload = f.payload ? (JSON.parse(f.payload) as Record<string, unknown>) : {};
-  } catch {
-    payload = { raw: f.payload };
-  }
-  return { id: `${f.id}@${entryId}`, type: f.type, itemId: f.itemId || itemId, at: Number(f.at ?? 0), payload };
 }
 
 /** Settings of the relay. */
@@ -142,10 +105,10 @@ export class OutboxRelay {
     if (first.length === 0 || compareStreamIds(first[0][0], cursor) <= 0) return;
     if (this.gapReported.get(itemId) === cursor) return;
     this.gapReported.set(itemId, cursor);
-    const firstEvent = eventFromEntry(itemId, first[0][1], first[0][0]);
+    const firstEntry = parseOutboxEntry(first[0], itemId);
     outboxGaps.inc({ item_id: itemId });
     this.logger.error(
-      { itemId, cursor, firstEntry: first[0][0], firstEventId: firstEvent?.id ?? null },
+      { itemId, cursor, firstEntry: first[0][0], firstEventId: firstEntry ? toPublishedEvent(firstEntry).id : null },
       'outbox gap: events after the relay cursor were trimmed before they were published',
     );
   }
@@ -179,12 +142,15 @@ export class OutboxRelay {
           this.logger.warn({ itemId, epoch }, 'outbox relay lost its lease; stopping the round');
           return published;
         }
-        const events = entries.map(([entryId, fields]) => eventFromEntry(itemId, fields, entryId)).filter((e): e is WaitingQueueEvent => e !== null);
+        const events: ItemEvent[] = entries
+          .map((entry) => parseOutboxEntry(entry, itemId))
+          .filter((e): e is OutboxEntry => e !== null)
+          .map(toPublishedEvent);
         if (events.length > 0) {
           await this.producer.send({
             topic: this.o.topic,
             acks: -1,
-            messages: events.map((e) => ({ key: e.itemId, value: JSON.stringify(e), headers: { 'event-id': e.id, 'event-type': e.type } })),
+            messages: events.map(toKafkaMessage),
           });
         }
         const last = entries[entries.length - 1][0];

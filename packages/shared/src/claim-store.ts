@@ -22,7 +22,7 @@ export class ClaimStore {
   /**
    * Issues one unit of `itemId` to `userId`, or says why not. With `idem`, a retry with its key gets the recorded
    * outcome (the claim it made, not ALREADY_CLAIMED).
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async claim(itemId: string, userId: string, idem?: IdempotentRequest): Promise<ClaimResult> {
     const raw = await callIdempotent<[string, (string | number)?, number?]>(

@@ -3,7 +3,7 @@ import type { RedisTarget } from './redis';
 
 // The environment is read here and nowhere else: each variable is parsed once, with its default, and converted to
 // the unit and shape the code uses (seconds to ms, comma lists to arrays, flags to booleans). The environment's
-// names (ENTRY_TTL_SECONDS) meet the code's names (entryTtlMs) only in the mappings below.
+// names (ENTRY_TTL_SECONDS) meet the code's names (admissionTtlMs) only in the mappings below.
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 /** Whole seconds in the environment, milliseconds in the configuration. */
@@ -218,7 +218,7 @@ export interface SchedulerConfig extends BaseConfig {
   /** Global N until an operator stores one in Redis. */
   tokenCountToMove: number;
   /** Lifetime of an admission, milliseconds. */
-  entryTtlMs: number;
+  admissionTtlMs: number;
   /** Retention of settled reservations, milliseconds. */
   reservationRetentionMs: number;
   /** Kafka: item sync and outbox relay run only with brokers; the ledger also needs `databaseUrl`. */
@@ -328,7 +328,7 @@ export const schedulerConfigSchema = serviceEnv(
       adminToken: e.ADMIN_TOKEN,
       cron: e.SCHEDULER_CRON,
       tokenCountToMove: e.TOKEN_COUNT_TO_MOVE,
-      entryTtlMs: e.ENTRY_TTL_SECONDS,
+      admissionTtlMs: e.ENTRY_TTL_SECONDS,
       reservationRetentionMs: e.RESERVATION_RETENTION_SECONDS,
       kafka: {
         brokers: e.KAFKA_BROKERS,

@@ -1,3 +1,5 @@
+import { IdempotencyKeyReusedError, StoreUnavailableError } from './store-errors';
+
 /**
  * Stable error codes of the public, internal and admin APIs, with the HTTP status each one maps to.
  * The first four are the wire contract's oldest codes, which clients already branch on; keep their statuses.
@@ -46,29 +48,41 @@ export type ErrorCode = keyof typeof ErrorCodes;
  */
 export const ErrorCodeAlternateStatus: Partial<Record<ErrorCode, readonly number[]>> = { NOT_ADMITTED: [403] };
 
+/** What a {@link WqError} carries besides its code and message. */
+export interface WqErrorOptions {
+  /** Response headers to add, e.g. `Retry-After` (seconds). Default none. */
+  headers?: Record<string, string>;
+  /** The envelope's `data` (e.g. `{itemId, opensAt}`). Default null. */
+  data?: Record<string, unknown> | null;
+  /** HTTP status when the route answers the code with another one than {@link ErrorCodes} gives; only the pairs of {@link ErrorCodeAlternateStatus}. */
+  status?: number;
+}
+
 /**
  * An error that the HTTP layer turns into the envelope `{state:"FAIL", errorCode, errorMessage, data}` with the
- * code's status, or with `status` when given (one code, two contracts: NOT_ADMITTED is 409 on consume, 403 on
- * reservations). `headers` are added to the response (e.g. `Retry-After`).
+ * code's status, or with `options.status` when given (one code, two contracts: NOT_ADMITTED is 409 on consume, 403
+ * on reservations). `headers` are added to the response (e.g. `Retry-After`).
  *
  * It carries no stack trace: it is an expected answer (bad input, not admitted, sold out), not a bug, and capturing
  * the stack was about a tenth of the CPU of a 4xx answer on the fast path (measured with --cpu-prof).
  */
 export class WqError extends Error {
   readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly data: Record<string, unknown> | null;
   constructor(
     readonly errorCode: ErrorCode,
     message: string,
-    readonly headers: Record<string, string> = {},
-    readonly data: Record<string, unknown> | null = null,
-    status?: number,
+    options: WqErrorOptions = {},
   ) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(message);
     Error.stackTraceLimit = limit;
     this.name = 'WqError';
-    this.status = status ?? ErrorCodes[errorCode];
+    this.headers = options.headers ?? {};
+    this.data = options.data ?? null;
+    this.status = options.status ?? ErrorCodes[errorCode];
   }
 }
 
@@ -111,15 +125,17 @@ export function isRedisUnavailable(err: unknown): boolean {
 }
 
 /**
- * Maps any error to a {@link WqError}: ours pass through, Redis outages become 503 `SERVICE_UNAVAILABLE` with
- * `Retry-After: 1`, anything else becomes 500 `UNKNOWN` (a bug: it is logged by the caller).
+ * Maps any error to a {@link WqError}: ours pass through; the stores' errors get their code (an Idempotency-Key
+ * reused: 422 `IDEMPOTENCY_KEY_REUSED`; a store that cannot answer for certain: 503 `SERVICE_UNAVAILABLE` with
+ * `Retry-After: 1`, its message kept); Redis outages become 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`;
+ * anything else becomes 500 `UNKNOWN` (a bug: it is logged by the caller).
  */
 export function toWqError(err: unknown): WqError {
   if (err instanceof WqError) return err;
+  if (err instanceof IdempotencyKeyReusedError) return new WqError('IDEMPOTENCY_KEY_REUSED', err.message);
+  if (err instanceof StoreUnavailableError) return new WqError('SERVICE_UNAVAILABLE', err.message, { headers: { 'Retry-After': '1' } });
   if (isRedisUnavailable(err)) {
-    return new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', {
-      'Retry-After': '1',
-    });
+    return new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
   }
   return new WqError('UNKNOWN', 'internal error');
 }

@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import { WqError } from './errors';
+/**
+ * Idempotent writes (IETF httpapi draft "The Idempotency-Key HTTP Header Field"): every non-idempotent write
+ * (consume, reserve, confirm, cancel, claim, restock, item upsert, the N change) may carry a key; the write's Lua
+ * script records its reply under the key in the same atomic step as the change (lua/includes/idempotency.lua), so a
+ * retry with the same key gets the first answer and changes nothing. Without a key a write behaves as it always did.
+ * The header itself is read on the HTTP side (request-headers.ts).
+ */
+import { IdempotencyKeyReusedError } from './store-errors';
 import type { RedisClient } from './redis';
 import { callScript } from './scripts';
-
-/**
- * Idempotency-Key (IETF httpapi draft "The Idempotency-Key HTTP Header Field"): every non-idempotent write
- * (consume, reserve, confirm, cancel, claim, restock, item upsert, the N change) accepts the header; the write's
- * Lua script records its reply under the key in the same atomic step as the change (lua/includes/idempotency.lua),
- * so a retry with the same key gets the first answer and changes nothing. Without the header a write behaves as
- * it always did.
- */
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /** How long records live and how many one item (or the global N) keeps. */
 export interface IdempotencyLimits {
@@ -31,25 +27,6 @@ export interface IdempotentRequest {
   fingerprint: string;
 }
 
-const KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/;
-
-/**
- * The request's Idempotency-Key with its fingerprint, or undefined when it carries none.
- * @param headers the request's headers.
- * @param parts what identifies the request: the operation name, its path parameters, its (parsed) body and the
- *   caller's identity; JSON-serialised in order, then hashed.
- * A repeated header reaches us joined by ", " (node:http) and is taken as one key: its retry sends the same.
- * @throws WqError 400 `INVALID_PARAMETER` when the header is not 1-255 printable ASCII characters.
- */
-export function idempotentRequest(headers: IncomingHttpHeaders, parts: unknown[]): IdempotentRequest | undefined {
-  const raw = headers[IDEMPOTENCY_KEY_HEADER];
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !KEY_SYNTAX.test(raw)) {
-    throw new WqError('INVALID_PARAMETER', 'Idempotency-Key must be 1-255 printable ASCII characters');
-  }
-  return { key: raw, fingerprint: createHash('sha256').update(JSON.stringify(parts)).digest('hex') };
-}
-
 /**
  * The four trailing ARGV of a write script (includes/idempotency.lua): key ('' for none), fingerprint, TTL ms,
  * most records.
@@ -58,12 +35,10 @@ export function idempotencyArgs(req: IdempotentRequest | undefined, limits: Idem
   return req === undefined ? ['', '', 0, 0] : [req.key, req.fingerprint, limits.ttlMs, limits.maxKeys];
 }
 
-const reused = () => new WqError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another request');
-
 /**
  * Runs a write script whose last two keys are `idemKeys` and whose last four ARGV are {@link idempotencyArgs}.
  * @returns the script's reply: the recorded one when `req`'s key has a record.
- * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` when the key was recorded for another request; the script's or the
+ * @throws IdempotencyKeyReusedError when the key was recorded for another request; the script's or the
  *   connection's errors as callScript.
  */
 export async function callIdempotent<T>(
@@ -76,7 +51,7 @@ export async function callIdempotent<T>(
   limits: IdempotencyLimits,
 ): Promise<T> {
   const reply = await callScript<T>(redis, command, [...keys, ...idemKeys], [...args, ...idempotencyArgs(req, limits)]);
-  if (Array.isArray(reply) && reply.length === 1 && reply[0] === 'IDEMPOTENCY_KEY_REUSED') throw reused();
+  if (Array.isArray(reply) && reply.length === 1 && reply[0] === 'IDEMPOTENCY_KEY_REUSED') throw new IdempotencyKeyReusedError();
   return reply;
 }
 
@@ -84,11 +59,11 @@ export async function callIdempotent<T>(
  * The reply recorded for `req`'s key, without changing anything: for writes whose checks before their script
  * would refuse the retry of a change that already happened (consume and reserve check the admission first).
  * @returns undefined when `req` is undefined or its key has no live record.
- * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` when the key was recorded for another request.
+ * @throws IdempotencyKeyReusedError when the key was recorded for another request.
  */
 export async function recordedReply<T>(redis: RedisClient, idemKeys: [string, string], req: IdempotentRequest | undefined): Promise<T | undefined> {
   if (req === undefined) return undefined;
   const raw = await callScript<[string, string?]>(redis, 'wq_idempotency_lookup', idemKeys, [req.key, req.fingerprint]);
-  if (raw[0] === 'REUSED') throw reused();
+  if (raw[0] === 'REUSED') throw new IdempotencyKeyReusedError();
   return raw[0] === 'REPLAY' ? (JSON.parse(String(raw[1])) as T) : undefined;
 }

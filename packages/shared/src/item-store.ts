@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { WqError } from './errors';
 import { keys, ItemField } from './keys';
 import { MAX_LANES } from './lua-constants';
 import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
@@ -83,20 +82,6 @@ export function itemEtag(version: number, remainCount: number): string {
 
 /** An If-Match precondition: `*` (the item exists) or one of our ETags, split into its two parts. */
 export type ItemIfMatch = '*' | { version: number; remainCount: number };
-
-/**
- * Parses an `If-Match` header: `*` or one strong ETag of ours (`"<version>.<remainCount>"`).
- * @returns undefined when the header is absent or blank.
- * @throws WqError 412 `PRECONDITION_FAILED` for anything else (a weak or foreign ETag, a list): it can never match.
- */
-export function parseItemIfMatch(header: string | undefined): ItemIfMatch | undefined {
-  const v = header?.trim();
-  if (!v) return undefined;
-  if (v === '*') return '*';
-  const m = /^"(\d{1,16})\.(\d{1,16})"$/.exec(v);
-  if (!m) throw new WqError('PRECONDITION_FAILED', 'If-Match must be * or one ETag of this item as GET returns it, e.g. "3.42"');
-  return { version: Number(m[1]), remainCount: Number(m[2]) };
-}
 
 /**
  * What a stock figure (`remainCount`) does to an item that exists: `set` writes it (trusted in-process callers:
@@ -219,7 +204,7 @@ export class ItemStore {
    *   `startAt` in the same input; `STOCK_REQUIRED` when a new item comes without remainCount; `ITEM_CHANGED` when
    *   `ifMatch` is given and the item is missing or differs; `STOCK_NEEDS_IF_MATCH` when stockRule is `match` and
    *   remainCount comes for an existing item without an ETag.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` when `idem`'s key was recorded for another request.
+   * @throws IdempotencyKeyReusedError when `idem`'s key was recorded for another request.
    * @param idem the request's Idempotency-Key: a retry with it gets the item (and ETag) as the first upsert stored
    *   it, and writes nothing.
    */
@@ -305,7 +290,7 @@ export class ItemStore {
   /**
    * Sets the global N for every scheduler, from their next tick on (lua/set-token-count-to-move-3.lua).
    * @returns the N set: with `idem`, the one its key recorded.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async setTokenCountToMove(n: number, idem?: IdempotentRequest): Promise<number> {
     const raw = await callIdempotent<[string, number]>(this.redis, 'wq_set_token_count_to_move', [keys.tokenCountToMove], [n], keys.tokenCountToMoveIdempotency, idem, this.limits);
@@ -316,7 +301,7 @@ export class ItemStore {
    * Adds `quantity` (>= 1) to the item's stock (lua/restock-4.lua, a delta: never a figure from elsewhere); the
    * queue reopens when it was 0.
    * @returns the new stock, or `NO_ITEM`.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async restock(itemId: string, quantity: number, idem?: IdempotentRequest): Promise<number | 'NO_ITEM'> {
     const raw = await callIdempotent<[string, number?]>(

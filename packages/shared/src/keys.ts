@@ -23,8 +23,8 @@
  *                                    (XADD MAXLEN ~ OUTBOX_MAXLEN until a relay has seen the item, then untrimmed: the relay
  *                                    trims it up to its cursor, lua/includes/outbox.lua). Entry fields: `id` ('<itemId>:<n>', n = HINCRBY of
  *                                    the item hash's `eventSeq`: unique, stable), `type`, `itemId`, `at` (epoch ms,
- *                                    Redis clock), `payload` (JSON). Types and payloads: see outbox.ts
- *                                    ({@link OutboxEventType}); lua/includes/outbox.lua writes them.
+ *                                    Redis clock), `payload` (JSON). Types and payloads: see events.ts
+ *                                    ({@link EventPayloads}); lua/includes/outbox.lua writes them.
  * - `wq:{<itemId>}:outbox-cursor` STRING the stream entry id of the last event Kafka acknowledged (outbox relay;
  *                                    moved only by lua/relay-cursor-3.lua).
  * - `wq:{<itemId>}:reservations`         HASH n -> reservation record JSON (id `<itemId>.<n>`; see reservation-store.ts).
@@ -64,14 +64,16 @@
 export const keys = {
   item: (itemId: string) => `wq:{${itemId}}:item`,
   waiting: (itemId: string) => `wq:{${itemId}}:waiting`,
-  entry: (itemId: string) => `wq:{${itemId}}:entry`,
-  entryBatches: (itemId: string) => `wq:{${itemId}}:entry-batches`,
+  /** The item's admitted users (the ZSET named `entry` in Redis). */
+  admitted: (itemId: string) => `wq:{${itemId}}:entry`,
+  /** The item's admission batches (the ZSET named `entry-batches` in Redis). */
+  admissionBatches: (itemId: string) => `wq:{${itemId}}:entry-batches`,
   /** The four keys of an item's queue state, in the order every queue script takes them. */
   queue: (itemId: string): [string, string, string, string] => [
     keys.item(itemId),
     keys.waiting(itemId),
-    keys.entry(itemId),
-    keys.entryBatches(itemId),
+    keys.admitted(itemId),
+    keys.admissionBatches(itemId),
   ],
   lastPoll: (itemId: string) => `wq:{${itemId}}:last-poll`,
   outbox: (itemId: string) => `wq:{${itemId}}:outbox`,

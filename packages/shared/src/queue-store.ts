@@ -59,8 +59,8 @@ export interface AdmitResult {
 export interface AdmitParams {
   /** Global N: tokens per tick for items without their own tokenCountToMove. */
   tokenCountToMove: number;
-  /** Entry TTL, milliseconds. */
-  entryTtlMs: number;
+  /** Admission lifetime: how long an admitted user may consume, milliseconds. */
+  admissionTtlMs: number;
   /**
    * Fencing token: the tick's slot, epoch ms on the Redis clock (see the scheduler's cron-task.ts); each tick must
    * use a larger one than the last, and one more than `tickMs` ahead of Redis time is refused (FENCE_AHEAD).
@@ -123,7 +123,7 @@ export class QueueStore {
   /**
    * Consumes the admission of place `seq` of `userId`, once. @returns true when this call consumed it (or, with
    * `idem`, when the call that recorded its key did).
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async consume(itemId: string, userId: string, seq: string, idem?: IdempotentRequest): Promise<boolean> {
     return (await callIdempotent<number>(this.redis, 'wq_consume', keys.queue(itemId), [userId, seq], keys.idempotency(itemId), idem, this.limits)) === 1;
@@ -132,7 +132,7 @@ export class QueueStore {
   /**
    * The outcome recorded for `idem`'s key on `itemId` (true: that consume consumed), or undefined (no key, no
    * record): the retry of a consume that happened gets its answer although the admission is gone.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`.
+   * @throws IdempotencyKeyReusedError.
    */
   async recordedConsume(itemId: string, idem: IdempotentRequest | undefined): Promise<boolean | undefined> {
     const raw = await recordedReply<number>(this.redis, keys.idempotency(itemId), idem);
@@ -148,7 +148,7 @@ export class QueueStore {
       this.redis,
       'wq_admit',
       [...queueKeys(itemId), keys.outbox(itemId)],
-      [p.tokenCountToMove, p.entryTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
+      [p.tokenCountToMove, p.admissionTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
     );
     return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]), abandoned: Number(raw[4]) };
   }
@@ -169,13 +169,13 @@ export class QueueStore {
   async counts(itemIds: string[]): Promise<{ itemId: string; waitingTokenCount: number; enteredTokenCount: number }[]> {
     return Promise.all(
       itemIds.map(async (itemId) => {
-        const [waiting, entered] = await callScript<[number, number]>(
+        const [waiting, admitted] = await callScript<[number, number]>(
           this.redis,
           'wq_counts',
-          [keys.waiting(itemId), keys.entry(itemId), keys.entryBatches(itemId)],
+          [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)],
           [],
         );
-        return { itemId, waitingTokenCount: waiting, enteredTokenCount: entered };
+        return { itemId, waitingTokenCount: waiting, enteredTokenCount: admitted };
       }),
     );
   }

@@ -97,13 +97,13 @@ export class ReservationStore {
    * Reserves `quantity` of `itemId` for `userId`, consuming the admission of place `seq` (which the caller verified
    * the token against).
    * @param ttlMs lifetime of the PENDING reservation, milliseconds.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED` (`idem`'s key recorded for another request), or Redis errors.
+   * @throws IdempotencyKeyReusedError (`idem`'s key recorded for another request), or Redis errors.
    */
   async reserve(itemId: string, userId: string, seq: string, quantity: number, ttlMs: number, idem?: IdempotentRequest): Promise<ReserveResult> {
     const raw = await callIdempotent<RawReserve>(
       this.redis,
       'wq_reserve',
-      [keys.item(itemId), keys.entry(itemId), keys.entryBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
+      [keys.item(itemId), keys.admitted(itemId), keys.admissionBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
       [userId, seq, quantity, ttlMs, itemId],
       keys.idempotency(itemId),
       idem,
@@ -115,7 +115,7 @@ export class ReservationStore {
   /**
    * The outcome recorded for `idem`'s key on `itemId`'s reservations, or undefined (no key, or no record): the
    * retry of a reservation that was made, whose admission is gone, gets the reservation.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`.
+   * @throws IdempotencyKeyReusedError.
    */
   async recordedReserve(itemId: string, idem: IdempotentRequest | undefined): Promise<ReserveResult | undefined> {
     const raw = await recordedReply<RawReserve>(this.redis, keys.idempotency(itemId), idem);
@@ -125,7 +125,7 @@ export class ReservationStore {
 
   /**
    * PENDING -> CONFIRMED (a PENDING one past its expiry is expired instead). @returns see {@link SettleResult}.
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   confirm(reservationId: string, idem?: IdempotentRequest): Promise<SettleResult> {
     return this.settle('wq_confirm_reservation', reservationId, idem);
@@ -133,7 +133,7 @@ export class ReservationStore {
 
   /**
    * PENDING -> CANCELLED, restoring the stock (a PENDING one past its expiry is expired instead).
-   * @throws WqError 422 `IDEMPOTENCY_KEY_REUSED`, or Redis errors.
+   * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   cancel(reservationId: string, idem?: IdempotentRequest): Promise<SettleResult> {
     return this.settle('wq_cancel_reservation', reservationId, idem);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LUA_CONSTANTS } from './lua-constants';
 import { Cluster, type Redis } from 'ioredis';
-import { WqError } from './errors';
+import { StoreUnavailableError } from './store-errors';
 import type { RedisClient } from './redis';
 
 /** Folder of the Lua scripts: `packages/shared/lua`, beside both `src/` and `dist/`. */
@@ -114,7 +114,7 @@ export function keySlot(key: string): number {
 /**
  * `WAIT replicas timeoutMs` on the connection that ran the write to `key` (on a Cluster, the pooled connection to
  * the slot's master, the one auto-pipelining used), so that it covers that write.
- * @throws WqError 503 `SERVICE_UNAVAILABLE` when fewer replicas acknowledged in time: the change happened on the
+ * @throws StoreUnavailableError (503 `SERVICE_UNAVAILABLE`) when fewer replicas acknowledged in time: the change happened on the
  * master and may or may not survive a failover; the caller retries with its Idempotency-Key.
  */
 async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
@@ -122,15 +122,13 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
   if (redis instanceof Cluster) {
     const owner = redis.slots[keySlot(key)]?.[0];
     const found = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
-    if (!found) throw new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { 'Retry-After': '1' });
+    if (!found) throw new StoreUnavailableError('the waiting room store is unavailable, retry shortly');
     node = found;
   }
   const acked = Number(await node.call('WAIT', durability.replicas, durability.timeoutMs));
   if (acked < durability.replicas) {
-    throw new WqError(
-      'SERVICE_UNAVAILABLE',
+    throw new StoreUnavailableError(
       `the change was acknowledged by ${acked} of ${durability.replicas} replicas in time: it may or may not survive a failover; retry with the same Idempotency-Key`,
-      { 'Retry-After': '1' },
     );
   }
 }
@@ -145,7 +143,7 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
  *
  * With the durability option on ({@link setDurability}), a state-changing script is followed by WAIT on its node.
  * A read-only script redirected with MOVED or ASK is sent once more.
- * @throws the Redis error of the script, or a connection error (see isRedisUnavailable); WqError 503 when the
+ * @throws the Redis error of the script, or a connection error (see isRedisUnavailable); StoreUnavailableError (503) when the
  * durability option is on and too few replicas acknowledged.
  */
 export async function callScript<T>(redis: RedisClient, command: string, keys: string[], args: (string | number)[]): Promise<T> {
