@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   bearerAuth,
   errorHandler,
-  ID_PATTERN,
+  idSchema,
   idempotentRequest,
   ItemUpsertRefused,
   markRoute,
@@ -86,7 +86,7 @@ const tokenCountSchema = z.number().int().min(0).max(MAX_TOKEN_COUNT_TO_MOVE);
 const tokenCountSearchSchema = z
   .object({
     searchAll: z.boolean().optional().default(false),
-    itemIdListToSearch: z.array(z.string().regex(ID_PATTERN)).max(10_000).optional().default([]),
+    itemIdListToSearch: z.array(idSchema).max(10_000).optional().default([]),
   })
   .strict();
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import {
   bearerAuth,
   isRedisUnavailable,
-  ID_PATTERN,
+  idSchema,
   redisErrors,
   route,
   type ItemStore,
@@ -202,7 +202,7 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
   router.get('/internal/admin/v1/overview', auth, route(() => readOverview({ ...o, items })));
   const history = o.history ?? new TickHistory(o.redis, o.tickMs);
   {
-    const q = z.object({ itemId: z.string().regex(ID_PATTERN).optional() }).strict();
+    const q = z.object({ itemId: idSchema.optional() }).strict();
     router.get(
       '/internal/admin/v1/history',
       auth,

@@ -1,4 +1,5 @@
 import { ErrorCodes, type ErrorCode } from './errors';
+import { ID_CHARS, ID_PATTERN, RESERVATION_ID_PATTERN, TOKEN_PATTERN } from './ids';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -112,7 +113,7 @@ export const openApiDocument: Json = {
     summary: 'A virtual waiting room for flash sales',
     description:
       'Every response of the public, internal and admin APIs is the envelope `{state, errorCode, errorMessage, data}`. ' +
-      '`userId` and `itemId` are 1-64 characters of `[A-Za-z0-9_]`. Every response carries `X-Request-Id`.',
+      `\`userId\` and \`itemId\` match \`${ID_CHARS}\`. Every response carries \`X-Request-Id\`.`,
     license: { name: 'MIT', identifier: 'MIT' },
   },
   servers: API_SERVER,
@@ -610,7 +611,7 @@ export const openApiDocument: Json = {
         in: 'path',
         required: true,
         description: '`<itemId>.<n>`.',
-        schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}\\.[1-9][0-9]{0,15}$' },
+        schema: { type: 'string', pattern: RESERVATION_ID_PATTERN.source },
       },
       idempotencyKey: {
         name: 'Idempotency-Key',
@@ -670,10 +671,10 @@ export const openApiDocument: Json = {
       },
     },
     schemas: {
-      Id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$', description: 'userId or itemId.' },
+      Id: { type: 'string', pattern: ID_PATTERN.source, description: 'userId or itemId.' },
       WaitingQueueToken: {
         type: 'string',
-        pattern: '^[A-Za-z0-9_]{1,64}-[A-Za-z0-9_]{1,64}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
+        pattern: TOKEN_PATTERN.source,
         description: '`<userId>-<itemId>-<uuid v4>`.',
       },
       ErrorCode: {
