@@ -26,7 +26,6 @@ import {
 import { createApiApp } from './app';
 import { EntryPassIssuer } from './entry-pass';
 import { createFastPath } from './fast-path';
-import { claimOperation } from './stock-routes';
 import { headerIdentity, jwtIdentity } from './identity';
 import { LoadShedder } from './load-shedder';
 import { instrumentOperations, resetAfterWarmup, shedderMetrics } from './metrics';
@@ -90,9 +89,9 @@ async function main(): Promise<void> {
   startProcessMetrics();
   meterRedisNodes(redis);
   const telemetry = new RequestTelemetry(logger, config.LOG_REQUESTS);
-  const ops = instrumentOperations(createOperations(room, identity, config.TRUST_PROXY, { key: warmupKey, active: () => !warmedUp }));
-  const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES, page: { items: new ItemStore(redis) }, stock: { service: stock, identity } });
-  const fastPath = createFastPath({ ops, logger, internalToken: config.INTERNAL_TOKEN, telemetry, claim: claimOperation(stock, identity) });
+  const ops = instrumentOperations(createOperations(room, stock, identity, config.TRUST_PROXY, { key: warmupKey, active: () => !warmedUp }));
+  const app = createApiApp({ ops, logger, entryPasses, internalToken: config.INTERNAL_TOKEN, bodyLimitBytes: config.BODY_LIMIT_BYTES, page: { items: new ItemStore(redis) }, stock: { service: stock } });
+  const fastPath = createFastPath({ ops, logger, internalToken: config.INTERNAL_TOKEN, telemetry, claims: true });
   // Request ids, request logs, HTTP metrics, /metrics and /openapi.json around the fast path and the express app.
   const listener = observedListener({ telemetry, app, fastPath, metricsToken: config.METRICS_TOKEN });
   const shedder = new LoadShedder(config.MAX_IN_FLIGHT);

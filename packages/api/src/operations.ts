@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { idempotentRequest } from '@waiting-queue/shared';
 import { headerIdentity, type Identity } from './identity';
 import { clientIp } from './rate-limit';
+import type { ClaimView, StockService } from './stock';
 import type { ValidationView, WaitingQueueView, WaitingRoom } from './waiting-room';
 
 /**
@@ -14,6 +15,12 @@ export interface Operations {
   poll(req: IncomingMessage, itemId: string, token: string): Promise<WaitingQueueView>;
   validate(req: IncomingMessage, itemId: string, token: string): Promise<ValidationView>;
   consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
+  /**
+   * A first-come claim on a DIRECT item: the userId comes from the identity (the `user-id` header or a verified
+   * JWT); an Idempotency-Key is bound to it. Rejects with StockService.claim's WqErrors, 400 for a malformed
+   * Idempotency-Key, or 401 in JWT mode.
+   */
+  claim(req: IncomingMessage, itemId: string): Promise<ClaimView>;
 }
 
 /** Header that marks the api's own warm-up requests (see warmup.ts). */
@@ -30,11 +37,11 @@ export interface WarmupPass {
 }
 
 /**
- * Binds the waiting room to an identity source (header or JWT) and the client-IP policy.
+ * Binds the waiting room and the stock service to an identity source (header or JWT) and the client-IP policy.
  * @param trustProxy trusted proxy hops (TRUST_PROXY): the client IP is that many `X-Forwarded-For` entries from
  *   the right; 0: the socket's peer address.
  */
-export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: number, warmup?: WarmupPass): Operations {
+export function createOperations(room: WaitingRoom, stock: StockService, identity: Identity, trustProxy: number, warmup?: WarmupPass): Operations {
   const isWarmup = (req: IncomingMessage) => warmup !== undefined && warmup.active() && req.headers[WARMUP_HEADER] === warmup.key;
   const identityOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity);
   const userOf = (req: IncomingMessage) => identityOf(req).userId(req.headers);
@@ -48,5 +55,9 @@ export function createOperations(room: WaitingRoom, identity: Identity, trustPro
     validate: (_req, itemId, token) => room.validate(itemId, token),
     // The Idempotency-Key names this consume of this token (order services share one bearer: no caller identity).
     consume: async (req, itemId, token) => room.consume(itemId, token, idempotentRequest(req.headers, ['consume', itemId, token])),
+    claim: async (req, itemId) => {
+      const userId = await identity.userId(req.headers);
+      return stock.claim(itemId, userId, idempotentRequest(req.headers, ['claim', itemId, userId]));
+    },
   };
 }

@@ -24,3 +24,4 @@ export * from './metrics';
 export * from './request-log';
 export * from './openapi';
 export * from './observed-server';
+export * from './routes';
