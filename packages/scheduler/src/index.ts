@@ -8,3 +8,4 @@ export * from './event-pipeline';
 export * from './ledger';
 export * from './outbox-relay';
 export * from './console';
+export * from './routes';

@@ -67,9 +67,10 @@ export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
 /**
  * Registers the routes of a table on an express app or router, in the table's order, each at its template
  * ({@link expressPath}) with its handler; a route without a handler (a feature that is off) is not registered.
- * @param handlers per route name, e.g. `{ register: route(...), jwks: (req, res) => ... }`.
+ * @param handlers per route name, e.g. `{ register: route(...), jwks: (req, res) => ... }`; an array runs in order
+ *   (e.g. `[bearerAuth(...), route(...)]`).
  */
-export function registerRoutes<T extends Record<string, RouteSpec>>(router: Router, table: T, handlers: { [K in keyof T]?: RequestHandler }): void {
+export function registerRoutes<T extends Record<string, RouteSpec>>(router: Router, table: T, handlers: { [K in keyof T]?: RequestHandler | RequestHandler[] }): void {
   for (const name of Object.keys(table) as (keyof T & string)[]) {
     const handler = handlers[name];
     if (handler === undefined) continue;
