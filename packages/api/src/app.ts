@@ -1,9 +1,9 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { bearerAuth, errorHandler, notFound, registerRoutes, rejectNonJsonBody, route, type Logger } from '@waiting-queue/shared';
+import { apiRoutes, bearerAuth, errorHandler, INTERNAL_PREFIX, notFound, registerRoutes, rejectNonJsonBody, route, type ApiRouteName, type Logger } from '@waiting-queue/shared';
 import type { EntryPassIssuer } from './entry-pass';
 import type { Operations } from './operations';
-import { createPageHandlers, PAGE_ASSETS_PATH, type PageOptions } from './page';
-import { apiRoutes, INTERNAL_PREFIX, type ApiRouteName } from './routes';
+import { createPageHandlers, type PageOptions } from './page';
+
 import type { StockService } from './stock';
 
 /** What the api's express app needs. */
@@ -60,7 +60,7 @@ export function createApiApp(o: ApiAppOptions): Express {
   }
   if (o.page) {
     const page = createPageHandlers({ items: o.page.items, logger: o.logger });
-    app.use(PAGE_ASSETS_PATH, page.assets);
+    handlers.waitingRoomAsset = page.waitingRoomAsset;
     handlers.getPublicItem = page.getPublicItem;
     handlers.waitingRoomPage = page.waitingRoomPage;
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerMatches, expressPath, failure, pathRegExp, sendError, sendJson, sendSuccess, setRoute, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
+import { apiRoutes, bearerMatches, expressPath, failure, pathRegExp, sendError, sendJson, sendSuccess, setRoute, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
 import type { Operations } from './operations';
-import { apiRoutes } from './routes';
+
 
 /**
  * The hot routes (register, poll, order-service validation, and first-come claims, the spike of a coupon drop)

@@ -6,7 +6,6 @@ export * from './operations';
 export * from './rate-limit';
 export * from './waiting-room';
 export * from './stock';
-export * from './routes';
 export * from './warmup';
 export * from './load-shedder';
 export * from './page';

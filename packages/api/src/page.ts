@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { ID_CHARS, ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type WaitingItem } from '@waiting-queue/shared';
+import { apiRoutes, ID_CHARS, ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type WaitingItem, staticMount } from '@waiting-queue/shared';
 import { USER_ID_HEADER } from './identity';
 
 /** Static files of the waiting-room page (CSS, JS), next to `src/` and `dist/`. */
 export const PAGE_ASSETS_DIR = join(__dirname, '..', 'public');
 /** URL prefix of {@link PAGE_ASSETS_DIR}. */
-export const PAGE_ASSETS_PATH = '/waiting-room-assets';
+export const PAGE_ASSETS_PATH = staticMount(apiRoutes.waitingRoomAsset);
 
 /** What a shopper's page may know about an item (`data` of `GET /api/v1/item/{itemId}`). */
 export interface PublicItemView {
@@ -151,8 +151,8 @@ export function renderWaitingRoom(itemId: string, item: PublicItemView | null, u
 
 /** The page's express handlers, registered by app.ts under their routes of the api's table (routes.ts). */
 export interface PageHandlers {
-  /** Static CSS and JS under {@link PAGE_ASSETS_PATH}. */
-  assets: RequestHandler;
+  /** `waitingRoomAsset`: static CSS and JS under {@link PAGE_ASSETS_PATH}. */
+  waitingRoomAsset: RequestHandler;
   /** `getPublicItem`: {@link PublicItemView} in the envelope; 404 `WAITING_ITEM_NOT_FOUND`. */
   getPublicItem: RequestHandler;
   /** `waitingRoomPage`: the page; the 404 page for an unknown item; a 503 page while Redis is unreachable. */
@@ -165,7 +165,7 @@ export interface PageHandlers {
  */
 export function createPageHandlers(o: PageOptions): PageHandlers {
   return {
-    assets: express.static(PAGE_ASSETS_DIR, { index: false, maxAge: '10m', fallthrough: true }),
+    waitingRoomAsset: express.static(PAGE_ASSETS_DIR, { index: false, maxAge: '10m', fallthrough: true }),
     getPublicItem: route(async (req) => {
       const itemId = requireId(req.params.itemId, 'itemId');
       const item = await o.items.get(itemId);

@@ -1,7 +1,10 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import {
+  ADMIN_PREFIX,
+  adminRoutes,
   bearerAuth,
+  type AdminRouteName,
   registerRoutes,
   errorHandler,
   idSchema,
@@ -26,7 +29,7 @@ import {
 import { orLastKnown } from './last-known';
 import { restockHandler } from './admin-stock';
 import { clearFenceHandler } from './admin-fence';
-import { ADMIN_PREFIX, adminRoutes, type AdminRouteName } from './routes';
+
 import { auditActor, type AuditAction, type AuditLog } from './audit';
 
 /** What the admin app needs. */

@@ -2,7 +2,9 @@ import { dirname, join } from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import {
+  adminRoutes,
   bearerAuth,
+  type AdminRouteName,
   isRedisUnavailable,
   idSchema,
   redisErrors,
@@ -21,7 +23,7 @@ import { readRelayLag } from './outbox-relay';
 import { parseOr400 } from './admin-app';
 import { AUDIT_MAX_LIMIT, AuditLog } from './audit';
 import { TickHistory } from './history';
-import { adminRoutes, type AdminRouteName } from './routes';
+
 
 /** Static files of the admin console (HTML, CSS, JS), next to `src/` and `dist/`. */
 export const CONSOLE_ASSETS_DIR = join(__dirname, '..', 'public');
@@ -190,8 +192,6 @@ const PAGE_HEADERS: Record<string, string> = {
  */
 export function createConsoleRouter(o: ConsoleOptions): Router {
   const router = express.Router();
-  router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
-  router.use('/admin/vendor', express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' }));
   // The registry and N as last read while their master fails over (the other items still answer).
   const items = Object.create(o.items) as ItemStore;
   items.listIds = orLastKnown(() => o.items.listIds());
@@ -209,6 +209,8 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
         res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
       },
     ],
+    adminConsoleAsset: [express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' })],
+    adminConsoleVendorAsset: [express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' })],
     getOverview: [auth, route(() => readOverview({ ...o, items }))],
     getHistory: [
       auth,

@@ -8,4 +8,3 @@ export * from './event-pipeline';
 export * from './ledger';
 export * from './outbox-relay';
 export * from './console';
-export * from './routes';

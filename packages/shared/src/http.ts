@@ -6,7 +6,7 @@ import { toWqError, WqError, type ErrorCode } from './errors';
 import type { Logger } from './logger';
 import { countRedisError } from './metrics';
 import { markRoute, requestIdOf, routeTemplateOf } from './request-log';
-import { expressPath, type RouteSpec } from './routes';
+import { expressPath, staticMount, type RouteSpec } from './routes';
 
 /**
  * Writes a JSON envelope with node:http primitives (no framework work), for express routes and fast paths alike.
@@ -66,7 +66,8 @@ export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
 
 /**
  * Registers the routes of a table on an express app or router, in the table's order, each at its template
- * ({@link expressPath}) with its handler; a route without a handler (a feature that is off) is not registered.
+ * ({@link expressPath}) with its handler, a static route's handler mounted at {@link staticMount}; a route without a
+ * handler (a feature that is off) is not registered.
  * @param handlers per route name, e.g. `{ register: route(...), jwks: (req, res) => ... }`; an array runs in order
  *   (e.g. `[bearerAuth(...), route(...)]`).
  */
@@ -75,7 +76,8 @@ export function registerRoutes<T extends Record<string, RouteSpec>>(router: Rout
     const handler = handlers[name];
     if (handler === undefined) continue;
     const spec = table[name];
-    router[spec.method](expressPath(spec), handler);
+    if (spec.static) router.use(staticMount(spec), handler);
+    else router[spec.method](expressPath(spec), handler);
   }
 }
 

@@ -25,3 +25,4 @@ export * from './request-log';
 export * from './openapi';
 export * from './observed-server';
 export * from './routes';
+export * from './route-tables';

@@ -25,6 +25,8 @@ export interface RouteSpec {
   /** The OpenAPI operationId; unique over every table. */
   readonly operationId: string;
   readonly security: RouteSecurity;
+  /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
+  readonly static?: true;
 }
 
 /**
@@ -37,6 +39,7 @@ export function defineRoutes<const T extends Record<string, RouteSpec>>(table: T
   for (const r of Object.values(table)) {
     const key = `${r.method} ${r.path}`;
     if (ids.has(r.operationId) || keys.has(key)) throw new Error(`route table: ${r.operationId} (${key}) is declared twice`);
+    if (r.static) staticMount(r);
     ids.add(r.operationId);
     keys.add(key);
   }
@@ -56,6 +59,15 @@ export function paramNames(path: string): string[] {
  */
 export function expressPath(route: Pick<RouteSpec, 'path'> | string): string {
   return (typeof route === 'string' ? route : route.path).replace(PARAM, ':$1');
+}
+
+/**
+ * The mount path of a static route: its template without the trailing `/{file}`.
+ * @throws Error when the route's template does not end in `/{file}`.
+ */
+export function staticMount(route: Pick<RouteSpec, 'path'>): string {
+  if (!route.path.endsWith('/{file}')) throw new Error(`static route ${route.path} must end in /{file}`);
+  return route.path.slice(0, -'/{file}'.length);
 }
 
 /**
