@@ -71,15 +71,16 @@ export function staticMount(route: Pick<RouteSpec, 'path'>): string {
 }
 
 /**
- * A concrete path of a route: each `{name}` replaced by `encodeURIComponent(params[name])`.
+ * A concrete path of a route: each `{name}` replaced by `encodeURIComponent(params[name])`, or by the value as is
+ * with `raw` (tests that send malformed values on purpose).
  * @example pathOf(apiRoutes.poll, { itemId: 'shoe', waitingQueueToken: t }) === `/api/v1/item/shoe/waiting-queue/${t}`
  * @throws Error when `params` lacks a parameter of the template.
  */
-export function pathOf(route: Pick<RouteSpec, 'path'>, params: Record<string, string | number> = {}): string {
+export function pathOf(route: Pick<RouteSpec, 'path'>, params: Record<string, string | number> = {}, options: { raw?: boolean } = {}): string {
   return route.path.replace(PARAM, (_m, name: string) => {
     const v = params[name];
     if (v === undefined) throw new Error(`pathOf ${route.path}: missing parameter ${name}`);
-    return encodeURIComponent(String(v));
+    return options.raw ? String(v) : encodeURIComponent(String(v));
   });
 }
 
