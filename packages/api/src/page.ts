@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { apiRoutes, ID_CHARS, ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type WaitingItem, staticMount } from '@waiting-queue/shared';
+import { apiRoutes, ID_CHARS, ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type PublicItemView, type WaitingItem, staticMount } from '@waiting-queue/shared';
 import { USER_ID_HEADER } from './identity';
 
 /** Static files of the waiting-room page (CSS, JS), next to `src/` and `dist/`. */
@@ -9,15 +9,7 @@ export const PAGE_ASSETS_DIR = join(__dirname, '..', 'public');
 /** URL prefix of {@link PAGE_ASSETS_DIR}. */
 export const PAGE_ASSETS_PATH = staticMount(apiRoutes.waitingRoomAsset);
 
-/** What a shopper's page may know about an item (`data` of `GET /api/v1/item/{itemId}`). */
-export interface PublicItemView {
-  itemId: string;
-  itemName: string;
-  /** Order page of admitted shoppers; null when none is configured. */
-  targetUrl: string | null;
-  waitingQueueEnabled: boolean;
-  soldOut: boolean;
-}
+export type { PublicItemView };
 
 /** What the page router needs. */
 export interface PageOptions {

@@ -12,29 +12,14 @@ import {
   type QueueStore,
   type TokenCodec,
   type VerifiedTokenCache,
+  type WaitingQueueView,
 } from '@waiting-queue/shared';
+
 import type { EntryPassIssuer } from './entry-pass';
+
+export type { WaitingQueueView };
 import type { RegistrationLimiter } from './rate-limit';
 
-/** What a shopper's client receives on registration and on every poll (`data` of the envelope). */
-export interface WaitingQueueView {
-  itemId: string;
-  waitingQueueToken: string;
-  /** 1-based position among waiting users; 0 once admitted. */
-  waitingQueueRank: number;
-  /** True once admitted: the shopper may go on to order. */
-  canOrder: boolean;
-  /** Estimated wait, seconds; 0 when admitted; null while nobody is being admitted (paused, sold out). */
-  estimatedWaitSeconds: number | null;
-  /** When to poll next, milliseconds from now; 0 when admitted. */
-  pollAfterMs: number;
-  /** Admission expiry, epoch ms (Redis clock); null while waiting. */
-  admissionExpiresAt: number | null;
-  /** True when the item has no stock left: waiting users may stop polling. */
-  soldOut: boolean;
-  /** Once admitted: a signed JWT (ES256; sub userId, aud itemId, jti token) to verify offline; else null. */
-  entryPass: string | null;
-}
 
 /** Optional collaborators of the waiting room. */
 export interface WaitingRoomExtras {

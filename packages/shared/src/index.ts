@@ -26,3 +26,4 @@ export * from './openapi';
 export * from './observed-server';
 export * from './routes';
 export * from './route-tables';
+export * from './views';

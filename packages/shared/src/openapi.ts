@@ -1,7 +1,8 @@
 import { ErrorCodes, type ErrorCode } from './errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
-import { ID_CHARS, ID_PATTERN, RESERVATION_ID_PATTERN, TOKEN_PATTERN } from './ids';
+import { ID_CHARS, RESERVATION_ID_PATTERN } from './ids';
+import { viewComponents } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -586,12 +587,8 @@ export const openApiDocument: Json = {
       },
     },
     schemas: {
-      Id: { type: 'string', pattern: ID_PATTERN.source, description: 'userId or itemId.' },
-      WaitingQueueToken: {
-        type: 'string',
-        pattern: TOKEN_PATTERN.source,
-        description: '`<userId>-<itemId>-<uuid v4>`.',
-      },
+      // Generated from the zod views (views.ts): Id, WaitingQueueToken, WaitingQueueView, PublicItemView.
+      ...viewComponents(),
       ErrorCode: {
         enum: Object.keys(ErrorCodes),
         description: 'Stable error codes; each maps to one HTTP status (see packages/shared/src/errors.ts).',
@@ -606,22 +603,6 @@ export const openApiDocument: Json = {
           errorCode: nullable(ref('ErrorCode')),
           errorMessage: { type: ['string', 'null'] },
           data: {},
-        },
-      },
-      WaitingQueueView: {
-        type: 'object',
-        required: ['itemId', 'waitingQueueToken', 'waitingQueueRank', 'canOrder', 'estimatedWaitSeconds', 'pollAfterMs', 'admissionExpiresAt', 'soldOut', 'entryPass'],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          waitingQueueToken: ref('WaitingQueueToken'),
-          waitingQueueRank: int({ minimum: 0, description: '1-based position among waiting users; 0 once admitted.' }),
-          canOrder: { type: 'boolean', description: 'True once admitted.' },
-          estimatedWaitSeconds: nullable(int({ minimum: 0, description: 'Seconds; null while nobody is admitted (paused, sold out).' })),
-          pollAfterMs: int({ minimum: 0, maximum: 30_000, description: 'When to poll next, ms; 0 once admitted.' }),
-          admissionExpiresAt: nullable(int({ description: 'Admission expiry, epoch ms; null while waiting.' })),
-          soldOut: { type: 'boolean' },
-          entryPass: nullable({ type: 'string', pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description: 'ES256 JWT once admitted.' }),
         },
       },
       RegisterRefusal: {
@@ -791,18 +772,6 @@ export const openApiDocument: Json = {
           queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
           lanes: { type: 'array', items: { type: 'string' }, description: 'Priority lanes, highest first; absent: one lane.' },
           maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
-        },
-      },
-      PublicItemView: {
-        type: 'object',
-        required: ['itemId', 'itemName', 'targetUrl', 'waitingQueueEnabled', 'soldOut'],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          itemName: { type: 'string' },
-          targetUrl: nullable({ type: 'string', format: 'uri' }),
-          waitingQueueEnabled: { type: 'boolean' },
-          soldOut: { type: 'boolean' },
         },
       },
       ConsoleItemRow: {
