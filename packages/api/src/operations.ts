@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { idempotentRequest } from '@waiting-queue/shared';
+import { idempotentRequest, type ConsumeResult } from '@waiting-queue/shared';
 import { headerIdentity, type Identity } from './identity';
 import { clientIp } from './rate-limit';
 import type { ClaimView, StockService } from './stock';
@@ -14,7 +14,7 @@ export interface Operations {
   register(req: IncomingMessage, itemId: string): Promise<WaitingQueueView>;
   poll(req: IncomingMessage, itemId: string, token: string): Promise<WaitingQueueView>;
   validate(req: IncomingMessage, itemId: string, token: string): Promise<ValidationView>;
-  consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
+  consume(req: IncomingMessage, itemId: string, token: string): Promise<ConsumeResult>;
   /**
    * A first-come claim on a DIRECT item: the userId comes from the identity (the `user-id` header or a verified
    * JWT); an Idempotency-Key is bound to it. Rejects with StockService.claim's WqErrors, 400 for a malformed

@@ -12,12 +12,14 @@ import {
   type QueueStore,
   type TokenCodec,
   type VerifiedTokenCache,
+  type ConsumeResult,
+  type ValidationView,
   type WaitingQueueView,
 } from '@waiting-queue/shared';
 
 import type { EntryPassIssuer } from './entry-pass';
 
-export type { WaitingQueueView };
+export type { ValidationView, WaitingQueueView };
 import type { RegistrationLimiter } from './rate-limit';
 
 
@@ -36,14 +38,6 @@ export interface WaitingRoomExtras {
   verifiedTokens?: VerifiedTokenCache;
 }
 
-/** What an order service receives when it validates a token. */
-export interface ValidationView {
-  admitted: boolean;
-  userId: string;
-  itemId: string;
-  /** Seconds until the admission expires; null when not admitted. */
-  expiresInSeconds: number | null;
-}
 
 const REFUSALS = {
   NO_ITEM: 'the item does not exist',
@@ -141,7 +135,7 @@ export class WaitingRoom {
    * @throws WqError 400, 403 `TOKEN_MISMATCH`, 409 `NOT_ADMITTED` (not admitted, expired, already consumed,
    *   unknown), 422 `IDEMPOTENCY_KEY_REUSED`, 503.
    */
-  async consume(itemIdRaw: unknown, tokenRaw: unknown, idem?: IdempotentRequest): Promise<{ consumed: true; userId: string; itemId: string }> {
+  async consume(itemIdRaw: unknown, tokenRaw: unknown, idem?: IdempotentRequest): Promise<ConsumeResult> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');

@@ -587,7 +587,8 @@ export const openApiDocument: Json = {
       },
     },
     schemas: {
-      // Generated from the zod views (views.ts): Id, WaitingQueueToken, WaitingQueueView, PublicItemView.
+      // Generated from the zod views (views.ts): Id, WaitingQueueToken, WaitingQueueView, PublicItemView, ValidationView,
+      // ConsumeResult, ClaimView.
       ...viewComponents(),
       ErrorCode: {
         enum: Object.keys(ErrorCodes),
@@ -667,35 +668,12 @@ export const openApiDocument: Json = {
         properties: { reservationId: { type: 'string' }, status: { enum: ['CONFIRMED', 'CANCELLED'] } },
       },
       ExpiredReservation: { type: 'object', required: ['reservation'], additionalProperties: false, properties: { reservation: ref('Reservation') } },
-      ClaimView: {
-        type: 'object',
-        required: ['claimId', 'itemId', 'userId', 'remainCount'],
-        additionalProperties: false,
-        properties: { claimId: { type: 'string', description: '`<itemId>.c<n>`.' }, itemId: ref('Id'), userId: ref('Id'), remainCount: int({ minimum: 0 }) },
-      },
       RestockInput: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) } },
       RestockResult: {
         type: 'object',
         required: ['itemId', 'quantity', 'remainCount'],
         additionalProperties: false,
         properties: { itemId: ref('Id'), quantity: int({ minimum: 1 }), remainCount: int({ minimum: 0 }) },
-      },
-      ValidationView: {
-        type: 'object',
-        required: ['admitted', 'userId', 'itemId', 'expiresInSeconds'],
-        additionalProperties: false,
-        properties: {
-          admitted: { type: 'boolean' },
-          userId: ref('Id'),
-          itemId: ref('Id'),
-          expiresInSeconds: nullable(int({ minimum: 0, description: 'Seconds until the admission expires; null when not admitted.' })),
-        },
-      },
-      ConsumeResult: {
-        type: 'object',
-        required: ['consumed', 'userId', 'itemId'],
-        additionalProperties: false,
-        properties: { consumed: { const: true }, userId: ref('Id'), itemId: ref('Id') },
       },
       TokenCountToMove: {
         type: 'object',

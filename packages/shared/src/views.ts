@@ -60,12 +60,43 @@ export const publicItemViewSchema = z
 /** `data` of `GET /api/v1/item/{itemId}`. */
 export type PublicItemView = z.infer<typeof publicItemViewSchema>;
 
+/** `data` of validate: an order service's check of a token. */
+export const validationViewSchema = z
+  .object({
+    admitted: z.boolean(),
+    userId: idComponent,
+    itemId: idComponent,
+    expiresInSeconds: z.number().int().min(0).nullable().openapi({ description: 'Seconds until the admission expires; null when not admitted.' }),
+  })
+  .strict()
+  .openapi('ValidationView');
+/** `data` of validate. */
+export type ValidationView = z.infer<typeof validationViewSchema>;
+
+/** `data` of consume: the admission is used, once. */
+export const consumeResultSchema = z.object({ consumed: z.literal(true), userId: idComponent, itemId: idComponent }).strict().openapi('ConsumeResult');
+/** `data` of consume. */
+export type ConsumeResult = z.infer<typeof consumeResultSchema>;
+
+/** `data` of claim: a first-come claim on a DIRECT item. */
+export const claimViewSchema = z
+  .object({
+    claimId: z.string().openapi({ description: '`<itemId>.c<n>`.' }),
+    itemId: idComponent,
+    userId: idComponent,
+    remainCount: z.number().int().min(0).openapi({ description: 'Stock left after this claim.' }),
+  })
+  .strict()
+  .openapi('ClaimView');
+/** `data` of claim. */
+export type ClaimView = z.infer<typeof claimViewSchema>;
+
 /**
  * The OpenAPI 3.1 component schemas generated from the views above (and the ids they reference), keyed by name.
  * @returns a fresh object each call.
  */
 export function viewComponents(): Record<string, unknown> {
-  const schemas = [idComponent, waitingQueueTokenComponent, waitingQueueViewSchema, publicItemViewSchema];
+  const schemas = [idComponent, waitingQueueTokenComponent, waitingQueueViewSchema, publicItemViewSchema, validationViewSchema, consumeResultSchema, claimViewSchema];
   const generated = new OpenApiGeneratorV31(schemas.map((schema) => ({ type: 'schema' as const, schema }))).generateComponents();
   return (generated.components?.schemas ?? {}) as Record<string, unknown>;
 }
