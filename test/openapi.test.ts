@@ -145,7 +145,7 @@ describe('OpenAPI document against real responses', () => {
       internalToken: 'x',
       bodyLimitBytes: 1024,
       page: { items: stub },
-      stock: { service: stub, identity: stub },
+      stock: { service: stub },
     });
     const adminApp = createAdminApp({
       items: stub,

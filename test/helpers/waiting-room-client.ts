@@ -1,10 +1,11 @@
+import { ADMIN_PREFIX, adminRoutes, apiRoutes, pathOf } from '@waiting-queue/shared';
 import { call } from './processes';
 
 /** The JSON envelope of a response and its status, as {@link call} returns it. */
 export type Reply = Awaited<ReturnType<typeof call>>;
 
 /** Paths of the admin API under `/internal/admin/v1`. */
-export const ADMIN = '/internal/admin/v1';
+export const ADMIN = ADMIN_PREFIX;
 
 /** `Authorization: Bearer <token>` as a header object; empty when `token` is undefined. */
 export function bearer(token: string | undefined): Record<string, string> {
@@ -13,27 +14,27 @@ export function bearer(token: string | undefined): Record<string, string> {
 
 /** POST /api/v1/item/:itemId/waiting-queue with header `user-id`: registers `userId` (public API). */
 export function register(apiUrl: string, itemId: string, userId: string): Promise<Reply> {
-  return call(`${apiUrl}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+  return call(apiUrl + pathOf(apiRoutes.register, { itemId }, { raw: true }), { method: 'POST', headers: { 'user-id': userId } });
 }
 
 /** GET /api/v1/item/:itemId/waiting-queue/:token with header `user-id`: a shopper's poll (public API). */
 export function poll(apiUrl: string, itemId: string, token: string, userId: string): Promise<Reply> {
-  return call(`${apiUrl}/api/v1/item/${itemId}/waiting-queue/${token}`, { headers: { 'user-id': userId } });
+  return call(apiUrl + pathOf(apiRoutes.poll, { itemId, waitingQueueToken: token }, { raw: true }), { headers: { 'user-id': userId } });
 }
 
 /** GET /internal/v1/item/:itemId/waiting-queue/:token: the order service's validation. */
 export function validate(apiUrl: string, itemId: string, token: string, internalToken?: string): Promise<Reply> {
-  return call(`${apiUrl}/internal/v1/item/${itemId}/waiting-queue/${token}`, { headers: bearer(internalToken) });
+  return call(apiUrl + pathOf(apiRoutes.validate, { itemId, waitingQueueToken: token }, { raw: true }), { headers: bearer(internalToken) });
 }
 
 /** POST /internal/v1/item/:itemId/waiting-queue/:token/consume: uses an admission once. */
 export function consume(apiUrl: string, itemId: string, token: string, internalToken?: string): Promise<Reply> {
-  return call(`${apiUrl}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST', headers: bearer(internalToken) });
+  return call(apiUrl + pathOf(apiRoutes.consume, { itemId, waitingQueueToken: token }, { raw: true }), { method: 'POST', headers: bearer(internalToken) });
 }
 
 /** PUT the global N through the admin API (`?tokenCountToMove=N`). */
 export function putTokenCountToMove(adminUrl: string, n: number, adminToken?: string): Promise<Reply> {
-  return call(`${adminUrl}${ADMIN}/waiting-queue/token-count-to-move?tokenCountToMove=${n}`, { method: 'PUT', headers: bearer(adminToken) });
+  return call(`${adminUrl}${pathOf(adminRoutes.setTokenCountToMove)}?tokenCountToMove=${n}`, { method: 'PUT', headers: bearer(adminToken) });
 }
 
 /**
@@ -43,12 +44,12 @@ export function putTokenCountToMove(adminUrl: string, n: number, adminToken?: st
  * itself call the API directly.
  */
 export async function upsertItem(adminUrl: string, itemId: string, body: unknown, adminToken?: string): Promise<Reply> {
-  const url = `${adminUrl}${ADMIN}/waiting-item/${itemId}`;
-  const first = await call(`${url}/manually`, { method: 'POST', headers: bearer(adminToken), body });
+  const upsert = adminUrl + pathOf(adminRoutes.upsertWaitingItem, { itemId }, { raw: true });
+  const first = await call(upsert, { method: 'POST', headers: bearer(adminToken), body });
   if (first.status !== 412) return first;
-  const etag = (await call(url, { headers: bearer(adminToken) })).headers.get('etag');
+  const etag = (await call(adminUrl + pathOf(adminRoutes.getWaitingItem, { itemId }, { raw: true }), { headers: bearer(adminToken) })).headers.get('etag');
   if (!etag) return first;
-  return call(`${url}/manually`, { method: 'POST', headers: { ...bearer(adminToken), 'if-match': etag }, body });
+  return call(upsert, { method: 'POST', headers: { ...bearer(adminToken), 'if-match': etag }, body });
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -1,11 +1,10 @@
-import express, { type Express } from 'express';
-import { bearerAuth, errorHandler, notFound, rejectNonJsonBody, route, type Logger } from '@waiting-queue/shared';
+import express, { type Express, type RequestHandler } from 'express';
+import { apiRoutes, bearerAuth, errorHandler, INTERNAL_PREFIX, notFound, registerRoutes, rejectNonJsonBody, route, type ApiRouteName, type Logger } from '@waiting-queue/shared';
 import type { EntryPassIssuer } from './entry-pass';
 import type { Operations } from './operations';
-import { createPageRouter, type PageOptions } from './page';
-import type { Identity } from './identity';
+import { createPageHandlers, type PageOptions } from './page';
+
 import type { StockService } from './stock';
-import { createClaimsRouter, createReservationsRouter } from './stock-routes';
 
 /** What the api's express app needs. */
 export interface ApiAppOptions {
@@ -19,13 +18,14 @@ export interface ApiAppOptions {
   bodyLimitBytes: number;
   /** Serves the waiting-room page (`/waiting-room/{itemId}`) and `GET /api/v1/item/{itemId}` when given. */
   page?: Pick<PageOptions, 'items'>;
-  /** Serves first-come claims (`/api/v1`, with `identity`) and reservations (`/internal/v1`) when given. */
-  stock?: { service: StockService; identity: Identity };
+  /** Serves first-come claims (`/api/v1`, through `ops.claim`) and reservations (`/internal/v1`) when given. */
+  stock?: { service: StockService };
 }
 
 /**
- * The api's express app: the public waiting-queue API (`/api/v1`) and the order-service validation
- * (`/internal/v1`, bearer-protected when `internalToken` is set). Every response is the envelope.
+ * The api's express app: every route of {@link apiRoutes} whose feature is on, with the public waiting-queue API
+ * (`/api/v1`) and the order-service API (`/internal/v1`, bearer-protected when `internalToken` is set, on every
+ * path under it). Every response is the envelope but the JWK Set and the page.
  */
 export function createApiApp(o: ApiAppOptions): Express {
   const app = express();
@@ -33,41 +33,38 @@ export function createApiApp(o: ApiAppOptions): Express {
   app.disable('etag');
   app.use(express.json({ limit: o.bodyLimitBytes }));
   app.use(rejectNonJsonBody);
+  app.use(INTERNAL_PREFIX, bearerAuth(o.internalToken, 'waiting-queue-internal'));
 
-  app.post(
-    '/api/v1/item/:itemId/waiting-queue',
-    route((req) => o.ops.register(req, req.params.itemId as string)),
-  );
-  app.get(
-    '/api/v1/item/:itemId/waiting-queue/:waitingQueueToken',
-    route((req) => o.ops.poll(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
-  );
+  const { ops } = o;
+  const handlers: { [K in ApiRouteName]?: RequestHandler } = {
+    register: route((req) => ops.register(req, req.params.itemId as string)),
+    poll: route((req) => ops.poll(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
+    validate: route((req) => ops.validate(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
+    consume: route((req) => ops.consume(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
+  };
   if (o.entryPasses) {
     const issuer = o.entryPasses;
     // A JWK Set as RFC 7517 defines it (not the envelope), so that JWT libraries can fetch it directly.
-    app.get('/.well-known/jwks.json', (_req, res) => {
+    handlers.jwks = (_req, res) => {
       res.setHeader('Cache-Control', 'public, max-age=300');
       res.json(issuer.jwks());
-    });
+    };
   }
-
-  const internal = express.Router();
-  internal.use(bearerAuth(o.internalToken, 'waiting-queue-internal'));
-  internal.get(
-    '/item/:itemId/waiting-queue/:waitingQueueToken',
-    route((req) => o.ops.validate(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
-  );
-  internal.post(
-    '/item/:itemId/waiting-queue/:waitingQueueToken/consume',
-    route((req) => o.ops.consume(req, req.params.itemId as string, req.params.waitingQueueToken as string)),
-  );
   if (o.stock) {
-    app.use(createClaimsRouter(o.stock.service, o.stock.identity));
-    internal.use(createReservationsRouter(o.stock.service));
+    const stock = o.stock.service;
+    handlers.claim = route((req) => ops.claim(req, req.params.itemId as string));
+    handlers.reserve = route((req) => stock.reserve(req.params.itemId as string, req.body, req.headers));
+    handlers.getReservation = route((req) => stock.get(req.params.reservationId as string));
+    handlers.confirmReservation = route((req) => stock.confirm(req.params.reservationId as string, req.headers));
+    handlers.cancelReservation = route((req) => stock.cancel(req.params.reservationId as string, req.headers));
   }
-  app.use('/internal/v1', internal);
-
-  if (o.page) app.use(createPageRouter({ items: o.page.items, logger: o.logger }));
+  if (o.page) {
+    const page = createPageHandlers({ items: o.page.items, logger: o.logger });
+    handlers.waitingRoomAsset = page.waitingRoomAsset;
+    handlers.getPublicItem = page.getPublicItem;
+    handlers.waitingRoomPage = page.waitingRoomPage;
+  }
+  registerRoutes(app.router, apiRoutes, handlers);
 
   app.use(notFound);
   app.use(errorHandler(o.logger));

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerMatches, failure, sendError, sendJson, sendSuccess, setRoute, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
+import { apiRoutes, bearerMatches, expressPath, failure, pathRegExp, sendError, sendJson, sendSuccess, setRoute, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
 import type { Operations } from './operations';
-import { CLAIMS_ROUTE } from './stock-routes';
+
 
 /**
  * The hot routes (register, poll, order-service validation, and first-come claims, the spike of a coupon drop)
@@ -14,14 +14,16 @@ import { CLAIMS_ROUTE } from './stock-routes';
  * exact match falls through to express, which answers it exactly as before. The operations, their errors and the
  * envelope are the same functions express calls (Operations, sendSuccess/sendError), so both paths answer alike.
  */
-const REGISTER = /^\/api\/v1\/item\/([^/]+)\/waiting-queue$/;
-const CLAIM = /^\/api\/v1\/item\/([^/]+)\/claims$/;
-const POLL = /^\/api\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
-const VALIDATE = /^\/internal\/v1\/item\/([^/]+)\/waiting-queue\/([^/]+)$/;
-/** Route templates of the hot routes, as express names them (the `route` label of the HTTP metrics). */
-export const REGISTER_ROUTE = '/api/v1/item/:itemId/waiting-queue';
-export const POLL_ROUTE = '/api/v1/item/:itemId/waiting-queue/:waitingQueueToken';
-export const VALIDATE_ROUTE = '/internal/v1/item/:itemId/waiting-queue/:waitingQueueToken';
+// Exact matchers of the raw path, built once from the table's templates: one `([^/]+)` group per parameter.
+const REGISTER = pathRegExp(apiRoutes.register);
+const CLAIM = pathRegExp(apiRoutes.claim);
+const POLL = pathRegExp(apiRoutes.poll);
+const VALIDATE = pathRegExp(apiRoutes.validate);
+// Route templates of the hot routes as express names them (the `route` label of the HTTP metrics).
+const REGISTER_ROUTE = expressPath(apiRoutes.register);
+const CLAIMS_ROUTE = expressPath(apiRoutes.claim);
+const POLL_ROUTE = expressPath(apiRoutes.poll);
+const VALIDATE_ROUTE = expressPath(apiRoutes.validate);
 
 /** Decodes a path segment as express does; a malformed escape yields null (answered 400). */
 function decode(segment: string): string | null {
@@ -45,8 +47,8 @@ export interface FastPathOptions {
   internalToken?: string;
   /** Request telemetry (duration histogram, request log): ended here for every request the fast path answers. */
   telemetry?: RequestTelemetry;
-  /** First-come claims (`claimOperation` of stock-routes.ts); absent: claims go to express. */
-  claim?: (req: IncomingMessage, itemId: string) => Promise<unknown>;
+  /** Answers first-come claims (`ops.claim`) when true; false: claims go to express. */
+  claims?: boolean;
 }
 
 /**
@@ -88,10 +90,10 @@ export function createFastPath(o: FastPathOptions): (req: IncomingMessage, res: 
         if (itemId === null) return badPath(req, res, REGISTER_ROUTE);
         return answer(req, res, o.ops.register(req, itemId), REGISTER_ROUTE);
       }
-      if (o.claim !== undefined && (m = CLAIM.exec(path))) {
+      if (o.claims === true && (m = CLAIM.exec(path))) {
         const itemId = decode(m[1]);
         if (itemId === null) return badPath(req, res, CLAIMS_ROUTE);
-        return answer(req, res, o.claim(req, itemId), CLAIMS_ROUTE);
+        return answer(req, res, o.ops.claim(req, itemId), CLAIMS_ROUTE);
       }
       return false;
     }

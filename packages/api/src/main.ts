@@ -12,7 +12,6 @@ import {
 import { createApiApp } from './app';
 import { EntryPassIssuer } from './entry-pass';
 import { createFastPath } from './fast-path';
-import { claimOperation } from './stock-routes';
 import { headerIdentity, jwtIdentity } from './identity';
 import { LoadShedder } from './load-shedder';
 import { instrumentOperations, shedderMetrics } from './metrics';
@@ -54,12 +53,12 @@ void bootService({
       reservationTtlMs: config.reservationTtlMs,
     });
     const warmup = new WarmUp();
-    const ops = instrumentOperations(createOperations(room, identity, config.trustProxy, warmup));
+    const ops = instrumentOperations(createOperations(room, stock, identity, config.trustProxy, warmup));
     const shedder = new LoadShedder(config.maxInFlight);
     shedderMetrics(shedder);
     return {
-      app: createApiApp({ ops, logger, entryPasses, internalToken: config.internalToken, bodyLimitBytes: config.bodyLimitBytes, page: { items: new ItemStore(redis) }, stock: { service: stock, identity } }),
-      fastPath: createFastPath({ ops, logger, internalToken: config.internalToken, telemetry, claim: claimOperation(stock, identity) }),
+      app: createApiApp({ ops, logger, entryPasses, internalToken: config.internalToken, bodyLimitBytes: config.bodyLimitBytes, page: { items: new ItemStore(redis) }, stock: { service: stock } }),
+      fastPath: createFastPath({ ops, logger, internalToken: config.internalToken, telemetry, claims: true }),
       // Not shed during warm-up: the api is not ready yet, so only its own warm-up requests arrive.
       gate: (next) => (req, res) => {
         if (!warmup.active && !shedder.accept(res)) return;

@@ -36,7 +36,7 @@ function counted<T>(counter: Counter<'result'>, work: Promise<T>): Promise<T> {
 
 /**
  * Wraps the api's operations so that registrations and consumes are counted, on both transports (the express
- * routes and the fast path call the same operations). Poll and validate are not wrapped: the HTTP histogram counts
+ * routes and the fast path call the same operations). Poll, validate and claim are not wrapped: the HTTP histogram counts
  * them by route and status already.
  */
 export function instrumentOperations(ops: Operations): Operations {
@@ -45,6 +45,7 @@ export function instrumentOperations(ops: Operations): Operations {
     poll: ops.poll,
     validate: ops.validate,
     consume: (req, itemId, token) => counted(consumes, ops.consume(req, itemId, token)),
+    claim: ops.claim,
   };
 }
 

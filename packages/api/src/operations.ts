@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { idempotentRequest } from '@waiting-queue/shared';
+import { idempotentRequest, type ConsumeResult } from '@waiting-queue/shared';
 import { headerIdentity, type Identity } from './identity';
 import { clientIp } from './rate-limit';
+import type { ClaimView, StockService } from './stock';
 import type { ValidationView, WaitingQueueView, WaitingRoom } from './waiting-room';
 
 /**
@@ -13,17 +14,23 @@ export interface Operations {
   register(req: IncomingMessage, itemId: string): Promise<WaitingQueueView>;
   poll(req: IncomingMessage, itemId: string, token: string): Promise<WaitingQueueView>;
   validate(req: IncomingMessage, itemId: string, token: string): Promise<ValidationView>;
-  consume(req: IncomingMessage, itemId: string, token: string): Promise<{ consumed: true; userId: string; itemId: string }>;
+  consume(req: IncomingMessage, itemId: string, token: string): Promise<ConsumeResult>;
+  /**
+   * A first-come claim on a DIRECT item: the userId comes from the identity (the `user-id` header or a verified
+   * JWT); an Idempotency-Key is bound to it. Rejects with StockService.claim's WqErrors, 400 for a malformed
+   * Idempotency-Key, or 401 in JWT mode.
+   */
+  claim(req: IncomingMessage, itemId: string): Promise<ClaimView>;
 }
 
 /**
- * Binds the waiting room to an identity source (header or JWT) and the client-IP policy.
+ * Binds the waiting room and the stock service to an identity source (header or JWT) and the client-IP policy.
  * @param trustProxy trusted proxy hops (TRUST_PROXY): the client IP is that many `X-Forwarded-For` entries from
  *   the right; 0: the socket's peer address.
  * @param warmup the api's warm-up (warmup.ts WarmUp): the requests it owns take the header identity and skip the
  *   rate limits.
  */
-export function createOperations(room: WaitingRoom, identity: Identity, trustProxy: number, warmup?: { owns(req: IncomingMessage): boolean }): Operations {
+export function createOperations(room: WaitingRoom, stock: StockService, identity: Identity, trustProxy: number, warmup?: { owns(req: IncomingMessage): boolean }): Operations {
   const isWarmup = (req: IncomingMessage) => warmup?.owns(req) === true;
   const identityOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity);
   const userOf = (req: IncomingMessage) => identityOf(req).userId(req.headers);
@@ -37,5 +44,9 @@ export function createOperations(room: WaitingRoom, identity: Identity, trustPro
     validate: (_req, itemId, token) => room.validate(itemId, token),
     // The Idempotency-Key names this consume of this token (order services share one bearer: no caller identity).
     consume: async (req, itemId, token) => room.consume(itemId, token, idempotentRequest(req.headers, ['consume', itemId, token])),
+    claim: async (req, itemId) => {
+      const userId = await identity.userId(req.headers);
+      return stock.claim(itemId, userId, idempotentRequest(req.headers, ['claim', itemId, userId]));
+    },
   };
 }

@@ -1,23 +1,15 @@
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
-import express, { type Router } from 'express';
-import { ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type WaitingItem } from '@waiting-queue/shared';
+import express, { type RequestHandler } from 'express';
+import { apiRoutes, ID_CHARS, ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type PublicItemView, type WaitingItem, staticMount } from '@waiting-queue/shared';
 import { USER_ID_HEADER } from './identity';
 
 /** Static files of the waiting-room page (CSS, JS), next to `src/` and `dist/`. */
 export const PAGE_ASSETS_DIR = join(__dirname, '..', 'public');
 /** URL prefix of {@link PAGE_ASSETS_DIR}. */
-export const PAGE_ASSETS_PATH = '/waiting-room-assets';
+export const PAGE_ASSETS_PATH = staticMount(apiRoutes.waitingRoomAsset);
 
-/** What a shopper's page may know about an item (`data` of `GET /api/v1/item/{itemId}`). */
-export interface PublicItemView {
-  itemId: string;
-  itemName: string;
-  /** Order page of admitted shoppers; null when none is configured. */
-  targetUrl: string | null;
-  waitingQueueEnabled: boolean;
-  soldOut: boolean;
-}
+export type { PublicItemView };
 
 /** What the page router needs. */
 export interface PageOptions {
@@ -112,7 +104,7 @@ export function renderWaitingRoom(itemId: string, item: PublicItemView | null, u
   <form id="user-form" class="user-form" hidden novalidate>
     <label for="user-id" data-i18n="userLabel">Your user id</label>
     <input id="user-id" name="userId" type="text" inputmode="text" autocomplete="username" autocapitalize="off"
-      spellcheck="false" maxlength="64" pattern="[A-Za-z0-9_]{1,64}" required aria-describedby="user-hint user-error">
+      spellcheck="false" maxlength="64" pattern="${ID_CHARS}" required aria-describedby="user-hint user-error">
     <p id="user-hint" class="hint" data-i18n="userHint">Letters, digits and _ (demo: the gateway normally provides it).</p>
     <p id="user-error" class="error" hidden></p>
     <button type="submit" class="button" data-i18n="join">Join the queue</button>
@@ -149,38 +141,41 @@ export function renderWaitingRoom(itemId: string, item: PublicItemView | null, u
 `;
 }
 
-/**
- * The shopper-facing page and its data, mounted on the api's express app (not the fast path: neither is hot):
- * - `GET /waiting-room/{itemId}`: the waiting-room page (404 page for an unknown item);
- * - `GET /api/v1/item/{itemId}`: {@link PublicItemView} in the envelope; 404 `WAITING_ITEM_NOT_FOUND`;
- * - `GET /waiting-room-assets/*`: the page's CSS and JS.
- */
-export function createPageRouter(o: PageOptions): Router {
-  const router = express.Router();
-  router.use(PAGE_ASSETS_PATH, express.static(PAGE_ASSETS_DIR, { index: false, maxAge: '10m', fallthrough: true }));
+/** The page's express handlers, registered by app.ts under their routes of the api's table (routes.ts). */
+export interface PageHandlers {
+  /** `waitingRoomAsset`: static CSS and JS under {@link PAGE_ASSETS_PATH}. */
+  waitingRoomAsset: RequestHandler;
+  /** `getPublicItem`: {@link PublicItemView} in the envelope; 404 `WAITING_ITEM_NOT_FOUND`. */
+  getPublicItem: RequestHandler;
+  /** `waitingRoomPage`: the page; the 404 page for an unknown item; a 503 page while Redis is unreachable. */
+  waitingRoomPage: RequestHandler;
+}
 
-  router.get(
-    '/api/v1/item/:itemId',
-    route(async (req) => {
+/**
+ * The shopper-facing page and its data, on the api's express app (not the fast path: neither is hot):
+ * `GET /waiting-room/{itemId}`, `GET /api/v1/item/{itemId}` and `GET /waiting-room-assets/*`.
+ */
+export function createPageHandlers(o: PageOptions): PageHandlers {
+  return {
+    waitingRoomAsset: express.static(PAGE_ASSETS_DIR, { index: false, maxAge: '10m', fallthrough: true }),
+    getPublicItem: route(async (req) => {
       const itemId = requireId(req.params.itemId, 'itemId');
       const item = await o.items.get(itemId);
       if (!item) throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
       return publicView(item);
     }),
-  );
-
-  router.get('/waiting-room/:itemId', async (req, res) => {
-    const itemId = String(req.params.itemId);
-    try {
-      const item = ID_PATTERN.test(itemId) ? await o.items.get(itemId) : null;
-      res.status(item ? 200 : 404).set(PAGE_HEADERS).send(renderWaitingRoom(itemId, item ? publicView(item) : null, pageUserId(req.headers)));
-    } catch (err) {
-      o.logger.warn({ err: (err as Error).message, itemId }, 'waiting-room page unavailable');
-      res
-        .status(503)
-        .set({ ...PAGE_HEADERS, 'Retry-After': '5' })
-        .send('<!doctype html><meta charset="utf-8"><title>Waiting room</title><p>Temporarily unavailable, please reload in a few seconds. / 잠시 후 새로고침해 주세요.</p>');
-    }
-  });
-  return router;
+    waitingRoomPage: async (req, res) => {
+      const itemId = String(req.params.itemId);
+      try {
+        const item = ID_PATTERN.test(itemId) ? await o.items.get(itemId) : null;
+        res.status(item ? 200 : 404).set(PAGE_HEADERS).send(renderWaitingRoom(itemId, item ? publicView(item) : null, pageUserId(req.headers)));
+      } catch (err) {
+        o.logger.warn({ err: (err as Error).message, itemId }, 'waiting-room page unavailable');
+        res
+          .status(503)
+          .set({ ...PAGE_HEADERS, 'Retry-After': '5' })
+          .send('<!doctype html><meta charset="utf-8"><title>Waiting room</title><p>Temporarily unavailable, please reload in a few seconds. / 잠시 후 새로고침해 주세요.</p>');
+      }
+    },
+  };
 }

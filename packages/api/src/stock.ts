@@ -7,6 +7,7 @@ import {
   requireId,
   WqError,
   type ClaimStore,
+  type ClaimView,
   type IdempotentRequest,
   type QueueStore,
   type Reservation,
@@ -19,14 +20,7 @@ import {
 /** A reservation as the internal API returns it, with the item's stock after the call. */
 export type ReservationView = Reservation & { remainCount?: number };
 
-/** What a shopper receives for a claim (`data` of the envelope). */
-export interface ClaimView {
-  claimId: string;
-  itemId: string;
-  userId: string;
-  /** Stock left after this claim. */
-  remainCount: number;
-}
+export type { ClaimView };
 
 /** What the stock operations need. */
 export interface StockServiceOptions {

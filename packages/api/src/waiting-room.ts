@@ -12,29 +12,16 @@ import {
   type QueueStore,
   type TokenCodec,
   type VerifiedTokenCache,
+  type ConsumeResult,
+  type ValidationView,
+  type WaitingQueueView,
 } from '@waiting-queue/shared';
+
 import type { EntryPassIssuer } from './entry-pass';
+
+export type { ValidationView, WaitingQueueView };
 import type { RegistrationLimiter } from './rate-limit';
 
-/** What a shopper's client receives on registration and on every poll (`data` of the envelope). */
-export interface WaitingQueueView {
-  itemId: string;
-  waitingQueueToken: string;
-  /** 1-based position among waiting users; 0 once admitted. */
-  waitingQueueRank: number;
-  /** True once admitted: the shopper may go on to order. */
-  canOrder: boolean;
-  /** Estimated wait, seconds; 0 when admitted; null while nobody is being admitted (paused, sold out). */
-  estimatedWaitSeconds: number | null;
-  /** When to poll next, milliseconds from now; 0 when admitted. */
-  pollAfterMs: number;
-  /** Admission expiry, epoch ms (Redis clock); null while waiting. */
-  admissionExpiresAt: number | null;
-  /** True when the item has no stock left: waiting users may stop polling. */
-  soldOut: boolean;
-  /** Once admitted: a signed JWT (ES256; sub userId, aud itemId, jti token) to verify offline; else null. */
-  entryPass: string | null;
-}
 
 /** Optional collaborators of the waiting room. */
 export interface WaitingRoomExtras {
@@ -51,14 +38,6 @@ export interface WaitingRoomExtras {
   verifiedTokens?: VerifiedTokenCache;
 }
 
-/** What an order service receives when it validates a token. */
-export interface ValidationView {
-  admitted: boolean;
-  userId: string;
-  itemId: string;
-  /** Seconds until the admission expires; null when not admitted. */
-  expiresInSeconds: number | null;
-}
 
 const REFUSALS = {
   NO_ITEM: 'the item does not exist',
@@ -165,7 +144,7 @@ export class WaitingRoom {
    * @throws WqError 400, 403 `TOKEN_MISMATCH`, 409 `NOT_ADMITTED` (not admitted, expired, already consumed,
    *   unknown), 422 `IDEMPOTENCY_KEY_REUSED`, 503.
    */
-  async consume(itemIdRaw: unknown, tokenRaw: unknown, idem?: IdempotentRequest): Promise<{ consumed: true; userId: string; itemId: string }> {
+  async consume(itemIdRaw: unknown, tokenRaw: unknown, idem?: IdempotentRequest): Promise<ConsumeResult> {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');

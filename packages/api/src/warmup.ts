@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ItemStore, keys, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+import { apiRoutes, ItemStore, keys, pathOf, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
 import { resetRequestMetrics } from './metrics';
 
 /** Header that marks the api's own warm-up requests, with the process's random key as its value. */
@@ -92,9 +92,9 @@ async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): P
       const batch = await Promise.all(
         Array.from({ length: Math.min(20, rounds - i) }, async (_, j) => {
           const userId = `warmup${i + j}`;
-          const reg = await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId, ...pass } });
+          const reg = await fetch(baseUrl + pathOf(apiRoutes.register, { itemId }), { method: 'POST', headers: { 'user-id': userId, ...pass } });
           const token = ((await reg.json()) as { data: { waitingQueueToken: string } }).data.waitingQueueToken;
-          await (await fetch(`${baseUrl}/api/v1/item/${itemId}/waiting-queue/${token}`, { headers: { 'user-id': userId, ...pass } })).arrayBuffer();
+          await (await fetch(baseUrl + pathOf(apiRoutes.poll, { itemId, waitingQueueToken: token }), { headers: { 'user-id': userId, ...pass } })).arrayBuffer();
           return token;
         }),
       );
@@ -102,8 +102,8 @@ async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): P
     }
     await queue.admit(itemId, { tokenCountToMove: rounds, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
     for (const token of tokens.slice(0, 50)) {
-      await (await fetch(`${baseUrl}/internal/v1/item/${itemId}/waiting-queue/${token}`, { headers: auth })).arrayBuffer();
-      await (await fetch(`${baseUrl}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST', headers: auth })).arrayBuffer();
+      await (await fetch(baseUrl + pathOf(apiRoutes.validate, { itemId, waitingQueueToken: token }), { headers: auth })).arrayBuffer();
+      await (await fetch(baseUrl + pathOf(apiRoutes.consume, { itemId, waitingQueueToken: token }), { method: 'POST', headers: auth })).arrayBuffer();
     }
     logger.info({ ms: Date.now() - started, rounds }, 'warm-up done');
   } finally {

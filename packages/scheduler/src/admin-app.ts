@@ -1,9 +1,13 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import {
+  ADMIN_PREFIX,
+  adminRoutes,
   bearerAuth,
+  type AdminRouteName,
+  registerRoutes,
   errorHandler,
-  ID_PATTERN,
+  idSchema,
   idempotentRequest,
   ItemUpsertRefused,
   markRoute,
@@ -23,8 +27,9 @@ import {
   type QueueStore,
 } from '@waiting-queue/shared';
 import { orLastKnown } from './last-known';
-import { createRestockRouter } from './admin-stock';
-import { createFenceRouter } from './admin-fence';
+import { restockHandler } from './admin-stock';
+import { clearFenceHandler } from './admin-fence';
+
 import { auditActor, type AuditAction, type AuditLog } from './audit';
 
 /** What the admin app needs. */
@@ -86,7 +91,7 @@ const tokenCountSchema = z.number().int().min(0).max(MAX_TOKEN_COUNT_TO_MOVE);
 const tokenCountSearchSchema = z
   .object({
     searchAll: z.boolean().optional().default(false),
-    itemIdListToSearch: z.array(z.string().regex(ID_PATTERN)).max(10_000).optional().default([]),
+    itemIdListToSearch: z.array(idSchema).max(10_000).optional().default([]),
   })
   .strict();
 
@@ -129,8 +134,8 @@ export function createAdminApp(o: AdminAppOptions): Express {
   app.use(express.json({ limit: o.bodyLimitBytes }));
   app.use(rejectNonJsonBody);
 
-  const admin = express.Router();
-  admin.use(bearerAuth(o.adminToken, 'waiting-queue-admin'));
+  app.use(ADMIN_PREFIX, bearerAuth(o.adminToken, 'waiting-queue-admin'));
+  const handlers: { [K in AdminRouteName]?: RequestHandler } = {};
   // Recorded after the change succeeded; a failure to record is logged (the change is made and answered).
   const audited: AuditRecorder = async (req, action, itemId, before, after) => {
     if (!o.audit) return;
@@ -139,25 +144,19 @@ export function createAdminApp(o: AdminAppOptions): Express {
     });
   };
 
-  admin.get(
-    '/waiting-queue/token-count-to-move',
-    route(async () => ({ tokenCountToMove: await o.items.getTokenCountToMove(o.defaultTokenCountToMove) })),
-  );
-  admin.put(
-    '/waiting-queue/token-count-to-move',
-    route(async (req) => {
-      const requested = tokenCountFrom(req);
-      const before = await o.items.getTokenCountToMove(o.defaultTokenCountToMove);
-      // With an Idempotency-Key, a retry answers the N its key set (and sets nothing).
-      const n = await o.items.setTokenCountToMove(requested, idempotentRequest(req.headers, ['token-count-to-move', requested]));
-      o.logger.info({ tokenCountToMove: n }, 'global N changed');
-      if (n !== before) {
-        const action = n === 0 ? 'pause' : before === 0 ? 'resume' : 'token-count-to-move';
-        await audited(req, action, null, { tokenCountToMove: before }, { tokenCountToMove: n });
-      }
-      return { tokenCountToMove: n };
-    }),
-  );
+  handlers.getTokenCountToMove = route(async () => ({ tokenCountToMove: await o.items.getTokenCountToMove(o.defaultTokenCountToMove) }));
+  handlers.setTokenCountToMove = route(async (req) => {
+    const requested = tokenCountFrom(req);
+    const before = await o.items.getTokenCountToMove(o.defaultTokenCountToMove);
+    // With an Idempotency-Key, a retry answers the N its key set (and sets nothing).
+    const n = await o.items.setTokenCountToMove(requested, idempotentRequest(req.headers, ['token-count-to-move', requested]));
+    o.logger.info({ tokenCountToMove: n }, 'global N changed');
+    if (n !== before) {
+      const action = n === 0 ? 'pause' : before === 0 ? 'resume' : 'token-count-to-move';
+      await audited(req, action, null, { tokenCountToMove: before }, { tokenCountToMove: n });
+    }
+    return { tokenCountToMove: n };
+  });
 
   const listIds = orLastKnown(() => o.items.listIds());
   // Per item: an item whose Redis node is unreachable (a Cluster failover) is marked `unavailable` with counts 0;
@@ -179,56 +178,44 @@ export function createAdminApp(o: AdminAppOptions): Express {
     if (outage !== undefined && list.every((e) => 'unavailable' in e)) throw outage;
     return { currentWaitingQueueList: list };
   };
-  admin.get(
-    '/waiting-queue/token-count',
-    route(async () => counts(await listIds())),
-  );
-  admin.post(
-    '/waiting-queue/token-count',
-    route(async (req) => {
-      const body = parseOr400(tokenCountSearchSchema, req.body ?? {}, 'body');
-      return counts(body.searchAll ? await listIds() : [...new Set(body.itemIdListToSearch)]);
-    }),
-  );
+  handlers.getTokenCounts = route(async () => counts(await listIds()));
+  handlers.searchTokenCounts = route(async (req) => {
+    const body = parseOr400(tokenCountSearchSchema, req.body ?? {}, 'body');
+    return counts(body.searchAll ? await listIds() : [...new Set(body.itemIdListToSearch)]);
+  });
 
   // Optimistic concurrency: GET answers the item's ETag; an upsert with If-Match is refused with 412 when the item
   // changed since (settings only, or settings and stock when it sets remainCount); setting the stock of an existing
   // item needs If-Match (stockRule 'match'), so a stale figure never undoes claims or reservations.
-  admin.post(
-    '/waiting-item/:itemId/manually',
-    itemRoute(async (req) => {
-      const itemId = requireId(req.params.itemId, 'itemId');
-      const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
-      const ifMatch = parseItemIfMatch(req.headers['if-match']);
-      // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
-      const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
-      const previous = o.audit ? await o.items.get(itemId) : null;
-      const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem).catch((err: unknown) => {
-        throw upsertRefusalToHttp(err);
-      });
-      o.logger.info({ item, created }, 'waiting item upserted');
-      const change = changedFields(previous as unknown as Record<string, unknown> | null, item as unknown as Record<string, unknown>);
-      if (change) {
-        const keys = Object.keys(change.after);
-        const action = keys.length === 1 && keys[0] === 'waitingQueueEnabled' ? (item.waitingQueueEnabled ? 'item-enable' : 'item-disable') : 'item-upsert';
-        await audited(req, action, itemId, change.before, change.after);
-      }
-      return { item, etag };
-    }),
-  );
-  admin.get(
-    '/waiting-item/:itemId',
-    itemRoute(async (req) => {
-      const itemId = requireId(req.params.itemId, 'itemId');
-      const found = await o.items.getWithEtag(itemId);
-      if (!found) throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
-      return found;
-    }),
-  );
+  handlers.upsertWaitingItem = itemRoute(async (req) => {
+    const itemId = requireId(req.params.itemId, 'itemId');
+    const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
+    const ifMatch = parseItemIfMatch(req.headers['if-match']);
+    // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
+    const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
+    const previous = o.audit ? await o.items.get(itemId) : null;
+    const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem).catch((err: unknown) => {
+      throw upsertRefusalToHttp(err);
+    });
+    o.logger.info({ item, created }, 'waiting item upserted');
+    const change = changedFields(previous as unknown as Record<string, unknown> | null, item as unknown as Record<string, unknown>);
+    if (change) {
+      const keys = Object.keys(change.after);
+      const action = keys.length === 1 && keys[0] === 'waitingQueueEnabled' ? (item.waitingQueueEnabled ? 'item-enable' : 'item-disable') : 'item-upsert';
+      await audited(req, action, itemId, change.before, change.after);
+    }
+    return { item, etag };
+  });
+  handlers.getWaitingItem = itemRoute(async (req) => {
+    const itemId = requireId(req.params.itemId, 'itemId');
+    const found = await o.items.getWithEtag(itemId);
+    if (!found) throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
+    return found;
+  });
 
-  if (o.restock) admin.use(createRestockRouter(o.items, o.logger, audited));
-  if (o.tickMs) admin.use(createFenceRouter(o.queue, o.tickMs, o.logger, audited));
-  app.use('/internal/admin/v1', admin);
+  if (o.restock) handlers.restock = restockHandler(o.items, o.logger, audited);
+  if (o.tickMs) handlers.clearFence = clearFenceHandler(o.queue, o.tickMs, o.logger, audited);
+  registerRoutes(app.router, adminRoutes, handlers);
   if (o.console) app.use(o.console);
   app.use(notFound);
   app.use(errorHandler(o.logger));

@@ -1,32 +1,27 @@
-import express, { type Router } from 'express';
+import type { RequestHandler } from 'express';
 import { requireId, route, WqError, type Logger, type QueueStore } from '@waiting-queue/shared';
 import type { AuditRecorder } from './admin-app';
 
 /**
- * Admin fence route (mounted under `/internal/admin/v1`, behind the admin bearer check):
- * `POST /waiting-item/{itemId}/fence/clear` clears the item's admission fence when it is stuck, that is more than
+ * The admin fence route `clearFence` (routes.ts; behind the admin bearer check):
+ * `POST /internal/admin/v1/waiting-item/{itemId}/fence/clear` clears the item's admission fence when it is stuck, that is more than
  * one tick ahead of Redis time (admit-6.lua refuses every tick then: STUCK_FENCE). It answers
  * `{itemId, cleared, previousFence, fence, redisNow}` (epoch ms; `fence` the stored fence now, `cleared` false when
  * the fence was not stuck and nothing changed, so a retry is harmless); 404 `WAITING_ITEM_NOT_FOUND`.
  * @param tickMs the admission tick interval, milliseconds.
  * @param audited records a clearing in the audit trail (fence before and after).
  */
-export function createFenceRouter(queue: QueueStore, tickMs: number, logger: Logger, audited?: AuditRecorder): Router {
-  const r = express.Router();
-  r.post(
-    '/waiting-item/:itemId/fence/clear',
-    route(async (req) => {
-      const itemId = requireId(req.params.itemId, 'itemId');
-      const res = await queue.clearFence(itemId, tickMs);
-      if (res.status === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
-      const cleared = res.status === 'CLEARED';
-      const fence = cleared ? res.redisNow + tickMs : res.previousFence;
-      if (cleared) {
-        logger.warn({ itemId, previousFence: res.previousFence, fence, redisNow: res.redisNow }, 'stuck admission fence cleared by an operator');
-        await audited?.(req, 'fence-clear', itemId, { fence: res.previousFence }, { fence });
-      }
-      return { itemId, cleared, previousFence: res.previousFence, fence, redisNow: res.redisNow };
-    }),
-  );
-  return r;
+export function clearFenceHandler(queue: QueueStore, tickMs: number, logger: Logger, audited?: AuditRecorder): RequestHandler {
+  return route(async (req) => {
+    const itemId = requireId(req.params.itemId, 'itemId');
+    const res = await queue.clearFence(itemId, tickMs);
+    if (res.status === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
+    const cleared = res.status === 'CLEARED';
+    const fence = cleared ? res.redisNow + tickMs : res.previousFence;
+    if (cleared) {
+      logger.warn({ itemId, previousFence: res.previousFence, fence, redisNow: res.redisNow }, 'stuck admission fence cleared by an operator');
+      await audited?.(req, 'fence-clear', itemId, { fence: res.previousFence }, { fence });
+    }
+    return { itemId, cleared, previousFence: res.previousFence, fence, redisNow: res.redisNow };
+  });
 }

@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { idempotentRequest, requireId, route, WqError, type ItemStore, type Logger } from '@waiting-queue/shared';
 import type { AuditRecorder } from './admin-app';
@@ -6,38 +6,33 @@ import type { AuditRecorder } from './admin-app';
 const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();
 
 /**
- * Admin stock routes (mounted under `/internal/admin/v1`, behind the admin bearer check):
- * `POST /waiting-item/{itemId}/restock` `{quantity}` adds stock; when the stock was 0 the waiting queue reopens
+ * The admin stock route `restock` (routes.ts; behind the admin bearer check):
+ * `POST /internal/admin/v1/waiting-item/{itemId}/restock` `{quantity}` adds stock; when the stock was 0 the waiting queue reopens
  * (registration and admission resume) and `item.reopened` is appended to the item's outbox.
  * Answers `{itemId, quantity, remainCount}`; 400 `INVALID_PARAMETER` (body, id, Idempotency-Key), 404
  * `WAITING_ITEM_NOT_FOUND`, 422 `IDEMPOTENCY_KEY_REUSED`. With an Idempotency-Key a retry gets the first answer and
  * adds nothing. With `audited`, each restock is recorded in the audit trail (stock before and after).
  */
-export function createRestockRouter(items: ItemStore, logger: Logger, audited?: AuditRecorder): Router {
-  const r = express.Router();
-  r.post(
-    '/waiting-item/:itemId/restock',
-    route(async (req) => {
-      const itemId = requireId(req.params.itemId, 'itemId');
-      const parsed = restockSchema.safeParse(req.body ?? null);
-      if (!parsed.success) {
-        const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-        const fields: Record<string, string> = {};
-        for (const i of parsed.error.issues) fields[i.path.join('.') || 'body'] ??= i.message;
-        throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`, { data: { fields } });
-      }
-      const idem = idempotentRequest(req.headers, ['restock', itemId, parsed.data.quantity]);
-      const before = audited ? await items.get(itemId) : null;
-      const remainCount = await items.restock(itemId, parsed.data.quantity, idem);
-      if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
-      logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
-      // A retry under its Idempotency-Key answers the first reply and changes nothing: the stock read before it is
-      // then that reply's, and no second entry is recorded.
-      if (audited && before?.remainCount !== remainCount) {
-        await audited(req, 'restock', itemId, { remainCount: before?.remainCount ?? null }, { remainCount, quantity: parsed.data.quantity });
-      }
-      return { itemId, quantity: parsed.data.quantity, remainCount };
-    }),
-  );
-  return r;
+export function restockHandler(items: ItemStore, logger: Logger, audited?: AuditRecorder): RequestHandler {
+  return route(async (req) => {
+    const itemId = requireId(req.params.itemId, 'itemId');
+    const parsed = restockSchema.safeParse(req.body ?? null);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      const fields: Record<string, string> = {};
+      for (const i of parsed.error.issues) fields[i.path.join('.') || 'body'] ??= i.message;
+      throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`, { data: { fields } });
+    }
+    const idem = idempotentRequest(req.headers, ['restock', itemId, parsed.data.quantity]);
+    const before = audited ? await items.get(itemId) : null;
+    const remainCount = await items.restock(itemId, parsed.data.quantity, idem);
+    if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
+    logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
+    // A retry under its Idempotency-Key answers the first reply and changes nothing: the stock read before it is
+    // then that reply's, and no second entry is recorded.
+    if (audited && before?.remainCount !== remainCount) {
+      await audited(req, 'restock', itemId, { remainCount: before?.remainCount ?? null }, { remainCount, quantity: parsed.data.quantity });
+    }
+    return { itemId, quantity: parsed.data.quantity, remainCount };
+  });
 }

@@ -1,11 +1,14 @@
 import { dirname, join } from 'node:path';
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import {
+  adminRoutes,
   bearerAuth,
+  type AdminRouteName,
   isRedisUnavailable,
-  ID_PATTERN,
+  idSchema,
   redisErrors,
+  registerRoutes,
   route,
   type ItemStore,
   type QueueStore,
@@ -188,43 +191,43 @@ const PAGE_HEADERS: Record<string, string> = {
  */
 export function createConsoleRouter(o: ConsoleOptions): Router {
   const router = express.Router();
-  router.get(['/admin', '/admin/'], (_req, res) => {
-    res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
-  });
-  router.use('/admin/assets', express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' }));
   // The registry and N as last read while their master fails over (the other items still answer).
   const items = Object.create(o.items) as ItemStore;
   items.listIds = orLastKnown(() => o.items.listIds());
   const n = orLastKnown(() => o.items.getTokenCountToMove(o.defaultTokenCountToMove));
   items.getTokenCountToMove = () => n();
-  router.use('/admin/vendor', express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' }));
   const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
-  router.get('/internal/admin/v1/overview', auth, route(() => readOverview({ ...o, items })));
   const history = o.history ?? new TickHistory(o.redis, o.tickMs);
-  {
-    const q = z.object({ itemId: z.string().regex(ID_PATTERN).optional() }).strict();
-    router.get(
-      '/internal/admin/v1/history',
+  const historyQuery = z.object({ itemId: idSchema.optional() }).strict();
+  const audit = o.audit ?? new AuditLog(o.redis);
+  const auditQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-500').optional() }).strict();
+  // The console's routes of the admin server's table; the router stays mountable alone, so it checks the bearer itself.
+  const handlers: { [K in AdminRouteName]?: RequestHandler[] } = {
+    adminConsole: [
+      (_req, res) => {
+        res.set(PAGE_HEADERS).sendFile(join(CONSOLE_ASSETS_DIR, 'admin.html'));
+      },
+    ],
+    adminConsoleAsset: [express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' })],
+    adminConsoleVendorAsset: [express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' })],
+    getOverview: [auth, route(() => readOverview({ ...o, items }))],
+    getHistory: [
       auth,
       route(async (req) => {
-        const { itemId } = parseOr400(q, req.query, 'query');
+        const { itemId } = parseOr400(historyQuery, req.query, 'query');
         const [sec, micro] = await redisTime(o.redis);
         return history.read(itemId ?? null, Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
       }),
-    );
-  }
-  const audit = o.audit ?? new AuditLog(o.redis);
-  {
-    const q = z.object({ limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-500').optional() }).strict();
-    router.get(
-      '/internal/admin/v1/audit',
+    ],
+    getAudit: [
       auth,
       route(async (req) => {
-        const limit = Number(parseOr400(q, req.query, 'query').limit ?? 50);
+        const limit = Number(parseOr400(auditQuery, req.query, 'query').limit ?? 50);
         if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, { data: { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } } });
         return { entries: await audit.list(limit) };
       }),
-    );
-  }
+    ],
+  };
+  registerRoutes(router, adminRoutes, handlers);
   return router;
 }

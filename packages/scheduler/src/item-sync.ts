@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
-import { ID_PATTERN, type ItemStore, type Logger } from '@waiting-queue/shared';
+import { idSchema, type ItemStore, type Logger } from '@waiting-queue/shared';
 
 /**
  * Value of an `item-changed-event` message (the upstream's wire contract). itemId is a safe integer (the
@@ -10,7 +10,7 @@ import { ID_PATTERN, type ItemStore, type Logger } from '@waiting-queue/shared';
  */
 export const itemChangedEventSchema = z.object({
   itemId: z
-    .union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'), z.string().regex(ID_PATTERN)])
+    .union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'), idSchema])
     .transform(String),
   itemName: z.string().min(1).max(200),
   // As the admin API's: a figure beyond 2^53 - 1 is not what was sent (JSON.parse rounds it) and 1e300 would be

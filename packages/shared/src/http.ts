@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Router } from 'express';
 import { failure, success } from './envelope';
 import { toWqError, WqError, type ErrorCode } from './errors';
 import type { Logger } from './logger';
 import { countRedisError } from './metrics';
 import { markRoute, requestIdOf, routeTemplateOf } from './request-log';
+import { expressPath, staticMount, type RouteSpec } from './routes';
 
 /**
  * Writes a JSON envelope with node:http primitives (no framework work), for express routes and fast paths alike.
@@ -61,6 +62,23 @@ export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
     markRoute(req);
     fn(req).then((data) => sendSuccess(res, data), next);
   };
+}
+
+/**
+ * Registers the routes of a table on an express app or router, in the table's order, each at its template
+ * ({@link expressPath}) with its handler, a static route's handler mounted at {@link staticMount}; a route without a
+ * handler (a feature that is off) is not registered.
+ * @param handlers per route name, e.g. `{ register: route(...), jwks: (req, res) => ... }`; an array runs in order
+ *   (e.g. `[bearerAuth(...), route(...)]`).
+ */
+export function registerRoutes<T extends Record<string, RouteSpec>>(router: Router, table: T, handlers: { [K in keyof T]?: RequestHandler | RequestHandler[] }): void {
+  for (const name of Object.keys(table) as (keyof T & string)[]) {
+    const handler = handlers[name];
+    if (handler === undefined) continue;
+    const spec = table[name];
+    if (spec.static) router.use(staticMount(spec), handler);
+    else router[spec.method](expressPath(spec), handler);
+  }
 }
 
 /**

@@ -1,18 +1,36 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { v4 as uuidv4 } from 'uuid';
+import { z } from 'zod';
 import { WqError } from './errors';
 
-/** userId and itemId: 1-64 characters of `[A-Za-z0-9_]`; `-` is reserved as the token separator. */
-export const ID_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/**
+ * The characters of an id (userId or itemId), unanchored: 1-64 of `[A-Za-z0-9_]`; `-` is reserved as the token
+ * separator. The one source of the id rule: {@link ID_PATTERN}, the token and reservation-id patterns, the zod
+ * schemas, the OpenAPI document and the page's `<input pattern>` are built from it.
+ */
+export const ID_CHARS = '[A-Za-z0-9_]{1,64}';
+/** The unanchored uuid v4 of a token (lower-case hex, as `uuid` formats it). */
+export const UUID_V4_CHARS = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+/** userId and itemId: {@link ID_CHARS}, anchored. */
+export const ID_PATTERN = new RegExp(`^${ID_CHARS}$`);
+/** A waiting queue token `<userId>-<itemId>-<uuid v4>`, anchored. */
+export const TOKEN_PATTERN = new RegExp(`^${ID_CHARS}-${ID_CHARS}-${UUID_V4_CHARS}$`);
+/** A reservation id `<itemId>.<n>` (n: 1-16 digits, no leading zero), anchored. */
+export const RESERVATION_ID_PATTERN = new RegExp(`^${ID_CHARS}\\.[1-9][0-9]{0,15}$`);
+/** What the error messages and the document say of an id. */
+export const ID_RULE = `1-64 characters of [A-Za-z0-9_]`;
+const UUID_V4 = new RegExp(`^${UUID_V4_CHARS}$`);
+/** zod schema of an id (userId or itemId): a string matching {@link ID_PATTERN}; zod's default message on failure. */
+export const idSchema = z.string().regex(ID_PATTERN);
+
 
 /**
  * Checks an id (userId or itemId) and returns it.
- * @throws WqError 400 `INVALID_PARAMETER` naming `what` when it is missing or not 1-64 of `[A-Za-z0-9_]`.
+ * @throws WqError 400 `INVALID_PARAMETER` naming `what` when it is missing or not {@link ID_PATTERN}.
  */
 export function requireId(value: unknown, what: 'userId' | 'itemId'): string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
-    throw new WqError('INVALID_PARAMETER', `${what} must be 1-64 characters of [A-Za-z0-9_]`);
+    throw new WqError('INVALID_PARAMETER', `${what} must be ${ID_RULE}`);
   }
   return value;
 }

@@ -28,3 +28,6 @@ export * from './request-log';
 export * from './openapi';
 export * from './observed-server';
 export * from './boot';
+export * from './routes';
+export * from './route-tables';
+export * from './views';

@@ -4,11 +4,12 @@ import { bearerMatches, sendJson } from './http';
 import { sendMetrics } from './metrics';
 import { openApiJson } from './openapi';
 import type { RequestTelemetry } from './request-log';
+import { builtinRoutes } from './route-tables';
 
-/** Path of the Prometheus scrape endpoint on both servers (bearer METRICS_TOKEN when set). */
-export const METRICS_PATH = '/metrics';
-/** Path of the OpenAPI 3.1 document on both servers. */
-export const OPENAPI_PATH = '/openapi.json';
+/** Path of the Prometheus scrape endpoint on both servers (bearer METRICS_TOKEN when set); route `metrics`. */
+export const METRICS_PATH = builtinRoutes.metrics.path;
+/** Path of the OpenAPI 3.1 document on both servers; route `openapi`. */
+export const OPENAPI_PATH = builtinRoutes.openapi.path;
 
 /** What {@link observedListener} wraps. */
 export interface ObservedListenerOptions {
@@ -24,7 +25,10 @@ export interface ObservedListenerOptions {
   metricsToken?: string;
 }
 
-/** Serves `GET`/`HEAD /metrics` and `/openapi.json` (query ignored; HEAD: node:http sends the headers alone); false for any other request. */
+/**
+ * Serves the built-in routes `metrics` and `openapi` (route-tables.ts) for GET and HEAD alike (query ignored; HEAD:
+ * node:http sends the headers alone), before express, on both servers; false for any other request.
+ */
 function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: RequestTelemetry, metricsToken: string | undefined): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const url = req.url ?? '';

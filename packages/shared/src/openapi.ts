@@ -1,4 +1,8 @@
 import { ErrorCodes, type ErrorCode } from './errors';
+import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
+import type { RouteSecurity, RouteSpec } from './routes';
+import { ID_CHARS, RESERVATION_ID_PATTERN } from './ids';
+import { viewComponents } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -83,11 +87,8 @@ const asset = (description: string): Json => ({
 });
 
 const health = (what: string): Json => ({
-  servers: BOTH_SERVERS,
-  get: {
     tags: ['operations'],
     summary: `${what} (@godaddy/terminus; not the envelope)`,
-    operationId: what === 'Liveness' ? 'liveness' : 'readiness',
     responses: {
       '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
       '503': {
@@ -95,8 +96,363 @@ const health = (what: string): Json => ({
         content: { 'application/json': { schema: ref('HealthError') } },
       },
     },
-  },
 });
+
+/** An operationId of a route table (route-tables.ts). */
+type OperationId = { [K in keyof AnyTable]: AnyTable[K]['operationId'] }[keyof AnyTable];
+type AnyTable = typeof apiRoutes & typeof adminRoutes & typeof builtinRoutes;
+
+/**
+ * What the document says of each operation beyond its route: tags, summary, parameters and responses. The path,
+ * the method, the operationId and the security come from the route tables (route-tables.ts).
+ */
+const operations: Record<OperationId, Json> = {
+  liveness: health('Liveness'),
+  readiness: health('Readiness'),
+  register: {
+    tags: ['public'],
+    summary: 'Register in an item\'s waiting queue (idempotent: the same user gets the same token and current rank)',
+    parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
+    responses: {
+      '200': ok(ref('WaitingQueueView')),
+      ...common,
+      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
+      '409': fail(
+        'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
+        ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
+        { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
+      ),
+      ...bodyErrors,
+      '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
+    },
+  },
+  poll: {
+    tags: ['public'],
+    summary: 'A shopper\'s poll of their place (poll again after `pollAfterMs`)',
+    parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
+    responses: {
+      '200': ok(ref('WaitingQueueView')),
+      ...common,
+      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
+      '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
+      '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
+    },
+  },
+  jwks: {
+    tags: ['public'],
+    summary: 'Public keys of the entry passes (RFC 7517 JWK Set; not the envelope)',
+    responses: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
+  },
+  validate: {
+    tags: ['internal'],
+    summary: 'An order service\'s check of a token',
+    parameters: [itemIdParam, tokenParam, requestIdParam],
+    responses: {
+      '200': ok(ref('ValidationView')),
+      ...common,
+      '401': R('Unauthorized'),
+      '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
+      '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
+    },
+  },
+  consume: {
+    tags: ['internal'],
+    summary: 'Consume an admission, once (the order is being placed)',
+    parameters: [itemIdParam, tokenParam, requestIdParam, idempotencyKeyParam],
+    responses: {
+      '200': ok(ref('ConsumeResult')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
+      '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
+      ...bodyErrors,
+    },
+  },
+  getTokenCountToMove: {
+    tags: ['admin'],
+    summary: 'The global N (tokens admitted per item per tick)',
+    parameters: [requestIdParam],
+    responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized') },
+  },
+  setTokenCountToMove: {
+    tags: ['admin'],
+    summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
+    parameters: [
+      requestIdParam,
+      idempotencyKeyParam,
+      { name: 'tokenCountToMove', in: 'query', required: false, description: 'N; wins over the body.', schema: { type: 'string', pattern: '^[0-9]{1,7}$' } },
+    ],
+    requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
+    responses: { '200': ok(ref('TokenCountToMove')), ...common, '422': R('IdempotencyKeyReused'), '401': R('Unauthorized'), ...bodyErrors },
+  },
+  getTokenCounts: {
+    tags: ['admin'],
+    summary: 'Waiting and admitted counts of every registered item',
+    parameters: [requestIdParam],
+    responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized') },
+  },
+  searchTokenCounts: {
+    tags: ['admin'],
+    summary: 'Waiting and admitted counts of the listed items (or all)',
+    parameters: [requestIdParam],
+    requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountSearch') } } },
+    responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+  },
+  upsertWaitingItem: {
+    tags: ['admin'],
+    summary: 'Creates or updates a waiting item and registers it for admission',
+    description:
+      'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
+      'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
+      '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
+    parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
+    responses: {
+      '200': itemOk('The item as stored, and its new ETag.'),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      '412': fail('If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.', ['PRECONDITION_FAILED']),
+      ...bodyErrors,
+    },
+  },
+  getWaitingItem: {
+    tags: ['admin'],
+    summary: 'A waiting item',
+    parameters: [itemIdParam, requestIdParam],
+    responses: {
+      '200': itemOk('The item and its ETag.'),
+      ...common,
+      '401': R('Unauthorized'),
+      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+    },
+  },
+  getPublicItem: {
+    tags: ['public'],
+    summary: 'What the waiting-room page shows of an item',
+    parameters: [itemIdParam, requestIdParam],
+    responses: {
+      '200': ok(ref('PublicItemView')),
+      ...common,
+      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+    },
+  },
+  waitingRoomPage: {
+    tags: ['pages'],
+    summary: 'The shoppers\' waiting-room page (HTML; the userId comes from the gateway\'s `user-id` header or cookie)',
+    parameters: [{ name: 'itemId', in: 'path', required: true, schema: { type: 'string' } }, requestIdParam],
+    responses: {
+      '200': html('The page.'),
+      '404': html('The page, saying that the item does not exist.'),
+      '503': html('Redis is unreachable: a short page asking to reload.'),
+    },
+  },
+  waitingRoomAsset: {
+    tags: ['pages'],
+    summary: 'The waiting-room page\'s CSS and JavaScript',
+    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: { '200': asset('The file.'), '404': R('NotFound') },
+  },
+  adminConsole: {
+    tags: ['pages'],
+    summary: 'The operators\' console (HTML; asks for the admin token and calls the admin API with it)',
+    responses: { '200': html('The console.') },
+  },
+  adminConsoleAsset: {
+    tags: ['pages'],
+    summary: 'The console\'s CSS and JavaScript',
+    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: { '200': asset('The file.'), '404': R('NotFound') },
+  },
+  adminConsoleVendorAsset: {
+    tags: ['pages'],
+    summary: 'The console\'s chart library (uPlot\'s dist/ files, served from node_modules)',
+    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: { '200': asset('The file.'), '404': R('NotFound') },
+  },
+  getHistory: {
+    tags: ['admin'],
+    summary: 'The console charts\' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all',
+    parameters: [
+      { name: 'itemId', in: 'query', required: false, description: 'The item; absent: the sum over all items.', schema: ref('Id') },
+      requestIdParam,
+    ],
+    responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
+  },
+  getAudit: {
+    tags: ['admin'],
+    summary: 'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
+    parameters: [
+      { name: 'limit', in: 'query', required: false, description: 'How many, 1-500 (default 50).', schema: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+      requestIdParam,
+    ],
+    responses: {
+      '200': ok({ type: 'object', required: ['entries'], additionalProperties: false, properties: { entries: { type: 'array', items: ref('AuditEntry') } } }),
+      ...common,
+      '401': R('Unauthorized'),
+    },
+  },
+  getOverview: {
+    tags: ['admin'],
+    summary: 'Everything the console\'s table shows: items, counts, admission rates, N',
+    parameters: [requestIdParam],
+    responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
+  },
+  claim: {
+    tags: ['public'],
+    summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
+    description: 'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
+    parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
+    responses: {
+      '200': ok(ref('ClaimView')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
+      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+      '409': fail(
+        'Sold out; this user holds a claim already (`data.claimId`); not a DIRECT item; disabled; or a TIME_DEAL before its start.',
+        ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
+        { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
+      ),
+      ...bodyErrors,
+    },
+  },
+  reserve: {
+    tags: ['internal'],
+    summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
+    parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('ReservationInput') } } },
+    responses: {
+      '200': ok(ref('ReservationView')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      '403': fail('The token is another user\'s or item\'s (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).', ['TOKEN_MISMATCH', 'NOT_ADMITTED']),
+      '409': fail(
+        'Over maxPerUser minus what the user holds (`data.maxPerUser`, `data.held`), or not enough stock (`data.remainCount`).',
+        ['LIMIT_EXCEEDED', 'INSUFFICIENT_STOCK'],
+        { type: 'object', required: ['itemId'], properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() } },
+      ),
+      ...bodyErrors,
+    },
+  },
+  getReservation: {
+    tags: ['internal'],
+    summary: 'A reservation',
+    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
+    responses: { '200': ok(ref('Reservation')), ...common, '401': R('Unauthorized'), '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']) },
+  },
+  confirmReservation: {
+    tags: ['internal'],
+    summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
+    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
+    responses: {
+      '200': ok(ref('Reservation')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
+      '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
+      '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
+      ...bodyErrors,
+    },
+  },
+  cancelReservation: {
+    tags: ['internal'],
+    summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
+    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
+    responses: {
+      '200': ok(ref('Reservation')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
+      '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
+      '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
+      ...bodyErrors,
+    },
+  },
+  restock: {
+    tags: ['admin'],
+    summary: 'Adds stock; a sold-out queue reopens',
+    parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('RestockInput') } } },
+    responses: {
+      '200': ok(ref('RestockResult')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+      ...bodyErrors,
+    },
+  },
+  clearFence: {
+    tags: ['admin'],
+    summary: 'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
+    parameters: [itemIdParam, requestIdParam],
+    responses: {
+      '200': ok(ref('FenceClearResult')),
+      ...common,
+      '401': R('Unauthorized'),
+      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
+      ...bodyErrors,
+    },
+  },
+  metrics: {
+    tags: ['operations'],
+    summary: 'Prometheus metrics (text exposition format; bearer METRICS_TOKEN when set, else open for the scraper)',
+    responses: {
+      '200': {
+        description: 'The process\'s metrics.',
+        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      '401': R('Unauthorized'),
+    },
+  },
+  openapi: {
+    tags: ['operations'],
+    summary: 'This document',
+    responses: {
+      '200': {
+        description: 'The OpenAPI 3.1 document.',
+        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+        content: {
+          'application/json': {
+            schema: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } } },
+          },
+        },
+      },
+    },
+  },
+};
+
+/** The OpenAPI security requirement of a route's {@link RouteSecurity}. */
+const SECURITY: Record<RouteSecurity, Json[]> = {
+  public: [],
+  shopper: [{}, { userJwt: [] }],
+  internal: [{ internalBearer: [] }],
+  admin: [{ adminBearer: [] }],
+  metrics: [{ metricsBearer: [] }, {}],
+};
+
+/** The document's paths: every route of the tables, on the servers that answer it. */
+function pathsOf(): Json {
+  const paths: Record<string, Json> = {};
+  const tables: [Record<string, RouteSpec>, Json[]][] = [
+    [apiRoutes, API_SERVER],
+    [adminRoutes, ADMIN_SERVER],
+    [builtinRoutes, BOTH_SERVERS],
+  ];
+  for (const [table, servers] of tables) {
+    for (const route of Object.values(table)) {
+      const item = (paths[route.path] ??= { servers });
+      item[route.method] = { operationId: route.operationId, ...operations[route.operationId as OperationId], security: SECURITY[route.security] };
+    }
+  }
+  return paths;
+}
 
 /**
  * The OpenAPI 3.1 document of the public (`/api/v1`), internal (`/internal/v1`) and admin (`/internal/admin/v1`)
@@ -112,7 +468,7 @@ export const openApiDocument: Json = {
     summary: 'A virtual waiting room for flash sales',
     description:
       'Every response of the public, internal and admin APIs is the envelope `{state, errorCode, errorMessage, data}`. ' +
-      '`userId` and `itemId` are 1-64 characters of `[A-Za-z0-9_]`. Every response carries `X-Request-Id`.',
+      `\`userId\` and \`itemId\` match \`${ID_CHARS}\`. Every response carries \`X-Request-Id\`.`,
     license: { name: 'MIT', identifier: 'MIT' },
   },
   servers: API_SERVER,
@@ -123,463 +479,24 @@ export const openApiDocument: Json = {
     { name: 'pages', description: 'HTML pages and their assets: the waiting room (api) and the admin console (scheduler).' },
     { name: 'operations', description: 'Health, metrics and this document (both servers).' },
   ],
-  paths: {
-    '/api/v1/item/{itemId}/waiting-queue': {
-      servers: API_SERVER,
-      post: {
-        tags: ['public'],
-        operationId: 'register',
-        summary: 'Register in an item\'s waiting queue (idempotent: the same user gets the same token and current rank)',
-        parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
-        security: [{}, { userJwt: [] }],
-        responses: {
-          '200': ok(ref('WaitingQueueView')),
-          ...common,
-          '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-          '409': fail(
-            'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
-            ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
-            { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
-          ),
-          ...bodyErrors,
-          '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
-        },
-      },
-    },
-    '/api/v1/item/{itemId}/waiting-queue/{waitingQueueToken}': {
-      servers: API_SERVER,
-      get: {
-        tags: ['public'],
-        operationId: 'poll',
-        summary: 'A shopper\'s poll of their place (poll again after `pollAfterMs`)',
-        parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
-        security: [{}, { userJwt: [] }],
-        responses: {
-          '200': ok(ref('WaitingQueueView')),
-          ...common,
-          '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-          '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
-          '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
-        },
-      },
-    },
-    '/.well-known/jwks.json': {
-      servers: API_SERVER,
-      get: {
-        tags: ['public'],
-        operationId: 'jwks',
-        summary: 'Public keys of the entry passes (RFC 7517 JWK Set; not the envelope)',
-        responses: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
-      },
-    },
-    '/internal/v1/item/{itemId}/waiting-queue/{waitingQueueToken}': {
-      servers: API_SERVER,
-      get: {
-        tags: ['internal'],
-        operationId: 'validate',
-        summary: 'An order service\'s check of a token',
-        parameters: [itemIdParam, tokenParam, requestIdParam],
-        security: [{ internalBearer: [] }],
-        responses: {
-          '200': ok(ref('ValidationView')),
-          ...common,
-          '401': R('Unauthorized'),
-          '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
-          '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
-        },
-      },
-    },
-    '/internal/v1/item/{itemId}/waiting-queue/{waitingQueueToken}/consume': {
-      servers: API_SERVER,
-      post: {
-        tags: ['internal'],
-        operationId: 'consume',
-        summary: 'Consume an admission, once (the order is being placed)',
-        parameters: [itemIdParam, tokenParam, requestIdParam, idempotencyKeyParam],
-        security: [{ internalBearer: [] }],
-        responses: {
-          '200': ok(ref('ConsumeResult')),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': R('Unauthorized'),
-          '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
-          '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/admin/v1/waiting-queue/token-count-to-move': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['admin'],
-        operationId: 'getTokenCountToMove',
-        summary: 'The global N (tokens admitted per item per tick)',
-        parameters: [requestIdParam],
-        security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized') },
-      },
-      put: {
-        tags: ['admin'],
-        operationId: 'setTokenCountToMove',
-        summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-        parameters: [
-          requestIdParam,
-          idempotencyKeyParam,
-          { name: 'tokenCountToMove', in: 'query', required: false, description: 'N; wins over the body.', schema: { type: 'string', pattern: '^[0-9]{1,7}$' } },
-        ],
-        requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
-        security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('TokenCountToMove')), ...common, '422': R('IdempotencyKeyReused'), '401': R('Unauthorized'), ...bodyErrors },
-      },
-    },
-    '/internal/admin/v1/waiting-queue/token-count': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['admin'],
-        operationId: 'getTokenCounts',
-        summary: 'Waiting and admitted counts of every registered item',
-        parameters: [requestIdParam],
-        security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized') },
-      },
-      post: {
-        tags: ['admin'],
-        operationId: 'searchTokenCounts',
-        summary: 'Waiting and admitted counts of the listed items (or all)',
-        parameters: [requestIdParam],
-        requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountSearch') } } },
-        security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
-      },
-    },
-    '/internal/admin/v1/waiting-item/{itemId}/manually': {
-      servers: ADMIN_SERVER,
-      post: {
-        tags: ['admin'],
-        operationId: 'upsertWaitingItem',
-        summary: 'Creates or updates a waiting item and registers it for admission',
-        description:
-          'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
-          'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
-          '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
-        parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
-        requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
-        security: [{ adminBearer: [] }],
-        responses: {
-          '200': itemOk('The item as stored, and its new ETag.'),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': R('Unauthorized'),
-          '412': fail('If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.', ['PRECONDITION_FAILED']),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/admin/v1/waiting-item/{itemId}': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['admin'],
-        operationId: 'getWaitingItem',
-        summary: 'A waiting item',
-        parameters: [itemIdParam, requestIdParam],
-        security: [{ adminBearer: [] }],
-        responses: {
-          '200': itemOk('The item and its ETag.'),
-          ...common,
-          '401': R('Unauthorized'),
-          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-        },
-      },
-    },
-    '/api/v1/item/{itemId}': {
-      servers: API_SERVER,
-      get: {
-        tags: ['public'],
-        operationId: 'getPublicItem',
-        summary: 'What the waiting-room page shows of an item',
-        parameters: [itemIdParam, requestIdParam],
-        responses: {
-          '200': ok(ref('PublicItemView')),
-          ...common,
-          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-        },
-      },
-    },
-    '/waiting-room/{itemId}': {
-      servers: API_SERVER,
-      get: {
-        tags: ['pages'],
-        operationId: 'waitingRoomPage',
-        summary: 'The shoppers\' waiting-room page (HTML; the userId comes from the gateway\'s `user-id` header or cookie)',
-        parameters: [{ name: 'itemId', in: 'path', required: true, schema: { type: 'string' } }, requestIdParam],
-        responses: {
-          '200': html('The page.'),
-          '404': html('The page, saying that the item does not exist.'),
-          '503': html('Redis is unreachable: a short page asking to reload.'),
-        },
-      },
-    },
-    '/waiting-room-assets/{file}': {
-      servers: API_SERVER,
-      get: {
-        tags: ['pages'],
-        operationId: 'waitingRoomAsset',
-        summary: 'The waiting-room page\'s CSS and JavaScript',
-        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': asset('The file.'), '404': R('NotFound') },
-      },
-    },
-    '/admin': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['pages'],
-        operationId: 'adminConsole',
-        summary: 'The operators\' console (HTML; asks for the admin token and calls the admin API with it)',
-        responses: { '200': html('The console.') },
-      },
-    },
-    '/admin/assets/{file}': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['pages'],
-        operationId: 'adminConsoleAsset',
-        summary: 'The console\'s CSS and JavaScript',
-        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': asset('The file.'), '404': R('NotFound') },
-      },
-    },
-    '/admin/vendor/{file}': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['pages'],
-        operationId: 'adminConsoleVendorAsset',
-        summary: 'The console\'s chart library (uPlot\'s dist/ files, served from node_modules)',
-        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': asset('The file.'), '404': R('NotFound') },
-      },
-    },
-    '/internal/admin/v1/history': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['admin'],
-        operationId: 'getHistory',
-        summary: 'The console charts\' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all',
-        parameters: [
-          { name: 'itemId', in: 'query', required: false, description: 'The item; absent: the sum over all items.', schema: ref('Id') },
-          requestIdParam,
-        ],
-        security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
-      },
-    },
-    '/internal/admin/v1/audit': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['admin'],
-        operationId: 'getAudit',
-        summary: 'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
-        parameters: [
-          { name: 'limit', in: 'query', required: false, description: 'How many, 1-500 (default 50).', schema: { type: 'string', pattern: '^[0-9]{1,4}$' } },
-          requestIdParam,
-        ],
-        security: [{ adminBearer: [] }],
-        responses: {
-          '200': ok({ type: 'object', required: ['entries'], additionalProperties: false, properties: { entries: { type: 'array', items: ref('AuditEntry') } } }),
-          ...common,
-          '401': R('Unauthorized'),
-        },
-      },
-    },
-    '/internal/admin/v1/overview': {
-      servers: ADMIN_SERVER,
-      get: {
-        tags: ['admin'],
-        operationId: 'getOverview',
-        summary: 'Everything the console\'s table shows: items, counts, admission rates, N',
-        parameters: [requestIdParam],
-        security: [{ adminBearer: [] }],
-        responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
-      },
-    },
-    '/api/v1/item/{itemId}/claims': {
-      servers: API_SERVER,
-      post: {
-        tags: ['public'],
-        operationId: 'claim',
-        summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
-        description: 'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
-        parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
-        security: [{}, { userJwt: [] }],
-        responses: {
-          '200': ok(ref('ClaimView')),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-          '409': fail(
-            'Sold out; this user holds a claim already (`data.claimId`); not a DIRECT item; disabled; or a TIME_DEAL before its start.',
-            ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
-            { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
-          ),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/v1/item/{itemId}/reservations': {
-      servers: API_SERVER,
-      post: {
-        tags: ['internal'],
-        operationId: 'reserve',
-        summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
-        parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
-        requestBody: { required: true, content: { 'application/json': { schema: ref('ReservationInput') } } },
-        security: [{ internalBearer: [] }],
-        responses: {
-          '200': ok(ref('ReservationView')),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': R('Unauthorized'),
-          '403': fail('The token is another user\'s or item\'s (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).', ['TOKEN_MISMATCH', 'NOT_ADMITTED']),
-          '409': fail(
-            'Over maxPerUser minus what the user holds (`data.maxPerUser`, `data.held`), or not enough stock (`data.remainCount`).',
-            ['LIMIT_EXCEEDED', 'INSUFFICIENT_STOCK'],
-            { type: 'object', required: ['itemId'], properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() } },
-          ),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/v1/reservations/{reservationId}': {
-      servers: API_SERVER,
-      get: {
-        tags: ['internal'],
-        operationId: 'getReservation',
-        summary: 'A reservation',
-        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
-        security: [{ internalBearer: [] }],
-        responses: { '200': ok(ref('Reservation')), ...common, '401': R('Unauthorized'), '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']) },
-      },
-    },
-    '/internal/v1/reservations/{reservationId}/confirm': {
-      servers: API_SERVER,
-      post: {
-        tags: ['internal'],
-        operationId: 'confirmReservation',
-        summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
-        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
-        security: [{ internalBearer: [] }],
-        responses: {
-          '200': ok(ref('Reservation')),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': R('Unauthorized'),
-          '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
-          '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
-          '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/v1/reservations/{reservationId}/cancel': {
-      servers: API_SERVER,
-      post: {
-        tags: ['internal'],
-        operationId: 'cancelReservation',
-        summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
-        parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
-        security: [{ internalBearer: [] }],
-        responses: {
-          '200': ok(ref('Reservation')),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': R('Unauthorized'),
-          '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
-          '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
-          '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/admin/v1/waiting-item/{itemId}/restock': {
-      servers: ADMIN_SERVER,
-      post: {
-        tags: ['admin'],
-        operationId: 'restock',
-        summary: 'Adds stock; a sold-out queue reopens',
-        parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
-        requestBody: { required: true, content: { 'application/json': { schema: ref('RestockInput') } } },
-        security: [{ adminBearer: [] }],
-        responses: {
-          '200': ok(ref('RestockResult')),
-          ...common,
-          '422': R('IdempotencyKeyReused'),
-          '401': R('Unauthorized'),
-          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/internal/admin/v1/waiting-item/{itemId}/fence/clear': {
-      servers: ADMIN_SERVER,
-      post: {
-        tags: ['admin'],
-        operationId: 'clearFence',
-        summary: 'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
-        parameters: [itemIdParam, requestIdParam],
-        security: [{ adminBearer: [] }],
-        responses: {
-          '200': ok(ref('FenceClearResult')),
-          ...common,
-          '401': R('Unauthorized'),
-          '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-          ...bodyErrors,
-        },
-      },
-    },
-    '/health/live': health('Liveness'),
-    '/health/ready': health('Readiness'),
-    '/metrics': {
-      servers: BOTH_SERVERS,
-      get: {
-        tags: ['operations'],
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (text exposition format; bearer METRICS_TOKEN when set, else open for the scraper)',
-        security: [{ metricsBearer: [] }, {}],
-        responses: {
-          '200': {
-            description: 'The process\'s metrics.',
-            headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-            content: { 'text/plain': { schema: { type: 'string' } } },
-          },
-          '401': R('Unauthorized'),
-        },
-      },
-    },
-    '/openapi.json': {
-      servers: BOTH_SERVERS,
-      get: {
-        tags: ['operations'],
-        operationId: 'openapi',
-        summary: 'This document',
-        responses: {
-          '200': {
-            description: 'The OpenAPI 3.1 document.',
-            headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-            content: {
-              'application/json': {
-                schema: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } } },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
+  paths: pathsOf(),
   components: {
     securitySchemes: {
-      internalBearer: { type: 'http', scheme: 'bearer', description: 'INTERNAL_TOKEN (the api refuses to start without it unless DEV_MODE=1).' },
+      internalBearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'INTERNAL_TOKEN. Outside DEV_MODE the api refuses to start without it, so the bearer is always required in production; ' +
+          'with DEV_MODE=1 and INTERNAL_TOKEN unset the internal API accepts calls without any Authorization header (development only).',
+      },
       metricsBearer: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (required on /metrics when set).' },
-      adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (required unless DEV_MODE=1 and no token is set).' },
+      adminBearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'ADMIN_TOKEN. Outside DEV_MODE the scheduler refuses to start without it, so the bearer is always required in production; ' +
+          'with DEV_MODE=1 and ADMIN_TOKEN unset the admin API accepts calls without any Authorization header (development only).',
+      },
       userJwt: {
         type: 'http',
         scheme: 'bearer',
@@ -610,7 +527,7 @@ export const openApiDocument: Json = {
         in: 'path',
         required: true,
         description: '`<itemId>.<n>`.',
-        schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}\\.[1-9][0-9]{0,15}$' },
+        schema: { type: 'string', pattern: RESERVATION_ID_PATTERN.source },
       },
       idempotencyKey: {
         name: 'Idempotency-Key',
@@ -670,12 +587,9 @@ export const openApiDocument: Json = {
       },
     },
     schemas: {
-      Id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$', description: 'userId or itemId.' },
-      WaitingQueueToken: {
-        type: 'string',
-        pattern: '^[A-Za-z0-9_]{1,64}-[A-Za-z0-9_]{1,64}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
-        description: '`<userId>-<itemId>-<uuid v4>`.',
-      },
+      // Generated from the zod views (views.ts): Id, WaitingQueueToken, WaitingQueueView, PublicItemView, ValidationView,
+      // ConsumeResult, ClaimView.
+      ...viewComponents(),
       ErrorCode: {
         enum: Object.keys(ErrorCodes),
         description: 'Stable error codes; each maps to one HTTP status (see packages/shared/src/errors.ts).',
@@ -690,22 +604,6 @@ export const openApiDocument: Json = {
           errorCode: nullable(ref('ErrorCode')),
           errorMessage: { type: ['string', 'null'] },
           data: {},
-        },
-      },
-      WaitingQueueView: {
-        type: 'object',
-        required: ['itemId', 'waitingQueueToken', 'waitingQueueRank', 'canOrder', 'estimatedWaitSeconds', 'pollAfterMs', 'admissionExpiresAt', 'soldOut', 'entryPass'],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          waitingQueueToken: ref('WaitingQueueToken'),
-          waitingQueueRank: int({ minimum: 0, description: '1-based position among waiting users; 0 once admitted.' }),
-          canOrder: { type: 'boolean', description: 'True once admitted.' },
-          estimatedWaitSeconds: nullable(int({ minimum: 0, description: 'Seconds; null while nobody is admitted (paused, sold out).' })),
-          pollAfterMs: int({ minimum: 0, maximum: 30_000, description: 'When to poll next, ms; 0 once admitted.' }),
-          admissionExpiresAt: nullable(int({ description: 'Admission expiry, epoch ms; null while waiting.' })),
-          soldOut: { type: 'boolean' },
-          entryPass: nullable({ type: 'string', pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description: 'ES256 JWT once admitted.' }),
         },
       },
       RegisterRefusal: {
@@ -770,35 +668,12 @@ export const openApiDocument: Json = {
         properties: { reservationId: { type: 'string' }, status: { enum: ['CONFIRMED', 'CANCELLED'] } },
       },
       ExpiredReservation: { type: 'object', required: ['reservation'], additionalProperties: false, properties: { reservation: ref('Reservation') } },
-      ClaimView: {
-        type: 'object',
-        required: ['claimId', 'itemId', 'userId', 'remainCount'],
-        additionalProperties: false,
-        properties: { claimId: { type: 'string', description: '`<itemId>.c<n>`.' }, itemId: ref('Id'), userId: ref('Id'), remainCount: int({ minimum: 0 }) },
-      },
       RestockInput: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) } },
       RestockResult: {
         type: 'object',
         required: ['itemId', 'quantity', 'remainCount'],
         additionalProperties: false,
         properties: { itemId: ref('Id'), quantity: int({ minimum: 1 }), remainCount: int({ minimum: 0 }) },
-      },
-      ValidationView: {
-        type: 'object',
-        required: ['admitted', 'userId', 'itemId', 'expiresInSeconds'],
-        additionalProperties: false,
-        properties: {
-          admitted: { type: 'boolean' },
-          userId: ref('Id'),
-          itemId: ref('Id'),
-          expiresInSeconds: nullable(int({ minimum: 0, description: 'Seconds until the admission expires; null when not admitted.' })),
-        },
-      },
-      ConsumeResult: {
-        type: 'object',
-        required: ['consumed', 'userId', 'itemId'],
-        additionalProperties: false,
-        properties: { consumed: { const: true }, userId: ref('Id'), itemId: ref('Id') },
       },
       TokenCountToMove: {
         type: 'object',
@@ -875,18 +750,6 @@ export const openApiDocument: Json = {
           queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
           lanes: { type: 'array', items: { type: 'string' }, description: 'Priority lanes, highest first; absent: one lane.' },
           maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
-        },
-      },
-      PublicItemView: {
-        type: 'object',
-        required: ['itemId', 'itemName', 'targetUrl', 'waitingQueueEnabled', 'soldOut'],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          itemName: { type: 'string' },
-          targetUrl: nullable({ type: 'string', format: 'uri' }),
-          waitingQueueEnabled: { type: 'boolean' },
-          soldOut: { type: 'boolean' },
         },
       },
       ConsoleItemRow: {

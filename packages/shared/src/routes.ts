@@ -1,0 +1,98 @@
+/**
+ * The declaration kit of the route tables: each service declares every route once (method, path template,
+ * operationId, security) in a table, and the express registration, the fast-path matchers, the metric's `route`
+ * label and the literal URLs of callers are derived from it. Pure: no express, no node:http.
+ */
+
+/** HTTP methods of the tables (HEAD is answered as GET by express and by the built-in routes). */
+export type RouteMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
+
+/**
+ * Who may call a route:
+ * - `public`: anyone (browsers, load balancers, key fetchers);
+ * - `shopper`: anyone; in JWT identity mode a bearer user JWT names the shopper;
+ * - `internal`: order services, bearer INTERNAL_TOKEN (not checked when INTERNAL_TOKEN is unset, DEV_MODE only);
+ * - `admin`: operators, bearer ADMIN_TOKEN;
+ * - `metrics`: scrapers, bearer METRICS_TOKEN when it is set.
+ */
+export type RouteSecurity = 'public' | 'shopper' | 'internal' | 'admin' | 'metrics';
+
+/** One route as a table declares it. */
+export interface RouteSpec {
+  readonly method: RouteMethod;
+  /** OpenAPI path template, e.g. `/api/v1/item/{itemId}/waiting-queue`. */
+  readonly path: string;
+  /** The OpenAPI operationId; unique over every table. */
+  readonly operationId: string;
+  readonly security: RouteSecurity;
+  /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
+  readonly static?: true;
+}
+
+/**
+ * Declares a route table: returns it as given, checked to be {@link RouteSpec}s and kept literal for typing.
+ * @throws Error when two routes share an operationId or a method and path.
+ */
+export function defineRoutes<const T extends Record<string, RouteSpec>>(table: T): T {
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  for (const r of Object.values(table)) {
+    const key = `${r.method} ${r.path}`;
+    if (ids.has(r.operationId) || keys.has(key)) throw new Error(`route table: ${r.operationId} (${key}) is declared twice`);
+    if (r.static) staticMount(r);
+    ids.add(r.operationId);
+    keys.add(key);
+  }
+  return table;
+}
+
+const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The parameter names of a path template, in order (`/a/{x}/b/{y}` gives `['x', 'y']`). */
+export function paramNames(path: string): string[] {
+  return [...path.matchAll(PARAM)].map((m) => m[1]);
+}
+
+/**
+ * The express form of a path template (`{itemId}` becomes `:itemId`); also the `route` label of the HTTP metrics
+ * and of the request logs, on express and on the fast path alike.
+ */
+export function expressPath(route: Pick<RouteSpec, 'path'> | string): string {
+  return (typeof route === 'string' ? route : route.path).replace(PARAM, ':$1');
+}
+
+/**
+ * The mount path of a static route: its template without the trailing `/{file}`.
+ * @throws Error when the route's template does not end in `/{file}`.
+ */
+export function staticMount(route: Pick<RouteSpec, 'path'>): string {
+  if (!route.path.endsWith('/{file}')) throw new Error(`static route ${route.path} must end in /{file}`);
+  return route.path.slice(0, -'/{file}'.length);
+}
+
+/**
+ * A concrete path of a route: each `{name}` replaced by `encodeURIComponent(params[name])`, or by the value as is
+ * with `raw` (tests that send malformed values on purpose).
+ * @example pathOf(apiRoutes.poll, { itemId: 'shoe', waitingQueueToken: t }) === `/api/v1/item/shoe/waiting-queue/${t}`
+ * @throws Error when `params` lacks a parameter of the template.
+ */
+export function pathOf(route: Pick<RouteSpec, 'path'>, params: Record<string, string | number> = {}, options: { raw?: boolean } = {}): string {
+  return route.path.replace(PARAM, (_m, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`pathOf ${route.path}: missing parameter ${name}`);
+    return options.raw ? String(v) : encodeURIComponent(String(v));
+  });
+}
+
+/**
+ * A regular expression of a path template for exact matching of a raw (undecoded, query-less) request path: one
+ * capture group of `[^/]+` per parameter, in {@link paramNames} order; literal parts match as written (case and
+ * trailing slash exactly: anything else is left to express).
+ */
+export function pathRegExp(route: Pick<RouteSpec, 'path'>): RegExp {
+  const parts = route.path.split(PARAM);
+  // split with a capturing group alternates literal, name, literal, ...
+  let source = '';
+  for (let i = 0; i < parts.length; i++) source += i % 2 === 0 ? parts[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '([^/]+)';
+  return new RegExp(`^${source}$`);
+}
