@@ -13,12 +13,16 @@ ENV TURBO_TELEMETRY_DISABLED=1 \
     NPM_CONFIG_FUND=false
 # Manifests first, so that the npm ci layer is cached until a dependency changes.
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
-COPY packages/shared/package.json packages/shared/tsconfig.json packages/shared/
+COPY packages/core/package.json packages/core/tsconfig.json packages/core/
+COPY packages/http/package.json packages/http/tsconfig.json packages/http/
+COPY packages/testkit/package.json packages/testkit/tsconfig.json packages/testkit/
 COPY packages/api/package.json packages/api/tsconfig.json packages/api/
 COPY packages/scheduler/package.json packages/scheduler/tsconfig.json packages/scheduler/
 RUN npm ci --no-audit
-COPY packages/shared/src packages/shared/src
-COPY packages/shared/lua packages/shared/lua
+COPY packages/core/src packages/core/src
+COPY packages/http/src packages/http/src
+COPY packages/testkit/src packages/testkit/src
+COPY packages/core/lua packages/core/lua
 COPY packages/api/src packages/api/src
 COPY packages/scheduler/src packages/scheduler/src
 RUN npx turbo run build \
@@ -31,9 +35,13 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 # node_modules/@waiting-queue/* are symlinks to packages/*: copied as links, resolved by the files below.
 COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/packages/shared/package.json packages/shared/
-COPY --from=build /app/packages/shared/dist packages/shared/dist
-COPY --from=build /app/packages/shared/lua packages/shared/lua
+COPY --from=build /app/packages/core/package.json packages/core/
+COPY --from=build /app/packages/http/package.json packages/http/
+COPY --from=build /app/packages/testkit/package.json packages/testkit/
+COPY --from=build /app/packages/core/dist packages/core/dist
+COPY --from=build /app/packages/http/dist packages/http/dist
+COPY --from=build /app/packages/testkit/dist packages/testkit/dist
+COPY --from=build /app/packages/core/lua packages/core/lua
 COPY --from=build /app/packages/api/package.json packages/api/
 COPY --from=build /app/packages/api/dist packages/api/dist
 # Static files of the waiting-room page and the admin console (served next to dist/).

@@ -8,7 +8,7 @@ const common = {
   testEnvironment: 'node',
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
-  moduleNameMapper: { '^@waiting-queue/shared$': '<rootDir>/packages/shared/src/index.ts' },
+  moduleNameMapper: { '^@waiting-queue/(core|http|testkit)/(.*)$': '<rootDir>/packages/$1/src/$2' },
   // Workspace-only dependencies (e.g. jose, installed under packages/api) for tests that verify what the api signs.
   modulePaths: ['<rootDir>/packages/api/node_modules', '<rootDir>/packages/scheduler/node_modules'],
 };

@@ -6,19 +6,21 @@
 // above this is the product's own work; what this costs above the raw baseline is the Redis round trip (client CPU
 // to write the command and parse the reply, redis-server's CPU, the extra wake-ups).
 const http = require('node:http');
-const shared = require('@waiting-queue/shared');
+const { keys } = require('@waiting-queue/core/keys');
+const { connectRedis } = require('@waiting-queue/core/redis');
+const { script } = require('@waiting-queue/core/scripts');
 
 async function main() {
-  const redis = await shared.connectRedis({ url: process.env.REDIS_URL }, 'bench-floor');
-  const status = shared.script('wq_status');
-  const register = shared.script('wq_register');
+  const redis = await connectRedis({ url: process.env.REDIS_URL }, 'bench-floor');
+  const status = script('wq_status');
+  const register = script('wq_register');
   for (const s of [status, register]) await redis.script('LOAD', s.lua);
   const prefix = '/api/v1/item/';
   http
     .createServer((req, res) => {
       const url = req.url ?? '';
       const itemId = url.slice(prefix.length, url.indexOf('/', prefix.length));
-      const k = [...shared.keys.queue(itemId), shared.keys.lastPoll(itemId)];
+      const k = [...keys.queue(itemId), keys.lastPoll(itemId)];
       const sha = req.method === 'POST' ? register.sha : status.sha;
       redis.evalsha(sha, 5, k[0], k[1], k[2], k[3], k[4], /** @type {string} */ (req.headers['user-id'] ?? ''), '', '').then(
         (/** @type {any} */ raw) => {

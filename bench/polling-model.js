@@ -14,7 +14,7 @@
  *   fixed1s: {polls: number, meanDiscoveryDelayMs: number}, ratio: number}} delays in ms
  */
 function simulatePolling({ users, admissionsPerSecond }) {
-  const { pollAfterMs } = require('@waiting-queue/shared');
+  const { pollAfterMs } = require('@waiting-queue/core/poll-policy');
   const rate = admissionsPerSecond;
   // Deterministic pseudo-random offsets (mulberry32), so the figure is reproducible.
   let seed = 42;

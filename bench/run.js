@@ -17,7 +17,13 @@ const { readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Redis } = require('ioredis');
-const shared = require('@waiting-queue/shared');
+const { TokenCodec } = require('@waiting-queue/core/ids');
+const { ItemStore } = require('@waiting-queue/core/item-store');
+const { keys } = require('@waiting-queue/core/keys');
+const { QueueStore } = require('@waiting-queue/core/queue-store');
+const { connectRedis } = require('@waiting-queue/core/redis');
+const { startEmbeddedRedis, freePort } = require('@waiting-queue/testkit/embedded-redis');
+const { startService } = require('@waiting-queue/testkit/stack');
 const { simulatePolling } = require('./polling-model');
 const { writeReport } = require('../scripts/lib/report');
 
@@ -43,7 +49,7 @@ const REPORT = opt('report', '');
  */
 const LIST_USERS = 100;
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
-const codec = new shared.TokenCodec(SECRET);
+const codec = new TokenCodec(SECRET);
 
 const log = (/** @type {string} */ m) => process.stderr.write(`[bench] ${m}\n`);
 const want = (/** @type {string} */ phase) => ONLY.length === 0 || ONLY.includes(phase);
@@ -153,7 +159,7 @@ let redisPid;
  * @param {Record<string, string>} env
  */
 async function startApi(redisUrl, env = {}) {
-  const proc = await shared.startService({
+  const proc = await startService({
     name: 'api',
     env: { REDIS_URL: redisUrl, API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1', ...env },
     execArgv: profArgs(),
@@ -171,7 +177,7 @@ async function startApi(redisUrl, env = {}) {
  * @param {number} count
  */
 async function fillQueue(redis, itemId, count, prefix = 'u') {
-  const key = shared.keys.waiting(itemId);
+  const key = keys.waiting(itemId);
   for (let start = 0; start < count; start += 10_000) {
     const pipe = redis.pipeline();
     const end = Math.min(count, start + 10_000);
@@ -182,10 +188,10 @@ async function fillQueue(redis, itemId, count, prefix = 'u') {
     }
     await pipe.exec();
   }
-  await redis.hset(shared.keys.item(itemId), 'seq', count);
+  await redis.hset(keys.item(itemId), 'seq', count);
 }
 
-/** @type {import('@waiting-queue/shared').ItemStore | undefined} */
+/** @type {import('@waiting-queue/core/item-store').ItemStore | undefined} */
 let itemStore;
 /**
  * (Re)creates a bench item with practically unlimited stock.
@@ -193,7 +199,7 @@ let itemStore;
  * @param {string} itemId
  */
 async function seedItem(_redis, itemId, stock = 1e12) {
-  await /** @type {import('@waiting-queue/shared').ItemStore} */ (itemStore).upsert(itemId, { itemName: itemId, remainCount: stock, waitingQueueEnabled: true });
+  await /** @type {import('@waiting-queue/core/item-store').ItemStore} */ (itemStore).upsert(itemId, { itemName: itemId, remainCount: stock, waitingQueueEnabled: true });
 }
 
 /**
@@ -222,7 +228,7 @@ async function main() {
    */
   const results = { machine: { cpus: require('node:os').cpus().length, node: process.version }, smoke: SMOKE, durationSeconds: DURATION, connections: CONNECTIONS, figures: {} };
   const F = results.figures;
-  const redisServer = await shared.startEmbeddedRedis();
+  const redisServer = await startEmbeddedRedis();
   const redis = new Redis(redisServer.url);
   redisPid = redisServer.pid;
   try {
@@ -232,20 +238,20 @@ async function main() {
       ['expressHello', 'baseline-express.js'],
     ]) {
       if (!want('baseline')) continue;
-      const port = await shared.freePort();
+      const port = await freePort();
       const p = await startBaseline(path.join(__dirname, file), { PORT: String(port) }, profArgs());
       F[name] = await load(name, `http://127.0.0.1:${port}/`, [{ method: 'GET', path: '/' }], {}, { server: p.pid });
       await p.stop();
     }
 
-    const seeded = await shared.connectRedis({ url: redisServer.url }, 'bench');
-    itemStore = new shared.ItemStore(seeded);
-    const queue = new shared.QueueStore(seeded);
+    const seeded = await connectRedis({ url: redisServer.url }, 'bench');
+    itemStore = new ItemStore(seeded);
+    const queue = new QueueStore(seeded);
     let fence = 1;
 
     if (want('endpoints')) {
       // poll: 1,000 waiting users; 100 of them, spread over the queue, polled in turn (LIST_USERS says why 100).
-      await redis.del(...shared.keys.queue('bench'));
+      await redis.del(...keys.queue('bench'));
       await seedItem(redis, 'bench');
       await fillQueue(redis, 'bench', 1000);
       const spread = Array.from({ length: LIST_USERS }, (_, i) => /** @type {[string, string]} */ ([`u${i * 10}`, String(i * 10 + 1)]));
@@ -255,7 +261,7 @@ async function main() {
       // The floor of that poll: node:http and its one EVALSHA, nothing else (bench/baseline-floor.js).
       /** @param {string} name @param {import('autocannon').Request[]} requests */
       const floor = async (name, requests) => {
-        const port = await shared.freePort();
+        const port = await freePort();
         const p = await startBaseline(path.join(__dirname, 'baseline-floor.js'), { PORT: String(port), REDIS_URL: redisServer.url }, profArgs());
         const out = await load(`${name} floor (node:http + one EVALSHA)`, `http://127.0.0.1:${port}`, requests, {}, { server: p.pid, redis: redisPid });
         await p.stop();
@@ -290,10 +296,10 @@ async function main() {
       api = await startApi(redisServer.url);
       F.claim = await load('claim', api.url, registerRequests(`c${runId}_`).map((r) => ({ ...r, path: '/api/v1/item/benchdirect/claims' })), {}, api.pids);
       await api.stop();
-      await redis.del(shared.keys.claims('benchdirect'));
+      await redis.del(keys.claims('benchdirect'));
 
       // validation: admitted tokens checked by an order service.
-      await redis.del(...shared.keys.queue('bench'));
+      await redis.del(...keys.queue('bench'));
       await seedItem(redis, 'bench');
       await fillQueue(redis, 'bench', 1000);
       await queue.admit('bench', { tokenCountToMove: 1000, admissionTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
@@ -308,7 +314,7 @@ async function main() {
     if (want('rank')) {
       // Rank latency: poll p99 with 1,000 and with BIG waiting (tokens spread over the whole queue).
       for (const size of [1000, BIG]) {
-        await redis.del(...shared.keys.queue('rank'));
+        await redis.del(...keys.queue('rank'));
         await seedItem(redis, 'rank');
         await fillQueue(redis, 'rank', size);
         const step = Math.max(1, Math.floor(size / LIST_USERS));
@@ -317,7 +323,7 @@ async function main() {
         F[`pollAt${size}`] = await load(`poll with ${size} waiting`, api.url, pollRequests('rank', users), {}, api.pids);
         await api.stop();
       }
-      await redis.del(...shared.keys.queue('rank'));
+      await redis.del(...keys.queue('rank'));
     }
 
     if (want('memory')) {
@@ -329,7 +335,7 @@ async function main() {
       await fillQueue(redis, 'mem', BIG, 'user');
       const after = await usedMemory();
       let usage = 0;
-      for (const k of shared.keys.queue('mem')) usage += Number((await redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0')) ?? 0);
+      for (const k of keys.queue('mem')) usage += Number((await redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0')) ?? 0);
       F.memory = {
         waitingUsers: BIG,
         userIdExample: `user${BIG - 1}`,
@@ -342,7 +348,7 @@ async function main() {
     if (want('admission')) {
       // Admission rate: tokens moved per second out of a queue of BIG, by this process acting as the scheduler
       // (the same QueueStore.admit the scheduler's tick calls), N = 10,000 per call.
-      await redis.del(...shared.keys.queue('adm'));
+      await redis.del(...keys.queue('adm'));
       await seedItem(redis, 'adm');
       await fillQueue(redis, 'adm', BIG);
       const t0 = process.hrtime.bigint();
@@ -355,13 +361,13 @@ async function main() {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       F.admission = { moved, seconds: s, tokensPerSec: moved / s, batch: 10_000 };
       log(`admission: ${Math.round(F.admission.tokensPerSec)} tokens/s (${moved} in ${s.toFixed(2)} s)`);
-      await redis.del(...shared.keys.queue('adm'));
+      await redis.del(...keys.queue('adm'));
     }
 
     if (want('durability')) {
       // The durability option's cost: register with DURABILITY_REPLICAS=1 (WAIT 1 after every change)
       // beside 0, both with one replica attached on this machine, so that only the WAIT differs.
-      const replica = await shared.startEmbeddedRedis(['--replicaof', '127.0.0.1', String(redisServer.port)]);
+      const replica = await startEmbeddedRedis(['--replicaof', '127.0.0.1', String(redisServer.port)]);
       try {
         const rc = new Redis(replica.url);
         for (const deadline = Date.now() + 30_000; !(await rc.info('replication')).includes('master_link_status:up'); ) {

@@ -27,7 +27,7 @@
  */
 const { createHash, generateKeyPairSync, randomBytes } = require('node:crypto');
 const { parseArgs } = require('node:util');
-const { startStack } = require('@waiting-queue/shared');
+const { startStack } = require('@waiting-queue/testkit/stack');
 
 const USAGE = `usage: node scripts/simulate.js [--customers N] [--vip-ratio R] [--abandon-ratio R] [--max-waiting N]
   [--seed S] [--json] [--quiet] [--base-url URL --admin-url URL] [--admin-token T] [--internal-token T]`;
@@ -163,10 +163,10 @@ async function call(base, method, p, { headers = {}, body } = {}) {
 /**
  * The throw-away stack this process started, if any: stopped on every exit path by {@link finish}; the shared
  * stack kit also SIGKILLs its children if the process exits without that.
- * @type {import('@waiting-queue/shared').Stack | undefined}
+ * @type {import('@waiting-queue/testkit/stack').Stack | undefined}
  */
 let stack;
-/** @type {Promise<import('@waiting-queue/shared').Stack> | undefined} */
+/** @type {Promise<import('@waiting-queue/testkit/stack').Stack> | undefined} */
 let starting;
 
 /**
@@ -222,7 +222,7 @@ async function startOwnStack() {
   });
   stack = await starting;
   // Both were asked for, so both are there.
-  return { base: /** @type {import("@waiting-queue/shared").ServiceProcess} */ (stack.api).url, admin: /** @type {import("@waiting-queue/shared").ServiceProcess} */ (stack.scheduler).url };
+  return { base: /** @type {import('@waiting-queue/testkit/stack').ServiceProcess} */ (stack.api).url, admin: /** @type {import('@waiting-queue/testkit/stack').ServiceProcess} */ (stack.scheduler).url };
 }
 
 async function main() {

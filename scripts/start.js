@@ -12,7 +12,10 @@
  *   pino-pretty (time, level, service, message, fields); otherwise (piped, redirected, CI) as the JSON lines they
  *   are, one per line, for log shippers. LOG_FORMAT=json forces JSON on a terminal too.
  */
-const { startStack, connectRedis, ItemStore, redisTarget } = require('@waiting-queue/shared');
+const { redisTarget } = require('@waiting-queue/core/config');
+const { ItemStore } = require('@waiting-queue/core/item-store');
+const { connectRedis } = require('@waiting-queue/core/redis');
+const { startStack } = require('@waiting-queue/testkit/stack');
 
 const env = { ...process.env };
 const apiPort = Number(env.API_PORT || 8080);
@@ -22,7 +25,7 @@ const DEMO_STOCK = 100;
 
 /** Human-readable logs: stdout is a terminal and JSON was not asked for. */
 const prettyLogs = Boolean(process.stdout.isTTY) && env.LOG_FORMAT !== 'json';
-/** The running stack, once started. @type {import('@waiting-queue/shared').Stack | undefined} */
+/** The running stack, once started. @type {import('@waiting-queue/testkit/stack').Stack | undefined} */
 let stack;
 let stopping = false;
 

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ItemStore, QueueStore, TokenCodec, keys, type RedisClient } from '@waiting-queue/shared';
+import { TokenCodec } from '@waiting-queue/core/ids';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 import { consume, expectFailure, expectSuccess, poll, register, validate, type Reply } from './helpers/waiting-room-client';

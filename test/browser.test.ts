@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { keys } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
 import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';

@@ -1,18 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis, ReplyError } from 'ioredis';
-import {
-  callScript,
-  connectRedis,
-  keys,
-  isRedisUnavailable,
-  keySlot,
-  startEmbeddedRedis,
-  toWqError,
-  UNANSWERED_ON_CLOSE,
-  type EmbeddedRedis,
-  type RedisClient,
-} from '@waiting-queue/shared';
+import { isRedisUnavailable, toWqError } from '@waiting-queue/core/errors';
+import { keys } from '@waiting-queue/core/keys';
+import { connectRedis, UNANSWERED_ON_CLOSE, type RedisClient } from '@waiting-queue/core/redis';
+import { callScript, keySlot } from '@waiting-queue/core/scripts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { startTestCluster, type TestCluster } from './helpers/cluster';
 

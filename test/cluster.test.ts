@@ -1,4 +1,4 @@
-import { keys } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
 import { call, type ServiceProcess } from './helpers/processes';
 import { startServices } from './helpers/services';
 import { startTestCluster, type TestCluster } from './helpers/cluster';

@@ -1,5 +1,8 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ItemStore, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { readOutbox } from '@waiting-queue/core/events';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import { type ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 

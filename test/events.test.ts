@@ -1,7 +1,12 @@
 import { Pool } from 'pg';
 import type { Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
-import { ItemStore, connectRedis, createLogger, freePort, keys, type EventType, type ItemEvent, type RedisClient } from '@waiting-queue/shared';
+import { type EventType, type ItemEvent } from '@waiting-queue/core/events';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { createLogger } from '@waiting-queue/core/logger';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
+import { freePort } from '@waiting-queue/testkit/embedded-redis';
 import { OutboxRelay } from '../packages/scheduler/src/outbox-relay';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { kafkaBroker, kafkaForTest, testKafka, type TestKafka } from './helpers/kafka';

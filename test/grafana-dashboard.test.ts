@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@waiting-queue/shared';
+import { freePort } from '@waiting-queue/testkit/embedded-redis';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 

@@ -1,5 +1,9 @@
 import { Cluster } from 'ioredis';
-import { ItemStore, connectRedis, isRedisUnavailable, keys, type IdempotentRequest } from '@waiting-queue/shared';
+import { isRedisUnavailable } from '@waiting-queue/core/errors';
+import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { connectRedis } from '@waiting-queue/core/redis';
 import { startTestCluster, type TestCluster } from './helpers/cluster';
 import { sleep, waitFor } from './helpers/waiting-room-client';
 

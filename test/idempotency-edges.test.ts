@@ -1,4 +1,7 @@
-import { ItemStore, QueueStore, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import { call, type ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 import { expectFailure, expectSuccess, register, sleep } from './helpers/waiting-room-client';

@@ -1,4 +1,7 @@
-import { ItemStore, keys, type IdempotentRequest, type RedisClient } from '@waiting-queue/shared';
+import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import { useRedis } from './helpers/stack';
 import { sleep } from './helpers/waiting-room-client';
 

@@ -1,4 +1,9 @@
-import { ItemStore, QueueStore, connectRedis, keys, readOutbox, script, type RedisClient } from '@waiting-queue/shared';
+import { readOutbox } from '@waiting-queue/core/events';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
+import { script } from '@waiting-queue/core/scripts';
 import { startDropProxy, type DropProxy } from './helpers/drop-proxy';
 import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
-import { ItemStore, connectRedis, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { scrape } from './helpers/prometheus';
 import { testRedis } from './helpers/redis';

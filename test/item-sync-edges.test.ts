@@ -1,5 +1,5 @@
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { keys } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
 import { describeKafka, kafkaForTest, type TestKafka } from './helpers/kafka';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { keys } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
 import { describeKafka, kafkaForTest, testOwnBroker, type TestKafka } from './helpers/kafka';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';

@@ -1,4 +1,6 @@
-import { keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { readOutbox } from '@waiting-queue/core/events';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { call } from './helpers/processes';
 import { useStack } from './helpers/stack';

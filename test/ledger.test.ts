@@ -1,5 +1,7 @@
 import { Client } from 'pg';
-import { ItemStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { describeKafka, kafkaForTest, testOwnBroker, type TestKafka } from './helpers/kafka';

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { connectRedis, ItemStore, keys, startEmbeddedRedis, type EmbeddedRedis, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
 import { startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 

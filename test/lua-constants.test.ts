@@ -1,7 +1,8 @@
-import { LANE_SPAN, LUA_CONSTANTS, OUTBOX_MAXLEN, readScripts } from '@waiting-queue/shared';
+import { LANE_SPAN, LUA_CONSTANTS, OUTBOX_MAXLEN } from '@waiting-queue/core/lua-constants';
+import { readScripts } from '@waiting-queue/core/scripts';
 
 /**
- * A constant that Lua and TypeScript share has one source (packages/shared/src/lua-constants.ts): the loaded
+ * A constant that Lua and TypeScript share has one source (packages/core/src/lua-constants.ts): the loaded
  * scripts carry its value, and no `-- @const` placeholder survives loading.
  */
 describe('Lua constants come from lua-constants.ts', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { adminRoutes, apiRoutes, builtinRoutes, openApiDocument, openApiJson } from '@waiting-queue/shared';
+import { openApiDocument, openApiJson } from '@waiting-queue/http/openapi';
+import { adminRoutes, apiRoutes, builtinRoutes } from '@waiting-queue/http/route-tables';
 
 const run = promisify(execFile);
 const REDOCLY = join(__dirname, '..', 'node_modules', '.bin', 'redocly');

@@ -1,5 +1,6 @@
-import { ErrorCodeAlternateStatus, ErrorCodes, openApiDocument } from '@waiting-queue/shared';
-import { createLogger } from '@waiting-queue/shared';
+import { ErrorCodeAlternateStatus, ErrorCodes } from '@waiting-queue/core/errors';
+import { openApiDocument } from '@waiting-queue/http/openapi';
+import { createLogger } from '@waiting-queue/core/logger';
 import { createApiApp } from '../packages/api/src/app';
 import { createAdminApp } from '../packages/scheduler/src/admin-app';
 import { createConsoleRouter } from '../packages/scheduler/src/console';

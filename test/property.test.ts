@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { rawRequest, type RawResponse } from './helpers/raw-http';
 import { snapshotRedis } from './helpers/redis-snapshot';

@@ -1,4 +1,5 @@
-import { keys, type RedisClient } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 import { expectFailure, expectSuccess, poll, register, sleep, upsertItem, waitFor } from './helpers/waiting-room-client';

@@ -1,4 +1,7 @@
-import { ItemStore, QueueStore, connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 import { startServices } from './helpers/services';

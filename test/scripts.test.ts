@@ -1,4 +1,8 @@
-import { ItemStore, QueueStore, TokenCodec, keys, type RedisClient } from '@waiting-queue/shared';
+import { TokenCodec } from '@waiting-queue/core/ids';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import { register } from './helpers/queue';
 import { useRedis } from './helpers/stack';
 

@@ -1,5 +1,7 @@
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
-import { ItemStore, QueueStore, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import { call, type ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 

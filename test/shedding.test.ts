@@ -1,5 +1,7 @@
 import { Agent } from 'undici';
-import { ItemStore, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '@waiting-queue/shared';
+import { freePort } from '@waiting-queue/testkit/embedded-redis';
 import { testRedis } from './helpers/redis';
 
 /**

@@ -1,4 +1,10 @@
-import { ClaimStore, ItemStore, QueueStore, ReservationStore, connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { ClaimStore } from '@waiting-queue/core/claim-store';
+import { readOutbox } from '@waiting-queue/core/events';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
+import { ReservationStore } from '@waiting-queue/core/reservation-store';
 import { startTestCluster, type TestCluster } from './helpers/cluster';
 import { register } from './helpers/queue';
 

@@ -1,4 +1,8 @@
-import { ItemStore, QueueStore, connectRedis, keys, readOutbox, type RedisClient } from '@waiting-queue/shared';
+import { readOutbox } from '@waiting-queue/core/events';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { freePort } from '@waiting-queue/shared';
-import { ItemStore, QueueStore, keys, type RedisClient } from '@waiting-queue/shared';
+import { freePort } from '@waiting-queue/testkit/embedded-redis';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { scrape, sampleValue } from './helpers/prometheus';
 import { useStack } from './helpers/stack';

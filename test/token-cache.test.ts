@@ -1,4 +1,4 @@
-import { VerifiedTokenCache } from '@waiting-queue/shared';
+import { VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 
 /** The verified-token cache alone (no I/O): exact matches only, bounded, frequently used entries kept. */
 describe('VerifiedTokenCache', () => {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { keys, startEmbeddedRedis } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
+import { startEmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
 import { startServices } from '../helpers/services';
 import { startTestCluster, type TestCluster } from '../helpers/cluster';
 import type { ServiceProcess } from '../helpers/processes';

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { connectRedis, keys, type RedisClient } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { startService, type ServiceProcess } from '../helpers/processes';
 import { testRedis } from '../helpers/redis';
 

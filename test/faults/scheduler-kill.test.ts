@@ -1,4 +1,6 @@
-import { connectRedis, ItemStore, keys, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { startService, type ServiceProcess } from '../helpers/processes';
 import { testRedis } from '../helpers/redis';
 import { expectSuccess, poll, register, sleep, waitFor } from '../helpers/waiting-room-client';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/shared';
+import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
 
 const run = promisify(execFile);
 

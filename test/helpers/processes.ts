@@ -1,6 +1,6 @@
-import { startService as startProcess, type ServiceName, type ServiceProcess } from '@waiting-queue/shared';
+import { startService as startProcess, type ServiceName, type ServiceProcess } from '@waiting-queue/testkit/stack';
 
-export type { ServiceProcess } from '@waiting-queue/shared';
+export type { ServiceProcess } from '@waiting-queue/testkit/stack';
 
 /**
  * Starts `packages/<name>/dist/main.js` (run `npm run build` first: `npm test` does) on a free port with `env`

@@ -1,4 +1,4 @@
-import type { Place, QueueStore, RegisterOptions, RegisterRefusal } from '@waiting-queue/shared';
+import type { Place, QueueStore, RegisterOptions, RegisterRefusal } from '@waiting-queue/core/queue-store';
 
 /**
  * Registers `userId` in `itemId`'s waiting queue through the production path ({@link QueueStore.registerOrRefuse},

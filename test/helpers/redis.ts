@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/shared';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
 
 /**
  * A redis-server of the test's own on a free port (never the shared one on 6379), and a plain client to it.

@@ -1,4 +1,4 @@
-import { startServices as startProcesses, type ServiceName, type ServiceProcess } from '@waiting-queue/shared';
+import { startServices as startProcesses, type ServiceName, type ServiceProcess } from '@waiting-queue/testkit/stack';
 import { testServiceEnv } from './processes';
 
 /**

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
-import { connectRedis, startServices as startProcesses, type EmbeddedRedis, type RedisClient, type ServiceName, type ServiceProcess } from '@waiting-queue/shared';
+import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
+import { type EmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
+import { startServices as startProcesses, type ServiceName, type ServiceProcess } from '@waiting-queue/testkit/stack';
 import { testServiceEnv } from './processes';
 import { testRedis } from './redis';
 

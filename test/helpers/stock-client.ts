@@ -1,4 +1,5 @@
-import { adminRoutes, apiRoutes, pathOf } from '@waiting-queue/shared';
+import { adminRoutes, apiRoutes } from '@waiting-queue/http/route-tables';
+import { pathOf } from '@waiting-queue/http/routes';
 import { call } from './processes';
 import { bearer, type Reply } from './waiting-room-client';
 

@@ -1,4 +1,5 @@
-import { ADMIN_PREFIX, adminRoutes, apiRoutes, pathOf } from '@waiting-queue/shared';
+import { ADMIN_PREFIX, adminRoutes, apiRoutes } from '@waiting-queue/http/route-tables';
+import { pathOf } from '@waiting-queue/http/routes';
 import { call } from './processes';
 
 /** The JSON envelope of a response and its status, as {@link call} returns it. */

@@ -1,4 +1,4 @@
-import { loadConfig, redisTarget } from '@waiting-queue/shared';
+import { loadConfig, redisTarget } from '@waiting-queue/core/config';
 
 /**
  * The per-service configuration schemas, without processes: the environment's seconds become milliseconds, comma

@@ -1,4 +1,4 @@
-import { loadConfig } from '@waiting-queue/shared';
+import { loadConfig } from '@waiting-queue/core/config';
 
 /** The secrets fail-closed start-up asks for outside DEV_MODE. */
 const API_SECRETS = {

@@ -1,4 +1,4 @@
-import { ErrorCodes, WqError, isRedisUnavailable, toWqError } from '@waiting-queue/shared';
+import { ErrorCodes, WqError, isRedisUnavailable, toWqError } from '@waiting-queue/core/errors';
 
 const redisOutages = [
   'MOVED 3999 127.0.0.1:6381',

@@ -1,4 +1,11 @@
-import { compareStreamIds, formatEvent, parseEvent, parseOutboxEntry, toKafkaMessage, toPublishedEvent } from '@waiting-queue/shared';
+import {
+  compareStreamIds,
+  formatEvent,
+  parseEvent,
+  parseOutboxEntry,
+  toKafkaMessage,
+  toPublishedEvent,
+} from '@waiting-queue/core/events';
 
 /** The events module without Redis or Kafka: the outbox entry, the published id and the Kafka message as on the wire. */
 describe('events', () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { ID_PATTERN, TokenCodec, WqError, parseToken, requireId } from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { ID_PATTERN, TokenCodec, parseToken, requireId } from '@waiting-queue/core/ids';
 
 const SECRET = '0123456789abcdef0123456789abcdef';
 const id = fc.stringMatching(/^[A-Za-z0-9_]{1,64}$/);

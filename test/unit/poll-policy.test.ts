@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { POLL_MAX_MS, POLL_MIN_MS, POLL_PAUSED_MS, estimateWaitSeconds, pollAfterMs } from '@waiting-queue/shared';
+import {
+  POLL_MAX_MS,
+  POLL_MIN_MS,
+  POLL_PAUSED_MS,
+  estimateWaitSeconds,
+  pollAfterMs,
+} from '@waiting-queue/core/poll-policy';
 
 const rank = fc.integer({ min: 1, max: 10_000_000 });
 const rate = fc.double({ min: 0.001, max: 100_000, noNaN: true });

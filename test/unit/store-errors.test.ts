@@ -1,4 +1,6 @@
-import { IdempotencyKeyReusedError, StoreUnavailableError, parseItemIfMatch, toWqError, WqError } from '@waiting-queue/shared';
+import { toWqError, WqError } from '@waiting-queue/core/errors';
+import { IdempotencyKeyReusedError, StoreUnavailableError } from '@waiting-queue/core/store-errors';
+import { parseItemIfMatch } from '@waiting-queue/http/request-headers';
 
 /** The stores throw domain errors; the HTTP layer's toWqError gives each its envelope code, status and headers. */
 describe('store errors at the HTTP boundary', () => {

@@ -1,5 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { apiRoutes, bearerAuth, errorHandler, INTERNAL_PREFIX, notFound, registerRoutes, rejectNonJsonBody, route, type ApiRouteName, type Logger } from '@waiting-queue/shared';
+import { type Logger } from '@waiting-queue/core/logger';
+import { bearerAuth, errorHandler, notFound, registerRoutes, rejectNonJsonBody, route } from '@waiting-queue/http/http';
+import { apiRoutes, INTERNAL_PREFIX, type ApiRouteName } from '@waiting-queue/http/route-tables';
 import type { EntryPassIssuer } from './entry-pass';
 import type { Operations } from './operations';
 import { createPageHandlers, type PageOptions } from './page';

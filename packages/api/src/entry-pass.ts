@@ -1,5 +1,6 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
-import { keys, type RedisClient } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 
 /** Redis key of the generated signing key (when ENTRY_PASS_PRIVATE_JWK is not configured). */
 export const ENTRY_PASS_KEY = keys.entryPassKey;

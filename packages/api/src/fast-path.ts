@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiRoutes, bearerMatches, expressPath, failure, pathRegExp, sendError, sendJson, sendSuccess, setRoute, type Logger, type RequestTelemetry } from '@waiting-queue/shared';
+import { type Logger } from '@waiting-queue/core/logger';
+import { failure } from '@waiting-queue/http/envelope';
+import { bearerMatches, sendError, sendJson, sendSuccess } from '@waiting-queue/http/http';
+import { setRoute, type RequestTelemetry } from '@waiting-queue/http/request-log';
+import { apiRoutes } from '@waiting-queue/http/route-tables';
+import { expressPath, pathRegExp } from '@waiting-queue/http/routes';
 import type { Operations } from './operations';
 
 

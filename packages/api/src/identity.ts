@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { LANE_PATTERN, WqError } from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { LANE_PATTERN } from '@waiting-queue/core/item-store';
 
 /** The header that carries the shopper's id, set by the trusted gateway (a wire name). */
 export const USER_ID_HEADER = 'user-id';

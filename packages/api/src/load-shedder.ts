@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { failure, sendJson } from '@waiting-queue/shared';
+import { failure } from '@waiting-queue/http/envelope';
+import { sendJson } from '@waiting-queue/http/http';
 
 /**
  * Load shedding: at most `maxInFlight` requests are worked on at once by this process; the rest are answered at

@@ -1,14 +1,12 @@
-import {
-  bootService,
-  ClaimStore,
-  ItemStore,
-  publishAbandonAfterMs,
-  QueueStore,
-  ReservationStore,
-  resolveTokenSecret,
-  TokenCodec,
-  VerifiedTokenCache,
-} from '@waiting-queue/shared';
+import { publishAbandonAfterMs } from '@waiting-queue/core/abandonment';
+import { ClaimStore } from '@waiting-queue/core/claim-store';
+import { TokenCodec } from '@waiting-queue/core/ids';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { ReservationStore } from '@waiting-queue/core/reservation-store';
+import { VerifiedTokenCache } from '@waiting-queue/core/token-cache';
+import { resolveTokenSecret } from '@waiting-queue/core/token-secret';
+import { bootService } from '@waiting-queue/http/boot';
 import { createApiApp } from './app';
 import { EntryPassIssuer } from './entry-pass';
 import { createFastPath } from './fast-path';

@@ -1,4 +1,6 @@
-import { Counter, Gauge, httpRequestDuration, metricsRegistry, toWqError } from '@waiting-queue/shared';
+import { toWqError } from '@waiting-queue/core/errors';
+import { Counter, Gauge, metricsRegistry } from '@waiting-queue/core/metrics';
+import { httpRequestDuration } from '@waiting-queue/http/http-metrics';
 import type { Operations } from './operations';
 
 /**

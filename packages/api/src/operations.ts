@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { idempotentRequest, type ConsumeResult } from '@waiting-queue/shared';
+import { idempotentRequest } from '@waiting-queue/http/request-headers';
+import { type ConsumeResult } from '@waiting-queue/http/views';
 import { headerIdentity, type Identity } from './identity';
 import { clientIp } from './rate-limit';
 import type { ClaimView, StockService } from './stock';

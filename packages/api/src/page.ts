@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { apiRoutes, ID_CHARS, ID_PATTERN, requireId, route, WqError, type ItemStore, type Logger, type PublicItemView, type WaitingItem, staticMount } from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { ID_CHARS, ID_PATTERN, requireId } from '@waiting-queue/core/ids';
+import { type ItemStore, type WaitingItem } from '@waiting-queue/core/item-store';
+import { type Logger } from '@waiting-queue/core/logger';
+import { route } from '@waiting-queue/http/http';
+import { apiRoutes } from '@waiting-queue/http/route-tables';
+import { staticMount } from '@waiting-queue/http/routes';
+import { type PublicItemView } from '@waiting-queue/http/views';
 import { USER_ID_HEADER } from './identity';
 
 /** Static files of the waiting-room page (CSS, JS), next to `src/` and `dist/`. */

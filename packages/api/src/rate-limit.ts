@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { keys, WqError, type RedisClient } from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 
 /** A limit: `points` requests per `durationSeconds`; 0 points switches it off. */
 export interface Limit {

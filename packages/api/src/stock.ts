@@ -1,21 +1,19 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { type ClaimStore } from '@waiting-queue/core/claim-store';
+import { WqError } from '@waiting-queue/core/errors';
+import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
+import { parseToken, requireId, type TokenCodec } from '@waiting-queue/core/ids';
+import { type QueueStore } from '@waiting-queue/core/queue-store';
 import {
-  idempotentRequest,
   parseReservationId,
   reservationInputSchema,
-  parseToken,
-  requireId,
-  WqError,
-  type ClaimStore,
-  type ClaimView,
-  type IdempotentRequest,
-  type QueueStore,
   type Reservation,
   type ReservationStore,
   type ReserveResult,
   type SettleResult,
-  type TokenCodec,
-} from '@waiting-queue/shared';
+} from '@waiting-queue/core/reservation-store';
+import { idempotentRequest } from '@waiting-queue/http/request-headers';
+import { type ClaimView } from '@waiting-queue/http/views';
 
 /** A reservation as the internal API returns it, with the item's stock after the call. */
 export type ReservationView = Reservation & { remainCount?: number };

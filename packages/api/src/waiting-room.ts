@@ -1,21 +1,11 @@
-import {
-  type IdempotentRequest,
-  estimateWaitSeconds,
-  LANE_PATTERN,
-  parseToken,
-  POLL_MIN_MS,
-  pollAfterMs,
-  requireId,
-  WqError,
-  type ParsedToken,
-  type Place,
-  type QueueStore,
-  type TokenCodec,
-  type VerifiedTokenCache,
-  type ConsumeResult,
-  type ValidationView,
-  type WaitingQueueView,
-} from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
+import { parseToken, requireId, type ParsedToken, type TokenCodec } from '@waiting-queue/core/ids';
+import { LANE_PATTERN } from '@waiting-queue/core/item-store';
+import { estimateWaitSeconds, POLL_MIN_MS, pollAfterMs } from '@waiting-queue/core/poll-policy';
+import { type Place, type QueueStore } from '@waiting-queue/core/queue-store';
+import { type VerifiedTokenCache } from '@waiting-queue/core/token-cache';
+import { type ConsumeResult, type ValidationView, type WaitingQueueView } from '@waiting-queue/http/views';
 
 import type { EntryPassIssuer } from './entry-pass';
 

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { apiRoutes, ItemStore, keys, pathOf, QueueStore, type Logger, type RedisClient } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { type Logger } from '@waiting-queue/core/logger';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
+import { apiRoutes } from '@waiting-queue/http/route-tables';
+import { pathOf } from '@waiting-queue/http/routes';
 import { resetRequestMetrics } from './metrics';
 
 /** Header that marks the api's own warm-up requests, with the process's random key as its value. */

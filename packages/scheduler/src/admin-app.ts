@@ -1,31 +1,28 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { WqError, isRedisUnavailable } from '@waiting-queue/core/errors';
+import { idSchema, requireId } from '@waiting-queue/core/ids';
 import {
-  ADMIN_PREFIX,
-  adminRoutes,
+  ItemUpsertRefused,
+  MAX_TOKEN_COUNT_TO_MOVE,
+  waitingItemInputSchema,
+  type ItemStore,
+} from '@waiting-queue/core/item-store';
+import { type Logger } from '@waiting-queue/core/logger';
+import { type QueueStore } from '@waiting-queue/core/queue-store';
+import { success } from '@waiting-queue/http/envelope';
+import {
   bearerAuth,
-  type AdminRouteName,
   registerRoutes,
   errorHandler,
-  idSchema,
-  idempotentRequest,
-  ItemUpsertRefused,
-  markRoute,
-  MAX_TOKEN_COUNT_TO_MOVE,
   notFound,
-  parseItemIfMatch,
   rejectNonJsonBody,
-  requireId,
   route,
   sendJson,
-  success,
-  waitingItemInputSchema,
-  WqError,
-  isRedisUnavailable,
-  type ItemStore,
-  type Logger,
-  type QueueStore,
-} from '@waiting-queue/shared';
+} from '@waiting-queue/http/http';
+import { idempotentRequest, parseItemIfMatch } from '@waiting-queue/http/request-headers';
+import { markRoute } from '@waiting-queue/http/request-log';
+import { ADMIN_PREFIX, adminRoutes, type AdminRouteName } from '@waiting-queue/http/route-tables';
 import { orLastKnown } from './last-known';
 import { restockHandler } from './admin-stock';
 import { clearFenceHandler } from './admin-fence';

@@ -1,5 +1,9 @@
 import type { RequestHandler } from 'express';
-import { requireId, route, WqError, type Logger, type QueueStore } from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { requireId } from '@waiting-queue/core/ids';
+import { type Logger } from '@waiting-queue/core/logger';
+import { type QueueStore } from '@waiting-queue/core/queue-store';
+import { route } from '@waiting-queue/http/http';
 import type { AuditRecorder } from './admin-app';
 
 /**

@@ -1,6 +1,11 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { idempotentRequest, requireId, route, WqError, type ItemStore, type Logger } from '@waiting-queue/shared';
+import { WqError } from '@waiting-queue/core/errors';
+import { requireId } from '@waiting-queue/core/ids';
+import { type ItemStore } from '@waiting-queue/core/item-store';
+import { type Logger } from '@waiting-queue/core/logger';
+import { route } from '@waiting-queue/http/http';
+import { idempotentRequest } from '@waiting-queue/http/request-headers';
 import type { AuditRecorder } from './admin-app';
 
 const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();

@@ -1,4 +1,10 @@
-import { isRedisUnavailable, readAbandonAfterMs, type AdmitResult, type ItemStore, type Logger, type QueueStore, type RedisClient, type ReservationStore } from '@waiting-queue/shared';
+import { readAbandonAfterMs } from '@waiting-queue/core/abandonment';
+import { isRedisUnavailable } from '@waiting-queue/core/errors';
+import { type ItemStore } from '@waiting-queue/core/item-store';
+import { type Logger } from '@waiting-queue/core/logger';
+import { type AdmitResult, type QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
+import { type ReservationStore } from '@waiting-queue/core/reservation-store';
 
 /** Settings of the admission tick. */
 export interface AdmissionOptions {

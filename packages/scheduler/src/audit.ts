@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { callScript, keys, type RedisClient } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
+import { callScript } from '@waiting-queue/core/scripts';
 
 /** Entries the audit stream keeps, about (XADD MAXLEN ~). */
 export const AUDIT_MAX_ENTRIES = 10_000;

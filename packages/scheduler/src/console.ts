@@ -1,21 +1,14 @@
 import { dirname, join } from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
-import {
-  adminRoutes,
-  bearerAuth,
-  type AdminRouteName,
-  isRedisUnavailable,
-  idSchema,
-  redisErrors,
-  registerRoutes,
-  route,
-  type ItemStore,
-  type QueueStore,
-  type RedisClient,
-  type WaitingItem,
-  WqError,
-} from '@waiting-queue/shared';
+import { isRedisUnavailable, WqError } from '@waiting-queue/core/errors';
+import { idSchema } from '@waiting-queue/core/ids';
+import { type ItemStore, type WaitingItem } from '@waiting-queue/core/item-store';
+import { redisErrors } from '@waiting-queue/core/metrics';
+import { type QueueStore } from '@waiting-queue/core/queue-store';
+import { type RedisClient } from '@waiting-queue/core/redis';
+import { bearerAuth, registerRoutes, route } from '@waiting-queue/http/http';
+import { adminRoutes, type AdminRouteName } from '@waiting-queue/http/route-tables';
 import { redisTime } from './coordinator';
 import { orLastKnown } from './last-known';
 import { outboxGaps } from './metrics';

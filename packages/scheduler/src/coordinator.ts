@@ -1,5 +1,8 @@
 import { Cluster } from 'ioredis';
-import { isRedisUnavailable, keys, type Logger, type RedisClient } from '@waiting-queue/shared';
+import { isRedisUnavailable } from '@waiting-queue/core/errors';
+import { keys } from '@waiting-queue/core/keys';
+import { type Logger } from '@waiting-queue/core/logger';
+import { type RedisClient } from '@waiting-queue/core/redis';
 
 /**
  * The tick's slot on the Redis clock: Redis `TIME` rounded to the nearest multiple of `tickMs`, epoch ms. Every

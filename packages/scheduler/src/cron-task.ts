@@ -1,5 +1,6 @@
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
-import type { Logger, RedisClient } from '@waiting-queue/shared';
+import type { Logger } from '@waiting-queue/core/logger';
+import type { RedisClient } from '@waiting-queue/core/redis';
 import type { Ticker } from './admission';
 import { redisSlotMs, type RedisRunCoordinator } from './coordinator';
 

@@ -1,5 +1,8 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { ItemStore, Logger, RedisClient, SchedulerConfig } from '@waiting-queue/shared';
+import type { SchedulerConfig } from '@waiting-queue/core/config';
+import type { ItemStore } from '@waiting-queue/core/item-store';
+import type { Logger } from '@waiting-queue/core/logger';
+import type { RedisClient } from '@waiting-queue/core/redis';
 import { Ledger } from './ledger';
 import { relayLagGauges } from './metrics';
 import { OutboxRelay, readRelayLag } from './outbox-relay';

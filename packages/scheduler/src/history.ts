@@ -1,4 +1,5 @@
-import { keys, type RedisClient } from '@waiting-queue/shared';
+import { keys } from '@waiting-queue/core/keys';
+import { type RedisClient } from '@waiting-queue/core/redis';
 import type { Ticker, TickReport } from './admission';
 
 /** How far back the console's charts reach, milliseconds. */

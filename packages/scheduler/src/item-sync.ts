@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
-import { idSchema, type ItemStore, type Logger } from '@waiting-queue/shared';
+import { idSchema } from '@waiting-queue/core/ids';
+import { type ItemStore } from '@waiting-queue/core/item-store';
+import { type Logger } from '@waiting-queue/core/logger';
 
 /**
  * Value of an `item-changed-event` message (the upstream's wire contract). itemId is a safe integer (the

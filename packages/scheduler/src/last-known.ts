@@ -1,4 +1,4 @@
-import { isRedisUnavailable } from '@waiting-queue/shared';
+import { isRedisUnavailable } from '@waiting-queue/core/errors';
 
 /**
  * Wraps a Redis read so that, while its key's node is unreachable (a Cluster failover: isRedisUnavailable), it

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
-import { parseEvent, type EventType, type ItemEvent, type Logger } from '@waiting-queue/shared';
+import { parseEvent, type EventType, type ItemEvent } from '@waiting-queue/core/events';
+import { type Logger } from '@waiting-queue/core/logger';
 
 /** The ledger's tables. Idempotent: every write is keyed on the event id (or the reservation id). */
 export const LEDGER_SCHEMA = `

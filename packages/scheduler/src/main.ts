@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import { bootService, ItemStore, QueueStore, ReservationStore } from '@waiting-queue/shared';
+import { ItemStore } from '@waiting-queue/core/item-store';
+import { QueueStore } from '@waiting-queue/core/queue-store';
+import { ReservationStore } from '@waiting-queue/core/reservation-store';
+import { bootService } from '@waiting-queue/http/boot';
 import { createAdminApp } from './admin-app';
 import { createConsoleRouter } from './console';
 import { AdmissionTicker } from './admission';

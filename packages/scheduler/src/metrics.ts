@@ -1,4 +1,6 @@
-import { countRedisError, Counter, Gauge, Histogram, metricsRegistry, type ItemStore, type QueueStore } from '@waiting-queue/shared';
+import { type ItemStore } from '@waiting-queue/core/item-store';
+import { countRedisError, Counter, Gauge, Histogram, metricsRegistry } from '@waiting-queue/core/metrics';
+import { type QueueStore } from '@waiting-queue/core/queue-store';
 import type { Ticker, TickReport } from './admission';
 
 /** `wq_admissions_total{item_id}`: tokens moved from the waiting queue into the entry set by this process's ticks. */

@@ -1,17 +1,17 @@
 import type { Producer } from 'kafkajs';
 import {
-  callScript,
   compareStreamIds,
-  keys,
   parseOutboxEntry,
   toKafkaMessage,
   toPublishedEvent,
   type ItemEvent,
-  type ItemStore,
-  type Logger,
   type OutboxEntry,
-  type RedisClient,
-} from '@waiting-queue/shared';
+} from '@waiting-queue/core/events';
+import { type ItemStore } from '@waiting-queue/core/item-store';
+import { keys } from '@waiting-queue/core/keys';
+import { type Logger } from '@waiting-queue/core/logger';
+import { type RedisClient } from '@waiting-queue/core/redis';
+import { callScript } from '@waiting-queue/core/scripts';
 import { outboxGaps } from './metrics';
 
 /** How far the relay is behind on one item. */

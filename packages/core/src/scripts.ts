@@ -6,7 +6,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from './store-errors';
 import type { RedisClient } from './redis';
 
-/** Folder of the Lua scripts: `packages/shared/lua`, beside both `src/` and `dist/`. */
+/** Folder of the Lua scripts: `packages/core/lua`, beside both `src/` and `dist/`. */
 export const LUA_DIR = join(__dirname, '..', 'lua');
 
 /**

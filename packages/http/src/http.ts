@@ -2,9 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Router } from 'express';
 import { failure, success } from './envelope';
-import { toWqError, WqError, type ErrorCode } from './errors';
-import type { Logger } from './logger';
-import { countRedisError } from './metrics';
+import { toWqError, WqError, type ErrorCode } from '@waiting-queue/core/errors';
+import type { Logger } from '@waiting-queue/core/logger';
+import { countRedisError } from '@waiting-queue/core/metrics';
 import { markRoute, requestIdOf, routeTemplateOf } from './request-log';
 import { expressPath, staticMount, type RouteSpec } from './routes';
 

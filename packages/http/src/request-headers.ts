@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { WqError } from './errors';
-import type { IdempotentRequest } from './idempotency';
-import type { ItemIfMatch } from './item-store';
+import { WqError } from '@waiting-queue/core/errors';
+import type { IdempotentRequest } from '@waiting-queue/core/idempotency';
+import type { ItemIfMatch } from '@waiting-queue/core/item-store';
 
 /**
  * Parsers of the request headers that carry domain facts into the stores: Idempotency-Key and an item's If-Match.

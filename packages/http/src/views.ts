@@ -1,6 +1,6 @@
 import { extendZodWithOpenApi, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { idSchema, TOKEN_PATTERN } from './ids';
+import { idSchema, TOKEN_PATTERN } from '@waiting-queue/core/ids';
 
 extendZodWithOpenApi(z);
 

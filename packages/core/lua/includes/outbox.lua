@@ -5,7 +5,7 @@
 --            reservation.expired | claim.issued | item.sold_out | item.reopened | item.restocked | admin.changed
 --   itemId   the item
 --   at       epoch ms, Redis clock
---   payload  a JSON object; its fields per type are listed in packages/shared/src/events.ts (EventPayloads)
+--   payload  a JSON object; its fields per type are listed in packages/core/src/events.ts (EventPayloads)
 -- Trimming: once a relay has seen the item (the item hash has 'relayEpoch', set by relay-mark-1.lua and moved by
 -- relay-cursor-3.lua), the stream is never trimmed here: only the relay trims it, up to its cursor (XTRIM MINID), so
 -- events not yet published wait however long Kafka is down. An item no relay has seen (no KAFKA_BROKERS) keeps the

@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { failure } from './envelope';
 import { bearerMatches, sendJson } from './http';
-import { sendMetrics } from './metrics';
+import { sendMetrics } from './http-metrics';
 import { openApiJson } from './openapi';
 import type { RequestTelemetry } from './request-log';
 import { builtinRoutes } from './route-tables';

@@ -1,12 +1,12 @@
 import type { RequestListener, Server } from 'node:http';
-import { loadConfig, type ConfigOf, type ConfigRole } from './config';
+import { loadConfig, type ConfigOf, type ConfigRole } from '@waiting-queue/core/config';
 import { serveWithLifecycle } from './lifecycle';
-import { createLogger, type Logger } from './logger';
-import { startProcessMetrics } from './metrics';
+import { createLogger, type Logger } from '@waiting-queue/core/logger';
+import { startProcessMetrics } from '@waiting-queue/core/metrics';
 import { observedListener, type ObservedListenerOptions } from './observed-server';
-import { connectRedis, isReady, meterRedisNodes, redisReadiness, type RedisClient } from './redis';
+import { connectRedis, isReady, meterRedisNodes, redisReadiness, type RedisClient } from '@waiting-queue/core/redis';
 import { RequestTelemetry } from './request-log';
-import { setDurability } from './scripts';
+import { setDurability } from '@waiting-queue/core/scripts';
 
 /** What {@link bootService} hands a service to build itself from. */
 export interface BootContext<C> {

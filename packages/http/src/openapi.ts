@@ -1,7 +1,7 @@
-import { ErrorCodes, type ErrorCode } from './errors';
+import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
-import { ID_CHARS, RESERVATION_ID_PATTERN } from './ids';
+import { ID_CHARS, RESERVATION_ID_PATTERN } from '@waiting-queue/core/ids';
 import { viewComponents } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
@@ -592,7 +592,7 @@ export const openApiDocument: Json = {
       ...viewComponents(),
       ErrorCode: {
         enum: Object.keys(ErrorCodes),
-        description: 'Stable error codes; each maps to one HTTP status (see packages/shared/src/errors.ts).',
+        description: 'Stable error codes; each maps to one HTTP status (see packages/core/src/errors.ts).',
       },
       Envelope: {
         type: 'object',

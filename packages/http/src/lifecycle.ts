@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createTerminus } from '@godaddy/terminus';
-import type { Logger } from './logger';
+import type { Logger } from '@waiting-queue/core/logger';
 
 /** What {@link serveWithLifecycle} needs. */
 export interface LifecycleOptions {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from './logger';
-import { httpRequestDuration } from './metrics';
+import type { Logger } from '@waiting-queue/core/logger';
+import { httpRequestDuration } from './http-metrics';
 
 /** Request header a caller (gateway, load balancer) may set to carry its own request id; echoed as `X-Request-Id`. */
 export const REQUEST_ID_HEADER = 'x-request-id';
