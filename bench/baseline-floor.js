@@ -22,17 +22,27 @@ async function main() {
       const itemId = url.slice(prefix.length, url.indexOf('/', prefix.length));
       const k = [...keys.queue(itemId), keys.lastPoll(itemId)];
       const sha = req.method === 'POST' ? register.sha : status.sha;
-      redis.evalsha(sha, 5, k[0], k[1], k[2], k[3], k[4], /** @type {string} */ (req.headers['user-id'] ?? ''), '', '').then(
-        (/** @type {any} */ raw) => {
-          const body = JSON.stringify({ state: 'SUCCESS', errorCode: null, errorMessage: null, data: { status: raw[0], rank: raw[2] } });
-          res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-          res.end(body);
-        },
-        (err) => {
-          res.writeHead(500);
-          res.end(String(err));
-        },
-      );
+      redis
+        .evalsha(sha, 5, k[0], k[1], k[2], k[3], k[4], /** @type {string} */ (req.headers['user-id'] ?? ''), '', '')
+        .then(
+          (/** @type {any} */ raw) => {
+            const body = JSON.stringify({
+              state: 'SUCCESS',
+              errorCode: null,
+              errorMessage: null,
+              data: { status: raw[0], rank: raw[2] },
+            });
+            res.writeHead(200, {
+              'Content-Type': 'application/json; charset=utf-8',
+              'Content-Length': Buffer.byteLength(body),
+            });
+            res.end(body);
+          },
+          (err) => {
+            res.writeHead(500);
+            res.end(String(err));
+          },
+        );
     })
     .listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'));
 }

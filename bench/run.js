@@ -103,8 +103,15 @@ async function load(name, url, requests, headers = {}, pids = {}) {
     // The load generator's own CPU (autocannon runs in this process): it shares the 2 cores with the server.
     clientCpuUsPerReq: (client.user + client.system) / r.requests.total,
   };
-  const cpu = out.serverCpuUsPerReq == null ? '' : `, server CPU ${out.serverCpuUsPerReq.toFixed(1)} us/req` + (out.redisCpuUsPerReq == null ? '' : `, redis ${out.redisCpuUsPerReq.toFixed(1)} us/req`) + `, client ${out.clientCpuUsPerReq.toFixed(1)} us/req`;
-  log(`${name}: ${Math.round(out.reqPerSec)} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, non-2xx ${out.non2xx}, errors ${out.errors}${cpu}`);
+  const cpu =
+    out.serverCpuUsPerReq == null
+      ? ''
+      : `, server CPU ${out.serverCpuUsPerReq.toFixed(1)} us/req` +
+        (out.redisCpuUsPerReq == null ? '' : `, redis ${out.redisCpuUsPerReq.toFixed(1)} us/req`) +
+        `, client ${out.clientCpuUsPerReq.toFixed(1)} us/req`;
+  log(
+    `${name}: ${Math.round(out.reqPerSec)} req/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, non-2xx ${out.non2xx}, errors ${out.errors}${cpu}`,
+  );
   return out;
 }
 
@@ -134,7 +141,11 @@ const profArgs = () => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__
  * @throws when it exits before it says 'ready'.
  */
 async function startBaseline(script, env, execArgv = []) {
-  const child = fork(script, [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(script, [], {
+    env: { ...process.env, ...env },
+    execArgv,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
@@ -161,7 +172,15 @@ let redisPid;
 async function startApi(redisUrl, env = {}) {
   const proc = await startService({
     name: 'api',
-    env: { REDIS_URL: redisUrl, API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, LOG_LEVEL: 'warn', INTERNAL_TOKEN: '', DEV_MODE: '1', ...env },
+    env: {
+      REDIS_URL: redisUrl,
+      API_HOST: '127.0.0.1',
+      TOKEN_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      INTERNAL_TOKEN: '',
+      DEV_MODE: '1',
+      ...env,
+    },
     execArgv: profArgs(),
     stdout: 'ignore',
     stderr: 'inherit',
@@ -199,7 +218,11 @@ let itemStore;
  * @param {string} itemId
  */
 async function seedItem(_redis, itemId, stock = 1e12) {
-  await /** @type {import('@waiting-queue/core/item-store').ItemStore} */ (itemStore).upsert(itemId, { itemName: itemId, remainCount: stock, waitingQueueEnabled: true });
+  await /** @type {import('@waiting-queue/core/item-store').ItemStore} */ (itemStore).upsert(itemId, {
+    itemName: itemId,
+    remainCount: stock,
+    waitingQueueEnabled: true,
+  });
 }
 
 /**
@@ -226,7 +249,13 @@ async function main() {
    *   cpuRatios?: Record<string, {apiOnly: number, apiAndRedis: number}>,
    *   targets?: {figure: string, value: number | null, target: string, met: boolean | null}[]}}
    */
-  const results = { machine: { cpus: require('node:os').cpus().length, node: process.version }, smoke: SMOKE, durationSeconds: DURATION, connections: CONNECTIONS, figures: {} };
+  const results = {
+    machine: { cpus: require('node:os').cpus().length, node: process.version },
+    smoke: SMOKE,
+    durationSeconds: DURATION,
+    connections: CONNECTIONS,
+    figures: {},
+  };
   const F = results.figures;
   const redisServer = await startEmbeddedRedis();
   const redis = new Redis(redisServer.url);
@@ -254,7 +283,10 @@ async function main() {
       await redis.del(...keys.queue('bench'));
       await seedItem(redis, 'bench');
       await fillQueue(redis, 'bench', 1000);
-      const spread = Array.from({ length: LIST_USERS }, (_, i) => /** @type {[string, string]} */ ([`u${i * 10}`, String(i * 10 + 1)]));
+      const spread = Array.from(
+        { length: LIST_USERS },
+        (_, i) => /** @type {[string, string]} */ ([`u${i * 10}`, String(i * 10 + 1)]),
+      );
       let api = await startApi(redisServer.url);
       F.poll = await load('poll', api.url, pollRequests('bench', spread), {}, api.pids);
       await api.stop();
@@ -262,8 +294,18 @@ async function main() {
       /** @param {string} name @param {import('autocannon').Request[]} requests */
       const floor = async (name, requests) => {
         const port = await freePort();
-        const p = await startBaseline(path.join(__dirname, 'baseline-floor.js'), { PORT: String(port), REDIS_URL: redisServer.url }, profArgs());
-        const out = await load(`${name} floor (node:http + one EVALSHA)`, `http://127.0.0.1:${port}`, requests, {}, { server: p.pid, redis: redisPid });
+        const p = await startBaseline(
+          path.join(__dirname, 'baseline-floor.js'),
+          { PORT: String(port), REDIS_URL: redisServer.url },
+          profArgs(),
+        );
+        const out = await load(
+          `${name} floor (node:http + one EVALSHA)`,
+          `http://127.0.0.1:${port}`,
+          requests,
+          {},
+          { server: p.pid, redis: redisPid },
+        );
         await p.stop();
         return out;
       };
@@ -292,9 +334,20 @@ async function main() {
       F.registerFloor = await floor('register', registerRequests(`f${runId}_`));
 
       // claim: first-come issuance on a DIRECT item (the coupon drop), a new user on every request (info, no target).
-      await itemStore.upsert('benchdirect', { itemName: 'benchdirect', remainCount: 1e12, waitingQueueEnabled: true, queueMode: 'DIRECT' });
+      await itemStore.upsert('benchdirect', {
+        itemName: 'benchdirect',
+        remainCount: 1e12,
+        waitingQueueEnabled: true,
+        queueMode: 'DIRECT',
+      });
       api = await startApi(redisServer.url);
-      F.claim = await load('claim', api.url, registerRequests(`c${runId}_`).map((r) => ({ ...r, path: '/api/v1/item/benchdirect/claims' })), {}, api.pids);
+      F.claim = await load(
+        'claim',
+        api.url,
+        registerRequests(`c${runId}_`).map((r) => ({ ...r, path: '/api/v1/item/benchdirect/claims' })),
+        {},
+        api.pids,
+      );
       await api.stop();
       await redis.del(keys.claims('benchdirect'));
 
@@ -304,10 +357,16 @@ async function main() {
       await fillQueue(redis, 'bench', 1000);
       await queue.admit('bench', { tokenCountToMove: 1000, admissionTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
       api = await startApi(redisServer.url);
-      F.validation = await load('validation', api.url, Array.from({ length: LIST_USERS }, (_, i) => ({
-        method: 'GET',
-        path: `/internal/v1/item/bench/waiting-queue/${codec.tokenFor('bench', `u${i * 10}`, i * 10 + 1)}`,
-      })), {}, api.pids);
+      F.validation = await load(
+        'validation',
+        api.url,
+        Array.from({ length: LIST_USERS }, (_, i) => ({
+          method: 'GET',
+          path: `/internal/v1/item/bench/waiting-queue/${codec.tokenFor('bench', `u${i * 10}`, i * 10 + 1)}`,
+        })),
+        {},
+        api.pids,
+      );
       await api.stop();
     }
 
@@ -318,9 +377,18 @@ async function main() {
         await seedItem(redis, 'rank');
         await fillQueue(redis, 'rank', size);
         const step = Math.max(1, Math.floor(size / LIST_USERS));
-        const users = Array.from({ length: LIST_USERS }, (_, i) => /** @type {[string, string]} */ ([`u${i * step}`, String(i * step + 1)]));
+        const users = Array.from(
+          { length: LIST_USERS },
+          (_, i) => /** @type {[string, string]} */ ([`u${i * step}`, String(i * step + 1)]),
+        );
         const api = await startApi(redisServer.url);
-        F[`pollAt${size}`] = await load(`poll with ${size} waiting`, api.url, pollRequests('rank', users), {}, api.pids);
+        F[`pollAt${size}`] = await load(
+          `poll with ${size} waiting`,
+          api.url,
+          pollRequests('rank', users),
+          {},
+          api.pids,
+        );
         await api.stop();
       }
       await redis.del(...keys.queue('rank'));
@@ -342,7 +410,9 @@ async function main() {
         bytesPerUserUsedMemory: (after - before) / BIG,
         bytesPerUserMemoryUsage: usage / BIG,
       };
-      log(`memory: ${F.memory.bytesPerUserUsedMemory.toFixed(1)} B/user (used_memory), ${F.memory.bytesPerUserMemoryUsage.toFixed(1)} B/user (MEMORY USAGE)`);
+      log(
+        `memory: ${F.memory.bytesPerUserUsedMemory.toFixed(1)} B/user (used_memory), ${F.memory.bytesPerUserMemoryUsage.toFixed(1)} B/user (MEMORY USAGE)`,
+      );
     }
 
     if (want('admission')) {
@@ -354,7 +424,12 @@ async function main() {
       const t0 = process.hrtime.bigint();
       let moved = 0;
       while (moved < BIG) {
-        const r = await queue.admit('adm', { tokenCountToMove: 10_000, admissionTtlMs: 3_600_000, fence: fence++, tickMs: 1000 });
+        const r = await queue.admit('adm', {
+          tokenCountToMove: 10_000,
+          admissionTtlMs: 3_600_000,
+          fence: fence++,
+          tickMs: 1000,
+        });
         if (r.moved === 0) break;
         moved += r.moved;
       }
@@ -370,7 +445,7 @@ async function main() {
       const replica = await startEmbeddedRedis(['--replicaof', '127.0.0.1', String(redisServer.port)]);
       try {
         const rc = new Redis(replica.url);
-        for (const deadline = Date.now() + 30_000; !(await rc.info('replication')).includes('master_link_status:up'); ) {
+        for (const deadline = Date.now() + 30_000; !(await rc.info('replication')).includes('master_link_status:up');) {
           if (Date.now() > deadline) throw new Error('bench replica not in sync within 30 s');
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -379,12 +454,30 @@ async function main() {
         /** @param {string} prefix @returns {import('autocannon').Request[]} */
         const registerAs = (prefix) => {
           let n = 0;
-          return [{ method: 'POST', path: '/api/v1/item/bench/waiting-queue', setupRequest: (/** @type {import('autocannon').Request} */ req) => ((req.headers = { 'user-id': prefix + n++ }), req) }];
+          return [
+            {
+              method: 'POST',
+              path: '/api/v1/item/bench/waiting-queue',
+              setupRequest: (/** @type {import('autocannon').Request} */ req) => (
+                (req.headers = { 'user-id': prefix + n++ }),
+                req
+              ),
+            },
+          ];
         };
         const runId = Date.now().toString(36);
-        for (const [key, replicas] of [['registerDurability0', '0'], ['registerDurability1', '1']]) {
+        for (const [key, replicas] of [
+          ['registerDurability0', '0'],
+          ['registerDurability1', '1'],
+        ]) {
           const api = await startApi(redisServer.url, { DURABILITY_REPLICAS: replicas, DURABILITY_TIMEOUT_MS: '1000' });
-          F[key] = await load(`register, DURABILITY_REPLICAS=${replicas}`, api.url, registerAs(`d${replicas}${runId}_`), {}, api.pids);
+          F[key] = await load(
+            `register, DURABILITY_REPLICAS=${replicas}`,
+            api.url,
+            registerAs(`d${replicas}${runId}_`),
+            {},
+            api.pids,
+          );
           await api.stop();
         }
         const [d0, d1] = /** @type {LoadFigures[]} */ ([F.registerDurability0, F.registerDurability1]);
@@ -399,7 +492,9 @@ async function main() {
 
     if (want('polling')) {
       F.polling = simulatePolling({ users: 10_000, admissionsPerSecond: 100 });
-      log(`polling: ${F.polling.serverPolicy.polls} polls with pollAfterMs vs ${F.polling.fixed1s.polls} at a fixed 1 s (${F.polling.ratio.toFixed(3)}); discovery delay ${F.polling.serverPolicy.meanDiscoveryDelayMs.toFixed(0)} ms`);
+      log(
+        `polling: ${F.polling.serverPolicy.polls} polls with pollAfterMs vs ${F.polling.fixed1s.polls} at a fixed 1 s (${F.polling.ratio.toFixed(3)}); discovery delay ${F.polling.serverPolicy.meanDiscoveryDelayMs.toFixed(0)} ms`,
+      );
     }
     seeded.disconnect();
   } finally {
@@ -432,7 +527,10 @@ async function main() {
   for (const k of ['poll', 'register', 'validation']) {
     const f = F[k];
     if (!rawCpu || !f?.serverCpuUsPerReq) continue;
-    cpuRatios[k] = { apiOnly: rawCpu / f.serverCpuUsPerReq, apiAndRedis: rawCpu / (f.serverCpuUsPerReq + (f.redisCpuUsPerReq ?? 0)) };
+    cpuRatios[k] = {
+      apiOnly: rawCpu / f.serverCpuUsPerReq,
+      apiAndRedis: rawCpu / (f.serverCpuUsPerReq + (f.redisCpuUsPerReq ?? 0)),
+    };
   }
   /** @type {[string, number | null | undefined, string, (x: number) => boolean][]} */
   const targets = [
@@ -446,29 +544,71 @@ async function main() {
     ['Redis bytes per waiting user', F.memory?.bytesPerUserUsedMemory, '<= 160', (x) => x <= 160],
     [`poll p99 at ${BIG} vs at 1000`, ratios.pollP99At1MvsAt1k, '<= 1.5', (x) => x <= 1.5],
     ['polls vs fixed 1 s', F.polling?.ratio, '<= 0.2', (x) => x <= 0.2],
-    ['admission discovery delay s', F.polling ? F.polling.serverPolicy.meanDiscoveryDelayMs / 1000 : undefined, '<= 2', (x) => x <= 2],
+    [
+      'admission discovery delay s',
+      F.polling ? F.polling.serverPolicy.meanDiscoveryDelayMs / 1000 : undefined,
+      '<= 2',
+      (x) => x <= 2,
+    ],
   ];
-  const measuredTargets = targets.map(([figure, value, target, ok]) => ({ figure, value: value ?? null, target, met: value == null ? null : ok(value) }));
+  const measuredTargets = targets.map(([figure, value, target, ok]) => ({
+    figure,
+    value: value ?? null,
+    target,
+    met: value == null ? null : ok(value),
+  }));
   results.targets = measuredTargets;
   writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2));
 
   /** @type {(string | number)[][]} */
   const rows = [['figure', 'measured', 'target', 'met']];
   if (raw) rows.push(['raw node:http req/s (baseline)', Math.round(raw), '', '']);
-  if (F.expressHello) rows.push(['express hello req/s (x raw)', `${Math.round(F.expressHello.reqPerSec)} (${(ratios.expressHelloVsRaw ?? 0).toFixed(2)}x)`, '', '']);
-  if (ratios.pollFloorVsRaw) rows.push(['poll floor req/s vs raw (node:http + 1 EVALSHA)', ratios.pollFloorVsRaw.toFixed(3), '(info)', '']);
+  if (F.expressHello)
+    rows.push([
+      'express hello req/s (x raw)',
+      `${Math.round(F.expressHello.reqPerSec)} (${(ratios.expressHelloVsRaw ?? 0).toFixed(2)}x)`,
+      '',
+      '',
+    ]);
+  if (ratios.pollFloorVsRaw)
+    rows.push(['poll floor req/s vs raw (node:http + 1 EVALSHA)', ratios.pollFloorVsRaw.toFixed(3), '(info)', '']);
   if (ratios.pollVsFloor) rows.push(['poll req/s vs its floor', ratios.pollVsFloor.toFixed(3), '(info)', '']);
-  if (ratios.registerFloorVsRaw) rows.push(['register floor req/s vs raw (node:http + 1 EVALSHA)', ratios.registerFloorVsRaw.toFixed(3), '(info)', '']);
-  if (ratios.registerVsFloor) rows.push(['register req/s vs its floor', ratios.registerVsFloor.toFixed(3), '(info)', '']);
-  if (ratios.claimVsRaw) rows.push(['claim req/s vs raw (first-come, DIRECT item)', ratios.claimVsRaw.toFixed(3), '(info)', '']);
+  if (ratios.registerFloorVsRaw)
+    rows.push([
+      'register floor req/s vs raw (node:http + 1 EVALSHA)',
+      ratios.registerFloorVsRaw.toFixed(3),
+      '(info)',
+      '',
+    ]);
+  if (ratios.registerVsFloor)
+    rows.push(['register req/s vs its floor', ratios.registerVsFloor.toFixed(3), '(info)', '']);
+  if (ratios.claimVsRaw)
+    rows.push(['claim req/s vs raw (first-come, DIRECT item)', ratios.claimVsRaw.toFixed(3), '(info)', '']);
   for (const k of ['registerDurability0', 'registerDurability1']) {
     const f = F[k];
-    if (f) rows.push([`register req/s, p99 ms with DURABILITY_REPLICAS=${k.slice(-1)} (one replica)`, `${Math.round(f.reqPerSec)}, ${f.p99Ms}`, '(info)', '']);
+    if (f)
+      rows.push([
+        `register req/s, p99 ms with DURABILITY_REPLICAS=${k.slice(-1)} (one replica)`,
+        `${Math.round(f.reqPerSec)}, ${f.p99Ms}`,
+        '(info)',
+        '',
+      ]);
   }
   for (const [k, c] of Object.entries(cpuRatios)) {
-    rows.push([`${k} server CPU/req vs raw (api; api+redis)`, `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`, '(info)', '']);
+    rows.push([
+      `${k} server CPU/req vs raw (api; api+redis)`,
+      `${c.apiOnly.toFixed(2)}x; ${c.apiAndRedis.toFixed(2)}x`,
+      '(info)',
+      '',
+    ]);
   }
-  for (const t of measuredTargets) rows.push([t.figure, t.value == null ? 'n/a' : Number(t.value).toFixed(Number(t.value) < 10 ? 3 : 0), t.target, t.met == null ? '' : t.met ? 'yes' : 'NO']);
+  for (const t of measuredTargets)
+    rows.push([
+      t.figure,
+      t.value == null ? 'n/a' : Number(t.value).toFixed(Number(t.value) < 10 ? 3 : 0),
+      t.target,
+      t.met == null ? '' : t.met ? 'yes' : 'NO',
+    ]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   for (const r of rows) console.log(r.map((cell, c) => String(cell).padEnd(widths[c])).join('  '));
   console.log(`\nwrote bench/results.json${SMOKE ? ' (smoke run: figures are not representative)' : ''}`);

@@ -22,7 +22,8 @@ const fresh = {
   INTERNAL_TOKEN: token,
   TOKEN_SECRET: token,
   // Single quotes: docker compose takes the JSON literally.
-  ENTRY_PASS_PRIVATE_JWK: () => `'${JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }))}'`,
+  ENTRY_PASS_PRIVATE_JWK: () =>
+    `'${JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }))}'`,
 };
 const added = /** @type {(keyof typeof fresh)[]} */ (Object.keys(fresh)).filter((name) => !has(name));
 if (added.length === 0) {

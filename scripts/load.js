@@ -126,7 +126,12 @@ async function prepareItem(o) {
   const res = await fetch(`${url}/manually`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...auth, ...(etag ? { 'if-match': etag } : {}) },
-    body: JSON.stringify({ itemName: `load ${o.itemId}`, remainCount: 1e12, waitingQueueEnabled: true, tokenCountToMove: 1_000_000 }),
+    body: JSON.stringify({
+      itemName: `load ${o.itemId}`,
+      remainCount: 1e12,
+      waitingQueueEnabled: true,
+      tokenCountToMove: 1_000_000,
+    }),
   });
   if (!res.ok) throw new Error(`admin upsert of item ${o.itemId}: HTTP ${res.status} ${await res.text()}`);
 }
@@ -192,7 +197,8 @@ function startSampler(o, redis) {
   };
 }
 
-const mb = (/** @type {number | null | undefined} */ bytes) => (bytes === null || bytes === undefined ? 'n/a' : `${(bytes / 1048576).toFixed(2)} MB`);
+const mb = (/** @type {number | null | undefined} */ bytes) =>
+  bytes === null || bytes === undefined ? 'n/a' : `${(bytes / 1048576).toFixed(2)} MB`;
 
 async function main() {
   const o = options(process.argv.slice(2));
@@ -205,7 +211,12 @@ async function main() {
    *   spike?: RunFigures & {shed: number, serverErrors: number, otherErrors: number},
    *   workload?: object, ok?: boolean, problems?: string[]}}
    */
-  const out = { baseUrl: o.baseUrl, itemId: o.itemId, connections: o.connections, cpus: require('node:os').cpus().length };
+  const out = {
+    baseUrl: o.baseUrl,
+    itemId: o.itemId,
+    connections: o.connections,
+    cpus: require('node:os').cpus().length,
+  };
   try {
     await prepareItem(o);
     const workload = shopperWorkload({ itemId: o.itemId, internalToken: o.internalToken });
@@ -213,7 +224,9 @@ async function main() {
     if (o.warmupSeconds > 0) await run(o, workload, { connections: o.connections, seconds: o.warmupSeconds });
     const max = await run(o, workload, { connections: o.connections, seconds: o.maxSeconds });
     out.max = max;
-    log(`max: ${out.max.reqPerSec} req/s with ${o.connections} connections (p50 ${out.max.p50Ms} ms, p99 ${out.max.p99Ms} ms) ${JSON.stringify(out.max.byStatus)}`);
+    log(
+      `max: ${out.max.reqPerSec} req/s with ${o.connections} connections (p50 ${out.max.p50Ms} ms, p99 ${out.max.p99Ms} ms) ${JSON.stringify(out.max.byStatus)}`,
+    );
 
     if (o.soakSeconds > 0) {
       const rate = Math.max(1, Math.floor(max.reqPerSec / 2));
@@ -245,9 +258,13 @@ async function main() {
         ...spike,
         shed: spike.byStatus['429'] ?? 0,
         serverErrors: counts.filter(([s]) => Number(s) >= 500).reduce((a, [, c]) => a + c, 0),
-        otherErrors: counts.filter(([s]) => Number(s) >= 300 && Number(s) !== 429 && Number(s) < 500).reduce((a, [, c]) => a + c, 0),
+        otherErrors: counts
+          .filter(([s]) => Number(s) >= 300 && Number(s) !== 429 && Number(s) < 500)
+          .reduce((a, [, c]) => a + c, 0),
       };
-      log(`spike: ${connections} connections for ${o.spikeSeconds} s: ${spike.reqPerSec} req/s ${JSON.stringify(spike.byStatus)}, socket errors ${spike.socketErrors}, timeouts ${spike.timeouts}`);
+      log(
+        `spike: ${connections} connections for ${o.spikeSeconds} s: ${spike.reqPerSec} req/s ${JSON.stringify(spike.byStatus)}, socket errors ${spike.socketErrors}, timeouts ${spike.timeouts}`,
+      );
     }
 
     out.workload = { ...workload.counters, pools: workload.pools() };
@@ -260,7 +277,10 @@ async function main() {
     out.ok = problems.length === 0;
     out.problems = problems;
     if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-    else process.stdout.write(`${JSON.stringify({ ...out, soak: out.soak && { ...out.soak, samples: undefined } }, null, 2)}\n`);
+    else
+      process.stdout.write(
+        `${JSON.stringify({ ...out, soak: out.soak && { ...out.soak, samples: undefined } }, null, 2)}\n`,
+      );
     return out.ok ? 0 : 1;
   } finally {
     redis?.disconnect();

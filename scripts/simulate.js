@@ -183,7 +183,10 @@ async function finish(code) {
   process.exit(code);
 }
 
-for (const [sig, code] of /** @type {const} */ ([['SIGINT', 130], ['SIGTERM', 143]])) {
+for (const [sig, code] of /** @type {const} */ ([
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+])) {
   process.on(sig, () => {
     if (!QUIET) process.stderr.write(`${sig}: stopping the stack\n`);
     void finish(code);
@@ -206,7 +209,8 @@ async function startOwnStack() {
     TOKEN_SECRET: process.env.TOKEN_SECRET?.trim() || random(),
     // Outside DEV_MODE the api signs entry passes only with a key from the environment: a fresh EC P-256 one.
     ENTRY_PASS_PRIVATE_JWK:
-      process.env.ENTRY_PASS_PRIVATE_JWK?.trim() || JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
+      process.env.ENTRY_PASS_PRIVATE_JWK?.trim() ||
+      JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
     LOG_LEVEL: 'warn',
     TOKEN_COUNT_TO_MOVE: '5',
     ...(ABANDON_RATIO > 0 ? { ABANDON_AFTER_SECONDS: String(ABANDON_AFTER_SECONDS) } : {}),
@@ -222,7 +226,10 @@ async function startOwnStack() {
   });
   stack = await starting;
   // Both were asked for, so both are there.
-  return { base: /** @type {import('@waiting-queue/testkit/stack').ServiceProcess} */ (stack.api).url, admin: /** @type {import('@waiting-queue/testkit/stack').ServiceProcess} */ (stack.scheduler).url };
+  return {
+    base: /** @type {import('@waiting-queue/testkit/stack').ServiceProcess} */ (stack.api).url,
+    admin: /** @type {import('@waiting-queue/testkit/stack').ServiceProcess} */ (stack.scheduler).url,
+  };
 }
 
 async function main() {
@@ -236,11 +243,24 @@ async function main() {
     ...(VIP_RATIO > 0 ? { lanes: ['vip', 'regular'] } : {}),
     ...(MAX_WAITING !== undefined ? { maxWaiting: MAX_WAITING } : {}),
   };
-  const up = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, { headers: adminAuth, body: itemBody });
+  const up = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, {
+    headers: adminAuth,
+    body: itemBody,
+  });
   if (up.status !== 200) throw new Error(`cannot create the item: ${up.status} ${JSON.stringify(up.body)}`);
-  event(`item ${item}: stock ${INITIAL_STOCK}; ${CUSTOMERS} customers (seed ${SEED}, vip ${VIP_RATIO}, abandon ${ABANDON_RATIO}${MAX_WAITING !== undefined ? `, max waiting ${MAX_WAITING}` : ''})`);
+  event(
+    `item ${item}: stock ${INITIAL_STOCK}; ${CUSTOMERS} customers (seed ${SEED}, vip ${VIP_RATIO}, abandon ${ABANDON_RATIO}${MAX_WAITING !== undefined ? `, max waiting ${MAX_WAITING}` : ''})`,
+  );
 
-  const stats = { success: 0, failed: 0, abandoned: 0, refused: 0, restocked: 0, restocks: 0, waits: /** @type {number[]} */ ([]) };
+  const stats = {
+    success: 0,
+    failed: 0,
+    abandoned: 0,
+    refused: 0,
+    restocked: 0,
+    restocks: 0,
+    waits: /** @type {number[]} */ ([]),
+  };
   /** @type {Record<string, number>} */
   const reasons = {};
   /** @param {number} i @param {string} why */
@@ -275,15 +295,25 @@ async function main() {
     while (!view.canOrder) {
       if (Date.now() > deadline) return fail(i, 'never admitted');
       await sleep(Math.max(200, Math.min(view.pollAfterMs || 1000, 2000)));
-      const p = await call(urls.base, 'GET', `/api/v1/item/${item}/waiting-queue/${view.waitingQueueToken}`, { headers });
+      const p = await call(urls.base, 'GET', `/api/v1/item/${item}/waiting-queue/${view.waitingQueueToken}`, {
+        headers,
+      });
       if (p.status !== 200) return fail(i, `poll ${p.status} ${p.body?.errorCode}`);
       view = p.body.data;
     }
     stats.waits.push(Date.now() - registeredAt);
     event(`customer ${i} admitted after ${((Date.now() - registeredAt) / 1000).toFixed(1)} s`);
-    const res = await call(urls.base, 'POST', `/internal/v1/item/${item}/reservations`, { headers: internalAuth, body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 } });
+    const res = await call(urls.base, 'POST', `/internal/v1/item/${item}/reservations`, {
+      headers: internalAuth,
+      body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 },
+    });
     if (res.status !== 200) return fail(i, `reservation ${res.status} ${res.body?.errorCode}`);
-    const conf = await call(urls.base, 'POST', `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`, { headers: internalAuth });
+    const conf = await call(
+      urls.base,
+      'POST',
+      `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`,
+      { headers: internalAuth },
+    );
     if (conf.status !== 200) return fail(i, `confirm ${conf.status} ${conf.body?.errorCode}`);
     stats.success++;
     event(`customer ${i} bought 1 (stock now ${res.body.data.remainCount ?? '?'})`);
@@ -302,7 +332,10 @@ async function main() {
     for (const { afterMs, qty } of restockPlan) {
       await sleep(afterMs);
       if (done) break;
-      const r = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, { headers: adminAuth, body: { quantity: qty } });
+      const r = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, {
+        headers: adminAuth,
+        body: { quantity: qty },
+      });
       if (r.status === 200) {
         stats.restocked += qty;
         stats.restocks++;
@@ -316,7 +349,8 @@ async function main() {
   done = true;
   await restocker;
   const got = await call(urls.admin, 'GET', `/internal/admin/v1/waiting-item/${item}`, { headers: adminAuth });
-  if (got.status !== 200) throw new Error(`cannot read the item's final stock: ${got.status} ${JSON.stringify(got.body)}`);
+  if (got.status !== 200)
+    throw new Error(`cannot read the item's final stock: ${got.status} ${JSON.stringify(got.body)}`);
   const final = got.body.data.remainCount;
   await stack?.stop();
 
@@ -348,7 +382,9 @@ async function main() {
     console.log(`restocked total ${summary.restockedTotal} in ${summary.restocks} restocks`);
     console.log(`final stock     ${summary.finalStock}`);
     console.log(`wait            mean ${(mean / 1000).toFixed(2)} s, p95 ${(p95 / 1000).toFixed(2)} s`);
-    console.log(`check           success ${summary.success} == ${INITIAL_STOCK} + ${summary.restockedTotal} - ${final}: ${balanced ? 'ok' : 'FAILED'}`);
+    console.log(
+      `check           success ${summary.success} == ${INITIAL_STOCK} + ${summary.restockedTotal} - ${final}: ${balanced ? 'ok' : 'FAILED'}`,
+    );
   }
   if (JSON_OUT) console.log(JSON.stringify(summary));
   await finish(balanced ? 0 : 1);

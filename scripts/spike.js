@@ -91,7 +91,14 @@ function parseCli(argv) {
   new URL(options.baseUrl); // throws on a malformed URL
   if (flags.report === '') throw new Error('--report needs a file name');
   const report = typeof flags.report === 'string' ? flags.report : undefined;
-  return { options, thresholds, report, json: Boolean(flags.json), quiet: Boolean(flags.quiet), help: Boolean(flags.help) };
+  return {
+    options,
+    thresholds,
+    report,
+    json: Boolean(flags.json),
+    quiet: Boolean(flags.quiet),
+    help: Boolean(flags.help),
+  };
 }
 
 /**
@@ -137,13 +144,28 @@ function reportSpec(r, failures, thresholds) {
       ['users registered', r.registered, ''],
       ['users admitted', r.admitted, 'admitted == registered'],
       ['FIFO violations', r.fifoViolations, '0'],
-      ['error rate', `${(r.errorRate * 100).toFixed(2)} % (${r.errors} of ${r.requests})`, `< ${thresholds.maxErrorRate * 100} %`],
-      ['latency p50 / p95 / p99 ms', `${r.p50} / ${r.p95} / ${r.p99}`, thresholds.maxP95Ms === null ? 'p95 not checked' : `p95 < ${thresholds.maxP95Ms}`],
+      [
+        'error rate',
+        `${(r.errorRate * 100).toFixed(2)} % (${r.errors} of ${r.requests})`,
+        `< ${thresholds.maxErrorRate * 100} %`,
+      ],
+      [
+        'latency p50 / p95 / p99 ms',
+        `${r.p50} / ${r.p95} / ${r.p99}`,
+        thresholds.maxP95Ms === null ? 'p95 not checked' : `p95 < ${thresholds.maxP95Ms}`,
+      ],
       ['admission wait p50 / p95 ms', `${r.admissionWaitMs.p50} / ${r.admissionWaitMs.p95}`, ''],
       ['result', failures.length ? `FAILED: ${failures.join('; ')}` : 'passed', ''],
     ],
     charts: [
-      { title: 'Requests per second', kind: 'line', x: t.seconds, xLabel: 'second of the run', yLabel: 'requests/s', series: [{ label: 'requests/s', values: t.requestsPerSecond }] },
+      {
+        title: 'Requests per second',
+        kind: 'line',
+        x: t.seconds,
+        xLabel: 'second of the run',
+        yLabel: 'requests/s',
+        series: [{ label: 'requests/s', values: t.requestsPerSecond }],
+      },
       {
         title: 'Latency per second (ms)',
         kind: 'line',
@@ -193,7 +215,10 @@ async function main() {
     writeReport(cli.report, reportSpec(result, failures, cli.thresholds));
     process.stdout.write(`wrote the report ${cli.report}\n`);
   }
-  if (cli.json) process.stdout.write(`${JSON.stringify({ ...result, thresholds: cli.thresholds, failures, ok: failures.length === 0 })}\n`);
+  if (cli.json)
+    process.stdout.write(
+      `${JSON.stringify({ ...result, thresholds: cli.thresholds, failures, ok: failures.length === 0 })}\n`,
+    );
   process.exitCode = failures.length ? 1 : 0;
 }
 

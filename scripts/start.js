@@ -74,11 +74,18 @@ async function main() {
       { name: 'api', port: apiPort, stdout, stderr: 'inherit' },
     ],
   });
-  if (stack.redis) log(`no REDIS_URL: started a throw-away redis-server at ${stack.redis.url} (pid ${stack.redis.pid})`);
+  if (stack.redis)
+    log(`no REDIS_URL: started a throw-away redis-server at ${stack.redis.url} (pid ${stack.redis.pid})`);
   for (const svc of stack.services) {
     if (prettyLogs) {
       // One pretty-printer per child, so that the two streams' lines never interleave mid-line.
-      const pretty = require('pino-pretty')({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name,service', messageFormat: '{service}: {msg}', sync: true });
+      const pretty = require('pino-pretty')({
+        colorize: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,name,service',
+        messageFormat: '{service}: {msg}',
+        sync: true,
+      });
       svc.child.stdout?.pipe(pretty);
     }
     void svc.exited.then(({ code, signal }) => {
@@ -88,7 +95,10 @@ async function main() {
     });
   }
 
-  const redis = await connectRedis(redisTarget({ ...env, ...(stack.redisUrl ? { REDIS_URL: stack.redisUrl } : {}) }), 'wq-start');
+  const redis = await connectRedis(
+    redisTarget({ ...env, ...(stack.redisUrl ? { REDIS_URL: stack.redisUrl } : {}) }),
+    'wq-start',
+  );
   const items = new ItemStore(redis);
   let seeded = 0;
   for (let i = 1; i <= DEMO_ITEMS; i++) {

@@ -26,7 +26,10 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
   let fence = 1;
 
   /** An admin API call with the right bearer; `body` is sent as JSON. */
-  const admin = (path: string, init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Reply> =>
+  const admin = (
+    path: string,
+    init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply> =>
     call(`${scheduler!.url}${ADMIN}${path}`, { ...init, headers: { ...bearer(ADMIN_TOKEN), ...(init.headers ?? {}) } });
   /** An upsert under If-Match with the ETag of a GET just before (how a stock set on an existing item goes). */
   const upsertMatched = async (itemId: string, body: unknown): Promise<Reply> => {
@@ -55,9 +58,27 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
       ['GET', '/waiting-item/auth_item'],
     ];
     for (const [method, path, body] of routes) {
-      for (const authorization of [undefined, 'Bearer wrong', `Bearer ${ADMIN_TOKEN}x`, `Bearer  ${ADMIN_TOKEN}`, `bearer ${ADMIN_TOKEN}`, `Basic ${ADMIN_TOKEN}`, ADMIN_TOKEN]) {
-        const r = await call(`${scheduler!.url}${ADMIN}${path}`, { method, body, headers: authorization === undefined ? {} : { authorization } });
-        expect({ method, path, authorization, status: r.status, errorCode: r.body.errorCode }).toEqual({ method, path, authorization, status: 401, errorCode: 'UNAUTHORIZED' });
+      for (const authorization of [
+        undefined,
+        'Bearer wrong',
+        `Bearer ${ADMIN_TOKEN}x`,
+        `Bearer  ${ADMIN_TOKEN}`,
+        `bearer ${ADMIN_TOKEN}`,
+        `Basic ${ADMIN_TOKEN}`,
+        ADMIN_TOKEN,
+      ]) {
+        const r = await call(`${scheduler!.url}${ADMIN}${path}`, {
+          method,
+          body,
+          headers: authorization === undefined ? {} : { authorization },
+        });
+        expect({ method, path, authorization, status: r.status, errorCode: r.body.errorCode }).toEqual({
+          method,
+          path,
+          authorization,
+          status: 401,
+          errorCode: 'UNAUTHORIZED',
+        });
         expectFailure(r, 401, 'UNAUTHORIZED');
         expect(r.headers.get('www-authenticate')).toMatch(/^Bearer /);
       }
@@ -70,12 +91,18 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
 
   test('token-count-to-move: GET the stored N; PUT by query or JSON body; invalid values are 400 and change nothing', async () => {
     expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 7 });
-    expect(expectSuccess(await admin(`${nPath}?tokenCountToMove=12`, { method: 'PUT' }))).toEqual({ tokenCountToMove: 12 });
+    expect(expectSuccess(await admin(`${nPath}?tokenCountToMove=12`, { method: 'PUT' }))).toEqual({
+      tokenCountToMove: 12,
+    });
     expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 12 });
     expect(await storedN()).toBe('12');
-    expect(expectSuccess(await admin(nPath, { method: 'PUT', body: { tokenCountToMove: 0 } }))).toEqual({ tokenCountToMove: 0 });
+    expect(expectSuccess(await admin(nPath, { method: 'PUT', body: { tokenCountToMove: 0 } }))).toEqual({
+      tokenCountToMove: 0,
+    });
     expect(expectSuccess(await admin(nPath))).toEqual({ tokenCountToMove: 0 });
-    expect(expectSuccess(await admin(nPath, { method: 'PUT', body: { tokenCountToMove: 25 } }))).toEqual({ tokenCountToMove: 25 });
+    expect(expectSuccess(await admin(nPath, { method: 'PUT', body: { tokenCountToMove: 25 } }))).toEqual({
+      tokenCountToMove: 25,
+    });
     expect(await storedN()).toBe('25');
 
     const badQueries = ['-1', '1.5', 'abc', '', '1e3', '0x10', '%2B5', '%205', '10000000', '1&tokenCountToMove=2'];
@@ -102,7 +129,8 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
   });
 
   test('token-count: GET and POST (searchAll true/false, itemIdListToSearch) report waiting and unexpired entered counts', async () => {
-    for (const id of ['c1', 'c2', 'c3']) await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
+    for (const id of ['c1', 'c2', 'c3'])
+      await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
     for (const u of ['a', 'b', 'c', 'd', 'e']) await register(queue, 'c1', u);
     await register(queue, 'c2', 'a');
     await register(queue, 'c3', 'a');
@@ -120,18 +148,45 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     const listed = (r: Reply) => {
       const data = expectSuccess(r);
       expect(Object.keys(data)).toEqual(['currentWaitingQueueList']);
-      return (data.currentWaitingQueueList as { itemId: string }[]).filter((x) => /^c\d$/.test(x.itemId) || x.itemId === 'unknown_item');
+      return (data.currentWaitingQueueList as { itemId: string }[]).filter(
+        (x) => /^c\d$/.test(x.itemId) || x.itemId === 'unknown_item',
+      );
     };
     expect(listed(await admin('/waiting-queue/token-count'))).toEqual(all);
-    expect(listed(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: true } }))).toEqual(all);
-    expect(listed(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: true, itemIdListToSearch: ['c2'] } }))).toEqual(all);
-    expect(expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: false, itemIdListToSearch: ['c2'] } }))).toEqual({
+    expect(listed(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: true } }))).toEqual(
+      all,
+    );
+    expect(
+      listed(
+        await admin('/waiting-queue/token-count', {
+          method: 'POST',
+          body: { searchAll: true, itemIdListToSearch: ['c2'] },
+        }),
+      ),
+    ).toEqual(all);
+    expect(
+      expectSuccess(
+        await admin('/waiting-queue/token-count', {
+          method: 'POST',
+          body: { searchAll: false, itemIdListToSearch: ['c2'] },
+        }),
+      ),
+    ).toEqual({
       currentWaitingQueueList: [all[1]],
     });
-    expect(expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { itemIdListToSearch: ['c1', 'c1', 'unknown_item'] } }))).toEqual({
+    expect(
+      expectSuccess(
+        await admin('/waiting-queue/token-count', {
+          method: 'POST',
+          body: { itemIdListToSearch: ['c1', 'c1', 'unknown_item'] },
+        }),
+      ),
+    ).toEqual({
       currentWaitingQueueList: [all[0], { itemId: 'unknown_item', waitingTokenCount: 0, enteredTokenCount: 0 }],
     });
-    expect(expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: false } }))).toEqual({ currentWaitingQueueList: [] });
+    expect(
+      expectSuccess(await admin('/waiting-queue/token-count', { method: 'POST', body: { searchAll: false } })),
+    ).toEqual({ currentWaitingQueueList: [] });
 
     const badBodies: unknown[] = [
       { searchAll: 'yes' },
@@ -142,33 +197,65 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
       { itemIdListToSearch: ['a'.repeat(65)] },
       { searchAll: true, extra: true },
     ];
-    for (const body of badBodies) expectFailure(await admin('/waiting-queue/token-count', { method: 'POST', body }), 400, 'INVALID_PARAMETER');
+    for (const body of badBodies)
+      expectFailure(await admin('/waiting-queue/token-count', { method: 'POST', body }), 400, 'INVALID_PARAMETER');
   });
 
   test('waiting item: upsert then GET; optional fields kept, set and cleared; unknown item 404; queue state survives an update', async () => {
     const path = '/waiting-item/shoes/manually';
-    const created = expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Shoes', remainCount: 5, waitingQueueEnabled: true } }));
-    const expected = { itemId: 'shoes', itemName: 'Shoes', remainCount: 5, waitingQueueEnabled: true, tokenCountToMove: null, maxActiveUsers: null };
+    const created = expectSuccess(
+      await admin(path, { method: 'POST', body: { itemName: 'Shoes', remainCount: 5, waitingQueueEnabled: true } }),
+    );
+    const expected = {
+      itemId: 'shoes',
+      itemName: 'Shoes',
+      remainCount: 5,
+      waitingQueueEnabled: true,
+      tokenCountToMove: null,
+      maxActiveUsers: null,
+    };
     expect(created).toEqual(expected);
     expect(expectSuccess(await admin('/waiting-item/shoes'))).toEqual(expected);
     expect(await redis.sismember(keys.itemRegistry, 'shoes')).toBe(1);
 
     await register(queue, 'shoes', 'buyer');
-    const withOverrides = { itemName: 'Shoes 2', remainCount: 4, waitingQueueEnabled: false, tokenCountToMove: 4, maxActiveUsers: 10 };
+    const withOverrides = {
+      itemName: 'Shoes 2',
+      remainCount: 4,
+      waitingQueueEnabled: false,
+      tokenCountToMove: 4,
+      maxActiveUsers: 10,
+    };
     expect(expectSuccess(await upsertMatched('shoes', withOverrides))).toEqual({ itemId: 'shoes', ...withOverrides });
     // Absent optional fields are kept; null clears them.
-    expect(expectSuccess(await upsertMatched('shoes', { itemName: 'Shoes 3', remainCount: 0, waitingQueueEnabled: true }))).toMatchObject({
+    expect(
+      expectSuccess(await upsertMatched('shoes', { itemName: 'Shoes 3', remainCount: 0, waitingQueueEnabled: true })),
+    ).toMatchObject({
       itemName: 'Shoes 3',
       remainCount: 0,
       tokenCountToMove: 4,
       maxActiveUsers: 10,
     });
-    expect(expectSuccess(await upsertMatched('shoes', { itemName: 'Shoes 4', remainCount: 3, waitingQueueEnabled: true, tokenCountToMove: null, maxActiveUsers: null }))).toEqual({
+    expect(
+      expectSuccess(
+        await upsertMatched('shoes', {
+          itemName: 'Shoes 4',
+          remainCount: 3,
+          waitingQueueEnabled: true,
+          tokenCountToMove: null,
+          maxActiveUsers: null,
+        }),
+      ),
+    ).toEqual({
       ...expected,
       itemName: 'Shoes 4',
       remainCount: 3,
     });
-    expect(expectSuccess(await admin('/waiting-item/shoes'))).toEqual({ ...expected, itemName: 'Shoes 4', remainCount: 3 });
+    expect(expectSuccess(await admin('/waiting-item/shoes'))).toEqual({
+      ...expected,
+      itemName: 'Shoes 4',
+      remainCount: 3,
+    });
     // The queue and its sequence outlive the updates.
     expect(await redis.zrange(keys.waiting('shoes'), 0, -1)).toEqual(['buyer']);
     expect(await redis.hget(keys.item('shoes'), 'seq')).toBe('1');
@@ -203,10 +290,18 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     ];
     for (const [what, body] of bad) {
       const r = await admin('/waiting-item/bag/manually', { method: 'POST', body });
-      expect({ what, status: r.status, errorCode: r.body.errorCode }).toEqual({ what, status: 400, errorCode: 'INVALID_PARAMETER' });
+      expect({ what, status: r.status, errorCode: r.body.errorCode }).toEqual({
+        what,
+        status: 400,
+        errorCode: 'INVALID_PARAMETER',
+      });
     }
     expectFailure(await admin('/waiting-item/bag/manually', { method: 'POST' }), 400, 'INVALID_PARAMETER');
-    expectFailure(await admin('/waiting-item/bad-id/manually', { method: 'POST', body: valid }), 400, 'INVALID_PARAMETER');
+    expectFailure(
+      await admin('/waiting-item/bad-id/manually', { method: 'POST', body: valid }),
+      400,
+      'INVALID_PARAMETER',
+    );
     expect(await redis.exists(keys.item('bag'))).toBe(0);
     expect(await redis.sismember(keys.itemRegistry, 'bag')).toBe(0);
     expectFailure(await admin('/waiting-item/bag'), 404, 'WAITING_ITEM_NOT_FOUND');
@@ -214,22 +309,36 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
   test('an update may leave remainCount out: the stored stock is kept, so stock taken meanwhile is not written back', async () => {
     const path = '/waiting-item/stockkeep/manually';
     // Creating without remainCount is refused and writes nothing.
-    expectFailure(await admin(path, { method: 'POST', body: { itemName: 'x', waitingQueueEnabled: true } }), 400, 'INVALID_PARAMETER');
+    expectFailure(
+      await admin(path, { method: 'POST', body: { itemName: 'x', waitingQueueEnabled: true } }),
+      400,
+      'INVALID_PARAMETER',
+    );
     expect(await redis.exists(keys.item('stockkeep'))).toBe(0);
     expect(await redis.sismember(keys.itemRegistry, 'stockkeep')).toBe(0);
 
-    expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep', remainCount: 10, waitingQueueEnabled: true } }));
+    expectSuccess(
+      await admin(path, { method: 'POST', body: { itemName: 'Keep', remainCount: 10, waitingQueueEnabled: true } }),
+    );
     // Stock changes behind the operator's back (as a reservation's Lua script would do it).
     await redis.hincrby(keys.item('stockkeep'), 'remainCount', -3);
-    const updated = expectSuccess(await admin(path, { method: 'POST', body: { itemName: 'Keep 2', waitingQueueEnabled: false } }));
+    const updated = expectSuccess(
+      await admin(path, { method: 'POST', body: { itemName: 'Keep 2', waitingQueueEnabled: false } }),
+    );
     expect(updated).toMatchObject({ itemName: 'Keep 2', waitingQueueEnabled: false, remainCount: 7 });
     // Given explicitly, it is set, under If-Match (see the ETag test).
-    expect(expectSuccess(await upsertMatched('stockkeep', { itemName: 'Keep 2', remainCount: 2, waitingQueueEnabled: true })).remainCount).toBe(2);
+    expect(
+      expectSuccess(await upsertMatched('stockkeep', { itemName: 'Keep 2', remainCount: 2, waitingQueueEnabled: true }))
+        .remainCount,
+    ).toBe(2);
   });
 
   test('ETag and If-Match: a stale ETag is 412 PRECONDITION_FAILED and writes nothing; a stock set needs If-Match; a settings edit is not refused because shoppers bought', async () => {
     const path = '/waiting-item/etag_item/manually';
-    const created = await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true } });
+    const created = await admin(path, {
+      method: 'POST',
+      body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true },
+    });
     expectSuccess(created);
     const etag0 = created.headers.get('etag')!;
     expect(etag0).toMatch(/^"\d+\.5"$/);
@@ -241,34 +350,77 @@ describe('admin API (scheduler process, ADMIN_TOKEN set)', () => {
     await redis.hincrby(keys.item('etag_item'), 'remainCount', -2);
     const afterClaims = await redis.hgetall(keys.item('etag_item'));
     // A blind stock set on an existing item: refused, whatever figure it carries.
-    const blind = await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true } });
+    const blind = await admin(path, {
+      method: 'POST',
+      body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true },
+    });
     expectFailure(blind, 412, 'PRECONDITION_FAILED');
     expect(blind.body.errorMessage).toMatch(/If-Match/);
     // A stock set under the ETag read before the claims: refused; nothing written.
-    expectFailure(await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true }, headers: { 'if-match': etag0 } }), 412, 'PRECONDITION_FAILED');
+    expectFailure(
+      await admin(path, {
+        method: 'POST',
+        body: { itemName: 'Etag', remainCount: 5, waitingQueueEnabled: true },
+        headers: { 'if-match': etag0 },
+      }),
+      412,
+      'PRECONDITION_FAILED',
+    );
     // `*` says only "it exists": not enough to set the stock. Weak, foreign and listed ETags never match.
     for (const ifMatch of ['*', `W/${etag0}`, '"abc"', `${etag0}, "1.1"`]) {
-      const r = await admin(path, { method: 'POST', body: { itemName: 'Etag', remainCount: 9, waitingQueueEnabled: true }, headers: { 'if-match': ifMatch } });
-      expect({ ifMatch, status: r.status, errorCode: r.body.errorCode }).toEqual({ ifMatch, status: 412, errorCode: 'PRECONDITION_FAILED' });
+      const r = await admin(path, {
+        method: 'POST',
+        body: { itemName: 'Etag', remainCount: 9, waitingQueueEnabled: true },
+        headers: { 'if-match': ifMatch },
+      });
+      expect({ ifMatch, status: r.status, errorCode: r.body.errorCode }).toEqual({
+        ifMatch,
+        status: 412,
+        errorCode: 'PRECONDITION_FAILED',
+      });
     }
     expect(await redis.hgetall(keys.item('etag_item'))).toEqual(afterClaims);
     expect(afterClaims.version).toBe(before.version);
 
     // A settings edit under the same ETag (no remainCount) is not refused by the claims: only the settings are compared.
-    const renamed = await admin(path, { method: 'POST', body: { itemName: 'Etag 2', waitingQueueEnabled: true }, headers: { 'if-match': etag0 } });
+    const renamed = await admin(path, {
+      method: 'POST',
+      body: { itemName: 'Etag 2', waitingQueueEnabled: true },
+      headers: { 'if-match': etag0 },
+    });
     expect(expectSuccess(renamed)).toMatchObject({ itemName: 'Etag 2', remainCount: 3 });
     const etag1 = renamed.headers.get('etag')!;
     expect(etag1).toMatch(/^"\d+\.3"$/);
     expect(etag1).not.toBe(etag0);
     // The old ETag is now stale for settings too: a concurrent editor's Save is refused.
-    expectFailure(await admin(path, { method: 'POST', body: { itemName: 'Etag lost', waitingQueueEnabled: false }, headers: { 'if-match': etag0 } }), 412, 'PRECONDITION_FAILED');
+    expectFailure(
+      await admin(path, {
+        method: 'POST',
+        body: { itemName: 'Etag lost', waitingQueueEnabled: false },
+        headers: { 'if-match': etag0 },
+      }),
+      412,
+      'PRECONDITION_FAILED',
+    );
     expect((await items.get('etag_item'))!.itemName).toBe('Etag 2');
     // With the current ETag an explicit stock set is applied.
-    const set = await admin(path, { method: 'POST', body: { itemName: 'Etag 2', remainCount: 8, waitingQueueEnabled: true }, headers: { 'if-match': etag1 } });
+    const set = await admin(path, {
+      method: 'POST',
+      body: { itemName: 'Etag 2', remainCount: 8, waitingQueueEnabled: true },
+      headers: { 'if-match': etag1 },
+    });
     expect(expectSuccess(set).remainCount).toBe(8);
     expect(set.headers.get('etag')).toMatch(/^"\d+\.8"$/);
     // If-Match on an item that does not exist: 412, nothing created.
-    expectFailure(await admin('/waiting-item/etag_none/manually', { method: 'POST', body: { itemName: 'x', remainCount: 1, waitingQueueEnabled: true }, headers: { 'if-match': '*' } }), 412, 'PRECONDITION_FAILED');
+    expectFailure(
+      await admin('/waiting-item/etag_none/manually', {
+        method: 'POST',
+        body: { itemName: 'x', remainCount: 1, waitingQueueEnabled: true },
+        headers: { 'if-match': '*' },
+      }),
+      412,
+      'PRECONDITION_FAILED',
+    );
     expect(await redis.exists(keys.item('etag_none'))).toBe(0);
     expect(await redis.sismember(keys.itemRegistry, 'etag_none')).toBe(0);
   });

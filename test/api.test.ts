@@ -6,7 +6,15 @@ import { QueueStore } from '@waiting-queue/core/queue-store';
 import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
-import { consume, expectFailure, expectSuccess, poll, register, validate, type Reply } from './helpers/waiting-room-client';
+import {
+  consume,
+  expectFailure,
+  expectSuccess,
+  poll,
+  register,
+  validate,
+  type Reply,
+} from './helpers/waiting-room-client';
 
 /**
  * The public and internal API against two real api processes sharing one redis-server: FIFO across processes,
@@ -33,7 +41,8 @@ describe('api processes (x2) on one redis', () => {
   let fence = 1;
 
   /** One admission tick of `itemId` moving up to `n`, as the scheduler does it (same Lua script, growing fence). */
-  const admit = (itemId: string, n: number) => queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+  const admit = (itemId: string, n: number) =>
+    queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
   const seedItem = (itemId: string, remainCount = 1000, waitingQueueEnabled = true) =>
     items.upsert(itemId, { itemName: `item ${itemId}`, remainCount, waitingQueueEnabled });
   const tokenOf = (r: Reply): string => expectSuccess(r).waitingQueueToken;
@@ -79,7 +88,9 @@ describe('api processes (x2) on one redis', () => {
     });
 
     // Polling through the other process reports the same rank.
-    const polls = await Promise.all(users.map((u, i) => poll(apis[(i + 1) % 2].url, itemId, views[i].waitingQueueToken, u)));
+    const polls = await Promise.all(
+      users.map((u, i) => poll(apis[(i + 1) % 2].url, itemId, views[i].waitingQueueToken, u)),
+    );
     expect(polls.map((p) => expectSuccess(p).waitingQueueRank)).toEqual(users.map((u) => seqOf.get(u)));
 
     // Admission pops the head in exactly that order, step by step.
@@ -103,7 +114,9 @@ describe('api processes (x2) on one redis', () => {
   test('one place per user: 100 concurrent registrations of one user over 2 processes return one token', async () => {
     const itemId = 'same_user';
     await seedItem(itemId);
-    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => register(apis[i % 2].url, itemId, 'only_user')));
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => register(apis[i % 2].url, itemId, 'only_user')),
+    );
     const views = replies.map(expectSuccess);
     expect(new Set(views.map((v) => v.waitingQueueToken)).size).toBe(1);
     expect(views.every((v) => v.waitingQueueRank === 1)).toBe(true);
@@ -122,7 +135,9 @@ describe('api processes (x2) on one redis', () => {
     expect(alice).toMatchObject({ waitingQueueRank: 1, canOrder: false });
     expect(bob).toMatchObject({ waitingQueueRank: 2, canOrder: false });
     expect(aliceB.waitingQueueRank).toBe(1);
-    expect(alice.waitingQueueToken).toMatch(/^alice-bind_a-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(alice.waitingQueueToken).toMatch(
+      /^alice-bind_a-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
 
     // Another user's token.
     expectFailure(await poll(api1.url, 'bind_a', alice.waitingQueueToken, 'bob'), 403, 'TOKEN_MISMATCH');
@@ -130,13 +145,35 @@ describe('api processes (x2) on one redis', () => {
     expectFailure(await poll(api0.url, 'bind_a', aliceB.waitingQueueToken, 'alice'), 403, 'TOKEN_MISMATCH');
     expectFailure(await validate(api0.url, 'bind_a', aliceB.waitingQueueToken, INTERNAL_TOKEN), 403, 'TOKEN_MISMATCH');
     // Well-formed but never issued: a random uuid, an unregistered user, a sequence the user does not hold.
-    expectFailure(await poll(api0.url, 'bind_a', `alice-bind_a-${randomUUID()}`, 'alice'), 404, 'WAITING_QUEUE_NOT_FOUND');
-    expectFailure(await poll(api0.url, 'bind_a', codec.tokenFor('bind_a', 'carol', 1), 'carol'), 404, 'WAITING_QUEUE_NOT_FOUND');
-    expectFailure(await poll(api0.url, 'bind_a', codec.tokenFor('bind_a', 'alice', 2), 'alice'), 404, 'WAITING_QUEUE_NOT_FOUND');
-    expectFailure(await poll(api0.url, 'nope_item', codec.tokenFor('nope_item', 'alice', 1), 'alice'), 404, 'WAITING_QUEUE_NOT_FOUND');
+    expectFailure(
+      await poll(api0.url, 'bind_a', `alice-bind_a-${randomUUID()}`, 'alice'),
+      404,
+      'WAITING_QUEUE_NOT_FOUND',
+    );
+    expectFailure(
+      await poll(api0.url, 'bind_a', codec.tokenFor('bind_a', 'carol', 1), 'carol'),
+      404,
+      'WAITING_QUEUE_NOT_FOUND',
+    );
+    expectFailure(
+      await poll(api0.url, 'bind_a', codec.tokenFor('bind_a', 'alice', 2), 'alice'),
+      404,
+      'WAITING_QUEUE_NOT_FOUND',
+    );
+    expectFailure(
+      await poll(api0.url, 'nope_item', codec.tokenFor('nope_item', 'alice', 1), 'alice'),
+      404,
+      'WAITING_QUEUE_NOT_FOUND',
+    );
     // Malformed tokens.
     const uuid = alice.waitingQueueToken.slice('alice-bind_a-'.length);
-    for (const bad of ['garbage', `alice-bind_a-${uuid.toUpperCase()}`, `alice-bind_a-${uuid.slice(1)}`, `alice-bind_a-${uuid.replace(/^(.{14})4/, '$11')}`, `alice_bind_a_${uuid}`]) {
+    for (const bad of [
+      'garbage',
+      `alice-bind_a-${uuid.toUpperCase()}`,
+      `alice-bind_a-${uuid.slice(1)}`,
+      `alice-bind_a-${uuid.replace(/^(.{14})4/, '$11')}`,
+      `alice_bind_a_${uuid}`,
+    ]) {
       expectFailure(await poll(api0.url, 'bind_a', bad, 'alice'), 400, 'INVALID_PARAMETER');
     }
 
@@ -144,11 +181,24 @@ describe('api processes (x2) on one redis', () => {
     expect(await admit('bind_a', 1)).toMatchObject({ status: 'OK', moved: 1, waiting: 1 });
     const before = Date.now();
     const aliceNow = expectSuccess(await poll(api1.url, 'bind_a', alice.waitingQueueToken, 'alice'));
-    expect(aliceNow).toMatchObject({ waitingQueueToken: alice.waitingQueueToken, waitingQueueRank: 0, canOrder: true, estimatedWaitSeconds: 0, pollAfterMs: 0 });
+    expect(aliceNow).toMatchObject({
+      waitingQueueToken: alice.waitingQueueToken,
+      waitingQueueRank: 0,
+      canOrder: true,
+      estimatedWaitSeconds: 0,
+      pollAfterMs: 0,
+    });
     expect(aliceNow.admissionExpiresAt).toBeGreaterThan(before);
-    expect(expectSuccess(await poll(api0.url, 'bind_a', bob.waitingQueueToken, 'bob'))).toMatchObject({ waitingQueueRank: 1, canOrder: false });
+    expect(expectSuccess(await poll(api0.url, 'bind_a', bob.waitingQueueToken, 'bob'))).toMatchObject({
+      waitingQueueRank: 1,
+      canOrder: false,
+    });
     // Registering again while admitted returns the same place.
-    expect(expectSuccess(await register(api0.url, 'bind_a', 'alice'))).toMatchObject({ waitingQueueToken: alice.waitingQueueToken, waitingQueueRank: 0, canOrder: true });
+    expect(expectSuccess(await register(api0.url, 'bind_a', 'alice'))).toMatchObject({
+      waitingQueueToken: alice.waitingQueueToken,
+      waitingQueueRank: 0,
+      canOrder: true,
+    });
   });
 
   test('unknown, sold-out and disabled items refuse registration with 409 ITEM_CANNOT_USE_WAITING_QUEUE', async () => {
@@ -180,7 +230,8 @@ describe('api processes (x2) on one redis', () => {
     const old = tokenOf(await register(api0.url, itemId, 'carol'));
     // Verified, hence remembered, by both processes, by the poll and by the validation.
     for (const api of apis) {
-      for (let i = 0; i < 3; i++) expect(expectSuccess(await poll(api.url, itemId, old, 'carol')).waitingQueueRank).toBe(1);
+      for (let i = 0; i < 3; i++)
+        expect(expectSuccess(await poll(api.url, itemId, old, 'carol')).waitingQueueRank).toBe(1);
       expect(expectSuccess(await validate(api.url, itemId, old, INTERNAL_TOKEN)).admitted).toBe(false);
     }
     // A forged token of the same place is still refused once the real one is remembered.
@@ -215,11 +266,18 @@ describe('api processes (x2) on one redis', () => {
       expectFailure(r, 401, 'UNAUTHORIZED');
       expectFailure(await consume(api0.url, itemId, u1, auth), 401, 'UNAUTHORIZED');
     }
-    const basic = await fetch(`${api0.url}/internal/v1/item/${itemId}/waiting-queue/${u1}`, { headers: { authorization: `Basic ${INTERNAL_TOKEN}` } });
+    const basic = await fetch(`${api0.url}/internal/v1/item/${itemId}/waiting-queue/${u1}`, {
+      headers: { authorization: `Basic ${INTERNAL_TOKEN}` },
+    });
     expect(basic.status).toBe(401);
 
     // A waiting token validates as not admitted and cannot be consumed.
-    expect(expectSuccess(await validate(api0.url, itemId, u1, INTERNAL_TOKEN))).toEqual({ admitted: false, userId: 'u1', itemId, expiresInSeconds: null });
+    expect(expectSuccess(await validate(api0.url, itemId, u1, INTERNAL_TOKEN))).toEqual({
+      admitted: false,
+      userId: 'u1',
+      itemId,
+      expiresInSeconds: null,
+    });
     expectFailure(await consume(api1.url, itemId, u1, INTERNAL_TOKEN), 409, 'NOT_ADMITTED');
 
     expect(await admit(itemId, 3)).toMatchObject({ moved: 3, waiting: 1 });
@@ -232,13 +290,19 @@ describe('api processes (x2) on one redis', () => {
     expect(await redis.zscore(keys.waiting(itemId), 'u4')).not.toBeNull();
 
     // Consume once; the second consume is refused and the token is gone.
-    expect(expectSuccess(await consume(api0.url, itemId, u1, INTERNAL_TOKEN))).toEqual({ consumed: true, userId: 'u1', itemId });
+    expect(expectSuccess(await consume(api0.url, itemId, u1, INTERNAL_TOKEN))).toEqual({
+      consumed: true,
+      userId: 'u1',
+      itemId,
+    });
     expectFailure(await consume(api1.url, itemId, u1, INTERNAL_TOKEN), 409, 'NOT_ADMITTED');
     expectFailure(await validate(api0.url, itemId, u1, INTERNAL_TOKEN), 404, 'WAITING_QUEUE_NOT_FOUND');
     expectFailure(await poll(api0.url, itemId, u1, 'u1'), 404, 'WAITING_QUEUE_NOT_FOUND');
 
     // 20 concurrent consumes of one admission over both processes: exactly one wins.
-    const race = await Promise.all(Array.from({ length: 20 }, (_, i) => consume(apis[i % 2].url, itemId, u2, INTERNAL_TOKEN)));
+    const race = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => consume(apis[i % 2].url, itemId, u2, INTERNAL_TOKEN)),
+    );
     expect(race.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of race.filter((x) => x.status !== 200)) expectFailure(r, 409, 'NOT_ADMITTED');
 

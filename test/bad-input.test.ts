@@ -27,17 +27,17 @@ const A = '/internal/admin/v1';
 const real = { token: 'set-in-beforeAll' };
 
 const BAD_IDS: Record<string, string> = {
-  'dash': 'a-b',
+  dash: 'a-b',
   'unicode (é, percent-encoded)': '%C3%A9t%C3%A9',
-  'emoji': '%F0%9F%98%80',
+  emoji: '%F0%9F%98%80',
   '65 characters': 'a'.repeat(65),
   'dot-dot': '..',
   'encoded traversal': '..%2F..%2Finternal',
   'percent garbage %E0': '%E0',
   'lone percent': '%',
   'bad hex %ZZ': '%ZZ',
-  'NUL': '%00',
-  'space': 'a%20b',
+  NUL: '%00',
+  space: 'a%20b',
   'encoded slash': 'a%2Fb',
 };
 
@@ -55,14 +55,14 @@ const BAD_TOKENS: Record<string, () => string> = {
 };
 
 const BAD_USER_HEADERS: Record<string, string | string[] | undefined> = {
-  'missing': undefined,
-  'empty': '',
-  'dash': 'a-b',
+  missing: undefined,
+  empty: '',
+  dash: 'a-b',
   '65 characters': 'u'.repeat(65),
   'latin-1 é': 'caf\u00e9',
   'duplicate header': [USER, 'other_user'],
   'duplicate header, same value': [USER, USER],
-  'spaces': 'a b',
+  spaces: 'a b',
 };
 
 const MALFORMED_JSON = ['{', '{"a":', 'nul', "{'a':1}", '{"a":1,}', '[1,2', '"\\u00"', '{"a":1}}'];
@@ -70,11 +70,34 @@ const MALFORMED_JSON = ['{', '{"a":', 'nul', "{'a':1}", '{"a":1,}', '[1,2', '"\\
 function cases(): Case[] {
   const out: Case[] = [];
   const tok = () => real.token;
-  const itemRoutes: { label: string; target: 'api' | 'admin'; method: string; path: (id: string) => string; headers?: Record<string, string> }[] = [
-    { label: 'register', target: 'api', method: 'POST', path: (id) => `/api/v1/item/${id}/waiting-queue`, headers: { 'user-id': USER } },
-    { label: 'poll', target: 'api', method: 'GET', path: (id) => `/api/v1/item/${id}/waiting-queue/${tok()}`, headers: { 'user-id': USER } },
+  const itemRoutes: {
+    label: string;
+    target: 'api' | 'admin';
+    method: string;
+    path: (id: string) => string;
+    headers?: Record<string, string>;
+  }[] = [
+    {
+      label: 'register',
+      target: 'api',
+      method: 'POST',
+      path: (id) => `/api/v1/item/${id}/waiting-queue`,
+      headers: { 'user-id': USER },
+    },
+    {
+      label: 'poll',
+      target: 'api',
+      method: 'GET',
+      path: (id) => `/api/v1/item/${id}/waiting-queue/${tok()}`,
+      headers: { 'user-id': USER },
+    },
     { label: 'validate', target: 'api', method: 'GET', path: (id) => `/internal/v1/item/${id}/waiting-queue/${tok()}` },
-    { label: 'consume', target: 'api', method: 'POST', path: (id) => `/internal/v1/item/${id}/waiting-queue/${tok()}/consume` },
+    {
+      label: 'consume',
+      target: 'api',
+      method: 'POST',
+      path: (id) => `/internal/v1/item/${id}/waiting-queue/${tok()}/consume`,
+    },
     { label: 'upsert item', target: 'admin', method: 'POST', path: (id) => `${A}/waiting-item/${id}/manually` },
     { label: 'get item', target: 'admin', method: 'GET', path: (id) => `${A}/waiting-item/${id}` },
   ];
@@ -82,34 +105,122 @@ function cases(): Case[] {
   for (const r of itemRoutes) {
     for (const [what, id] of Object.entries(BAD_IDS)) {
       const body = r.label === 'upsert item' ? validItem : undefined;
-      out.push({ name: `${r.label}: itemId ${what}`, target: r.target, method: r.method, get path() { return r.path(id); }, headers: { ...(r.headers ?? {}), ...(body ? { 'content-type': 'application/json' } : {}) }, body });
+      out.push({
+        name: `${r.label}: itemId ${what}`,
+        target: r.target,
+        method: r.method,
+        get path() {
+          return r.path(id);
+        },
+        headers: { ...(r.headers ?? {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        body,
+      });
     }
-    out.push({ name: `${r.label}: empty itemId`, target: r.target, method: r.method, get path() { return r.path(''); }, headers: r.headers });
+    out.push({
+      name: `${r.label}: empty itemId`,
+      target: r.target,
+      method: r.method,
+      get path() {
+        return r.path('');
+      },
+      headers: r.headers,
+    });
   }
   // Bad tokens on every token route.
-  const tokenRoutes: { label: string; method: string; path: (t: string) => string; headers?: Record<string, string> }[] = [
-    { label: 'poll', method: 'GET', path: (t) => `/api/v1/item/${ITEM}/waiting-queue/${t}`, headers: { 'user-id': USER } },
+  const tokenRoutes: {
+    label: string;
+    method: string;
+    path: (t: string) => string;
+    headers?: Record<string, string>;
+  }[] = [
+    {
+      label: 'poll',
+      method: 'GET',
+      path: (t) => `/api/v1/item/${ITEM}/waiting-queue/${t}`,
+      headers: { 'user-id': USER },
+    },
     { label: 'validate', method: 'GET', path: (t) => `/internal/v1/item/${ITEM}/waiting-queue/${t}` },
     { label: 'consume', method: 'POST', path: (t) => `/internal/v1/item/${ITEM}/waiting-queue/${t}/consume` },
   ];
   for (const r of tokenRoutes) {
     for (const [what, t] of Object.entries(BAD_TOKENS)) {
-      out.push({ name: `${r.label}: token ${what}`, target: 'api', method: r.method, get path() { return r.path(t()); }, headers: r.headers });
+      out.push({
+        name: `${r.label}: token ${what}`,
+        target: 'api',
+        method: r.method,
+        get path() {
+          return r.path(t());
+        },
+        headers: r.headers,
+      });
     }
-    out.push({ name: `${r.label}: token of another item`, target: 'api', method: r.method, get path() { return r.path(tok()).replace(`/item/${ITEM}/`, '/item/bi_other/'); }, headers: r.headers, status: 403 });
+    out.push({
+      name: `${r.label}: token of another item`,
+      target: 'api',
+      method: r.method,
+      get path() {
+        return r.path(tok()).replace(`/item/${ITEM}/`, '/item/bi_other/');
+      },
+      headers: r.headers,
+      status: 403,
+    });
   }
   // The user-id header of the public routes.
   for (const [what, value] of Object.entries(BAD_USER_HEADERS)) {
     const headers: Record<string, string | string[]> = value === undefined ? {} : { 'user-id': value };
-    out.push({ name: `register: user-id ${what}`, target: 'api', method: 'POST', path: `/api/v1/item/${ITEM}/waiting-queue`, headers, status: 400 });
-    out.push({ name: `poll: user-id ${what}`, target: 'api', method: 'GET', get path() { return `/api/v1/item/${ITEM}/waiting-queue/${tok()}`; }, headers, status: 400 });
+    out.push({
+      name: `register: user-id ${what}`,
+      target: 'api',
+      method: 'POST',
+      path: `/api/v1/item/${ITEM}/waiting-queue`,
+      headers,
+      status: 400,
+    });
+    out.push({
+      name: `poll: user-id ${what}`,
+      target: 'api',
+      method: 'GET',
+      get path() {
+        return `/api/v1/item/${ITEM}/waiting-queue/${tok()}`;
+      },
+      headers,
+      status: 400,
+    });
   }
   // Bodies: every route that parses JSON rejects malformed JSON, primitives, and oversize bodies.
-  const bodyRoutes: { label: string; target: 'api' | 'admin'; method: string; path: () => string; headers?: Record<string, string> }[] = [
-    { label: 'register', target: 'api', method: 'POST', path: () => `/api/v1/item/${ITEM}/waiting-queue`, headers: { 'user-id': 'body_user' } },
-    { label: 'poll (GET with a body)', target: 'api', method: 'GET', path: () => `/api/v1/item/${ITEM}/waiting-queue/${tok()}`, headers: { 'user-id': USER } },
-    { label: 'validate (GET with a body)', target: 'api', method: 'GET', path: () => `/internal/v1/item/${ITEM}/waiting-queue/${tok()}` },
-    { label: 'consume', target: 'api', method: 'POST', path: () => `/internal/v1/item/${ITEM}/waiting-queue/${tok()}/consume` },
+  const bodyRoutes: {
+    label: string;
+    target: 'api' | 'admin';
+    method: string;
+    path: () => string;
+    headers?: Record<string, string>;
+  }[] = [
+    {
+      label: 'register',
+      target: 'api',
+      method: 'POST',
+      path: () => `/api/v1/item/${ITEM}/waiting-queue`,
+      headers: { 'user-id': 'body_user' },
+    },
+    {
+      label: 'poll (GET with a body)',
+      target: 'api',
+      method: 'GET',
+      path: () => `/api/v1/item/${ITEM}/waiting-queue/${tok()}`,
+      headers: { 'user-id': USER },
+    },
+    {
+      label: 'validate (GET with a body)',
+      target: 'api',
+      method: 'GET',
+      path: () => `/internal/v1/item/${ITEM}/waiting-queue/${tok()}`,
+    },
+    {
+      label: 'consume',
+      target: 'api',
+      method: 'POST',
+      path: () => `/internal/v1/item/${ITEM}/waiting-queue/${tok()}/consume`,
+    },
     { label: 'PUT N', target: 'admin', method: 'PUT', path: () => `${A}/waiting-queue/token-count-to-move` },
     { label: 'POST token-count', target: 'admin', method: 'POST', path: () => `${A}/waiting-queue/token-count` },
     { label: 'upsert item', target: 'admin', method: 'POST', path: () => `${A}/waiting-item/bi_new/manually` },
@@ -118,15 +229,76 @@ function cases(): Case[] {
   for (const r of bodyRoutes) {
     const json = { ...(r.headers ?? {}), 'content-type': 'application/json' };
     for (const body of MALFORMED_JSON) {
-      out.push({ name: `${r.label}: malformed JSON ${body}`, target: r.target, method: r.method, get path() { return r.path(); }, headers: json, body, status: 400 });
+      out.push({
+        name: `${r.label}: malformed JSON ${body}`,
+        target: r.target,
+        method: r.method,
+        get path() {
+          return r.path();
+        },
+        headers: json,
+        body,
+        status: 400,
+      });
     }
     for (const body of ['5', '"text"', 'null', 'true']) {
-      out.push({ name: `${r.label}: JSON primitive ${body}`, target: r.target, method: r.method, get path() { return r.path(); }, headers: json, body, status: 400 });
+      out.push({
+        name: `${r.label}: JSON primitive ${body}`,
+        target: r.target,
+        method: r.method,
+        get path() {
+          return r.path();
+        },
+        headers: json,
+        body,
+        status: 400,
+      });
     }
-    out.push({ name: `${r.label}: body over 16 KiB`, target: r.target, method: r.method, get path() { return r.path(); }, headers: json, body: big, status: 413 });
-    out.push({ name: `${r.label}: chunked body over 16 KiB`, target: r.target, method: r.method, get path() { return r.path(); }, headers: json, body: big, chunked: true, status: 413 });
-    out.push({ name: `${r.label}: unsupported charset`, target: r.target, method: r.method, get path() { return r.path(); }, headers: { ...json, 'content-type': 'application/json; charset=latin9' }, body: '{}', status: 415 });
-    out.push({ name: `${r.label}: gzip content-encoding with a plain body`, target: r.target, method: r.method, get path() { return r.path(); }, headers: { ...json, 'content-encoding': 'gzip' }, body: '{}', status: 400 });
+    out.push({
+      name: `${r.label}: body over 16 KiB`,
+      target: r.target,
+      method: r.method,
+      get path() {
+        return r.path();
+      },
+      headers: json,
+      body: big,
+      status: 413,
+    });
+    out.push({
+      name: `${r.label}: chunked body over 16 KiB`,
+      target: r.target,
+      method: r.method,
+      get path() {
+        return r.path();
+      },
+      headers: json,
+      body: big,
+      chunked: true,
+      status: 413,
+    });
+    out.push({
+      name: `${r.label}: unsupported charset`,
+      target: r.target,
+      method: r.method,
+      get path() {
+        return r.path();
+      },
+      headers: { ...json, 'content-type': 'application/json; charset=latin9' },
+      body: '{}',
+      status: 415,
+    });
+    out.push({
+      name: `${r.label}: gzip content-encoding with a plain body`,
+      target: r.target,
+      method: r.method,
+      get path() {
+        return r.path();
+      },
+      headers: { ...json, 'content-encoding': 'gzip' },
+      body: '{}',
+      status: 400,
+    });
   }
   // Admin bodies of the wrong shape: arrays where objects belong, prototype keys, wrong content types, bad queries.
   const adminShapes: [string, string, string, string][] = [
@@ -143,16 +315,59 @@ function cases(): Case[] {
     ['POST token-count', 'POST', `${A}/waiting-queue/token-count`, '{"itemIdListToSearch":{"0":"bi_item"}}'],
     ['POST token-count', 'POST', `${A}/waiting-queue/token-count`, '{"itemIdListToSearch":["../x"]}'],
     ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '[]'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '[{"itemName":"x","remainCount":1,"waitingQueueEnabled":true}]'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"itemName":"x","remainCount":1,"waitingQueueEnabled":true,"__proto__":{"admin":true}}'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"__proto__":{"itemName":"x","remainCount":1,"waitingQueueEnabled":true}}'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"itemName":"x","remainCount":1,"waitingQueueEnabled":true,"constructor":{}}'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"itemName":{"toString":"x"},"remainCount":1,"waitingQueueEnabled":true}'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"itemName":"x","remainCount":1e400,"waitingQueueEnabled":true}'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"itemName":"x","remainCount":-1,"waitingQueueEnabled":true}'],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '[{"itemName":"x","remainCount":1,"waitingQueueEnabled":true}]',
+    ],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"itemName":"x","remainCount":1,"waitingQueueEnabled":true,"__proto__":{"admin":true}}',
+    ],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"__proto__":{"itemName":"x","remainCount":1,"waitingQueueEnabled":true}}',
+    ],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"itemName":"x","remainCount":1,"waitingQueueEnabled":true,"constructor":{}}',
+    ],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"itemName":{"toString":"x"},"remainCount":1,"waitingQueueEnabled":true}',
+    ],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"itemName":"x","remainCount":1e400,"waitingQueueEnabled":true}',
+    ],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"itemName":"x","remainCount":-1,"waitingQueueEnabled":true}',
+    ],
   ];
   for (const [label, method, path, body] of adminShapes) {
-    out.push({ name: `${label}: body ${body}`, target: 'admin', method, path, headers: { 'content-type': 'application/json' }, body, status: 400 });
+    out.push({
+      name: `${label}: body ${body}`,
+      target: 'admin',
+      method,
+      path,
+      headers: { 'content-type': 'application/json' },
+      body,
+      status: 400,
+    });
   }
   const wrongTypes: [string, string][] = [
     ['text/plain', '{"x":1}'],
@@ -163,20 +378,60 @@ function cases(): Case[] {
   const adminBodies: [string, string, string, string][] = [
     ['PUT N', 'PUT', `${A}/waiting-queue/token-count-to-move`, '{"tokenCountToMove":5}'],
     ['POST token-count', 'POST', `${A}/waiting-queue/token-count`, '{"searchAll":true}'],
-    ['upsert item', 'POST', `${A}/waiting-item/bi_new/manually`, '{"itemName":"x","remainCount":1,"waitingQueueEnabled":true}'],
+    [
+      'upsert item',
+      'POST',
+      `${A}/waiting-item/bi_new/manually`,
+      '{"itemName":"x","remainCount":1,"waitingQueueEnabled":true}',
+    ],
   ];
   for (const [label, method, path, json] of adminBodies) {
     for (const [type, body] of wrongTypes) {
-      out.push({ name: `${label}: content-type ${type}`, target: 'admin', method, path, headers: { 'content-type': type }, body: type === 'text/plain' ? json : body, status: 400 });
+      out.push({
+        name: `${label}: content-type ${type}`,
+        target: 'admin',
+        method,
+        path,
+        headers: { 'content-type': type },
+        body: type === 'text/plain' ? json : body,
+        status: 400,
+      });
     }
-    out.push({ name: `${label}: JSON body without content-type`, target: 'admin', method, path, body: json, status: 400 });
+    out.push({
+      name: `${label}: JSON body without content-type`,
+      target: 'admin',
+      method,
+      path,
+      body: json,
+      status: 400,
+    });
     // node:http keeps the first Content-Type of duplicates.
-    out.push({ name: `${label}: duplicate content-type (text/plain first)`, target: 'admin', method, path, headers: { 'content-type': ['text/plain', 'application/json'] }, body: json, status: 400 });
+    out.push({
+      name: `${label}: duplicate content-type (text/plain first)`,
+      target: 'admin',
+      method,
+      path,
+      headers: { 'content-type': ['text/plain', 'application/json'] },
+      body: json,
+      status: 400,
+    });
   }
   for (const q of ['-1', '1.5', 'abc', '', '%E0', '%', '1&tokenCountToMove=2', '99999999', '1%00', '__proto__']) {
-    out.push({ name: `PUT N: query tokenCountToMove=${q}`, target: 'admin', method: 'PUT', path: `${A}/waiting-queue/token-count-to-move?tokenCountToMove=${q}`, status: 400 });
+    out.push({
+      name: `PUT N: query tokenCountToMove=${q}`,
+      target: 'admin',
+      method: 'PUT',
+      path: `${A}/waiting-queue/token-count-to-move?tokenCountToMove=${q}`,
+      status: 400,
+    });
   }
-  out.push({ name: 'PUT N: query __proto__[tokenCountToMove]=5', target: 'admin', method: 'PUT', path: `${A}/waiting-queue/token-count-to-move?__proto__[tokenCountToMove]=5`, status: 400 });
+  out.push({
+    name: 'PUT N: query __proto__[tokenCountToMove]=5',
+    target: 'admin',
+    method: 'PUT',
+    path: `${A}/waiting-queue/token-count-to-move?__proto__[tokenCountToMove]=5`,
+    status: 400,
+  });
   // Unknown routes and methods, traversal out of the API prefixes.
   const unknown: [Case['target'], string, string][] = [
     ['api', 'DELETE', `/api/v1/item/${ITEM}/waiting-queue`],
@@ -192,11 +447,31 @@ function cases(): Case[] {
     ['admin', 'GET', `${A}/waiting-item/%E0/manually`],
     ['admin', 'GET', '/internal/admin/v2/waiting-queue/token-count'],
   ];
-  for (const [target, method, path] of unknown) out.push({ name: `${target}: ${method} ${path}`, target, method, path });
+  for (const [target, method, path] of unknown)
+    out.push({ name: `${target}: ${method} ${path}`, target, method, path });
   // Ids that look like JavaScript object internals are plain ids: reads of them find nothing.
-  out.push({ name: 'register: item __proto__', target: 'api', method: 'POST', path: '/api/v1/item/__proto__/waiting-queue', headers: { 'user-id': 'constructor' }, status: 409 });
-  out.push({ name: 'get item: __proto__', target: 'admin', method: 'GET', path: `${A}/waiting-item/__proto__`, status: 404 });
-  out.push({ name: 'get item: constructor', target: 'admin', method: 'GET', path: `${A}/waiting-item/constructor`, status: 404 });
+  out.push({
+    name: 'register: item __proto__',
+    target: 'api',
+    method: 'POST',
+    path: '/api/v1/item/__proto__/waiting-queue',
+    headers: { 'user-id': 'constructor' },
+    status: 409,
+  });
+  out.push({
+    name: 'get item: __proto__',
+    target: 'admin',
+    method: 'GET',
+    path: `${A}/waiting-item/__proto__`,
+    status: 404,
+  });
+  out.push({
+    name: 'get item: constructor',
+    target: 'admin',
+    method: 'GET',
+    path: `${A}/waiting-item/constructor`,
+    status: 404,
+  });
   return out;
 }
 
@@ -219,7 +494,8 @@ describe('malformed input over every endpoint', () => {
     services = env.services;
     const items = new ItemStore(redis);
     const queue = new QueueStore(redis);
-    for (const id of [ITEM, 'bi_other']) await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
+    for (const id of [ITEM, 'bi_other'])
+      await items.upsert(id, { itemName: id, remainCount: 10, waitingQueueEnabled: true });
     real.token = expectSuccess(await register(services[0].url, ITEM, USER)).waitingQueueToken;
     for (const u of ['w1', 'w2']) expectSuccess(await register(services[0].url, ITEM, u));
     await queue.admit(ITEM, { tokenCountToMove: 1, admissionTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
@@ -249,7 +525,9 @@ describe('malformed input over every endpoint', () => {
     const after = await snapshotRedis(env.client);
     expect(after).toEqual(before);
     // The snapshot covers the seeded queues, so the comparison is not vacuous.
-    expect(Object.keys(before)).toEqual(expect.arrayContaining([...keys.queue(ITEM), keys.itemRegistry, keys.tokenCountToMove, keys.tokenSecret]));
+    expect(Object.keys(before)).toEqual(
+      expect.arrayContaining([...keys.queue(ITEM), keys.itemRegistry, keys.tokenCountToMove, keys.tokenSecret]),
+    );
     expect(before[keys.admitted(ITEM)].value).toHaveLength(1);
     expect(before[keys.waiting(ITEM)].value).toHaveLength(2);
   });

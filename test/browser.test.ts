@@ -12,13 +12,24 @@ import { startServices } from './helpers/services';
  * admitting every second. Screenshots go to test-artifacts/browser/ (gitignored).
  */
 // Browser globals of the page.evaluate / waitForFunction callbacks (they run in chromium; the tests compile without the DOM lib).
-declare const document: { activeElement: { id: string } | null; getElementById(id: string): { textContent: string | null } | null };
+declare const document: {
+  activeElement: { id: string } | null;
+  getElementById(id: string): { textContent: string | null } | null;
+};
 declare const localStorage: { getItem(key: string): string | null };
 declare const sessionStorage: { getItem(key: string): string | null };
 declare const window: { __xss?: number };
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts', 'browser');
 const ADMIN_TOKEN = 'browser-test-admin-token';
 const MOBILE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -36,18 +47,28 @@ describe('waiting-room page and admin console in chromium', () => {
   const contexts: BrowserContext[] = [];
 
   const admin = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
-    call(`${scheduler.url}/internal/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers } });
+    call(`${scheduler.url}/internal/admin/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers },
+    });
 
   /** Creates the item, or updates it under If-Match with the ETag of a GET just before (a stock set needs one). */
   async function upsertItem(itemId: string, body: Record<string, unknown>): Promise<any> {
     const etag = (await admin(`/waiting-item/${itemId}`)).headers.get('etag');
-    const r = await admin(`/waiting-item/${itemId}/manually`, { method: 'POST', body: { waitingQueueEnabled: true, ...body }, headers: etag ? { 'if-match': etag } : {} });
+    const r = await admin(`/waiting-item/${itemId}/manually`, {
+      method: 'POST',
+      body: { waitingQueueEnabled: true, ...body },
+      headers: etag ? { 'if-match': etag } : {},
+    });
     expect(r.status).toBe(200);
     return r.body.data;
   }
 
   async function register(itemId: string, userId: string): Promise<any> {
-    const r = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+    const r = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': userId },
+    });
     expect(r.status).toBe(200);
     return r.body.data;
   }
@@ -90,7 +111,8 @@ describe('waiting-room page and admin console in chromium', () => {
   }
 
   const stateOf = (page: Page) => page.locator('main').getAttribute('data-state');
-  const waitState = (page: Page, state: string, timeout = LONG) => page.waitForSelector(`main[data-state="${state}"]`, { timeout });
+  const waitState = (page: Page, state: string, timeout = LONG) =>
+    page.waitForSelector(`main[data-state="${state}"]`, { timeout });
   const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const storedPlace = (page: Page, itemId: string, userId: string) =>
@@ -101,7 +123,16 @@ describe('waiting-room page and admin console in chromium', () => {
     env = await testRedis();
     [api, scheduler] = await startServices([
       { name: 'api', env: { REDIS_URL: env.url } },
-      { name: 'scheduler', env: { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '10', ADMIN_TOKEN, DEV_MODE: '0' } },
+      {
+        name: 'scheduler',
+        env: {
+          REDIS_URL: env.url,
+          SCHEDULER_CRON: '* * * * * *',
+          TOKEN_COUNT_TO_MOVE: '10',
+          ADMIN_TOKEN,
+          DEV_MODE: '0',
+        },
+      },
     ]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   }, 120_000);
@@ -123,7 +154,12 @@ describe('waiting-room page and admin console in chromium', () => {
     page.on('response', async (res) => {
       if (!/\/api\/v1\/item\/a1\/waiting-queue/.test(res.url())) return;
       const body = await res.json().catch(() => null);
-      if (body?.data) polls.push({ rank: body.data.waitingQueueRank, canOrder: body.data.canOrder, pollAfterMs: body.data.pollAfterMs });
+      if (body?.data)
+        polls.push({
+          rank: body.data.waitingQueueRank,
+          canOrder: body.data.canOrder,
+          pollAfterMs: body.data.pollAfterMs,
+        });
     });
     const shop: string[] = [];
     await page.route('https://shop.example/**', (route) => {
@@ -156,7 +192,9 @@ describe('waiting-room page and admin console in chromium', () => {
     expect(polls[polls.length - 1].canOrder).toBe(true);
     for (let i = 1; i < polls.length; i++) expect(polls[i].rank <= polls[i - 1].rank || polls[i].canOrder).toBe(true);
     expect(apiCalls.filter((c) => c.method === 'POST')).toHaveLength(1);
-    expect(apiCalls.filter((c) => c.path === `/api/v1/item/a1/waiting-queue/${encodeURIComponent(place.token)}`).length).toBeGreaterThanOrEqual(1);
+    expect(
+      apiCalls.filter((c) => c.path === `/api/v1/item/a1/waiting-queue/${encodeURIComponent(place.token)}`).length,
+    ).toBeGreaterThanOrEqual(1);
 
     const order = page.locator('#order');
     await order.waitFor({ state: 'visible' });
@@ -218,7 +256,10 @@ describe('waiting-room page and admin console in chromium', () => {
     expect(await text(page, '#rank')).toBe('#2');
     expect(await text(page, '#detail-token')).toBe(first.token);
     expect(await storedPlace(page, 'b1', 'bob')).toEqual(first);
-    expect(apiCalls[0]).toEqual({ method: 'GET', path: `/api/v1/item/b1/waiting-queue/${encodeURIComponent(first.token)}` });
+    expect(apiCalls[0]).toEqual({
+      method: 'GET',
+      path: `/api/v1/item/b1/waiting-queue/${encodeURIComponent(first.token)}`,
+    });
     expect(apiCalls.filter((c) => c.method === 'POST')).toHaveLength(0);
     await shot(page, 'b3-after-reload');
 
@@ -257,7 +298,13 @@ describe('waiting-room page and admin console in chromium', () => {
 
     // A time deal before its start: says when it opens, waits without polling, and joins by itself then.
     const opensAtMs = Date.now() + 5000;
-    await upsertItem('c4', { itemName: 'Time deal C4', remainCount: 10, tokenCountToMove: 0, type: 'TIME_DEAL', startAt: opensAtMs });
+    await upsertItem('c4', {
+      itemName: 'Time deal C4',
+      remainCount: 10,
+      tokenCountToMove: 0,
+      type: 'TIME_DEAL',
+      startAt: opensAtMs,
+    });
     const deal = await openPage({ headerUser: 'carol' });
     await deal.page.goto(`${api.url}/waiting-room/c4`);
     await waitState(deal.page, 'closed');
@@ -286,7 +333,11 @@ describe('waiting-room page and admin console in chromium', () => {
     expect([ko.apiCalls.length, closed.apiCalls.length, waiting.apiCalls.length]).toEqual(counts);
     expect(counts[0]).toBe(1);
     expect(counts[1]).toBe(1);
-    expect([await stateOf(ko.page), await stateOf(closed.page), await stateOf(waiting.page)]).toEqual(['sold-out', 'closed', 'sold-out']);
+    expect([await stateOf(ko.page), await stateOf(closed.page), await stateOf(waiting.page)]).toEqual([
+      'sold-out',
+      'closed',
+      'sold-out',
+    ]);
 
     // An unknown item: a 404 page that says so, without calling the API.
     const none = await openPage({ headerUser: 'carol' });
@@ -298,7 +349,12 @@ describe('waiting-room page and admin console in chromium', () => {
 
   test('page: the item name is escaped; the public item endpoint; the assets load under the page CSP without errors', async () => {
     const name = '</script><img src=x onerror="window.__xss=1">&amp;';
-    await upsertItem('e1', { itemName: name, remainCount: 3, tokenCountToMove: 0, targetUrl: 'https://shop.example/e1' });
+    await upsertItem('e1', {
+      itemName: name,
+      remainCount: 3,
+      tokenCountToMove: 0,
+      targetUrl: 'https://shop.example/e1',
+    });
     const raw = await fetch(`${api.url}/waiting-room/e1`).then((r) => r.text());
     expect(raw).not.toContain('<img');
     expect(raw).not.toContain('</script><');
@@ -317,7 +373,13 @@ describe('waiting-room page and admin console in chromium', () => {
 
     const item = await call(`${api.url}/api/v1/item/e1`);
     expect(item.status).toBe(200);
-    expect(item.body.data).toEqual({ itemId: 'e1', itemName: name, targetUrl: 'https://shop.example/e1', waitingQueueEnabled: true, soldOut: false });
+    expect(item.body.data).toEqual({
+      itemId: 'e1',
+      itemName: name,
+      targetUrl: 'https://shop.example/e1',
+      waitingQueueEnabled: true,
+      soldOut: false,
+    });
     expect((await call(`${api.url}/api/v1/item/no_such_item`)).body.errorCode).toBe('WAITING_ITEM_NOT_FOUND');
     expect((await call(`${api.url}/api/v1/item/bad-id`)).status).toBe(400);
   });
@@ -330,7 +392,11 @@ describe('waiting-room page and admin console in chromium', () => {
     const { page: con } = await openPage({ mobile: false });
     await con.goto(`${scheduler.url}/admin`);
     // ADMIN_TOKEN is set: the console asks for it.
-    await con.waitForFunction(() => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'), undefined, { timeout: LONG });
+    await con.waitForFunction(
+      () => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'),
+      undefined,
+      { timeout: LONG },
+    );
     expect(await con.evaluate(() => document.activeElement?.id)).toBe('admin-token');
     await con.fill('#admin-token', ADMIN_TOKEN);
     await con.click('#token-form button[type="submit"]');
@@ -351,7 +417,9 @@ describe('waiting-room page and admin console in chromium', () => {
     await con.click('#global-form button[type="submit"]');
     await eventually('global N 7', async () => (await globalN()) === 7);
     await eventually('console shows 7', async () => (await text(con, '#global-n')) === '7');
-    await eventually('d1 capacity 7/s', async () => ((await row('d1', 'td.rate').textContent()) ?? '').includes('of 7/s'));
+    await eventually('d1 capacity 7/s', async () =>
+      ((await row('d1', 'td.rate').textContent()) ?? '').includes('of 7/s'),
+    );
 
     // Pause (confirmed in the dialog): N = 0 everywhere; the page of a shopper who joins now shows the pause and an unknown wait.
     await con.click('#pause');
@@ -359,7 +427,9 @@ describe('waiting-room page and admin console in chromium', () => {
     await eventually('global N 0', async () => (await globalN()) === 0);
     await eventually('console paused', async () => (await text(con, '#run-state')) === 'Paused');
     expect(await text(con, '#pause')).toBe('Resume admission (N = 7)');
-    await eventually('d1 capacity 0', async () => ((await row('d1', 'td.rate').textContent()) ?? '').includes('of 0/s'));
+    await eventually('d1 capacity 0', async () =>
+      ((await row('d1', 'td.rate').textContent()) ?? '').includes('of 0/s'),
+    );
     await shot(con, 'd1-console-paused');
 
     const shopper = await openPage({ cookieUser: 'dave' });
@@ -408,7 +478,10 @@ describe('waiting-room page and admin console in chromium', () => {
     await row('d1', '.restock-input').fill('42');
     await row('d1', 'form[data-action="restock"] button').click();
     await eventually('d1 restocked', async () => (await getItem('d1')).remainCount === stock + 42);
-    await eventually('console shows the stock', async () => (await row('d1', 'td.stock').textContent()) === String(stock + 42));
+    await eventually(
+      'console shows the stock',
+      async () => (await row('d1', 'td.stock').textContent()) === String(stock + 42),
+    );
     const d1 = await getItem('d1');
     expect(d1).toMatchObject({ itemName: 'Console D1', waitingQueueEnabled: true, tokenCountToMove: null });
 
@@ -442,7 +515,10 @@ describe('waiting-room page and admin console in chromium', () => {
     await con.click('#item-form button[type="submit"]');
     await eventually('d_new edited', async () => (await getItem('d_new')).itemName === 'New drop (edited)');
     expect((await getItem('d_new')).targetUrl).toBeUndefined();
-    await eventually('console shows the new name', async () => (await row('d_new', '.item-name').textContent()) === 'New drop (edited)');
+    await eventually(
+      'console shows the new name',
+      async () => (await row('d_new', '.item-name').textContent()) === 'New drop (edited)',
+    );
     expect(await text(con, '#error')).toBe('');
     await shot(con, 'd5-console-final');
   });
@@ -458,7 +534,11 @@ describe('waiting-room page and admin console in chromium', () => {
 
     const { page: con } = await openPage({ mobile: false });
     await con.goto(`${scheduler.url}/admin`);
-    await con.waitForFunction(() => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'), undefined, { timeout: LONG });
+    await con.waitForFunction(
+      () => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'),
+      undefined,
+      { timeout: LONG },
+    );
     await con.fill('#admin-token', ADMIN_TOKEN);
     await con.click('#token-form button[type="submit"]');
     await con.waitForSelector('tr[data-item-id="f1"]', { timeout: LONG });
@@ -466,7 +546,10 @@ describe('waiting-room page and admin console in chromium', () => {
 
     // The operator opens the item: the form shows stock 5.
     await row('f1', 'button.edit').click();
-    await eventually('form filled', async () => (await con.inputValue('#f-name')) === 'Coupon F1' && (await con.inputValue('#f-stock')) === '5');
+    await eventually(
+      'form filled',
+      async () => (await con.inputValue('#f-name')) === 'Coupon F1' && (await con.inputValue('#f-stock')) === '5',
+    );
     // Shoppers claim 3 units while the operator edits; the operator renames the item and saves.
     for (const u of ['f_a', 'f_b', 'f_c']) expect((await claim(u)).status).toBe(200);
     await con.fill('#f-name', 'Coupon F1 (renamed)');
@@ -490,7 +573,11 @@ describe('waiting-room page and admin console in chromium', () => {
     await con.click('#item-form button[type="submit"]');
     await con.click('#confirm-ok'); // a stock set asks first
     // Refused (412): nothing written, the form reloads the item (stock 2) and tells the operator.
-    await eventually('412 shown and the item reloaded', async () => (await text(con, '#error')).includes('changed since Edit') && (await con.inputValue('#f-stock')) === '2');
+    await eventually(
+      '412 shown and the item reloaded',
+      async () =>
+        (await text(con, '#error')).includes('changed since Edit') && (await con.inputValue('#f-stock')) === '2',
+    );
     expect((await getItem('f1')).remainCount).toBe(2);
     await shot(con, 'f1-console-stale-stock-refused');
     // Now the operator sets it knowingly, under the reloaded ETag: applied.

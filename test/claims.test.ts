@@ -35,7 +35,14 @@ describe('first-come claims on DIRECT items', () => {
 
   test('1,000 concurrent users, 100 coupons: exactly 100 issued, no user twice, the 900 refused are not recorded', async () => {
     const itemId = 'coupon';
-    expectSuccess(await upsertItem(admin.url, itemId, { itemName: 'Coupon', remainCount: 100, waitingQueueEnabled: true, queueMode: 'DIRECT' }));
+    expectSuccess(
+      await upsertItem(admin.url, itemId, {
+        itemName: 'Coupon',
+        remainCount: 100,
+        waitingQueueEnabled: true,
+        queueMode: 'DIRECT',
+      }),
+    );
     const users = Array.from({ length: 1000 }, (_, i) => `user${i}`);
     const replies = await Promise.all(users.map((u, i) => claim(apis[i % 2].url, itemId, u).then((r) => ({ u, r }))));
     const issued = replies.filter((x) => x.r.status === 200);
@@ -93,7 +100,11 @@ describe('first-come claims on DIRECT items', () => {
     expectFailure(again, 409, 'ALREADY_CLAIMED');
     expect(again.body.data).toEqual({ itemId: 'alike', claimId: fast.body.data.claimId });
     // A malformed escape in the item id is a 400 on the fast path; a trailing slash goes to express, same answer.
-    expectFailure(await call(`${apis[0].url}/api/v1/item/%E0%A4%A/claims`, { method: 'POST', headers: { 'user-id': 'u' } }), 400, 'INVALID_PARAMETER');
+    expectFailure(
+      await call(`${apis[0].url}/api/v1/item/%E0%A4%A/claims`, { method: 'POST', headers: { 'user-id': 'u' } }),
+      400,
+      'INVALID_PARAMETER',
+    );
     expectFailure(await call(`${url}/`, { method: 'POST', headers: { 'user-id': 'late3' } }), 409, 'SOLD_OUT');
     // Nothing above reached a second claim: exactly the two winners are recorded.
     expect(Object.keys(await redis.hgetall(keys.claims('alike'))).sort()).toEqual(['express_user', 'fast_user']);
@@ -114,7 +125,14 @@ describe('first-come claims on DIRECT items', () => {
     expectFailure(await claim(apis[0].url, 'direct', 'u1'), 409, 'ITEM_CANNOT_USE_WAITING_QUEUE');
 
     const opensAt = Date.now() + 1500;
-    await store.upsert('deal', { itemName: 'deal', remainCount: 5, waitingQueueEnabled: true, queueMode: 'DIRECT', type: 'TIME_DEAL', startAt: opensAt });
+    await store.upsert('deal', {
+      itemName: 'deal',
+      remainCount: 5,
+      waitingQueueEnabled: true,
+      queueMode: 'DIRECT',
+      type: 'TIME_DEAL',
+      startAt: opensAt,
+    });
     const early = await claim(apis[0].url, 'deal', 'u1');
     expectFailure(early, 409, 'ITEM_NOT_OPEN');
     expect(early.body.data).toEqual({ itemId: 'deal', opensAt });

@@ -149,12 +149,19 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
         items.push(`r${i}`);
       }
     }
-    const counts = (itemId: string) => callScript<[number, number]>(client, 'wq_counts', [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)], []);
+    const counts = (itemId: string) =>
+      callScript<[number, number]>(
+        client,
+        'wq_counts',
+        [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)],
+        [],
+      );
     expect(await Promise.all(items.map(counts))).toEqual(items.map(() => [0, 0]));
     const newId = (await run('redis-cli', ['-p', String(newPort), 'cluster', 'myid'])).stdout.trim();
     const masters = [...new Set(ranges.map(([, , p]) => p))];
     for (const slot of slots) {
-      for (const port of masters) await run('redis-cli', ['-p', String(port), 'cluster', 'setslot', String(slot), 'node', newId]);
+      for (const port of masters)
+        await run('redis-cli', ['-p', String(port), 'cluster', 'setslot', String(slot), 'node', newId]);
     }
     // One batch of two reads (two slots): both MOVED, each retried once alone, and both answer.
     expect(await Promise.all(items.slice(0, 2).map(counts))).toEqual([
@@ -187,7 +194,7 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
     clients.push(ac, bc);
     await ac.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
     await ac.cluster('MEET', '127.0.0.1', b.port);
-    for (const deadline = Date.now() + 15_000; ; ) {
+    for (const deadline = Date.now() + 15_000; ;) {
       const info = (await ac.cluster('INFO')) as string;
       const known = ((await bc.cluster('NODES')) as string).trim().split('\n').length;
       if (info.includes('cluster_state:ok') && known === 2) break;
@@ -204,10 +211,15 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
     const slot = (await ac.cluster('KEYSLOT', `{${itemId}}`)) as unknown as number;
     await ac.cluster('SETSLOT', slot, 'NODE', (await bc.cluster('MYID')) as string);
     expect((await errorOf(ac.get(`wq:{${itemId}}:item`))).message).toMatch(/^MOVED /);
-    const fast = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': 'alice' } });
+    const fast = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': 'alice' },
+    });
     // Consume is an express route only (the fast path takes register, claim, poll and validate).
     const token = fast.body.data?.waitingQueueToken ?? `alice-${itemId}-0b6e7c1e-3f7a-4c7e-9a51-2f1f3c1d2e4a`;
-    const viaExpress = await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST' });
+    const viaExpress = await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, {
+      method: 'POST',
+    });
     expect([fast.body, viaExpress.body]).toEqual([expect.anything(), expect.anything()]);
     for (const r of [fast, viaExpress]) {
       expect(r.status).toBe(503);
@@ -215,8 +227,12 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
       expect(r.headers.get('retry-after')).toBe('1');
     }
     // The log lines may reach the pipe a moment after the answers.
-    const movedLines = () => api.output().split('\n').filter((l) => l.includes('MOVED'));
-    for (const deadline = Date.now() + 5000; movedLines().length < 2 && Date.now() < deadline; ) await sleep(50);
+    const movedLines = () =>
+      api
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('MOVED'));
+    for (const deadline = Date.now() + 5000; movedLines().length < 2 && Date.now() < deadline;) await sleep(50);
     const lines = movedLines();
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(JSON.parse(l).level).toBe(40); // pino's warn
@@ -249,7 +265,8 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
     const newId = (await run('redis-cli', ['-p', String(newPort), 'cluster', 'myid'])).stdout.trim();
     const masters = [...new Set(ranges.map(([, , p]) => p))];
     for (const slot of slots) {
-      for (const port of masters) await run('redis-cli', ['-p', String(port), 'cluster', 'setslot', String(slot), 'node', newId]);
+      for (const port of masters)
+        await run('redis-cli', ['-p', String(port), 'cluster', 'setslot', String(slot), 'node', newId]);
     }
     const promotedAt = Date.now();
 
@@ -267,10 +284,12 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
       }
       await sleep(100);
     }
-    expect({ recoveredWithinMs: okAt === undefined ? undefined : okAt - promotedAt, lastError: errors.at(-1) }).toEqual({
-      recoveredWithinMs: expect.any(Number),
-      lastError: errors.at(-1),
-    });
+    expect({ recoveredWithinMs: okAt === undefined ? undefined : okAt - promotedAt, lastError: errors.at(-1) }).toEqual(
+      {
+        recoveredWithinMs: expect.any(Number),
+        lastError: errors.at(-1),
+      },
+    );
     expect(okAt! - promotedAt).toBeLessThanOrEqual(1500);
     // The client's map follows: the next batch goes straight to the new master.
     expect(await batch()).toEqual([null, null]);

@@ -52,11 +52,17 @@ describe('on a 3-master Redis Cluster', () => {
     const tokens = new Map<string, string>();
     for (const itemId of ITEMS) {
       for (const userId of ['alice', 'bob', 'carol']) {
-        const r = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+        const r = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, {
+          method: 'POST',
+          headers: { 'user-id': userId },
+        });
         expect(r.status).toBe(200);
         tokens.set(`${itemId}/${userId}`, r.body.data.waitingQueueToken);
       }
-      const again = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': 'alice' } });
+      const again = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, {
+        method: 'POST',
+        headers: { 'user-id': 'alice' },
+      });
       expect(again.body.data.waitingQueueToken).toBe(tokens.get(`${itemId}/alice`));
     }
 
@@ -65,7 +71,9 @@ describe('on a 3-master Redis Cluster', () => {
     for (;;) {
       const polls = await Promise.all(
         ITEMS.map((itemId) =>
-          call(`${api.url}/api/v1/item/${itemId}/waiting-queue/${tokens.get(`${itemId}/carol`)}`, { headers: { 'user-id': 'carol' } }),
+          call(`${api.url}/api/v1/item/${itemId}/waiting-queue/${tokens.get(`${itemId}/carol`)}`, {
+            headers: { 'user-id': 'carol' },
+          }),
         ),
       );
       for (const p of polls) expect(p.status).toBe(200);
@@ -78,19 +86,30 @@ describe('on a 3-master Redis Cluster', () => {
       const token = tokens.get(`${itemId}/alice`)!;
       const v = await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}`);
       expect(v.body.data).toMatchObject({ admitted: true, userId: 'alice', itemId });
-      expect((await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST' })).status).toBe(200);
-      const second = await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST' });
+      expect(
+        (await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, { method: 'POST' })).status,
+      ).toBe(200);
+      const second = await call(`${api.url}/internal/v1/item/${itemId}/waiting-queue/${token}/consume`, {
+        method: 'POST',
+      });
       expect(second.status).toBe(409);
       expect(second.body.errorCode).toBe('NOT_ADMITTED');
     }
 
     const counts = await call(`${scheduler.url}/internal/admin/v1/waiting-queue/token-count`);
     expect(counts.status).toBe(200);
-    const list = counts.body.data.currentWaitingQueueList as { itemId: string; waitingTokenCount: number; enteredTokenCount: number }[];
+    const list = counts.body.data.currentWaitingQueueList as {
+      itemId: string;
+      waitingTokenCount: number;
+      enteredTokenCount: number;
+    }[];
     expect(list.map((e) => e.itemId).sort()).toEqual([...ITEMS].sort());
     for (const e of list) expect(e).toMatchObject({ waitingTokenCount: 0, enteredTokenCount: 2 });
 
-    const n = await call(`${scheduler.url}/internal/admin/v1/waiting-queue/token-count-to-move`, { method: 'PUT', body: { tokenCountToMove: 0 } });
+    const n = await call(`${scheduler.url}/internal/admin/v1/waiting-queue/token-count-to-move`, {
+      method: 'PUT',
+      body: { tokenCountToMove: 0 },
+    });
     expect(n.body.data).toEqual({ tokenCountToMove: 0 });
   });
 });

@@ -10,7 +10,15 @@ import { useStack } from './helpers/stack';
 declare const document: { getElementById(id: string): { textContent: string | null } | null };
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const ADMIN_TOKEN = 'console-retry-admin-token';
 
 jest.setTimeout(120_000);
@@ -24,7 +32,9 @@ jest.setTimeout(120_000);
 describe('console: a write retried after its answer was lost takes effect once', () => {
   const env = useStack({
     name: 'console-retry-test',
-    services: [{ name: 'scheduler', env: { SCHEDULER_CRON: '0 0 0 1 1 *', ADMIN_TOKEN, DEV_MODE: '0', LOG_LEVEL: 'warn' } }],
+    services: [
+      { name: 'scheduler', env: { SCHEDULER_CRON: '0 0 0 1 1 *', ADMIN_TOKEN, DEV_MODE: '0', LOG_LEVEL: 'warn' } },
+    ],
   });
   let redis: RedisClient;
   let scheduler: ServiceProcess;
@@ -64,13 +74,19 @@ describe('console: a write retried after its answer was lost takes effect once',
       });
       await row('.restock-input').fill('5');
       await row('form[data-action="restock"] button').click();
-      await con.waitForFunction(() => (document.getElementById('error')?.textContent ?? '') !== '', undefined, { timeout: 30_000 });
+      await con.waitForFunction(() => (document.getElementById('error')?.textContent ?? '') !== '', undefined, {
+        timeout: 30_000,
+      });
       expect(await redis.hget(keys.item(itemId), 'remainCount')).toBe('15');
 
       // The operator sees the error and restocks again, the same 5 units.
       await row('.restock-input').fill('5');
       await row('form[data-action="restock"] button').click();
-      await con.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('restocked +5'), undefined, { timeout: 30_000 });
+      await con.waitForFunction(
+        () => (document.getElementById('notice')?.textContent ?? '').includes('restocked +5'),
+        undefined,
+        { timeout: 30_000 },
+      );
 
       expect(await redis.hget(keys.item(itemId), 'remainCount')).toBe('15');
       expect((await readOutbox(redis, itemId)).filter((e) => e.type === 'item.restocked')).toHaveLength(1);
@@ -82,7 +98,11 @@ describe('console: a write retried after its answer was lost takes effect once',
       // A new restock after that answer is a new write: a new key.
       await row('.restock-input').fill('1');
       await row('form[data-action="restock"] button').click();
-      await con.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('restocked +1'), undefined, { timeout: 30_000 });
+      await con.waitForFunction(
+        () => (document.getElementById('notice')?.textContent ?? '').includes('restocked +1'),
+        undefined,
+        { timeout: 30_000 },
+      );
       expect(sentKeys).toHaveLength(3);
       expect(sentKeys[2]).not.toBe(sentKeys[0]);
       expect(await redis.hget(keys.item(itemId), 'remainCount')).toBe('16');

@@ -23,7 +23,15 @@ declare const document: {
 declare const window: { innerWidth: number };
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const ADMIN_TOKEN = 'console-test-admin-token';
 const ACTOR = `bearer:${createHash('sha256').update(ADMIN_TOKEN).digest('hex').slice(0, 12)}`;
 const DOCS = join(__dirname, '..', 'docs');
@@ -39,7 +47,10 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   const contexts: BrowserContext[] = [];
 
   const admin = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
-    call(`${scheduler.url}/internal/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers } });
+    call(`${scheduler.url}/internal/admin/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers },
+    });
   const getItem = async (itemId: string) => (await admin(`/waiting-item/${itemId}`)).body.data;
   const audit = async (limit = 100) => (await admin(`/audit?limit=${limit}`)).body.data.entries as any[];
 
@@ -53,14 +64,24 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
 
   /** A signed-in console in a fresh context: `width` px wide, the browser in Seoul time (UTC+9). */
   async function openConsole(width = 1280): Promise<Page> {
-    const context = await browser!.newContext({ viewport: { width, height: 900 }, locale: 'en-US', timezoneId: 'Asia/Seoul' });
+    const context = await browser!.newContext({
+      viewport: { width, height: 900 },
+      locale: 'en-US',
+      timezoneId: 'Asia/Seoul',
+    });
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${scheduler.url}/admin`);
-    await page.waitForFunction(() => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'), undefined, { timeout: LONG });
+    await page.waitForFunction(
+      () => document.getElementById('auth-state')?.textContent?.includes('Enter the admin token'),
+      undefined,
+      { timeout: LONG },
+    );
     await page.fill('#admin-token', ADMIN_TOKEN);
     await page.click('#token-form button[type="submit"]');
-    await page.waitForFunction(() => document.getElementById('auth-state')?.textContent === 'Signed in', undefined, { timeout: LONG });
+    await page.waitForFunction(() => document.getElementById('auth-state')?.textContent === 'Signed in', undefined, {
+      timeout: LONG,
+    });
     return page;
   }
 
@@ -68,21 +89,34 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   async function createThroughForm(page: Page, fields: Record<string, string>): Promise<void> {
     await page.click('#item-form button[type="reset"]');
     for (const [id, value] of Object.entries(fields)) {
-      if ((await page.locator(`#${id}`).evaluate((e) => e.tagName)) === 'SELECT') await page.selectOption(`#${id}`, value);
+      if ((await page.locator(`#${id}`).evaluate((e) => e.tagName)) === 'SELECT')
+        await page.selectOption(`#${id}`, value);
       else await page.fill(`#${id}`, value);
     }
     await page.click('#item-form button[type="submit"]');
   }
 
   const auditShown = (page: Page, action: string, itemId: string) =>
-    eventually(`audit panel shows ${action} ${itemId}`, async () => (await page.locator(`#audit-list li[data-action="${action}"][data-item-id="${itemId}"]`).count()) > 0);
+    eventually(
+      `audit panel shows ${action} ${itemId}`,
+      async () => (await page.locator(`#audit-list li[data-action="${action}"][data-item-id="${itemId}"]`).count()) > 0,
+    );
 
   beforeAll(async () => {
     mkdirSync(DOCS, { recursive: true });
     env = await testRedis();
     [api, scheduler] = await startServices([
       { name: 'api', env: { REDIS_URL: env.url } },
-      { name: 'scheduler', env: { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '2', ADMIN_TOKEN, DEV_MODE: '0' } },
+      {
+        name: 'scheduler',
+        env: {
+          REDIS_URL: env.url,
+          SCHEDULER_CRON: '* * * * * *',
+          TOKEN_COUNT_TO_MOVE: '2',
+          ADMIN_TOKEN,
+          DEV_MODE: '0',
+        },
+      },
     ]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   }, 120_000);
@@ -98,11 +132,27 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     const con = await openConsole();
 
     // TIME_DEAL: the local date-time (Seoul) goes out as ISO 8601 and is stored as that instant.
-    await createThroughForm(con, { 'f-id': 'deal1', 'f-name': 'Deal 1', 'f-stock': '10', 'f-type': 'TIME_DEAL', 'f-start': '2030-01-02T03:04:05' });
+    await createThroughForm(con, {
+      'f-id': 'deal1',
+      'f-name': 'Deal 1',
+      'f-stock': '10',
+      'f-type': 'TIME_DEAL',
+      'f-start': '2030-01-02T03:04:05',
+    });
     await eventually('deal1 created', async () => (await admin('/waiting-item/deal1')).status === 200);
-    expect(await getItem('deal1')).toMatchObject({ type: 'TIME_DEAL', startAt: Date.parse('2030-01-02T03:04:05+09:00'), remainCount: 10 });
+    expect(await getItem('deal1')).toMatchObject({
+      type: 'TIME_DEAL',
+      startAt: Date.parse('2030-01-02T03:04:05+09:00'),
+      remainCount: 10,
+    });
 
-    await createThroughForm(con, { 'f-id': 'direct1', 'f-name': 'Coupons', 'f-stock': '20', 'f-mode': 'DIRECT', 'f-maxper': '2' });
+    await createThroughForm(con, {
+      'f-id': 'direct1',
+      'f-name': 'Coupons',
+      'f-stock': '20',
+      'f-mode': 'DIRECT',
+      'f-maxper': '2',
+    });
     await eventually('direct1 created', async () => (await admin('/waiting-item/direct1')).status === 200);
     expect(await getItem('direct1')).toMatchObject({ queueMode: 'DIRECT', maxPerUser: 2, remainCount: 20 });
 
@@ -126,13 +176,24 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     });
 
     // Field errors: values the browser lets through but the API refuses appear next to their own fields.
-    await createThroughForm(con, { 'f-id': 'bad1', 'f-name': 'Bad', 'f-stock': '1', 'f-lanes': 'vip, vip', 'f-url': 'ftp://shop.example/x' });
-    await eventually('field errors shown', async () => ((await con.textContent('#fe-lanes')) ?? '').includes('distinct'));
+    await createThroughForm(con, {
+      'f-id': 'bad1',
+      'f-name': 'Bad',
+      'f-stock': '1',
+      'f-lanes': 'vip, vip',
+      'f-url': 'ftp://shop.example/x',
+    });
+    await eventually('field errors shown', async () =>
+      ((await con.textContent('#fe-lanes')) ?? '').includes('distinct'),
+    );
     expect(await con.textContent('#fe-targetUrl')).toContain('http(s)');
     expect(await con.getAttribute('#f-lanes', 'aria-invalid')).toBe('true');
     expect(await con.textContent('#fe-itemName')).toBe('');
     expect((await admin('/waiting-item/bad1')).status).toBe(404);
-    const raw = await admin('/waiting-item/bad1/manually', { method: 'POST', body: { itemName: 'Bad', remainCount: 1, waitingQueueEnabled: true, lanes: ['vip', 'vip'] } });
+    const raw = await admin('/waiting-item/bad1/manually', {
+      method: 'POST',
+      body: { itemName: 'Bad', remainCount: 1, waitingQueueEnabled: true, lanes: ['vip', 'vip'] },
+    });
     expect(raw.status).toBe(400);
     expect(raw.body.data.fields.lanes).toContain('distinct');
 
@@ -140,7 +201,11 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     for (const id of ['deal1', 'direct1', 'lanes1']) await auditShown(con, 'item-upsert', id);
     const entries = await audit();
     const created = entries.find((e) => e.itemId === 'lanes1' && e.action === 'item-upsert');
-    expect(created).toMatchObject({ actor: ACTOR, before: null, after: { lanes: ['vip', 'regular'], maxWaiting: 1000 } });
+    expect(created).toMatchObject({
+      actor: ACTOR,
+      before: null,
+      after: { lanes: ['vip', 'regular'], maxWaiting: 1000 },
+    });
     expect(Math.abs(created.at - (await env!.client.time().then(([s]) => Number(s) * 1000)))).toBeLessThan(120_000);
     expect(entries.some((e) => e.itemId === 'bad1')).toBe(false);
     expect(await env!.client.exists(keys.adminAudit)).toBe(1);
@@ -164,11 +229,17 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     await con.waitForSelector('#confirm[open]');
     expect(await con.textContent('#confirm-text')).toContain('Pause admission');
     await con.click('#confirm-ok');
-    await eventually('paused', async () => (await admin('/waiting-queue/token-count-to-move')).body.data.tokenCountToMove === 0);
+    await eventually(
+      'paused',
+      async () => (await admin('/waiting-queue/token-count-to-move')).body.data.tokenCountToMove === 0,
+    );
     await auditShown(con, 'pause', '');
     await eventually('console paused', async () => (await con.textContent('#run-state')) === 'Paused');
     await con.click('#pause'); // resume: no confirmation
-    await eventually('resumed', async () => (await admin('/waiting-queue/token-count-to-move')).body.data.tokenCountToMove === 4);
+    await eventually(
+      'resumed',
+      async () => (await admin('/waiting-queue/token-count-to-move')).body.data.tokenCountToMove === 4,
+    );
     await auditShown(con, 'resume', '');
 
     // Disable asks; enable does not.
@@ -180,7 +251,10 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
     await con.click('#confirm-ok');
     await eventually('direct1 disabled', async () => (await getItem('direct1')).waitingQueueEnabled === false);
     await auditShown(con, 'item-disable', 'direct1');
-    await eventually('toggle says Enable', async () => (await row('direct1', 'button.toggle').textContent()) === 'Enable');
+    await eventually(
+      'toggle says Enable',
+      async () => (await row('direct1', 'button.toggle').textContent()) === 'Enable',
+    );
     await row('direct1', 'button.toggle').click();
     await eventually('direct1 enabled', async () => (await getItem('direct1')).waitingQueueEnabled === true);
     await auditShown(con, 'item-enable', 'direct1');
@@ -193,7 +267,10 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
 
     // A stock set through Edit asks first; Cancel sends nothing.
     await row('direct1', 'button.edit').click();
-    await eventually('form filled', async () => (await con.inputValue('#f-stock')) === '25' && (await con.inputValue('#f-mode')) === 'DIRECT');
+    await eventually(
+      'form filled',
+      async () => (await con.inputValue('#f-stock')) === '25' && (await con.inputValue('#f-mode')) === 'DIRECT',
+    );
     expect(await con.inputValue('#f-maxper')).toBe('2');
     await con.fill('#f-stock', '40');
     await con.click('#item-form button[type="submit"]');
@@ -207,15 +284,38 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
 
     const entries = await audit();
     const byAction = (a: string, id: string | null) => entries.find((e) => e.action === a && e.itemId === id);
-    expect(byAction('pause', null)).toMatchObject({ actor: ACTOR, before: { tokenCountToMove: 4 }, after: { tokenCountToMove: 0 } });
+    expect(byAction('pause', null)).toMatchObject({
+      actor: ACTOR,
+      before: { tokenCountToMove: 4 },
+      after: { tokenCountToMove: 0 },
+    });
     expect(byAction('resume', null)).toMatchObject({ before: { tokenCountToMove: 0 }, after: { tokenCountToMove: 4 } });
-    expect(byAction('item-disable', 'direct1')).toMatchObject({ before: { waitingQueueEnabled: true }, after: { waitingQueueEnabled: false } });
-    expect(byAction('restock', 'direct1')).toMatchObject({ before: { remainCount: 20 }, after: { remainCount: 25, quantity: 5 } });
-    expect(byAction('item-upsert', 'direct1')).toMatchObject({ before: { remainCount: 25 }, after: { remainCount: 40 } });
+    expect(byAction('item-disable', 'direct1')).toMatchObject({
+      before: { waitingQueueEnabled: true },
+      after: { waitingQueueEnabled: false },
+    });
+    expect(byAction('restock', 'direct1')).toMatchObject({
+      before: { remainCount: 20 },
+      after: { remainCount: 25, quantity: 5 },
+    });
+    expect(byAction('item-upsert', 'direct1')).toMatchObject({
+      before: { remainCount: 25 },
+      after: { remainCount: 40 },
+    });
     // Changes to an item also go to its outbox as admin.changed (so they reach Kafka and the ledger); the N does not.
     const events = (await readOutbox(env!.client, 'direct1')).filter((e) => e.type === 'admin.changed');
-    expect(events.map((e) => e.payload.action)).toEqual(['item-upsert', 'item-disable', 'item-enable', 'restock', 'item-upsert']);
-    expect(events[1].payload).toMatchObject({ actor: ACTOR, before: '{"waitingQueueEnabled":true}', after: '{"waitingQueueEnabled":false}' });
+    expect(events.map((e) => e.payload.action)).toEqual([
+      'item-upsert',
+      'item-disable',
+      'item-enable',
+      'restock',
+      'item-upsert',
+    ]);
+    expect(events[1].payload).toMatchObject({
+      actor: ACTOR,
+      before: '{"waitingQueueEnabled":true}',
+      after: '{"waitingQueueEnabled":false}',
+    });
     // Newest first, in Redis time order.
     expect(entries.map((e) => e.at)).toEqual([...entries.map((e) => e.at)].sort((a, b) => b - a));
     expect((await admin('/audit?limit=0')).status).toBe(400);
@@ -223,16 +323,38 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   });
 
   test('a retry under its Idempotency-Key records no second audit entry (restock, N, upsert)', async () => {
-    expect((await admin('/waiting-item/retry_stock/manually', { method: 'POST', body: { itemName: 'Retry stock', remainCount: 1, waitingQueueEnabled: true } })).status).toBe(200);
+    expect(
+      (
+        await admin('/waiting-item/retry_stock/manually', {
+          method: 'POST',
+          body: { itemName: 'Retry stock', remainCount: 1, waitingQueueEnabled: true },
+        })
+      ).status,
+    ).toBe(200);
     const count = async () => (await audit(500)).length;
     const before = await count();
-    const restock = () => admin('/waiting-item/retry_stock/restock', { method: 'POST', body: { quantity: 7 }, headers: { 'idempotency-key': 'console-retry-1' } });
+    const restock = () =>
+      admin('/waiting-item/retry_stock/restock', {
+        method: 'POST',
+        body: { quantity: 7 },
+        headers: { 'idempotency-key': 'console-retry-1' },
+      });
     expect((await restock()).status).toBe(200);
     expect((await restock()).status).toBe(200);
-    const setN = () => admin('/waiting-queue/token-count-to-move', { method: 'PUT', body: { tokenCountToMove: 6 }, headers: { 'idempotency-key': 'console-retry-2' } });
+    const setN = () =>
+      admin('/waiting-queue/token-count-to-move', {
+        method: 'PUT',
+        body: { tokenCountToMove: 6 },
+        headers: { 'idempotency-key': 'console-retry-2' },
+      });
     expect((await setN()).status).toBe(200);
     expect((await setN()).status).toBe(200);
-    const upsert = () => admin('/waiting-item/retry1/manually', { method: 'POST', body: { itemName: 'Retry', remainCount: 3, waitingQueueEnabled: true }, headers: { 'idempotency-key': 'console-retry-3' } });
+    const upsert = () =>
+      admin('/waiting-item/retry1/manually', {
+        method: 'POST',
+        body: { itemName: 'Retry', remainCount: 3, waitingQueueEnabled: true },
+        headers: { 'idempotency-key': 'console-retry-3' },
+      });
     expect((await upsert()).status).toBe(200);
     expect((await upsert()).status).toBe(200);
     expect(await count()).toBe(before + 3);
@@ -241,10 +363,20 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   });
 
   test('charts draw from the server history: after a reload and in a second operator context, with the same ticks', async () => {
-    const r = await admin('/waiting-item/flow1/manually', { method: 'POST', body: { itemName: 'Flow', remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 } });
+    const r = await admin('/waiting-item/flow1/manually', {
+      method: 'POST',
+      body: { itemName: 'Flow', remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 },
+    });
     expect(r.status).toBe(200);
     for (let i = 0; i < 15; i++) {
-      expect((await call(`${api.url}/api/v1/item/flow1/waiting-queue`, { method: 'POST', headers: { 'user-id': `flow_user_${i}` } })).status).toBe(200);
+      expect(
+        (
+          await call(`${api.url}/api/v1/item/flow1/waiting-queue`, {
+            method: 'POST',
+            headers: { 'user-id': `flow_user_${i}` },
+          })
+        ).status,
+      ).toBe(200);
     }
     await eventually('5 ticks of flow1 in the history', async () => {
       const h = (await admin('/history?itemId=flow1')).body.data;
@@ -259,7 +391,9 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
 
     const con = await openConsole();
     await con.reload();
-    await con.waitForFunction(() => document.getElementById('auth-state')?.textContent === 'Signed in', undefined, { timeout: LONG });
+    await con.waitForFunction(() => document.getElementById('auth-state')?.textContent === 'Signed in', undefined, {
+      timeout: LONG,
+    });
     await con.selectOption('#chart-item', 'flow1');
     const points = async (p: Page) => Number(await p.getAttribute('#chart-queue', 'data-points'));
     await eventually('flow1 charts drawn from the history', async () => (await points(con)) >= history.samples.length);
@@ -276,18 +410,32 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
   });
 
   test('no sideways scrolling at 1024 and 768 px; every action button stays within the window', async () => {
-    const long = { itemName: 'A rather long item name for a drop with lanes', remainCount: 100000, waitingQueueEnabled: true, lanes: ['vip', 'regular'], tokenCountToMove: 5 };
-    expect((await admin('/waiting-item/layout_with_a_long_item_identifier/manually', { method: 'POST', body: long })).status).toBe(200);
+    const long = {
+      itemName: 'A rather long item name for a drop with lanes',
+      remainCount: 100000,
+      waitingQueueEnabled: true,
+      lanes: ['vip', 'regular'],
+      tokenCountToMove: 5,
+    };
+    expect(
+      (await admin('/waiting-item/layout_with_a_long_item_identifier/manually', { method: 'POST', body: long })).status,
+    ).toBe(200);
     for (const width of [1024, 768]) {
       const con = await openConsole(width);
       await con.waitForSelector('tr[data-item-id="layout_with_a_long_item_identifier"]', { timeout: LONG });
-      await con.waitForFunction(() => Number(document.getElementById('chart-queue')?.getAttribute('data-points')) > 0, undefined, { timeout: LONG });
+      await con.waitForFunction(
+        () => Number(document.getElementById('chart-queue')?.getAttribute('data-points')) > 0,
+        undefined,
+        { timeout: LONG },
+      );
       const m = await con.evaluate(() => {
         const buttons = Array.from(document.querySelectorAll('#items button, #items input'));
         return {
           scrollWidth: document.documentElement.scrollWidth,
           clientWidth: document.documentElement.clientWidth,
-          outside: buttons.filter((b) => b.getBoundingClientRect().right > window.innerWidth || b.getBoundingClientRect().left < 0).length,
+          outside: buttons.filter(
+            (b) => b.getBoundingClientRect().right > window.innerWidth || b.getBoundingClientRect().left < 0,
+          ).length,
           buttons: buttons.length,
         };
       });
@@ -295,7 +443,10 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
       expect(m.buttons).toBeGreaterThan(0);
       expect(m.outside).toBe(0);
       const wrap = await con.evaluate(() => {
-        const w = document.querySelectorAll('.table-wrap')[0] as unknown as { scrollWidth: number; clientWidth: number };
+        const w = document.querySelectorAll('.table-wrap')[0] as unknown as {
+          scrollWidth: number;
+          clientWidth: number;
+        };
         return { scrollWidth: w.scrollWidth, clientWidth: w.clientWidth };
       });
       expect(wrap.scrollWidth).toBeLessThanOrEqual(wrap.clientWidth);

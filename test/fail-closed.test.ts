@@ -87,10 +87,13 @@ const yaml = require('js-yaml') as { safeLoad(text: string): unknown };
  * `${VAR:-default}` becomes its default, `${VAR}` blank.
  */
 function composeEnvironment(service: string): Record<string, string> {
-  const compose = yaml.safeLoad(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { environment?: Record<string, unknown> }> };
+  const compose = yaml.safeLoad(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { environment?: Record<string, unknown> }>;
+  };
   const raw = compose.services[service]?.environment ?? {};
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) out[k] = String(v).replace(/\$\{[A-Z_]+(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
+  for (const [k, v] of Object.entries(raw))
+    out[k] = String(v).replace(/\$\{[A-Z_]+(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
   return out;
 }
 
@@ -127,11 +130,18 @@ describe('fail closed outside development mode (real processes)', () => {
 
   test('the api refuses to start outside DEV_MODE without INTERNAL_TOKEN, TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK (blank = unset), naming each in one message', async () => {
     const port = await freePort();
-    const l = start('api', { REDIS_URL: env.url, API_HOST: '127.0.0.1', API_PORT: String(port), INTERNAL_TOKEN: '  ', TOKEN_SECRET: '' });
+    const l = start('api', {
+      REDIS_URL: env.url,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+      INTERNAL_TOKEN: '  ',
+      TOKEN_SECRET: '',
+    });
     const result = await settle(l);
     expect(result).toEqual({ kind: 'exited', code: 1 });
     const message = l.output();
-    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK']) expect(message).toContain(`${name}: required unless DEV_MODE=1`);
+    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK'])
+      expect(message).toContain(`${name}: required unless DEV_MODE=1`);
     // Nothing listened: an anonymous client never reached the internal API.
     await expect(fetch(`http://127.0.0.1:${port}/internal/v1/reservations/1.1`)).rejects.toThrow();
   }, 40_000);
@@ -139,18 +149,34 @@ describe('fail closed outside development mode (real processes)', () => {
   test('with the secrets set outside DEV_MODE, the api starts and its internal API answers 401 without the bearer', async () => {
     const key = await entryPassKey();
     const api = await readyApi({ INTERNAL_TOKEN, TOKEN_SECRET: SECRET_1, ENTRY_PASS_PRIVATE_JWK: key.privateJwk });
-    for (const [method, path] of [['GET', '/internal/v1/reservations/1.1'], ['POST', '/internal/v1/reservations/1.1/cancel'], ['POST', '/internal/v1/item/x/waiting-queue/u-x-00000000-0000-4000-8000-000000000000/consume']]) {
+    for (const [method, path] of [
+      ['GET', '/internal/v1/reservations/1.1'],
+      ['POST', '/internal/v1/reservations/1.1/cancel'],
+      ['POST', '/internal/v1/item/x/waiting-queue/u-x-00000000-0000-4000-8000-000000000000/consume'],
+    ]) {
       const r = await call(`${api.url}${path}`, { method });
-      expect({ path, status: r.status, errorCode: r.body.errorCode }).toEqual({ path, status: 401, errorCode: 'UNAUTHORIZED' });
+      expect({ path, status: r.status, errorCode: r.body.errorCode }).toEqual({
+        path,
+        status: 401,
+        errorCode: 'UNAUTHORIZED',
+      });
     }
   }, 40_000);
 
   test('blank TOKEN_COUNT_TO_MOVE and MAX_IN_FLIGHT mean unset: the defaults 10 and 1000, not 0 (paused admission, shedding off)', async () => {
     await redis.flushall();
     const adminPort = await freePort();
-    const scheduler = start('scheduler', { REDIS_URL: env.url, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort), ADMIN_TOKEN, TOKEN_COUNT_TO_MOVE: '' });
+    const scheduler = start('scheduler', {
+      REDIS_URL: env.url,
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: String(adminPort),
+      ADMIN_TOKEN,
+      TOKEN_COUNT_TO_MOVE: '',
+    });
     expect(await settle(scheduler)).toEqual({ kind: 'ready' });
-    const n = await call(`http://127.0.0.1:${adminPort}${ADMIN}/waiting-queue/token-count-to-move`, { headers: bearer(ADMIN_TOKEN) });
+    const n = await call(`http://127.0.0.1:${adminPort}${ADMIN}/waiting-queue/token-count-to-move`, {
+      headers: bearer(ADMIN_TOKEN),
+    });
     expect(n.body.data).toEqual({ tokenCountToMove: 10 });
 
     const api = await readyApi({ DEV_MODE: '1', MAX_IN_FLIGHT: ' ' });
@@ -162,11 +188,16 @@ describe('fail closed outside development mode (real processes)', () => {
     // Blank: the default port. Another process may hold 8080 on this machine: then the api fails to bind 8080,
     // which still shows that it did not pick a random port.
     const blank = start('api', { REDIS_URL: env.url, DEV_MODE: '1', API_HOST: '127.0.0.1', API_PORT: '' });
-    const listening = await waitFor('the api to listen or to fail', async () => {
-      const out = blank.output();
-      return out.includes('"msg":"api listening; warming up"') || blank.child.exitCode !== null ? out : undefined;
-    }, 30_000);
-    if (listening.includes('"msg":"api listening; warming up"')) expect(listening).toMatch(/"port":8080,"msg":"api listening; warming up"/);
+    const listening = await waitFor(
+      'the api to listen or to fail',
+      async () => {
+        const out = blank.output();
+        return out.includes('"msg":"api listening; warming up"') || blank.child.exitCode !== null ? out : undefined;
+      },
+      30_000,
+    );
+    if (listening.includes('"msg":"api listening; warming up"'))
+      expect(listening).toMatch(/"port":8080,"msg":"api listening; warming up"/);
     else expect(listening).toMatch(/EADDRINUSE.*8080/);
     await blank.stop();
 
@@ -174,7 +205,13 @@ describe('fail closed outside development mode (real processes)', () => {
     expect(await settle(zero)).toEqual({ kind: 'exited', code: 1 });
     expect(zero.output()).toContain('API_PORT: Number must be greater than or equal to 1');
 
-    const both = start('api', { REDIS_URL: env.url, DEV_MODE: '1', API_HOST: '127.0.0.1', API_PORT: '70000', ENTRY_TTL_SECONDS: '0' });
+    const both = start('api', {
+      REDIS_URL: env.url,
+      DEV_MODE: '1',
+      API_HOST: '127.0.0.1',
+      API_PORT: '70000',
+      ENTRY_TTL_SECONDS: '0',
+    });
     expect(await settle(both)).toEqual({ kind: 'exited', code: 1 });
     expect(both.output()).toContain('API_PORT: Number must be less than or equal to 65535');
     expect(both.output()).toContain('ENTRY_TTL_SECONDS: Number must be greater than or equal to 1');
@@ -202,7 +239,10 @@ describe('fail closed outside development mode (real processes)', () => {
       expect(l.output()).toContain('TOKEN_SECRET: required unless DEV_MODE=1');
       expect(l.output()).toContain('ENTRY_PASS_PRIVATE_JWK: required unless DEV_MODE=1');
     }
-    expect([aOutcome, bOutcome]).toEqual([{ kind: 'exited', code: 1 }, { kind: 'exited', code: 1 }]);
+    expect([aOutcome, bOutcome]).toEqual([
+      { kind: 'exited', code: 1 },
+      { kind: 'exited', code: 1 },
+    ]);
 
     // With the secrets from the environment, a FLUSHALL between two starts changes nothing.
     const key = await entryPassKey();
@@ -224,15 +264,29 @@ describe('fail closed outside development mode (real processes)', () => {
     expect(api.DEV_MODE).toBe('0');
     // Run them as compose would, on this test's Redis and free loopback ports.
     const adminPort = await freePort();
-    const s = start('scheduler', { ...scheduler, KAFKA_BROKERS: '', REDIS_URL: env.url, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) });
+    const s = start('scheduler', {
+      ...scheduler,
+      KAFKA_BROKERS: '',
+      REDIS_URL: env.url,
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: String(adminPort),
+    });
     const a = start('api', { ...api, REDIS_URL: env.url, API_HOST: '127.0.0.1', API_PORT: String(await freePort()) });
     expect(await settle(s)).toEqual({ kind: 'exited', code: 1 });
     expect(s.output()).toContain('ADMIN_TOKEN: required unless DEV_MODE=1');
     expect(await settle(a)).toEqual({ kind: 'exited', code: 1 });
-    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK']) expect(a.output()).toContain(`${name}: required unless DEV_MODE=1`);
+    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK'])
+      expect(a.output()).toContain(`${name}: required unless DEV_MODE=1`);
 
     // With the secrets (as `npm run compose:env` writes them), the scheduler starts and its admin API needs the bearer.
-    const withToken = start('scheduler', { ...scheduler, ADMIN_TOKEN, KAFKA_BROKERS: '', REDIS_URL: env.url, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) });
+    const withToken = start('scheduler', {
+      ...scheduler,
+      ADMIN_TOKEN,
+      KAFKA_BROKERS: '',
+      REDIS_URL: env.url,
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: String(adminPort),
+    });
     expect(await settle(withToken)).toEqual({ kind: 'ready' });
     expect((await call(`http://127.0.0.1:${adminPort}${ADMIN}/waiting-queue/token-count`)).status).toBe(401);
   }, 90_000);
@@ -242,7 +296,11 @@ describe('fail closed outside development mode (real processes)', () => {
     const items = new ItemStore(redis);
     await items.upsert('rot', { itemName: 'rot', remainCount: 10, waitingQueueEnabled: true });
     const [oldKey, newKey] = await Promise.all([entryPassKey(), entryPassKey()]);
-    const before = await readyApi({ INTERNAL_TOKEN, TOKEN_SECRET: SECRET_1, ENTRY_PASS_PRIVATE_JWK: oldKey.privateJwk });
+    const before = await readyApi({
+      INTERNAL_TOKEN,
+      TOKEN_SECRET: SECRET_1,
+      ENTRY_PASS_PRIVATE_JWK: oldKey.privateJwk,
+    });
     const rotated = await readyApi({
       INTERNAL_TOKEN,
       TOKEN_SECRET: SECRET_2,
@@ -250,7 +308,11 @@ describe('fail closed outside development mode (real processes)', () => {
       ENTRY_PASS_PRIVATE_JWK: newKey.privateJwk,
       ENTRY_PASS_PUBLIC_JWKS: JSON.stringify({ keys: [oldKey.publicJwk] }),
     });
-    const newOnly = await readyApi({ INTERNAL_TOKEN, TOKEN_SECRET: SECRET_2, ENTRY_PASS_PRIVATE_JWK: newKey.privateJwk });
+    const newOnly = await readyApi({
+      INTERNAL_TOKEN,
+      TOKEN_SECRET: SECRET_2,
+      ENTRY_PASS_PRIVATE_JWK: newKey.privateJwk,
+    });
 
     const token = (await register(before.url, 'rot', 'carol')).body.data.waitingQueueToken;
     await new QueueStore(redis).admit('rot', { tokenCountToMove: 10, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });

@@ -19,8 +19,11 @@ const ROOT = join(__dirname, '..');
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 const haveProm = existsSync(PROMETHEUS) && existsSync(PROMTOOL);
-// eslint-disable-next-line no-console
-if (!haveProm) console.warn(`grafana-dashboard.test.ts: SKIPPED, ${PROMETHEUS} / ${PROMTOOL} not installed (apt-get install prometheus)`);
+if (!haveProm)
+  // eslint-disable-next-line no-console
+  console.warn(
+    `grafana-dashboard.test.ts: SKIPPED, ${PROMETHEUS} / ${PROMTOOL} not installed (apt-get install prometheus)`,
+  );
 const maybe = haveProm ? describe : describe.skip;
 
 interface Panel {
@@ -38,7 +41,11 @@ maybe('Grafana dashboard on a real Prometheus, on a healthy system', () => {
   let dir = '';
 
   const query = async (expr: string): Promise<{ status: string; error?: string; data?: { result: unknown[] } }> =>
-    (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json() as Promise<{ status: string; error?: string; data?: { result: unknown[] } }>;
+    (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json() as Promise<{
+      status: string;
+      error?: string;
+      data?: { result: unknown[] };
+    }>;
 
   beforeAll(async () => {
     env = await testRedis();
@@ -53,18 +60,33 @@ maybe('Grafana dashboard on a real Prometheus, on a healthy system', () => {
     });
     expect(up.status).toBe(200);
     for (let i = 0; i < 5; i++) {
-      const r = await call(`${api.url}/api/v1/item/g1/waiting-queue`, { method: 'POST', headers: { 'user-id': `g_user_${i}` } });
+      const r = await call(`${api.url}/api/v1/item/g1/waiting-queue`, {
+        method: 'POST',
+        headers: { 'user-id': `g_user_${i}` },
+      });
       expect(r.status).toBe(200);
     }
 
     dir = mkdtempSync(join(tmpdir(), 'wq-prom-'));
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
-    const job = (name: string, url: string) => `  - job_name: ${name}\n    static_configs:\n      - targets: ["${new URL(url).host}"]\n        labels:\n          service: ${name}\n`;
-    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${job('api', api.url)}${job('scheduler', scheduler.url)}`);
-    prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const job = (name: string, url: string) =>
+      `  - job_name: ${name}\n    static_configs:\n      - targets: ["${new URL(url).host}"]\n        labels:\n          service: ${name}\n`;
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${job('api', api.url)}${job('scheduler', scheduler.url)}`,
+    );
+    prom = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     prom.stderr!.on('data', (d) => (stderr += d));
     // Ready once both targets have been scraped for a few seconds (rate() over [1m] needs two samples).
@@ -94,12 +116,18 @@ maybe('Grafana dashboard on a real Prometheus, on a healthy system', () => {
   });
 
   test('promtool accepts the repository Prometheus config', () => {
-    const r = spawnSync(PROMTOOL, ['check', 'config', '--syntax-only', join(ROOT, 'deploy/prometheus/prometheus.yml')], { encoding: 'utf8' });
+    const r = spawnSync(
+      PROMTOOL,
+      ['check', 'config', '--syntax-only', join(ROOT, 'deploy/prometheus/prometheus.yml')],
+      { encoding: 'utf8' },
+    );
     expect({ status: r.status, out: r.stdout + r.stderr }).toMatchObject({ status: 0 });
   });
 
   test('every panel query is valid PromQL and returns a series (0, not "No data"): Redis errors, consumes before the first, error responses', async () => {
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/waiting-queue.json'), 'utf8')) as { panels: Panel[] };
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/waiting-queue.json'), 'utf8')) as {
+      panels: Panel[];
+    };
     const empty: string[] = [];
     const invalid: string[] = [];
     for (const p of dashboard.panels) {
@@ -112,7 +140,8 @@ maybe('Grafana dashboard on a real Prometheus, on a healthy system', () => {
     expect(invalid).toEqual([]);
     expect(empty).toEqual([]);
     // The healthy system's truth in the panels that must not say "No data": 0 Redis errors/s, 0 consumes/s.
-    const value = async (expr: string) => ((await query(expr)).data!.result as { value: [number, string] }[]).map((s) => Number(s.value[1]));
+    const value = async (expr: string) =>
+      ((await query(expr)).data!.result as { value: [number, string] }[]).map((s) => Number(s.value[1]));
     const exprOf = (title: string) => dashboard.panels.find((p) => p.title === title)!.targets!;
     expect(await value(exprOf('Redis errors per second')[0].expr)).toEqual([0]);
     const consumes = exprOf('Registrations and consumes per second').find((t) => t.expr.includes('wq_consumes_total'))!;

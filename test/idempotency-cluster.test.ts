@@ -40,7 +40,11 @@ describe('every write takes effect exactly once on a Redis Cluster', () => {
 
   test('a restock whose reply is lost fails as unavailable, is not sent again, and its retry with the key adds nothing', async () => {
     const itemId = 'idem_cluster';
-    await new ItemStore(observer).upsert(itemId, { itemName: itemId, remainCount: 10, waitingQueueEnabled: true }, { register: false });
+    await new ItemStore(observer).upsert(
+      itemId,
+      { itemName: itemId, remainCount: 10, waitingQueueEnabled: true },
+      { register: false },
+    );
     const stockOf = async () => Number(await observer.hget(keys.item(itemId), 'remainCount'));
     const store = new ItemStore(product);
     const idem: IdempotentRequest = { key: 'cluster-restock-1', fingerprint: 'restock 20' };
@@ -61,7 +65,12 @@ describe('every write takes effect exactly once on a Redis Cluster', () => {
     await sleep(500); // longer than any resend delay of ioredis (retryDelayOnFailover: 100 ms by default)
     expect(await stockOf()).toBe(31);
 
-    const retry = await waitFor('the client is back', () => store.restock(itemId, 20, idem).catch(() => undefined), 15_000, 200);
+    const retry = await waitFor(
+      'the client is back',
+      () => store.restock(itemId, 20, idem).catch(() => undefined),
+      15_000,
+      200,
+    );
     expect(retry).toBe(31);
     expect(await stockOf()).toBe(31);
   });

@@ -18,7 +18,17 @@ const MAX_KEYS = 5;
 describe('Idempotency-Key records: what an anonymous client can make the api record', () => {
   const env = useStack({
     name: 'idempotency-edges-test',
-    services: [{ name: 'api', env: { LOG_LEVEL: 'warn', INTERNAL_TOKEN: INTERNAL, IDEMPOTENCY_MAX_KEYS: String(MAX_KEYS), MAX_IN_FLIGHT: '0' } }],
+    services: [
+      {
+        name: 'api',
+        env: {
+          LOG_LEVEL: 'warn',
+          INTERNAL_TOKEN: INTERNAL,
+          IDEMPOTENCY_MAX_KEYS: String(MAX_KEYS),
+          MAX_IN_FLIGHT: '0',
+        },
+      },
+    ],
     startTimeoutMs: 60_000,
   });
   let redis: RedisClient;
@@ -61,7 +71,8 @@ describe('Idempotency-Key records: what an anonymous client can make the api rec
     expect(first.consumed).toBe(true);
 
     // An anonymous client: claims on a waiting-room item (409 ITEM_NOT_DIRECT), each with a new key.
-    for (let i = 0; i < MAX_KEYS * 2; i++) expectFailure(await claimAs(itemId, `mallory${i}`, `flood-${i}`), 409, 'ITEM_NOT_DIRECT');
+    for (let i = 0; i < MAX_KEYS * 2; i++)
+      expectFailure(await claimAs(itemId, `mallory${i}`, `flood-${i}`), 409, 'ITEM_NOT_DIRECT');
 
     // The order service's retry (its reply was lost) still gets its first answer, not NOT_ADMITTED.
     expect(expectSuccess(await consume())).toEqual(first);
@@ -73,7 +84,14 @@ describe('Idempotency-Key records: what an anonymous client can make the api rec
     const opensAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 1500;
     await items.upsert(
       itemId,
-      { itemName: itemId, remainCount: 3, waitingQueueEnabled: true, queueMode: 'DIRECT', type: 'TIME_DEAL', startAt: opensAt },
+      {
+        itemName: itemId,
+        remainCount: 3,
+        waitingQueueEnabled: true,
+        queueMode: 'DIRECT',
+        type: 'TIME_DEAL',
+        startAt: opensAt,
+      },
       { register: false },
     );
     const early = await claimAs(itemId, 'nina', 'nina-claim-1');

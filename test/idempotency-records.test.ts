@@ -21,7 +21,11 @@ describe('Idempotency-Key records: TTL and bounded memory', () => {
 
   test('an item keeps at most maxKeys records, the oldest go first', async () => {
     const itemId = 'rec_cap';
-    await new ItemStore(redis).upsert(itemId, { itemName: itemId, remainCount: 0, waitingQueueEnabled: true }, { register: false });
+    await new ItemStore(redis).upsert(
+      itemId,
+      { itemName: itemId, remainCount: 0, waitingQueueEnabled: true },
+      { register: false },
+    );
     const store = new ItemStore(redis, { ttlMs: 60_000, maxKeys: 3 });
     for (let i = 1; i <= 5; i++) await store.restock(itemId, 1, key(`k${i}`, 1));
     expect(await stockOf(itemId)).toBe(5);
@@ -35,7 +39,11 @@ describe('Idempotency-Key records: TTL and bounded memory', () => {
 
   test('records expire after the TTL, and so do both keys of an item nobody writes any more', async () => {
     const itemId = 'rec_ttl';
-    await new ItemStore(redis).upsert(itemId, { itemName: itemId, remainCount: 0, waitingQueueEnabled: true }, { register: false });
+    await new ItemStore(redis).upsert(
+      itemId,
+      { itemName: itemId, remainCount: 0, waitingQueueEnabled: true },
+      { register: false },
+    );
     const store = new ItemStore(redis, { ttlMs: 1000, maxKeys: 100 });
     expect(await store.restock(itemId, 2, key('t1', 2))).toBe(2);
     expect(await store.restock(itemId, 2, key('t1', 2))).toBe(2);
@@ -57,7 +65,11 @@ describe('Idempotency-Key records: TTL and bounded memory', () => {
 
   test('a write without a key records nothing', async () => {
     const itemId = 'rec_none';
-    await new ItemStore(redis).upsert(itemId, { itemName: itemId, remainCount: 0, waitingQueueEnabled: true }, { register: false });
+    await new ItemStore(redis).upsert(
+      itemId,
+      { itemName: itemId, remainCount: 0, waitingQueueEnabled: true },
+      { register: false },
+    );
     await new ItemStore(redis).restock(itemId, 1);
     for (const k of keys.idempotency(itemId)) expect(await redis.exists(k)).toBe(0);
   });

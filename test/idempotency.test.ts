@@ -33,8 +33,14 @@ describe('every write takes effect exactly once', () => {
   let keyCount = 0;
   const newKey = (what: string) => `${what}-${process.pid}-${++keyCount}`;
 
-  const internal = (key?: string) => ({ authorization: `Bearer ${INTERNAL}`, ...(key === undefined ? {} : { 'idempotency-key': key }) });
-  const admin = (key?: string) => ({ authorization: `Bearer ${ADMIN_TOKEN}`, ...(key === undefined ? {} : { 'idempotency-key': key }) });
+  const internal = (key?: string) => ({
+    authorization: `Bearer ${INTERNAL}`,
+    ...(key === undefined ? {} : { 'idempotency-key': key }),
+  });
+  const admin = (key?: string) => ({
+    authorization: `Bearer ${ADMIN_TOKEN}`,
+    ...(key === undefined ? {} : { 'idempotency-key': key }),
+  });
   const stockOf = async (itemId: string) => Number(await redis.hget(keys.item(itemId), 'remainCount'));
 
   /** Loads the script into Redis (so that the product sends EVALSHA, never EVAL) and arms the proxy with its SHA-1. */
@@ -106,7 +112,11 @@ describe('every write takes effect exactly once', () => {
     expect(await stockOf(itemId)).toBe(30);
     expect((await readOutbox(redis, itemId)).filter((e) => e.type === 'item.restocked')).toHaveLength(1);
 
-    expectFailure(await call(url, { method: 'POST', headers: admin(key), body: { quantity: 5 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectFailure(
+      await call(url, { method: 'POST', headers: admin(key), body: { quantity: 5 } }),
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    );
     expect(await stockOf(itemId)).toBe(30);
     // Without a key a restock is a new restock each time, as before.
     expectSuccess(await call(url, { method: 'POST', headers: admin(), body: { quantity: 1 } }));
@@ -132,12 +142,20 @@ describe('every write takes effect exactly once', () => {
     expectFailure(await call(url(other), { method: 'POST', headers: internal(key) }), 422, 'IDEMPOTENCY_KEY_REUSED');
     expect(await redis.zscore(keys.admitted(itemId), 'cid')).not.toBeNull();
     // A new key is a new request: the admission is gone.
-    expectFailure(await call(url(token), { method: 'POST', headers: internal(newKey('consume')) }), 409, 'NOT_ADMITTED');
+    expectFailure(
+      await call(url(token), { method: 'POST', headers: internal(newKey('consume')) }),
+      409,
+      'NOT_ADMITTED',
+    );
   });
 
   test('reserve, confirm and cancel (internal, express): one reservation, one settlement each, retries answer the first', async () => {
     const itemId = 'idem_reserve';
-    await items.upsert(itemId, { itemName: itemId, remainCount: 5, waitingQueueEnabled: true, maxPerUser: 3 }, { register: false });
+    await items.upsert(
+      itemId,
+      { itemName: itemId, remainCount: 5, waitingQueueEnabled: true, maxPerUser: 3 },
+      { register: false },
+    );
     const token = await admitted(itemId, 'rita');
     const url = `${api.url}/internal/v1/item/${itemId}/reservations`;
     const body = { waitingQueueToken: token, userId: 'rita', quantity: 2 };
@@ -154,7 +172,11 @@ describe('every write takes effect exactly once', () => {
     const reservation = expectSuccess(retry);
     expect(reservation).toMatchObject({ itemId, userId: 'rita', quantity: 2, status: 'PENDING', remainCount: 3 });
     expectSameAnswer(await call(url, { method: 'POST', headers: internal(key), body }), retry);
-    expectFailure(await call(url, { method: 'POST', headers: internal(key), body: { ...body, quantity: 1 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectFailure(
+      await call(url, { method: 'POST', headers: internal(key), body: { ...body, quantity: 1 } }),
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    );
     expect(await stockOf(itemId)).toBe(3);
     expect(await redis.hlen(keys.reservations(itemId))).toBe(1);
 
@@ -165,13 +187,20 @@ describe('every write takes effect exactly once', () => {
     expectUnavailable(await call(confirmUrl, { method: 'POST', headers: internal(confirmKey) }));
     await confirmDropped;
     const confirmRetry = await retried(() => call(confirmUrl, { method: 'POST', headers: internal(confirmKey) }));
-    expect(expectSuccess(confirmRetry)).toMatchObject({ reservationId: reservation.reservationId, status: 'CONFIRMED' });
+    expect(expectSuccess(confirmRetry)).toMatchObject({
+      reservationId: reservation.reservationId,
+      status: 'CONFIRMED',
+    });
     expectSameAnswer(await call(confirmUrl, { method: 'POST', headers: internal(confirmKey) }), confirmRetry);
     expect((await readOutbox(redis, itemId)).filter((e) => e.type === 'reservation.confirmed')).toHaveLength(1);
 
     // cancel, of a second reservation
     const second = expectSuccess(
-      await call(url, { method: 'POST', headers: internal(), body: { waitingQueueToken: await admitted(itemId, 'carl'), userId: 'carl', quantity: 1 } }),
+      await call(url, {
+        method: 'POST',
+        headers: internal(),
+        body: { waitingQueueToken: await admitted(itemId, 'carl'), userId: 'carl', quantity: 1 },
+      }),
     );
     expect(await stockOf(itemId)).toBe(2);
     const cancelUrl = `${api.url}/internal/v1/reservations/${second.reservationId}/cancel`;
@@ -186,14 +215,25 @@ describe('every write takes effect exactly once', () => {
     expect(await stockOf(itemId)).toBe(3);
     expect((await readOutbox(redis, itemId)).filter((e) => e.type === 'reservation.cancelled')).toHaveLength(1);
     // The confirm key names the confirm: the same key on the cancel is another request.
-    expectFailure(await call(cancelUrl, { method: 'POST', headers: internal(confirmKey) }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectFailure(
+      await call(cancelUrl, { method: 'POST', headers: internal(confirmKey) }),
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    );
   });
 
   test('claim (public, node:http fast path and express): one claim per dropped reply, the retry gets the claim, not ALREADY_CLAIMED', async () => {
     const itemId = 'idem_claim';
-    await items.upsert(itemId, { itemName: itemId, remainCount: 3, waitingQueueEnabled: true, queueMode: 'DIRECT' }, { register: false });
+    await items.upsert(
+      itemId,
+      { itemName: itemId, remainCount: 3, waitingQueueEnabled: true, queueMode: 'DIRECT' },
+      { register: false },
+    );
     const url = `${api.url}/api/v1/item/${itemId}/claims`;
-    const headers = (userId: string, key?: string) => ({ 'user-id': userId, ...(key === undefined ? {} : { 'idempotency-key': key }) });
+    const headers = (userId: string, key?: string) => ({
+      'user-id': userId,
+      ...(key === undefined ? {} : { 'idempotency-key': key }),
+    });
     const key = newKey('claim');
 
     // No body: the fast path answers.
@@ -217,7 +257,9 @@ describe('every write takes effect exactly once', () => {
     expectUnavailable(await call(url, { method: 'POST', headers: headers('cleo', expressKey), body: {} }));
     await expressDropped;
     expect(await stockOf(itemId)).toBe(1);
-    const expressRetry = await retried(() => call(url, { method: 'POST', headers: headers('cleo', expressKey), body: {} }));
+    const expressRetry = await retried(() =>
+      call(url, { method: 'POST', headers: headers('cleo', expressKey), body: {} }),
+    );
     expect(expectSuccess(expressRetry)).toMatchObject({ itemId, userId: 'cleo', remainCount: 1 });
     expect(await redis.hlen(keys.claims(itemId))).toBe(2);
   });
@@ -238,7 +280,11 @@ describe('every write takes effect exactly once', () => {
     const got = await call(`${scheduler.url}${ADMIN}/waiting-item/${itemId}`, { headers: admin() });
     expect(retry.headers.get('etag')).toBe(got.headers.get('etag'));
     expect(await version()).toBe(1);
-    expectFailure(await call(url, { method: 'POST', headers: admin(key), body: { ...body, itemName: 'Other' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectFailure(
+      await call(url, { method: 'POST', headers: admin(key), body: { ...body, itemName: 'Other' } }),
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    );
 
     // An update under If-Match: its own retry is not refused by the version it moved.
     const update = { itemName: 'Renamed', waitingQueueEnabled: true };
@@ -248,13 +294,24 @@ describe('every write takes effect exactly once', () => {
     expectUnavailable(await call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }));
     await updateDropped;
     expect(await version()).toBe(2);
-    const updateRetry = await retried(() => call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }));
+    const updateRetry = await retried(() =>
+      call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }),
+    );
     expect(expectSuccess(updateRetry)).toMatchObject({ itemId, itemName: 'Renamed', remainCount: 7 });
-    expectSameAnswer(await call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }), updateRetry);
-    expect(updateRetry.headers.get('etag')).toBe((await call(`${scheduler.url}${ADMIN}/waiting-item/${itemId}`, { headers: admin() })).headers.get('etag'));
+    expectSameAnswer(
+      await call(url, { method: 'POST', headers: { ...admin(updateKey), ...ifMatch }, body: update }),
+      updateRetry,
+    );
+    expect(updateRetry.headers.get('etag')).toBe(
+      (await call(`${scheduler.url}${ADMIN}/waiting-item/${itemId}`, { headers: admin() })).headers.get('etag'),
+    );
     expect(await version()).toBe(2);
     // Without the key, the same If-Match is stale now.
-    expectFailure(await call(url, { method: 'POST', headers: { ...admin(), ...ifMatch }, body: update }), 412, 'PRECONDITION_FAILED');
+    expectFailure(
+      await call(url, { method: 'POST', headers: { ...admin(), ...ifMatch }, body: update }),
+      412,
+      'PRECONDITION_FAILED',
+    );
   });
 
   test('global N (admin): a dropped reply is 503, the retry answers the N that was set', async () => {
@@ -275,7 +332,11 @@ describe('every write takes effect exactly once', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1, waitingQueueEnabled: true }, { register: false });
     const url = `${scheduler.url}${ADMIN}/waiting-item/${itemId}/restock`;
     for (const bad of ['', 'x'.repeat(256), 'tab\there']) {
-      expectFailure(await call(url, { method: 'POST', headers: admin(bad), body: { quantity: 1 } }), 400, 'INVALID_PARAMETER');
+      expectFailure(
+        await call(url, { method: 'POST', headers: admin(bad), body: { quantity: 1 } }),
+        400,
+        'INVALID_PARAMETER',
+      );
     }
     expect(await stockOf(itemId)).toBe(1);
     expectSuccess(await call(url, { method: 'POST', headers: admin('"quoted key"'), body: { quantity: 1 } }));

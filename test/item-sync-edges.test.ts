@@ -30,7 +30,11 @@ describeKafka('item-changed-event: stock figures a JSON number cannot carry', ()
       KAFKA_GROUP_ID: 'wq-item-sync-edges',
       TOKEN_COUNT_TO_MOVE: '0',
     });
-    const client = new Kafka({ clientId: 'wq-test-producer', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
+    const client = new Kafka({
+      clientId: 'wq-test-producer',
+      brokers: kafka.brokers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
   }, 300_000);
@@ -53,7 +57,11 @@ describeKafka('item-changed-event: stock figures a JSON number cannot carry', ()
         { key: 'kesc_after', value: `{"itemId":"kesc_after",${rest}}` },
       ],
     });
-    await waitFor('the message after them applied', async () => (await env.client.exists(keys.item('kesc_after'))) === 1, 60_000);
+    await waitFor(
+      'the message after them applied',
+      async () => (await env.client.exists(keys.item('kesc_after'))) === 1,
+      60_000,
+    );
     expect(await env.client.exists(keys.item('12'), keys.item('10'))).toBe(0);
     const skipped = scheduler!
       .output()
@@ -76,12 +84,21 @@ describeKafka('item-changed-event: stock figures a JSON number cannot carry', ()
         { key: 'kafter', value: body('kafter', '5') },
       ],
     });
-    const admin = (path: string, init: { method?: string; body?: unknown } = {}) => call(`${scheduler!.url}${ADMIN}${path}`, init);
-    await waitFor('the message after them applied', async () => (await admin('/waiting-item/kafter')).status === 200, 60_000);
+    const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
+      call(`${scheduler!.url}${ADMIN}${path}`, init);
+    await waitFor(
+      'the message after them applied',
+      async () => (await admin('/waiting-item/kafter')).status === 200,
+      60_000,
+    );
 
     expect(await env.client.exists(keys.item('khuge'), keys.item('khuge2'))).toBe(0);
     // Had the item been created with stock "1e+300", this restock would fail in Redis: a 500.
-    expectFailure(await admin('/waiting-item/khuge/restock', { method: 'POST', body: { quantity: 1 } }), 404, 'WAITING_ITEM_NOT_FOUND');
+    expectFailure(
+      await admin('/waiting-item/khuge/restock', { method: 'POST', body: { quantity: 1 } }),
+      404,
+      'WAITING_ITEM_NOT_FOUND',
+    );
     const skipped = scheduler!
       .output()
       .split('\n')

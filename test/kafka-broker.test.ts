@@ -33,7 +33,8 @@ describe('Kafka tests without a broker', () => {
     root = mkdtempSync(join(tmpdir(), 'wq-fresh-clone-'));
     clone = join(root, 'waiting-queue');
     cpSync(join(REPO, 'test'), join(clone, 'test'), { recursive: true });
-    for (const f of ['jest.config.js', 'package.json', 'tsconfig.base.json']) copyFileSync(join(REPO, f), join(clone, f));
+    for (const f of ['jest.config.js', 'package.json', 'tsconfig.base.json'])
+      copyFileSync(join(REPO, f), join(clone, f));
     for (const d of ['node_modules', 'packages', 'scripts', 'tools']) symlinkSync(join(REPO, d), join(clone, d));
   });
 
@@ -43,13 +44,26 @@ describe('Kafka tests without a broker', () => {
 
   /** Runs jest in the copy on the Kafka test files; resolves with jest's `--json` report. */
   const runJest = (extraEnv: Record<string, string>): Promise<JestJson> => {
-    const env: NodeJS.ProcessEnv = { ...process.env, MOCK_KAFKA_BIN: join(root, 'no-such-dir', 'mockkafka'), ...extraEnv };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      MOCK_KAFKA_BIN: join(root, 'no-such-dir', 'mockkafka'),
+      ...extraEnv,
+    };
     delete env.KAFKA_BROKERS;
     if (!('CI' in extraEnv)) delete env.CI;
     const out = join(root, `jest-${Date.now()}.json`);
     const child = spawn(
       process.execPath,
-      [join(clone, 'node_modules', 'jest', 'bin', 'jest.js'), '--config', join(clone, 'jest.config.js'), '--runInBand', '--json', '--outputFile', out, ...KAFKA_TEST_FILES],
+      [
+        join(clone, 'node_modules', 'jest', 'bin', 'jest.js'),
+        '--config',
+        join(clone, 'jest.config.js'),
+        '--runInBand',
+        '--json',
+        '--outputFile',
+        out,
+        ...KAFKA_TEST_FILES,
+      ],
       { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let log = '';
@@ -73,7 +87,11 @@ describe('Kafka tests without a broker', () => {
     const statuses = r.testResults.flatMap((t) => t.assertionResults.map((a) => a.status));
     expect(statuses.length).toBeGreaterThanOrEqual(10);
     expect(new Set(statuses)).toEqual(new Set(['pending']));
-    expect({ passed: r.numPassedTests, failed: r.numFailedTests, pending: r.numPendingTests }).toEqual({ passed: 0, failed: 0, pending: r.numTotalTests });
+    expect({ passed: r.numPassedTests, failed: r.numFailedTests, pending: r.numPendingTests }).toEqual({
+      passed: 0,
+      failed: 0,
+      pending: r.numTotalTests,
+    });
   }, 180_000);
 
   test('in CI (CI=true), a missing broker fails the Kafka test files, saying why', async () => {
@@ -97,31 +115,41 @@ describe('the test broker (tools/mockkafka)', () => {
     }
   };
 
-  testOwnBroker('stops by itself when the process that started it is killed (kill -9 of a test runner leaves no broker)', async () => {
-    const bin = kafkaBroker.kind === 'mock' ? kafkaBroker.bin : '';
-    // A runner that starts the broker, prints its pid once it serves, and is then killed hard.
-    const runner = spawn(
-      process.execPath,
-      ['-e', `const c = require('node:child_process').spawn(process.argv[1], ['-b', '1', 't:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  testOwnBroker(
+    'stops by itself when the process that started it is killed (kill -9 of a test runner leaves no broker)',
+    async () => {
+      const bin = kafkaBroker.kind === 'mock' ? kafkaBroker.bin : '';
+      // A runner that starts the broker, prints its pid once it serves, and is then killed hard.
+      const runner = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const c = require('node:child_process').spawn(process.argv[1], ['-b', '1', 't:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
 c.stdout.once('data', () => console.log(c.pid));
 c.once('exit', (code) => process.exit(100 + (code ?? 0)));
-setInterval(() => undefined, 1000);`, bin],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    try {
-      const pid = await new Promise<number>((resolve, reject) => {
-        runner.stdout!.once('data', (d) => resolve(Number(String(d).trim())));
-        runner.once('exit', (code) => reject(new Error(`the runner exited with ${code} (100 + the broker's exit code)`)));
-      });
-      expect(alive(pid)).toBe(true);
-      runner.kill('SIGKILL');
-      const deadline = Date.now() + 5000;
-      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      const left = alive(pid);
-      if (left) process.kill(pid, 'SIGKILL');
-      expect(left).toBe(false);
-    } finally {
-      if (runner.exitCode === null && runner.signalCode === null) runner.kill('SIGKILL');
-    }
-  }, 30_000);
+setInterval(() => undefined, 1000);`,
+          bin,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        const pid = await new Promise<number>((resolve, reject) => {
+          runner.stdout!.once('data', (d) => resolve(Number(String(d).trim())));
+          runner.once('exit', (code) =>
+            reject(new Error(`the runner exited with ${code} (100 + the broker's exit code)`)),
+          );
+        });
+        expect(alive(pid)).toBe(true);
+        runner.kill('SIGKILL');
+        const deadline = Date.now() + 5000;
+        while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        const left = alive(pid);
+        if (left) process.kill(pid, 'SIGKILL');
+        expect(left).toBe(false);
+      } finally {
+        if (runner.exitCode === null && runner.signalCode === null) runner.kill('SIGKILL');
+      }
+    },
+    30_000,
+  );
 });

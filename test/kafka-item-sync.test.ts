@@ -50,7 +50,9 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
   let scheduler: ServiceProcess | undefined;
   const services: ServiceProcess[] = [];
   // A topic of the test's own on an external broker; the mock's is created on its command line.
-  const topic = process.env.KAFKA_BROKERS ? `item-changed-event-test-${randomBytes(4).toString('hex')}` : 'item-changed-event';
+  const topic = process.env.KAFKA_BROKERS
+    ? `item-changed-event-test-${randomBytes(4).toString('hex')}`
+    : 'item-changed-event';
   const groupId = `wq-item-sync-test-${randomBytes(4).toString('hex')}`;
   let schedulerEnv: Record<string, string>;
 
@@ -89,7 +91,9 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
    * names both). Messages of one partition are handled in order, so the earlier ones have been handled too.
    */
   const waitLogged = (partition: number, offset: string) =>
-    until(`message ${partition}/${offset} handled`, async () => logLines('item-changed-event').some((l) => l.partition === partition && l.offset === offset));
+    until(`message ${partition}/${offset} handled`, async () =>
+      logLines('item-changed-event').some((l) => l.partition === partition && l.offset === offset),
+    );
   /** A marker behind `key`'s messages: a value for another item under that key, which is refused and logged. */
   const marker = (key: string) => produce(key, event(`${key}_marker`));
   const waitMarker = async (sent: { partition: number; offsets: string[] }) => {
@@ -113,7 +117,11 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
       TOKEN_COUNT_TO_MOVE: '0',
       SHUTDOWN_TIMEOUT_MS: '10000',
     };
-    const client = new Kafka({ clientId: 'wq-test-producer', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
+    const client = new Kafka({
+      clientId: 'wq-test-producer',
+      brokers: kafka.brokers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     [scheduler, api] = await Promise.all([startScheduler(), startService('api', { REDIS_URL: env.url })]);
@@ -130,8 +138,16 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
   test('a targeted item appears on the scheduler and takes registrations on the api', async () => {
     await produce('k1', event('k1', { itemName: 'Kafka item', remainCount: 10 }));
     await waitItem('k1');
-    expect((await getItem('k1')).body.data).toMatchObject({ itemId: 'k1', itemName: 'Kafka item', remainCount: 10, waitingQueueEnabled: true });
-    const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, { method: 'POST', headers: { 'user-id': 'alice' } });
+    expect((await getItem('k1')).body.data).toMatchObject({
+      itemId: 'k1',
+      itemName: 'Kafka item',
+      remainCount: 10,
+      waitingQueueEnabled: true,
+    });
+    const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': 'alice' },
+    });
     expect(reg.status).toBe(200);
     expect(reg.body.data).toMatchObject({ itemId: 'k1', waitingQueueRank: 1 });
   });
@@ -143,8 +159,20 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     await produce(
       'kbad',
       'not json {',
-      JSON.stringify({ itemId: 'has space', itemName: 'x', remainCount: 1, waitingQueueEnabled: true, waitingQueueTargetItem: true }),
-      JSON.stringify({ itemId: 'kbad', itemName: 'x', remainCount: -1, waitingQueueEnabled: true, waitingQueueTargetItem: true }),
+      JSON.stringify({
+        itemId: 'has space',
+        itemName: 'x',
+        remainCount: 1,
+        waitingQueueEnabled: true,
+        waitingQueueTargetItem: true,
+      }),
+      JSON.stringify({
+        itemId: 'kbad',
+        itemName: 'x',
+        remainCount: -1,
+        waitingQueueEnabled: true,
+        waitingQueueTargetItem: true,
+      }),
       event('kbad', { itemName: 'after the bad ones', remainCount: 3 }),
     );
     await waitMarker(mark);
@@ -158,7 +186,10 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     await produce('12345', event(12345, { itemName: 'numeric' }));
     await waitItem('12345');
     expect((await getItem('12345')).body.data).toMatchObject({ itemId: '12345', itemName: 'numeric' });
-    const reg = await call(`${api!.url}/api/v1/item/12345/waiting-queue`, { method: 'POST', headers: { 'user-id': 'bob' } });
+    const reg = await call(`${api!.url}/api/v1/item/12345/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': 'bob' },
+    });
     expect(reg.status).toBe(200);
   });
 
@@ -167,7 +198,10 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     await produce('k1', ...updates);
     await waitMarker(await marker('k1'));
     expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'Kafka item v0', remainCount: 10 });
-    const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, { method: 'POST', headers: { 'user-id': 'carol' } });
+    const reg = await call(`${api!.url}/api/v1/item/k1/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': 'carol' },
+    });
     expect(reg.status).toBe(200);
   });
 
@@ -176,8 +210,16 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     await produce('kredo', created);
     await waitItem('kredo');
     // Claims need a DIRECT item: a settings-only edit (no remainCount), allowed without If-Match.
-    expect((await admin('/waiting-item/kredo/manually', { method: 'POST', body: { itemName: 'Redelivered', waitingQueueEnabled: true, queueMode: 'DIRECT' } })).status).toBe(200);
-    const claim = (userId: string) => call(`${api!.url}/api/v1/item/kredo/claims`, { method: 'POST', headers: { 'user-id': userId } });
+    expect(
+      (
+        await admin('/waiting-item/kredo/manually', {
+          method: 'POST',
+          body: { itemName: 'Redelivered', waitingQueueEnabled: true, queueMode: 'DIRECT' },
+        })
+      ).status,
+    ).toBe(200);
+    const claim = (userId: string) =>
+      call(`${api!.url}/api/v1/item/kredo/claims`, { method: 'POST', headers: { 'user-id': userId } });
     for (const u of ['r1', 'r2', 'r3']) expect((await claim(u)).status).toBe(200);
     expect((await getItem('kredo')).body.data.remainCount).toBe(0);
 
@@ -191,21 +233,33 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     expect(fourth.body.errorCode).toBe('SOLD_OUT');
     expect(await env.client.hlen(keys.claims('kredo'))).toBe(3);
     // It was handled, and said so with where it came from.
-    const kept = logLines('its remainCount ignored').filter((l) => l.itemId === 'kredo' && l.offset === again.offsets[0]);
+    const kept = logLines('its remainCount ignored').filter(
+      (l) => l.itemId === 'kredo' && l.offset === again.offsets[0],
+    );
     expect(kept).toHaveLength(1);
     expect(kept[0]).toMatchObject({ topic, partition: again.partition, eventRemainCount: 3, remainCount: 0 });
   });
 
   test('an itemId beyond the safe integers or in exponent form is logged with partition and offset and skipped', async () => {
     const body = '"itemName":"big","remainCount":5,"waitingQueueEnabled":true,"waitingQueueTargetItem":true';
-    const sent = await produce('kbig', `{"itemId":9007199254740993,${body}}`, `{"itemId":1e21,${body}}`, `{"itemId":9007199254740992,${body}}`);
+    const sent = await produce(
+      'kbig',
+      `{"itemId":9007199254740993,${body}}`,
+      `{"itemId":1e21,${body}}`,
+      `{"itemId":9007199254740992,${body}}`,
+    );
     await waitMarker(await marker('kbig'));
     // JSON.parse would have made these items 9007199254740992 (twice) and 1e+21.
     expect((await getItem('9007199254740992')).status).toBe(404);
     expect(await env.client.exists(keys.item('9007199254740992'), keys.item('1e+21'))).toBe(0);
     expect(await env.client.sismember(keys.itemRegistry, '1e+21')).toBe(0);
     const skipped = logLines('skipped').filter((l) => l.key === 'kbig');
-    expect(skipped.map((l) => [l.partition, l.offset]).sort()).toEqual(sent.offsets.slice(0, 3).map((o) => [sent.partition, o]).sort());
+    expect(skipped.map((l) => [l.partition, l.offset]).sort()).toEqual(
+      sent.offsets
+        .slice(0, 3)
+        .map((o) => [sent.partition, o])
+        .sort(),
+    );
     expect(skipped.every((l) => l.topic === topic)).toBe(true);
   });
 
@@ -214,13 +268,20 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
     await waitItem('kkey');
     const before = (await getItem('k1')).body.data;
     // Under key kkey: a new item kother, and an edit of the existing item k1. Then a right one, behind them.
-    const wrong = await produce('kkey', event('kother', { itemName: 'under a foreign key' }), event('k1', { itemName: 'edited under a foreign key', waitingQueueEnabled: false }));
+    const wrong = await produce(
+      'kkey',
+      event('kother', { itemName: 'under a foreign key' }),
+      event('k1', { itemName: 'edited under a foreign key', waitingQueueEnabled: false }),
+    );
     const right = await produce('kkey', event('kkey', { itemName: 'keyed right v2' }));
     await waitLogged(right.partition, right.offsets[0]);
     expect((await getItem('kkey')).body.data.itemName).toBe('keyed right v2');
     expect((await getItem('kother')).status).toBe(404);
     expect(await env.client.sismember(keys.itemRegistry, 'kother')).toBe(0);
-    expect((await getItem('k1')).body.data).toMatchObject({ itemName: before.itemName, waitingQueueEnabled: before.waitingQueueEnabled });
+    expect((await getItem('k1')).body.data).toMatchObject({
+      itemName: before.itemName,
+      waitingQueueEnabled: before.waitingQueueEnabled,
+    });
     const refused = logLines('key differs from the itemId').filter((l) => l.key === 'kkey');
     expect(refused.map((l) => [l.partition, l.offset, l.itemId])).toEqual([
       [wrong.partition, wrong.offsets[0], 'kother'],
@@ -262,17 +323,21 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
       kafka.resume?.();
     }
     // The group rebalance of the mock takes up to the session timeout (30 s) after a member left.
-    await until('every update made while away applied', async () => {
-      const [a, b, c, d] = await Promise.all(['kaway1', '777', 'kbad', '12345'].map(getItem));
-      return (
-        a.status === 200 &&
-        b.body.data?.remainCount === 2 &&
-        c.body.data?.itemName === 'updated while away' &&
-        d.body.data?.itemName === 'numeric v2' &&
-        d.body.data?.waitingQueueEnabled === false &&
-        logLines('refused').some((l) => l.partition === mark.partition && l.offset === mark.offsets[0])
-      );
-    }, 60_000);
+    await until(
+      'every update made while away applied',
+      async () => {
+        const [a, b, c, d] = await Promise.all(['kaway1', '777', 'kbad', '12345'].map(getItem));
+        return (
+          a.status === 200 &&
+          b.body.data?.remainCount === 2 &&
+          c.body.data?.itemName === 'updated while away' &&
+          d.body.data?.itemName === 'numeric v2' &&
+          d.body.data?.waitingQueueEnabled === false &&
+          logLines('refused').some((l) => l.partition === mark.partition && l.offset === mark.offsets[0])
+        );
+      },
+      60_000,
+    );
     expect((await getItem('k1')).body.data).toMatchObject({ itemName: 'edited by admin', remainCount: 77 });
   }, 100_000);
 
@@ -291,21 +356,27 @@ describeKafka('item-changed-event consumer on a real Kafka-protocol broker', () 
   });
 
   // An external broker is not ours to stop: skipped then.
-  testOwnBroker('with the broker gone the scheduler keeps admitting and serving, and still shuts down cleanly', async () => {
-    await kafka.stop();
-    // Give the consumer time to notice and retry (kafkajs reconnects with back-off; a crash would exit here).
-    await new Promise((r) => setTimeout(r, 5000));
-    const s = scheduler!;
-    expect(s.child.exitCode).toBeNull();
-    expect((await call(`${s.url}/health/ready`)).status).toBe(200);
-    const upsert = await call(`${s.url}/internal/admin/v1/waiting-item/kdown/manually`, {
-      method: 'POST',
-      body: { itemName: 'made while Kafka is down', remainCount: 5, waitingQueueEnabled: true },
-    });
-    expect(upsert.status).toBe(200);
-    const reg = await call(`${api!.url}/api/v1/item/kdown/waiting-queue`, { method: 'POST', headers: { 'user-id': 'dave' } });
-    expect(reg.status).toBe(200);
-    await s.stop(20_000);
-    expect({ code: s.child.exitCode, signal: s.child.signalCode }).toEqual({ code: 0, signal: null });
-  });
+  testOwnBroker(
+    'with the broker gone the scheduler keeps admitting and serving, and still shuts down cleanly',
+    async () => {
+      await kafka.stop();
+      // Give the consumer time to notice and retry (kafkajs reconnects with back-off; a crash would exit here).
+      await new Promise((r) => setTimeout(r, 5000));
+      const s = scheduler!;
+      expect(s.child.exitCode).toBeNull();
+      expect((await call(`${s.url}/health/ready`)).status).toBe(200);
+      const upsert = await call(`${s.url}/internal/admin/v1/waiting-item/kdown/manually`, {
+        method: 'POST',
+        body: { itemName: 'made while Kafka is down', remainCount: 5, waitingQueueEnabled: true },
+      });
+      expect(upsert.status).toBe(200);
+      const reg = await call(`${api!.url}/api/v1/item/kdown/waiting-queue`, {
+        method: 'POST',
+        headers: { 'user-id': 'dave' },
+      });
+      expect(reg.status).toBe(200);
+      await s.stop(20_000);
+      expect({ code: s.child.exitCode, signal: s.child.signalCode }).toEqual({ code: 0, signal: null });
+    },
+  );
 });

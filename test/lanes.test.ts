@@ -45,11 +45,14 @@ describe('priority lanes', () => {
     const vips = order.filter((o) => o.lane === 'vip').map((o) => o.u);
     const regulars = order.filter((o) => o.lane === 'regular').map((o) => o.u);
     // Ranks: every vip is ahead of every regular.
-    const rankOf = async (u: string) => expectSuccess(await poll(api.url, itemId, tokens.get(u)!, u)).waitingQueueRank as number;
+    const rankOf = async (u: string) =>
+      expectSuccess(await poll(api.url, itemId, tokens.get(u)!, u)).waitingQueueRank as number;
     expect(await Promise.all(vips.map(rankOf))).toEqual(vips.map((_, i) => i + 1));
     expect(await Promise.all(regulars.map(rankOf))).toEqual(regulars.map((_, i) => vips.length + i + 1));
     // Registering again with another tier keeps the place.
-    expect(expectSuccess(await registerInLane(api.url, itemId, regulars[0], 'vip')).waitingQueueRank).toBe(vips.length + 1);
+    expect(expectSuccess(await registerInLane(api.url, itemId, regulars[0], 'vip')).waitingQueueRank).toBe(
+      vips.length + 1,
+    );
 
     // N = 4 per tick: 10 vips take 2.5 ticks, then the regulars.
     expectSuccess(await upsertItem(scheduler.url, itemId, { ...item, tokenCountToMove: 4 }));
@@ -68,7 +71,11 @@ describe('priority lanes', () => {
     const batches = (await readOutbox(redis, itemId)).filter((e) => e.type === 'batch.admitted');
     // Per tick (fence) N = 4 in total over the lanes, except the last one.
     const perTick = new Map<number, number>();
-    for (const b of batches) perTick.set(b.payload.fence as number, (perTick.get(b.payload.fence as number) ?? 0) + (b.payload.count as number));
+    for (const b of batches)
+      perTick.set(
+        b.payload.fence as number,
+        (perTick.get(b.payload.fence as number) ?? 0) + (b.payload.count as number),
+      );
     const counts = [...perTick.values()];
     expect(counts.slice(0, -1).every((c) => c === 4)).toBe(true);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(31);
@@ -92,21 +99,44 @@ describe('priority lanes', () => {
     expect(nonDecreasing(regulars.map((u) => tickOf.get(u)!))).toBe(true);
     // Lane events name their lane; polls say admitted; counts see all 31 across lanes.
     expect(new Set(batches.map((b) => b.payload.lane))).toEqual(new Set(['vip', 'regular']));
-    expect(expectSuccess(await poll(api.url, itemId, tokens.get(vips[0])!, vips[0]))).toMatchObject({ canOrder: true, waitingQueueRank: 0 });
-    const c = expectSuccess(await call(`${scheduler.url}${ADMIN}/waiting-queue/token-count`, { method: 'POST', body: { itemIdListToSearch: [itemId] } }));
+    expect(expectSuccess(await poll(api.url, itemId, tokens.get(vips[0])!, vips[0]))).toMatchObject({
+      canOrder: true,
+      waitingQueueRank: 0,
+    });
+    const c = expectSuccess(
+      await call(`${scheduler.url}${ADMIN}/waiting-queue/token-count`, {
+        method: 'POST',
+        body: { itemIdListToSearch: [itemId] },
+      }),
+    );
     expect(c.currentWaitingQueueList).toEqual([{ itemId, waitingTokenCount: 0, enteredTokenCount: 31 }]);
   });
 
   test('user-tier: malformed is 400; unknown lanes and items without lanes use the default lane', async () => {
     const itemId = 'tiers';
-    expectSuccess(await upsertItem(scheduler.url, itemId, { itemName: 'T', remainCount: 10, waitingQueueEnabled: true, tokenCountToMove: 0, lanes: ['gold', 'basic'] }));
+    expectSuccess(
+      await upsertItem(scheduler.url, itemId, {
+        itemName: 'T',
+        remainCount: 10,
+        waitingQueueEnabled: true,
+        tokenCountToMove: 0,
+        lanes: ['gold', 'basic'],
+      }),
+    );
     expectFailure(await registerInLane(api.url, itemId, 'u1', 'v-i-p'), 400, 'INVALID_PARAMETER');
     expectFailure(await registerInLane(api.url, itemId, 'u1', 'x'.repeat(33)), 400, 'INVALID_PARAMETER');
     expect(expectSuccess(await registerInLane(api.url, itemId, 'u1', 'platinum')).waitingQueueRank).toBe(1);
     expect(expectSuccess(await registerInLane(api.url, itemId, 'u2', 'gold')).waitingQueueRank).toBe(1);
     expect(Number(await redis.zscore(keys.waiting(itemId), 'u1'))).toBeGreaterThan(0);
     // No lanes on the item: the tier changes nothing (place number = sequence).
-    expectSuccess(await upsertItem(scheduler.url, 'nolanes', { itemName: 'N', remainCount: 10, waitingQueueEnabled: true, tokenCountToMove: 0 }));
+    expectSuccess(
+      await upsertItem(scheduler.url, 'nolanes', {
+        itemName: 'N',
+        remainCount: 10,
+        waitingQueueEnabled: true,
+        tokenCountToMove: 0,
+      }),
+    );
     expect(expectSuccess(await registerInLane(api.url, 'nolanes', 'a')).waitingQueueRank).toBe(1);
     expect(expectSuccess(await registerInLane(api.url, 'nolanes', 'b', 'vip')).waitingQueueRank).toBe(2);
     expect(await redis.zrange(keys.waiting('nolanes'), 0, -1, 'WITHSCORES')).toEqual(['a', '1', 'b', '2']);

@@ -24,7 +24,20 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
 
   /** Appends a claim event as the claim script does: XADD to the item's outbox (format: lua headers / keys.ts). */
   const appendClaim = (itemId: string, userId: string) =>
-    redis.xadd(keys.outbox(itemId), '*', 'id', `${itemId}:${++seq}`, 'type', 'claim.issued', 'itemId', itemId, 'at', String(Date.now()), 'payload', JSON.stringify({ userId }));
+    redis.xadd(
+      keys.outbox(itemId),
+      '*',
+      'id',
+      `${itemId}:${++seq}`,
+      'type',
+      'claim.issued',
+      'itemId',
+      itemId,
+      'at',
+      String(Date.now()),
+      'payload',
+      JSON.stringify({ userId }),
+    );
   const count = async (sql: string) => Number((await pg.query(sql)).rows[0].n);
   const waitFor = async (what: string, cond: () => Promise<boolean>, ms = 60_000) => {
     const deadline = Date.now() + ms;
@@ -50,7 +63,8 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
     db = await createTestDatabase();
     pg = new Client({ connectionString: db.url });
     await pg.connect();
-    for (const id of ['l1', 'l2']) await new ItemStore(redis).upsert(id, { itemName: id, remainCount: 100, waitingQueueEnabled: true });
+    for (const id of ['l1', 'l2'])
+      await new ItemStore(redis).upsert(id, { itemName: id, remainCount: 100, waitingQueueEnabled: true });
   }, 120_000);
 
   afterAll(async () => {
@@ -65,7 +79,10 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
   test('100 claims become 100 rows; republishing and a consumer restart add no duplicate', async () => {
     for (let i = 0; i < 100; i++) await appendClaim(i % 2 ? 'l1' : 'l2', `user${i}`);
     scheduler = await startScheduler();
-    await waitFor('100 claims in the ledger', async () => (await count('SELECT count(*) AS n FROM claims').catch(() => 0)) === 100);
+    await waitFor(
+      '100 claims in the ledger',
+      async () => (await count('SELECT count(*) AS n FROM claims').catch(() => 0)) === 100,
+    );
     expect(await count('SELECT count(*) AS n FROM ledger_events')).toBe(100);
     expect(await count('SELECT count(DISTINCT user_id) AS n FROM claims')).toBe(100);
 
@@ -83,37 +100,67 @@ describeKafka('outbox relay -> Kafka -> PostgreSQL ledger', () => {
   }, 180_000);
 
   // An external broker is not ours to freeze: skipped then.
-  testOwnBroker('events appended while the broker is unresponsive wait in the outbox and arrive after', async () => {
-    if (!scheduler) throw new Error('the first test left no scheduler running');
-    kafka!.pause!();
-    try {
-      for (let i = 0; i < 20; i++) await appendClaim('l2', `while_down${i}`);
-      await new Promise((r) => setTimeout(r, 3000));
-      // Nothing could be relayed: the events are still in the outbox (the cursor did not pass them).
-      const cursor = await redis.get(keys.outboxCursor('l2'));
-      const pending = await redis.xrange(keys.outbox('l2'), cursor ? `(${cursor}` : '-', '+');
-      expect(pending.length).toBe(20);
-    } finally {
-      kafka!.resume!();
-    }
-    await waitFor('the claims made while the broker was down', async () => (await count("SELECT count(*) AS n FROM claims WHERE user_id LIKE 'while_down%'")) === 20, 90_000);
-  }, 180_000);
+  testOwnBroker(
+    'events appended while the broker is unresponsive wait in the outbox and arrive after',
+    async () => {
+      if (!scheduler) throw new Error('the first test left no scheduler running');
+      kafka!.pause!();
+      try {
+        for (let i = 0; i < 20; i++) await appendClaim('l2', `while_down${i}`);
+        await new Promise((r) => setTimeout(r, 3000));
+        // Nothing could be relayed: the events are still in the outbox (the cursor did not pass them).
+        const cursor = await redis.get(keys.outboxCursor('l2'));
+        const pending = await redis.xrange(keys.outbox('l2'), cursor ? `(${cursor}` : '-', '+');
+        expect(pending.length).toBe(20);
+      } finally {
+        kafka!.resume!();
+      }
+      await waitFor(
+        'the claims made while the broker was down',
+        async () => (await count("SELECT count(*) AS n FROM claims WHERE user_id LIKE 'while_down%'")) === 20,
+        90_000,
+      );
+    },
+    180_000,
+  );
 
   test('a reservation moves through its statuses in the ledger; an event breaking a constraint is parked in failed_events', async () => {
     if (!scheduler) throw new Error('the first test left no scheduler running');
     const add = (type: string, payload: Record<string, unknown>, id = `l1:${++seq}`) =>
-      redis.xadd(keys.outbox('l1'), '*', 'id', id, 'type', type, 'itemId', 'l1', 'at', String(Date.now() + seq), 'payload', JSON.stringify(payload));
+      redis.xadd(
+        keys.outbox('l1'),
+        '*',
+        'id',
+        id,
+        'type',
+        type,
+        'itemId',
+        'l1',
+        'at',
+        String(Date.now() + seq),
+        'payload',
+        JSON.stringify(payload),
+      );
     await add('reservation.created', { reservationId: 'l1.1', userId: 'r1', quantity: 1 });
     await add('reservation.confirmed', { reservationId: 'l1.1' });
     // Same (item, user) as an earlier claim: the claims table's UNIQUE(item_id, user_id) refuses it.
     await add('claim.issued', { userId: 'user1' });
-    await waitFor('the confirmed reservation', async () => (await count("SELECT count(*) AS n FROM reservations WHERE reservation_id = 'l1.1' AND status = 'CONFIRMED'")) === 1);
+    await waitFor(
+      'the confirmed reservation',
+      async () =>
+        (await count(
+          "SELECT count(*) AS n FROM reservations WHERE reservation_id = 'l1.1' AND status = 'CONFIRMED'",
+        )) === 1,
+    );
     await waitFor('the parked event', async () => (await count('SELECT count(*) AS n FROM failed_events')) === 1);
 
     // After lost writes the item's event counter can go back and a script reuse an id it gave before (`l2:1`, the first claim above): the
     // published id also carries the stream entry id, so the new event is still recorded, not dropped as a duplicate.
     await add('claim.issued', { userId: 'after_lost_writes' }, 'l2:1');
-    await waitFor('the event with a reused counter id', async () => (await count("SELECT count(*) AS n FROM claims WHERE user_id = 'after_lost_writes'")) === 1);
+    await waitFor(
+      'the event with a reused counter id',
+      async () => (await count("SELECT count(*) AS n FROM claims WHERE user_id = 'after_lost_writes'")) === 1,
+    );
     expect(await count("SELECT count(*) AS n FROM ledger_events WHERE event_id LIKE 'l2:1@%'")).toBe(2);
   }, 120_000);
 });

@@ -68,9 +68,13 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 /** Resolves with the exit code and signal of `svc` once it has exited. @throws after `timeoutMs`. */
 function exitOf(svc: ServiceProcess, timeoutMs: number): Promise<{ code: number | null; signal: string | null }> {
   const { child } = svc;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${svc.name} did not exit within ${timeoutMs} ms:\n${svc.output()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${svc.name} did not exit within ${timeoutMs} ms:\n${svc.output()}`)),
+      timeoutMs,
+    );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });
@@ -121,7 +125,11 @@ describe('Redis outage: 503 while it is down, recovery by themselves when it is 
     await redis.stop();
 
     // Both notice the lost connection on their own (the socket closes) and stop reporting ready.
-    await until('api and scheduler not ready', async () => (await readyStatus(api)) === 503 && (await readyStatus(scheduler)) === 503, 10_000);
+    await until(
+      'api and scheduler not ready',
+      async () => (await readyStatus(api)) === 503 && (await readyStatus(scheduler)) === 503,
+      10_000,
+    );
 
     // Every Redis-backed route answers at once with 503, never hangs (http() gives up after CLIENT_TIMEOUT_MS).
     const outage = [
@@ -148,7 +156,11 @@ describe('Redis outage: 503 while it is down, recovery by themselves when it is 
     expect((await readyStatus(scheduler)) === 503 && (await readyStatus(api)) === 503).toBe(true);
 
     redis = await startEmbeddedRedis(AOF, port, dir);
-    await until('api and scheduler ready again', async () => (await readyStatus(api)) === 200 && (await readyStatus(scheduler)) === 200, 15_000);
+    await until(
+      'api and scheduler ready again',
+      async () => (await readyStatus(api)) === 200 && (await readyStatus(scheduler)) === 200,
+      15_000,
+    );
 
     // The queue survived (AOF) and the same token still polls with the same rank; registration goes on after it.
     const again = await poll(api, 'outage', 'u2', tokens[1]);
@@ -177,7 +189,12 @@ interface Sample {
  * after `stopped()` turned true, or `maxPerLoop` iterations (bounded traffic, loopback only).
  * @param step one iteration: records its requests into `samples`.
  */
-async function loadLoops(loops: number, maxPerLoop: number, stopped: () => boolean, step: (loop: number, i: number) => Promise<boolean>): Promise<void> {
+async function loadLoops(
+  loops: number,
+  maxPerLoop: number,
+  stopped: () => boolean,
+  step: (loop: number, i: number) => Promise<boolean>,
+): Promise<void> {
   await Promise.all(
     Array.from({ length: loops }, async (_, loop) => {
       for (let i = 0; i < maxPerLoop; i++) {
@@ -201,7 +218,13 @@ async function sample(
   const s: Sample = { beforeSigterm, userId };
   samples.push(s);
   try {
-    const res = await request(url, { method: init.method ?? 'GET', headers: init.headers, dispatcher: agent, headersTimeout: CLIENT_TIMEOUT_MS, bodyTimeout: CLIENT_TIMEOUT_MS });
+    const res = await request(url, {
+      method: init.method ?? 'GET',
+      headers: init.headers,
+      dispatcher: agent,
+      headersTimeout: CLIENT_TIMEOUT_MS,
+      bodyTimeout: CLIENT_TIMEOUT_MS,
+    });
     const body = (await res.body.json()) as Envelope;
     s.status = res.statusCode;
     s.state = body.state;
@@ -278,18 +301,32 @@ describe('graceful shutdown and warm-up', () => {
     let sigtermSent = false;
     let answered = 0;
 
-    const load = loadLoops(20, 2000, () => sigtermSent, async (loop, i) => {
-      const userId = `l${loop}n${i}`;
-      const before = !sigtermSent;
-      const reg = await sample(agent, samples, before, `${api.url}/api/v1/item/drain/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } }, userId);
-      if (!reg.ok) return false;
-      answered++;
-      const token = reg.body?.data?.waitingQueueToken;
-      if (!token) return true;
-      const p = await sample(agent, samples, !sigtermSent, `${api.url}/api/v1/item/drain/waiting-queue/${token}`, { headers: { 'user-id': userId } });
-      if (p.ok) answered++;
-      return p.ok;
-    });
+    const load = loadLoops(
+      20,
+      2000,
+      () => sigtermSent,
+      async (loop, i) => {
+        const userId = `l${loop}n${i}`;
+        const before = !sigtermSent;
+        const reg = await sample(
+          agent,
+          samples,
+          before,
+          `${api.url}/api/v1/item/drain/waiting-queue`,
+          { method: 'POST', headers: { 'user-id': userId } },
+          userId,
+        );
+        if (!reg.ok) return false;
+        answered++;
+        const token = reg.body?.data?.waitingQueueToken;
+        if (!token) return true;
+        const p = await sample(agent, samples, !sigtermSent, `${api.url}/api/v1/item/drain/waiting-queue/${token}`, {
+          headers: { 'user-id': userId },
+        });
+        if (p.ok) answered++;
+        return p.ok;
+      },
+    );
 
     await until('traffic flowing', async () => answered >= 400, 30_000);
     const slow = slowRegister(api.port, 'drain', 'slowpoke');
@@ -307,7 +344,9 @@ describe('graceful shutdown and warm-up', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     // The request in progress across the close was answered in full (then the server closed the connection).
     expect(slowResponse).toMatch(/^HTTP\/1\.1 200 /);
-    expect(JSON.parse(slowResponse.slice(slowResponse.indexOf('\r\n\r\n') + 4)).data.waitingQueueToken).toMatch(/^slowpoke-drain-/);
+    expect(JSON.parse(slowResponse.slice(slowResponse.indexOf('\r\n\r\n') + 4)).data.waitingQueueToken).toMatch(
+      /^slowpoke-drain-/,
+    );
     const answeredBefore = samples.filter((s) => s.beforeSigterm && s.status !== undefined);
     expect(answeredBefore.length).toBeGreaterThanOrEqual(400);
     // Every answer is a full envelope: 200 SUCCESS (nothing is refused: the item has stock for all).
@@ -318,7 +357,8 @@ describe('graceful shutdown and warm-up', () => {
     const failed = samples.filter((s) => s.error !== undefined);
     const failedRegisters = failed.filter((s) => s.userId);
     const processed: Sample[] = [];
-    for (const s of failedRegisters) if ((await redis.zscore(keys.waiting('drain'), s.userId!)) !== null) processed.push(s);
+    for (const s of failedRegisters)
+      if ((await redis.zscore(keys.waiting('drain'), s.userId!)) !== null) processed.push(s);
     expect(processed).toEqual([]);
     // Requests sent before SIGTERM were all answered; later ones may find the connection or the port closed
     // (never a hang: that would be a headers timeout).
@@ -334,10 +374,21 @@ describe('graceful shutdown and warm-up', () => {
     const agent = new Agent({ connections: 10, keepAliveTimeout: 30_000, pipelining: 1 });
     const samples: Sample[] = [];
     let sigtermSent = false;
-    const load = loadLoops(10, 2000, () => sigtermSent, async () => {
-      const r = await sample(agent, samples, !sigtermSent, `${scheduler.url}/internal/admin/v1/waiting-item/sched`, {});
-      return r.ok;
-    });
+    const load = loadLoops(
+      10,
+      2000,
+      () => sigtermSent,
+      async () => {
+        const r = await sample(
+          agent,
+          samples,
+          !sigtermSent,
+          `${scheduler.url}/internal/admin/v1/waiting-item/sched`,
+          {},
+        );
+        return r.ok;
+      },
+    );
     await until('admin traffic flowing', async () => samples.filter((s) => s.status === 200).length >= 200, 30_000);
     sigtermSent = true;
     scheduler.child.kill('SIGTERM');

@@ -20,8 +20,12 @@ describe('the OpenAPI document built from the route tables', () => {
         env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
         maxBuffer: 16 * 1024 * 1024,
       }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
-      const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as { problems: { ruleId: string; severity: string; location: { pointer: string }[] }[] };
-      const errors = report.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId} ${p.location[0]?.pointer}`);
+      const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as {
+        problems: { ruleId: string; severity: string; location: { pointer: string }[] }[];
+      };
+      const errors = report.problems
+        .filter((p) => p.severity === 'error')
+        .map((p) => `${p.ruleId} ${p.location[0]?.pointer}`);
       expect(errors).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -29,14 +33,24 @@ describe('the OpenAPI document built from the route tables', () => {
   }, 60_000);
 
   test('every route of the tables is one operation of the document, with its operationId, and nothing else is', () => {
-    const paths = openApiDocument.paths as Record<string, Record<string, { operationId?: string; security?: unknown[] }>>;
-    const fromTables = [...Object.values(apiRoutes), ...Object.values(adminRoutes), ...Object.values(builtinRoutes)].map((r) => `${r.method} ${r.path} ${r.operationId}`);
+    const paths = openApiDocument.paths as Record<
+      string,
+      Record<string, { operationId?: string; security?: unknown[] }>
+    >;
+    const fromTables = [
+      ...Object.values(apiRoutes),
+      ...Object.values(adminRoutes),
+      ...Object.values(builtinRoutes),
+    ].map((r) => `${r.method} ${r.path} ${r.operationId}`);
     const documented: string[] = [];
     for (const [path, item] of Object.entries(paths)) {
-      for (const [method, op] of Object.entries(item)) if (method !== 'servers') documented.push(`${method} ${path} ${op.operationId}`);
+      for (const [method, op] of Object.entries(item))
+        if (method !== 'servers') documented.push(`${method} ${path} ${op.operationId}`);
     }
     expect(documented.sort()).toEqual(fromTables.sort());
     // Public operations say so (`security: []`) rather than inheriting nothing.
-    for (const item of Object.values(paths)) for (const [method, op] of Object.entries(item)) if (method !== 'servers') expect(Array.isArray(op.security)).toBe(true);
+    for (const item of Object.values(paths))
+      for (const [method, op] of Object.entries(item))
+        if (method !== 'servers') expect(Array.isArray(op.security)).toBe(true);
   });
 });

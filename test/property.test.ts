@@ -21,11 +21,15 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
 describe('bad input, property-based', () => {
   const env = useStack({
     name: 'property-test',
-    beforeServices: ({ redis }) => new ItemStore(redis).upsert('p1', { itemName: 'p1', remainCount: 10, waitingQueueEnabled: true }),
+    beforeServices: ({ redis }) =>
+      new ItemStore(redis).upsert('p1', { itemName: 'p1', remainCount: 10, waitingQueueEnabled: true }),
     services: [
       { name: 'api', env: { INTERNAL_TOKEN: INTERNAL, LOG_LEVEL: 'error' } },
       // A cron that never fires in a test run: nothing but the requests under test could change state.
-      { name: 'scheduler', env: { ADMIN_TOKEN: ADMIN, DEV_MODE: '0', SCHEDULER_CRON: '0 0 0 1 1 *', LOG_LEVEL: 'error' } },
+      {
+        name: 'scheduler',
+        env: { ADMIN_TOKEN: ADMIN, DEV_MODE: '0', SCHEDULER_CRON: '0 0 0 1 1 *', LOG_LEVEL: 'error' },
+      },
     ],
     startTimeoutMs: 60_000,
   });
@@ -40,9 +44,17 @@ describe('bad input, property-based', () => {
     redis = env.redis;
     const queue = new QueueStore(redis);
     [api, admin] = env.services;
-    const reg = await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': 'holder' } });
+    const reg = await rawRequest(api.url, {
+      method: 'POST',
+      path: '/api/v1/item/p1/waiting-queue',
+      headers: { 'user-id': 'holder' },
+    });
     token = reg.json.data.waitingQueueToken;
-    await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': 'second' } });
+    await rawRequest(api.url, {
+      method: 'POST',
+      path: '/api/v1/item/p1/waiting-queue',
+      headers: { 'user-id': 'second' },
+    });
     await queue.admit('p1', { tokenCountToMove: 1, admissionTtlMs: 3_600_000, fence: 1, tickMs: 1000 });
     initial = await snapshotRedis(env.client);
   }, 30_000);
@@ -57,12 +69,44 @@ describe('bad input, property-based', () => {
   /** A 4xx FAIL envelope with an errorCode. */
   const expectClientError = (r: RawResponse, what: string) => {
     tried++;
-    const ok = r.status >= 400 && r.status < 500 && r.json?.state === 'FAIL' && typeof r.json?.errorCode === 'string' && r.json.errorCode.length > 0;
+    const ok =
+      r.status >= 400 &&
+      r.status < 500 &&
+      r.json?.state === 'FAIL' &&
+      typeof r.json?.errorCode === 'string' &&
+      r.json.errorCode.length > 0;
     if (!ok) throw new Error(`${what}: got ${r.status} ${r.text.slice(0, 300)}`);
   };
 
   // ---- generators (invalid by construction) ----
-  const strangeChar = fc.constantFrom('-', '.', ' ', '/', '\\', '%', '?', '#', '&', '=', '+', '@', 'é', 'ß', '한', '😀', '\u0000', '\u0007', '\t', '\n', '\u202e', '\ufeff', '"', "'", '<', '>');
+  const strangeChar = fc.constantFrom(
+    '-',
+    '.',
+    ' ',
+    '/',
+    '\\',
+    '%',
+    '?',
+    '#',
+    '&',
+    '=',
+    '+',
+    '@',
+    'é',
+    'ß',
+    '한',
+    '😀',
+    '\u0000',
+    '\u0007',
+    '\t',
+    '\n',
+    '\u202e',
+    '\ufeff',
+    '"',
+    "'",
+    '<',
+    '>',
+  );
   /** Never matches [A-Za-z0-9_]{1,64}: empty, too long, or containing a character outside the set. */
   const badId = fc.oneof(
     fc.constant(''),
@@ -78,36 +122,98 @@ describe('bad input, property-based', () => {
     }
   };
   /** Path segments as sent on the wire: encoded strange ids, and raw malformed escapes. */
-  const badSegment = fc.oneof(badId.filter((s) => s !== '').map(segment), fc.constantFrom('%', '%E0', '%ZZ', '%00', '%2e%2e', '..%2F..', '%C0%AF'));
+  const badSegment = fc.oneof(
+    badId.filter((s) => s !== '').map(segment),
+    fc.constantFrom('%', '%E0', '%ZZ', '%00', '%2e%2e', '..%2F..', '%C0%AF'),
+  );
   /** Header values node:http can send (no control characters) that are not valid ids. Leading and trailing
    * spaces are not used: HTTP strips them (optional whitespace), so ' x' arrives as the valid 'x'. */
   const badHeader = fc.oneof(
     fc.constant(''),
     fc.stringMatching(/^[A-Za-z0-9_]{65,120}$/),
-    fc.tuple(fc.stringMatching(/^[A-Za-z0-9_]{0,10}$/), fc.constantFrom('-', '.', 'a b', '/', '%', 'é', '\u00ff', '"', ','), fc.stringMatching(/^[A-Za-z0-9_]{0,10}$/)).map(([a, c, b]) => a + c + b),
+    fc
+      .tuple(
+        fc.stringMatching(/^[A-Za-z0-9_]{0,10}$/),
+        fc.constantFrom('-', '.', 'a b', '/', '%', 'é', '\u00ff', '"', ','),
+        fc.stringMatching(/^[A-Za-z0-9_]{0,10}$/),
+      )
+      .map(([a, c, b]) => a + c + b),
   );
   const badToken = fc.oneof(
     badSegment,
-    fc.tuple(fc.stringMatching(/^[A-Za-z0-9_]{1,10}$/), fc.stringMatching(/^[A-Za-z0-9_]{1,10}$/), fc.uuid()).map(([u, i, id]) => `${u}-${i}-${id.toUpperCase()}x`),
+    fc
+      .tuple(fc.stringMatching(/^[A-Za-z0-9_]{1,10}$/), fc.stringMatching(/^[A-Za-z0-9_]{1,10}$/), fc.uuid())
+      .map(([u, i, id]) => `${u}-${i}-${id.toUpperCase()}x`),
     fc.string({ maxLength: 40 }).map((s) => segment(`holder-p1-${s}`)),
   );
-  const contentType = fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', 'application/xml');
+  const contentType = fc.constantFrom(
+    'application/json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=latin1',
+    'multipart/form-data; boundary=x',
+    'application/xml',
+  );
   /** Bodies that no admin route accepts: wrong JSON shapes, malformed JSON, prototype keys, numbers out of range. */
   const badBody = fc.oneof(
-    fc.constantFrom('', '{', '[1,', 'NaN', '{"a":NaN}', 'undefined', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{}}}', 'null', 'true', '"text"', '\u0000'),
+    fc.constantFrom(
+      '',
+      '{',
+      '[1,',
+      'NaN',
+      '{"a":NaN}',
+      'undefined',
+      '{"__proto__":{"admin":true}}',
+      '{"constructor":{"prototype":{}}}',
+      'null',
+      'true',
+      '"text"',
+      '\u0000',
+    ),
     fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }).map((a) => JSON.stringify(a)),
-    fc.record({
-      itemName: fc.oneof(fc.constant(''), fc.integer(), fc.constant(null), fc.string({ minLength: 201, maxLength: 300 })),
-      remainCount: fc.oneof(fc.integer({ max: -1 }), fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }), fc.string()),
-      waitingQueueEnabled: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-    }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
-    fc.record({
-      tokenCountToMove: fc.oneof(fc.integer({ max: -1 }), fc.double({ noInteger: true, noNaN: true, noDefaultInfinity: true }), fc.string(), fc.constant(null), fc.integer({ min: 1_000_001 })),
-    }).map((o) => JSON.stringify(o)),
-    fc.record({ searchAll: fc.oneof(fc.string(), fc.integer()), itemIdListToSearch: fc.oneof(fc.string(), fc.array(badId, { minLength: 1, maxLength: 3 }), fc.integer()) }, { requiredKeys: [] })
+    fc
+      .record(
+        {
+          itemName: fc.oneof(
+            fc.constant(''),
+            fc.integer(),
+            fc.constant(null),
+            fc.string({ minLength: 201, maxLength: 300 }),
+          ),
+          remainCount: fc.oneof(
+            fc.integer({ max: -1 }),
+            fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }),
+            fc.string(),
+          ),
+          waitingQueueEnabled: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+        },
+        { requiredKeys: [] },
+      )
+      .map((o) => JSON.stringify(o)),
+    fc
+      .record({
+        tokenCountToMove: fc.oneof(
+          fc.integer({ max: -1 }),
+          fc.double({ noInteger: true, noNaN: true, noDefaultInfinity: true }),
+          fc.string(),
+          fc.constant(null),
+          fc.integer({ min: 1_000_001 }),
+        ),
+      })
+      .map((o) => JSON.stringify(o)),
+    fc
+      .record(
+        {
+          searchAll: fc.oneof(fc.string(), fc.integer()),
+          itemIdListToSearch: fc.oneof(fc.string(), fc.array(badId, { minLength: 1, maxLength: 3 }), fc.integer()),
+        },
+        { requiredKeys: [] },
+      )
       .filter((o) => Object.keys(o).length > 0)
       .map((o) => JSON.stringify(o)),
-    fc.constant('x'.repeat(20_000)).map((s) => JSON.stringify({ itemName: s, remainCount: 1, waitingQueueEnabled: true })),
+    fc
+      .constant('x'.repeat(20_000))
+      .map((s) => JSON.stringify({ itemName: s, remainCount: 1, waitingQueueEnabled: true })),
   );
   const badQueryNumber = fc.oneof(
     fc.integer({ max: -1 }).map(String),
@@ -119,16 +225,42 @@ describe('bad input, property-based', () => {
   const run = (p: fc.IAsyncProperty<any>) => fc.assert(p, { numRuns: RUNS });
 
   test('register: bad item ids and bad user-id headers', async () => {
-    await run(fc.asyncProperty(badSegment, async (seg) => expectClientError(await rawRequest(api.url, { method: 'POST', path: `/api/v1/item/${seg}/waiting-queue`, headers: { 'user-id': 'valid_user' } }), seg)));
+    await run(
+      fc.asyncProperty(badSegment, async (seg) =>
+        expectClientError(
+          await rawRequest(api.url, {
+            method: 'POST',
+            path: `/api/v1/item/${seg}/waiting-queue`,
+            headers: { 'user-id': 'valid_user' },
+          }),
+          seg,
+        ),
+      ),
+    );
     await run(
       fc.asyncProperty(badHeader, fc.boolean(), async (h, dup) =>
-        expectClientError(await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': dup ? [h, 'valid'] : h } }), h),
+        expectClientError(
+          await rawRequest(api.url, {
+            method: 'POST',
+            path: '/api/v1/item/p1/waiting-queue',
+            headers: { 'user-id': dup ? [h, 'valid'] : h },
+          }),
+          h,
+        ),
       ),
     );
     // Any body with a bad user-id: the body must neither crash nor slip a registration through.
     await run(
       fc.asyncProperty(badBody, contentType, badHeader, async (body, ct, h) =>
-        expectClientError(await rawRequest(api.url, { method: 'POST', path: '/api/v1/item/p1/waiting-queue', headers: { 'user-id': h, 'content-type': ct }, body }), body.slice(0, 50)),
+        expectClientError(
+          await rawRequest(api.url, {
+            method: 'POST',
+            path: '/api/v1/item/p1/waiting-queue',
+            headers: { 'user-id': h, 'content-type': ct },
+            body,
+          }),
+          body.slice(0, 50),
+        ),
       ),
     );
   });
@@ -136,45 +268,144 @@ describe('bad input, property-based', () => {
   test('poll, validate and consume: bad tokens, ids, users and bearers', async () => {
     await run(
       fc.asyncProperty(fc.oneof(badSegment, fc.constant('p1')), badToken, async (item, tok) => {
-        expectClientError(await rawRequest(api.url, { path: `/api/v1/item/${item}/waiting-queue/${tok}`, headers: { 'user-id': 'holder' } }), `poll ${item} ${tok}`);
-        expectClientError(await rawRequest(api.url, { path: `/internal/v1/item/${item}/waiting-queue/${tok}`, headers: internalAuth }), `validate ${tok}`);
-        expectClientError(await rawRequest(api.url, { method: 'POST', path: `/internal/v1/item/${item}/waiting-queue/${tok}/consume`, headers: internalAuth }), `consume ${tok}`);
+        expectClientError(
+          await rawRequest(api.url, {
+            path: `/api/v1/item/${item}/waiting-queue/${tok}`,
+            headers: { 'user-id': 'holder' },
+          }),
+          `poll ${item} ${tok}`,
+        );
+        expectClientError(
+          await rawRequest(api.url, { path: `/internal/v1/item/${item}/waiting-queue/${tok}`, headers: internalAuth }),
+          `validate ${tok}`,
+        );
+        expectClientError(
+          await rawRequest(api.url, {
+            method: 'POST',
+            path: `/internal/v1/item/${item}/waiting-queue/${tok}/consume`,
+            headers: internalAuth,
+          }),
+          `consume ${tok}`,
+        );
       }),
     );
-    await run(fc.asyncProperty(badHeader, async (h) => expectClientError(await rawRequest(api.url, { path: `/api/v1/item/p1/waiting-queue/${token}`, headers: { 'user-id': h } }), h)));
     await run(
-      // Control characters are what this filter removes, so the pattern names them.
-      // eslint-disable-next-line no-control-regex
-      fc.asyncProperty(fc.oneof(fc.constant(''), badHeader.map((h) => `Bearer ${h}`), fc.string({ maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f-\uffff]/.test(s))), async (auth) =>
-        expectClientError(await rawRequest(api.url, { method: 'POST', path: `/internal/v1/item/p1/waiting-queue/${token}/consume`, headers: { authorization: auth } }), auth),
+      fc.asyncProperty(badHeader, async (h) =>
+        expectClientError(
+          await rawRequest(api.url, { path: `/api/v1/item/p1/waiting-queue/${token}`, headers: { 'user-id': h } }),
+          h,
+        ),
+      ),
+    );
+    await run(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constant(''),
+          badHeader.map((h) => `Bearer ${h}`),
+          // Control characters are what this filter removes, so the pattern names them.
+          // eslint-disable-next-line no-control-regex
+          fc.string({ maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f-\uffff]/.test(s)),
+        ),
+        async (auth) =>
+          expectClientError(
+            await rawRequest(api.url, {
+              method: 'POST',
+              path: `/internal/v1/item/p1/waiting-queue/${token}/consume`,
+              headers: { authorization: auth },
+            }),
+            auth,
+          ),
       ),
     );
   });
 
   test('admin API: bad N, bad count searches, bad items, bad bearers', async () => {
-    await run(fc.asyncProperty(badQueryNumber, async (q) => expectClientError(await rawRequest(admin.url, { method: 'PUT', path: `/internal/admin/v1/waiting-queue/token-count-to-move?tokenCountToMove=${encodeURIComponent(q).replace('%25E0', '%E0')}`, headers: adminAuth }), q)));
+    await run(
+      fc.asyncProperty(badQueryNumber, async (q) =>
+        expectClientError(
+          await rawRequest(admin.url, {
+            method: 'PUT',
+            path: `/internal/admin/v1/waiting-queue/token-count-to-move?tokenCountToMove=${encodeURIComponent(q).replace('%25E0', '%E0')}`,
+            headers: adminAuth,
+          }),
+          q,
+        ),
+      ),
+    );
     await run(
       fc.asyncProperty(badBody, contentType, async (body, ct) => {
-        expectClientError(await rawRequest(admin.url, { method: 'PUT', path: '/internal/admin/v1/waiting-queue/token-count-to-move', headers: { ...adminAuth, 'content-type': ct }, body }), `N ${body.slice(0, 50)}`);
-        expectClientError(await rawRequest(admin.url, { method: 'POST', path: '/internal/admin/v1/waiting-item/p1/manually', headers: { ...adminAuth, 'content-type': ct }, body }), `item ${body.slice(0, 50)}`);
+        expectClientError(
+          await rawRequest(admin.url, {
+            method: 'PUT',
+            path: '/internal/admin/v1/waiting-queue/token-count-to-move',
+            headers: { ...adminAuth, 'content-type': ct },
+            body,
+          }),
+          `N ${body.slice(0, 50)}`,
+        );
+        expectClientError(
+          await rawRequest(admin.url, {
+            method: 'POST',
+            path: '/internal/admin/v1/waiting-item/p1/manually',
+            headers: { ...adminAuth, 'content-type': ct },
+            body,
+          }),
+          `item ${body.slice(0, 50)}`,
+        );
       }),
     );
     await run(
       // (An empty body is a valid default search, so it is not in this set.)
-      fc.asyncProperty(badBody.filter((b) => b !== '' && (b.includes('searchAll') || b.startsWith('[') || !b.startsWith('{'))), async (body) =>
-        expectClientError(await rawRequest(admin.url, { method: 'POST', path: '/internal/admin/v1/waiting-queue/token-count', headers: { ...adminAuth, 'content-type': 'application/json' }, body }), body.slice(0, 50)),
+      fc.asyncProperty(
+        badBody.filter((b) => b !== '' && (b.includes('searchAll') || b.startsWith('[') || !b.startsWith('{'))),
+        async (body) =>
+          expectClientError(
+            await rawRequest(admin.url, {
+              method: 'POST',
+              path: '/internal/admin/v1/waiting-queue/token-count',
+              headers: { ...adminAuth, 'content-type': 'application/json' },
+              body,
+            }),
+            body.slice(0, 50),
+          ),
       ),
     );
     await run(
       fc.asyncProperty(badSegment, async (seg) => {
-        expectClientError(await rawRequest(admin.url, { path: `/internal/admin/v1/waiting-item/${seg}`, headers: adminAuth }), seg);
+        expectClientError(
+          await rawRequest(admin.url, { path: `/internal/admin/v1/waiting-item/${seg}`, headers: adminAuth }),
+          seg,
+        );
         const body = JSON.stringify({ itemName: 'x', remainCount: 1, waitingQueueEnabled: true });
-        expectClientError(await rawRequest(admin.url, { method: 'POST', path: `/internal/admin/v1/waiting-item/${seg}/manually`, headers: { ...adminAuth, 'content-type': 'application/json' }, body }), seg);
+        expectClientError(
+          await rawRequest(admin.url, {
+            method: 'POST',
+            path: `/internal/admin/v1/waiting-item/${seg}/manually`,
+            headers: { ...adminAuth, 'content-type': 'application/json' },
+            body,
+          }),
+          seg,
+        );
       }),
     );
     await run(
-      fc.asyncProperty(fc.oneof(fc.constant(''), badHeader.map((h) => `Bearer ${h}`), fc.constant(`Bearer ${INTERNAL}`), fc.constant(`bearer ${ADMIN}`), fc.constant(`Bearer ${ADMIN}x`)), async (auth) =>
-        expectClientError(await rawRequest(admin.url, { method: 'PUT', path: '/internal/admin/v1/waiting-queue/token-count-to-move?tokenCountToMove=0', headers: { authorization: auth } }), auth),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constant(''),
+          badHeader.map((h) => `Bearer ${h}`),
+          fc.constant(`Bearer ${INTERNAL}`),
+          fc.constant(`bearer ${ADMIN}`),
+          fc.constant(`Bearer ${ADMIN}x`),
+        ),
+        async (auth) =>
+          expectClientError(
+            await rawRequest(admin.url, {
+              method: 'PUT',
+              path: '/internal/admin/v1/waiting-queue/token-count-to-move?tokenCountToMove=0',
+              headers: { authorization: auth },
+            }),
+            auth,
+          ),
       ),
     );
   });
@@ -182,10 +413,27 @@ describe('bad input, property-based', () => {
   test('Redis holds the same keys and values after all of it (snapshot taken right after seeding)', async () => {
     const before = initial;
     // One more mixed round, then compare with the state before every property above.
-    await run(fc.asyncProperty(badSegment, badBody, async (seg, body) => {
-      expectClientError(await rawRequest(api.url, { method: 'POST', path: `/api/v1/item/${seg}/waiting-queue`, headers: { 'user-id': 'x' } }), seg);
-      expectClientError(await rawRequest(admin.url, { method: 'POST', path: '/internal/admin/v1/waiting-item/p1/manually', headers: { ...adminAuth, 'content-type': 'application/json' }, body }), body.slice(0, 50));
-    }));
+    await run(
+      fc.asyncProperty(badSegment, badBody, async (seg, body) => {
+        expectClientError(
+          await rawRequest(api.url, {
+            method: 'POST',
+            path: `/api/v1/item/${seg}/waiting-queue`,
+            headers: { 'user-id': 'x' },
+          }),
+          seg,
+        );
+        expectClientError(
+          await rawRequest(admin.url, {
+            method: 'POST',
+            path: '/internal/admin/v1/waiting-item/p1/manually',
+            headers: { ...adminAuth, 'content-type': 'application/json' },
+            body,
+          }),
+          body.slice(0, 50),
+        );
+      }),
+    );
     const after = await snapshotRedis(env.client);
     // Not an empty comparison: the seeded queue and admission are there.
     expect(Object.keys(before).length).toBeGreaterThanOrEqual(4);

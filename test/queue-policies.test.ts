@@ -2,7 +2,15 @@ import { keys } from '@waiting-queue/core/keys';
 import { type RedisClient } from '@waiting-queue/core/redis';
 import type { ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
-import { expectFailure, expectSuccess, poll, register, sleep, upsertItem, waitFor } from './helpers/waiting-room-client';
+import {
+  expectFailure,
+  expectSuccess,
+  poll,
+  register,
+  sleep,
+  upsertItem,
+  waitFor,
+} from './helpers/waiting-room-client';
 
 /**
  * Queue policies on real processes (one api, one scheduler ticking every second, ABANDON_AFTER_SECONDS=2 on both):
@@ -46,7 +54,10 @@ describe('queue policies: abandonment, maxWaiting, time deals', () => {
     expect(expectSuccess(await poll(api.url, itemId, first.waitingQueueToken, 'poller')).waitingQueueRank).toBe(1);
     // Admission resumes: the poller is admitted; its last-poll record goes with it.
     expectSuccess(await upsertItem(scheduler.url, itemId, { ...item, tokenCountToMove: 10 }));
-    await waitFor('the poller admitted', async () => expectSuccess(await poll(api.url, itemId, first.waitingQueueToken, 'poller')).canOrder);
+    await waitFor(
+      'the poller admitted',
+      async () => expectSuccess(await poll(api.url, itemId, first.waitingQueueToken, 'poller')).canOrder,
+    );
     expect(await redis.zrange(keys.admitted(itemId), 0, -1)).toEqual(['poller']);
     await waitFor('no last-poll record left', async () => (await redis.exists(keys.lastPoll(itemId))) === 0);
     // The quitter may come back, to the end of the queue, with a new token.
@@ -72,7 +83,15 @@ describe('queue policies: abandonment, maxWaiting, time deals', () => {
   test('a TIME_DEAL refuses registration with 409 ITEM_NOT_OPEN {opensAt} until its startAt, then opens', async () => {
     const itemId = 'deal';
     const opensAt = Date.now() + 2000;
-    expectSuccess(await upsertItem(scheduler.url, itemId, { itemName: 'D', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: new Date(opensAt).toISOString() }));
+    expectSuccess(
+      await upsertItem(scheduler.url, itemId, {
+        itemName: 'D',
+        remainCount: 5,
+        waitingQueueEnabled: true,
+        type: 'TIME_DEAL',
+        startAt: new Date(opensAt).toISOString(),
+      }),
+    );
     const early = await register(api.url, itemId, 'eager');
     expectFailure(early, 409, 'ITEM_NOT_OPEN');
     expect(early.body.data).toEqual({ itemId, opensAt });
@@ -80,6 +99,9 @@ describe('queue policies: abandonment, maxWaiting, time deals', () => {
     expect(await redis.exists(keys.waiting(itemId))).toBe(0);
     await sleep(Math.max(0, opensAt - Date.now()) + 100);
     const v = expectSuccess(await register(api.url, itemId, 'eager'));
-    await waitFor('admission after the opening', async () => expectSuccess(await poll(api.url, itemId, v.waitingQueueToken, 'eager')).canOrder);
+    await waitFor(
+      'admission after the opening',
+      async () => expectSuccess(await poll(api.url, itemId, v.waitingQueueToken, 'eager')).canOrder,
+    );
   });
 });

@@ -16,12 +16,25 @@ import { useStack } from './helpers/stack';
 jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '..');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 interface ReportData {
   title: string;
   table: (string | number)[][];
-  charts: { title: string; kind: string; x: number[]; xLabels?: string[]; series: { label: string; values: (number | null)[] }[] }[];
+  charts: {
+    title: string;
+    kind: string;
+    x: number[];
+    xLabels?: string[];
+    series: { label: string; values: (number | null)[] }[];
+  }[];
 }
 
 /** The report's data block. */
@@ -34,7 +47,10 @@ function reportData(html: string): ReportData {
 describe('HTML reports with charts', () => {
   const env = useStack({
     name: 'reports-test',
-    services: [{ name: 'api' }, { name: 'scheduler', env: { SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '2' } }],
+    services: [
+      { name: 'api' },
+      { name: 'scheduler', env: { SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '2' } },
+    ],
   });
   let api: ServiceProcess;
   let scheduler: ServiceProcess;
@@ -51,7 +67,10 @@ describe('HTML reports with charts', () => {
     });
     await page.goto(`file://${file}`);
     await page.waitForSelector('figure.chart canvas');
-    await page.screenshot({ path: join(ROOT, 'test-artifacts', `report-${file.endsWith('spike.html') ? 'spike' : 'bench'}.png`), fullPage: true });
+    await page.screenshot({
+      path: join(ROOT, 'test-artifacts', `report-${file.endsWith('spike.html') ? 'spike' : 'bench'}.png`),
+      fullPage: true,
+    });
     const canvases = await page.locator('figure.chart canvas').count();
     await page.close();
     return { canvases, errors };
@@ -61,7 +80,10 @@ describe('HTML reports with charts', () => {
     dir = mkdtempSync(join(tmpdir(), 'wq-report-'));
     [api, scheduler] = env.services;
     for (const id of ['1', '2']) {
-      const r = await call(`${scheduler.url}/internal/admin/v1/waiting-item/${id}/manually`, { method: 'POST', body: { itemName: `Item ${id}`, remainCount: 1000, waitingQueueEnabled: true } });
+      const r = await call(`${scheduler.url}/internal/admin/v1/waiting-item/${id}/manually`, {
+        method: 'POST',
+        body: { itemName: `Item ${id}`, remainCount: 1000, waitingQueueEnabled: true },
+      });
       expect(r.status).toBe(200);
     }
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
@@ -76,16 +98,49 @@ describe('HTML reports with charts', () => {
     const file = join(dir, 'spike.html');
     const r = spawnSync(
       process.execPath,
-      ['scripts/spike.js', '--base-url', api.url, '--vus', '6', '--ramp-up-seconds', '1', '--hold-seconds', '3', '--ramp-down-seconds', '1', '--items', '2', '--sleep-seconds', '0.5', '--drain-seconds', '30', '--no-latency-threshold', '--quiet', '--json', '--report', file],
+      [
+        'scripts/spike.js',
+        '--base-url',
+        api.url,
+        '--vus',
+        '6',
+        '--ramp-up-seconds',
+        '1',
+        '--hold-seconds',
+        '3',
+        '--ramp-down-seconds',
+        '1',
+        '--items',
+        '2',
+        '--sleep-seconds',
+        '0.5',
+        '--drain-seconds',
+        '30',
+        '--no-latency-threshold',
+        '--quiet',
+        '--json',
+        '--report',
+        file,
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
     );
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     expect(r.stdout).toContain(`wrote the report ${file}`);
-    const result = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+    const result = JSON.parse(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop()!,
+    );
     expect(result.admitted).toBeGreaterThan(0);
 
     const data = reportData(readFileSync(file, 'utf8'));
-    expect(data.charts.map((c) => c.title)).toEqual(['Requests per second', 'Latency per second (ms)', 'Admitted users per tick']);
+    expect(data.charts.map((c) => c.title)).toEqual([
+      'Requests per second',
+      'Latency per second (ms)',
+      'Admitted users per tick',
+    ]);
     const [rps, latency, ticks] = data.charts;
     // Every request of the run is in exactly one second of the requests/s chart.
     const sum = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
@@ -108,8 +163,15 @@ describe('HTML reports with charts', () => {
 
   test('bench --report: each measured figure beside its target, as in bench/results.json', async () => {
     const file = join(dir, 'bench.html');
-    const r = spawnSync(process.execPath, ['bench/run.js', '--smoke', '--only', 'polling', '--report', file], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-    expect({ status: r.status, stderr: r.stderr.split('\n').filter((l) => l && !l.startsWith('[bench]')) }).toEqual({ status: 0, stderr: [] });
+    const r = spawnSync(process.execPath, ['bench/run.js', '--smoke', '--only', 'polling', '--report', file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: r.status, stderr: r.stderr.split('\n').filter((l) => l && !l.startsWith('[bench]')) }).toEqual({
+      status: 0,
+      stderr: [],
+    });
     expect(r.stdout).toContain(`wrote the report ${file}`);
     const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8'));
     const measured = results.targets.filter((t: { value: number | null }) => t.value !== null);

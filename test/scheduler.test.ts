@@ -75,7 +75,6 @@ describe('scheduler processes', () => {
 
   afterEach(stopSchedulers, 30_000);
 
-
   test('N = 0 pauses admission; a new N applies from the next tick; the stored N survives a scheduler restart', async () => {
     const itemId = 'paused';
     const s1 = await startScheduler();
@@ -84,16 +83,24 @@ describe('scheduler processes', () => {
 
     // Pause before the item exists, so no tick can have read an older N for it.
     expect(expectSuccess(await putTokenCountToMove(s1.url, 0))).toEqual({ tokenCountToMove: 0 });
-    expectSuccess(await upsertItem(s1.url, itemId, { itemName: 'Paused', remainCount: 100, waitingQueueEnabled: true }));
+    expectSuccess(
+      await upsertItem(s1.url, itemId, { itemName: 'Paused', remainCount: 100, waitingQueueEnabled: true }),
+    );
     const users = Array.from({ length: 60 }, (_, i) => `p${i}`);
     const tokens = await registerAll(itemId, users);
-    const fenceBefore = await waitFor('a first tick over the item', () => redis.hget(keys.item(itemId), 'fence').then((f) => f ?? undefined));
+    const fenceBefore = await waitFor('a first tick over the item', () =>
+      redis.hget(keys.item(itemId), 'fence').then((f) => f ?? undefined),
+    );
     await sleep(2500);
     // Ticks kept running (the fence moved) but admitted nobody.
     expect(Number(await redis.hget(keys.item(itemId), 'fence'))).toBeGreaterThan(Number(fenceBefore));
     expect(await redis.zcard(keys.admitted(itemId))).toBe(0);
     expect(await redis.zcard(keys.waiting(itemId))).toBe(60);
-    expect(expectSuccess(await poll(api!.url, itemId, tokens[0], users[0]))).toMatchObject({ waitingQueueRank: 1, canOrder: false, estimatedWaitSeconds: null });
+    expect(expectSuccess(await poll(api!.url, itemId, tokens[0], users[0]))).toMatchObject({
+      waitingQueueRank: 1,
+      canOrder: false,
+      estimatedWaitSeconds: null,
+    });
 
     // N = 3: from the next tick on, each tick admits exactly 3.
     expectSuccess(await putTokenCountToMove(s1.url, 3));
@@ -106,15 +113,23 @@ describe('scheduler processes', () => {
     // FIFO: the admitted users are the head of the queue.
     expect(admitted.sort()).toEqual(users.slice(0, admitted.length).sort());
     expect(admitted.length + (await redis.zcard(keys.waiting(itemId)))).toBe(60);
-    expect(expectSuccess(await poll(api!.url, itemId, tokens[0], users[0]))).toMatchObject({ waitingQueueRank: 0, canOrder: true });
+    expect(expectSuccess(await poll(api!.url, itemId, tokens[0], users[0]))).toMatchObject({
+      waitingQueueRank: 0,
+      canOrder: true,
+    });
 
     // Restart with another TOKEN_COUNT_TO_MOVE: the operator's N stored in Redis wins.
     await stopSchedulers();
     const admittedBeforeRestart = await redis.zcard(keys.admitted(itemId));
     const s2 = await startScheduler({ TOKEN_COUNT_TO_MOVE: '10' });
-    expect(expectSuccess(await call(`${s2.url}${ADMIN}/waiting-queue/token-count-to-move`))).toEqual({ tokenCountToMove: 3 });
+    expect(expectSuccess(await call(`${s2.url}${ADMIN}/waiting-queue/token-count-to-move`))).toEqual({
+      tokenCountToMove: 3,
+    });
     expect(await redis.get(keys.tokenCountToMove)).toBe('3');
-    await waitFor('a tick of the restarted scheduler', async () => (await redis.zcard(keys.admitted(itemId))) > admittedBeforeRestart);
+    await waitFor(
+      'a tick of the restarted scheduler',
+      async () => (await redis.zcard(keys.admitted(itemId))) > admittedBeforeRestart,
+    );
     for (const g of (await entryGroups(itemId)).values()) expect(g).toHaveLength(3);
   });
 
@@ -130,7 +145,9 @@ describe('scheduler processes', () => {
       registered.set(itemId, users);
     }
     // Everyone is queued before any scheduler runs, so every tick finds at least N waiting.
-    const started = await startServices([0, 1].map(() => ({ name: 'scheduler' as const, env: { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *' } })));
+    const started = await startServices(
+      [0, 1].map(() => ({ name: 'scheduler' as const, env: { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *' } })),
+    );
     schedulers.push(...started);
     await sleep(4000);
     await stopSchedulers();
@@ -139,7 +156,8 @@ describe('scheduler processes', () => {
       const groups = await entryGroups(itemId);
       // At least two ticks ran; each admitted exactly N (one batch record per tick, covering its N tokens).
       expect(groups.size).toBeGreaterThanOrEqual(2);
-      for (const [score, members] of groups) expect({ itemId, score, size: members.length }).toEqual({ itemId, score, size: n });
+      for (const [score, members] of groups)
+        expect({ itemId, score, size: members.length }).toEqual({ itemId, score, size: n });
       const admitted = [...groups.values()].flat();
       const waiting = await redis.zrange(keys.waiting(itemId), 0, -1);
       const waitingSet = new Set(waiting);
@@ -162,7 +180,10 @@ describe('scheduler processes', () => {
     const itemId = 'fence_race';
     // Out of the item registry, so the schedulers of other tests never touch it.
     await items.upsert(itemId, { itemName: itemId, remainCount: 100, waitingQueueEnabled: true }, { register: false });
-    await registerAll(itemId, Array.from({ length: 50 }, (_, i) => `f${i}`));
+    await registerAll(
+      itemId,
+      Array.from({ length: 50 }, (_, i) => `f${i}`),
+    );
     const other = await connectRedis({ url: env.url }, 'scheduler-test-2');
     try {
       const queues = [queue, new QueueStore(other)];
@@ -205,7 +226,11 @@ describe('scheduler processes', () => {
     expect(after.body.data?.admitted ?? false).toBe(false);
     expectFailure(await consume(api!.url, itemId, token), 409, 'NOT_ADMITTED');
     // The next ticks sweep the expired admission out of the entry set.
-    await waitFor('the sweep of the expired admission', async () => (await redis.zcard(keys.admitted(itemId))) === 0 && (await redis.zcard(keys.admissionBatches(itemId))) === 0);
+    await waitFor(
+      'the sweep of the expired admission',
+      async () =>
+        (await redis.zcard(keys.admitted(itemId))) === 0 && (await redis.zcard(keys.admissionBatches(itemId))) === 0,
+    );
     // Registering again gives a new place with a new token; the old one stays dead.
     const again = expectSuccess(await register(api!.url, itemId, 'tina'));
     expect(again.waitingQueueToken).not.toBe(token);

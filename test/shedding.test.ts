@@ -12,7 +12,8 @@ import { useStack } from './helpers/stack';
 describe('load shedding', () => {
   const env = useStack({
     name: 'shed-test',
-    beforeServices: ({ redis }) => new ItemStore(redis).upsert('shed', { itemName: 'shed', remainCount: 100_000, waitingQueueEnabled: true }),
+    beforeServices: ({ redis }) =>
+      new ItemStore(redis).upsert('shed', { itemName: 'shed', remainCount: 100_000, waitingQueueEnabled: true }),
     services: [{ name: 'api', env: { MAX_IN_FLIGHT: '4', LOG_LEVEL: 'warn' } }],
     startTimeoutMs: 60_000,
   });
@@ -28,8 +29,16 @@ describe('load shedding', () => {
     const dispatcher = new Agent({ connections: 300, pipelining: 0 });
     const replies = await Promise.all(
       Array.from({ length: 300 }, async (_, i) => {
-        const res = await fetch(`${api.url}/api/v1/item/shed/waiting-queue`, { method: 'POST', headers: { 'user-id': `s${i}` }, dispatcher } as unknown as RequestInit);
-        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { errorCode: string | null } };
+        const res = await fetch(`${api.url}/api/v1/item/shed/waiting-queue`, {
+          method: 'POST',
+          headers: { 'user-id': `s${i}` },
+          dispatcher,
+        } as unknown as RequestInit);
+        return {
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          body: (await res.json()) as { errorCode: string | null },
+        };
       }),
     );
     await dispatcher.close();

@@ -19,11 +19,17 @@ const SCRIPT = join(__dirname, '..', 'scripts', 'simulate.js');
 function markedRun(): { mark: string; env: Record<string, string>; cleanupDir: () => void } {
   const mark = randomBytes(8).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'wq-sim-test-'));
-  const which = execFileSync('sh', ['-c', 'command -v "${REDIS_SERVER_BIN:-redis-server}"'], { encoding: 'utf8' }).trim();
+  const which = execFileSync('sh', ['-c', 'command -v "${REDIS_SERVER_BIN:-redis-server}"'], {
+    encoding: 'utf8',
+  }).trim();
   symlinkSync(which, join(dir, `redis-server-${mark}`));
   return {
     mark,
-    env: { ...(process.env as Record<string, string>), WQ_SIMULATE_TEST_MARK: mark, REDIS_SERVER_BIN: join(dir, `redis-server-${mark}`) },
+    env: {
+      ...(process.env as Record<string, string>),
+      WQ_SIMULATE_TEST_MARK: mark,
+      REDIS_SERVER_BIN: join(dir, `redis-server-${mark}`),
+    },
     cleanupDir: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -81,7 +87,18 @@ describe('store simulation (scripts/simulate.js)', () => {
   }, 180_000);
 
   test('with lanes, abandonment and a queue cap: refusals and walk-aways are failures, stock still balances', async () => {
-    const s = await simulate('--customers', '60', '--seed', '5', '--vip-ratio', '0.3', '--abandon-ratio', '0.2', '--max-waiting', '30');
+    const s = await simulate(
+      '--customers',
+      '60',
+      '--seed',
+      '5',
+      '--vip-ratio',
+      '0.3',
+      '--abandon-ratio',
+      '0.2',
+      '--max-waiting',
+      '30',
+    );
     expect(s.balanced).toBe(true);
     expect(s.success + s.failed).toBe(60);
     expect(s.failures.abandoned).toBeGreaterThan(0);
@@ -106,18 +123,54 @@ describe('store simulation: tokens and cleanup', () => {
     const redis = await testRedis();
     const procs: ServiceProcess[] = [];
     try {
-      procs.push(await startService('scheduler', { REDIS_URL: redis.url, DEV_MODE: '0', ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken, TOKEN_COUNT_TO_MOVE: '5', LOG_LEVEL: 'warn' }));
+      procs.push(
+        await startService('scheduler', {
+          REDIS_URL: redis.url,
+          DEV_MODE: '0',
+          ADMIN_TOKEN: adminToken,
+          INTERNAL_TOKEN: internalToken,
+          TOKEN_COUNT_TO_MOVE: '5',
+          LOG_LEVEL: 'warn',
+        }),
+      );
       // Outside DEV_MODE the api also needs its secrets from the environment.
       const secrets = {
         TOKEN_SECRET: randomBytes(24).toString('hex'),
-        ENTRY_PASS_PRIVATE_JWK: JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
+        ENTRY_PASS_PRIVATE_JWK: JSON.stringify(
+          generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+        ),
       };
-      procs.push(await startService('api', { REDIS_URL: redis.url, DEV_MODE: '0', ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken, ...secrets, LOG_LEVEL: 'warn' }));
+      procs.push(
+        await startService('api', {
+          REDIS_URL: redis.url,
+          DEV_MODE: '0',
+          ADMIN_TOKEN: adminToken,
+          INTERNAL_TOKEN: internalToken,
+          ...secrets,
+          LOG_LEVEL: 'warn',
+        }),
+      );
       const [scheduler, api] = procs;
-      const { stdout } = await run(process.execPath, [SCRIPT, '--json', '--quiet', '--customers', '10', '--seed', '3', '--base-url', api.url, '--admin-url', scheduler.url], {
-        timeout: 150_000,
-        env: { ...process.env, ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken },
-      });
+      const { stdout } = await run(
+        process.execPath,
+        [
+          SCRIPT,
+          '--json',
+          '--quiet',
+          '--customers',
+          '10',
+          '--seed',
+          '3',
+          '--base-url',
+          api.url,
+          '--admin-url',
+          scheduler.url,
+        ],
+        {
+          timeout: 150_000,
+          env: { ...process.env, ADMIN_TOKEN: adminToken, INTERNAL_TOKEN: internalToken },
+        },
+      );
       const s = JSON.parse(stdout.trim().split('\n').pop()!);
       expect(s).toMatchObject({ customers: 10, success: 10, failed: 0, balanced: true });
     } finally {

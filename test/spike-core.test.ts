@@ -50,7 +50,9 @@ describe('countFifoViolations', () => {
     const users = [user('a', '1', 0, 1, 2000), user('b', '1', 2, 3, 1000)];
     const r = countFifoViolations(users);
     expect(r.violations).toBe(1);
-    expect(r.examples).toEqual([{ ahead: 'a', behind: 'b', aheadAdmissionExpiresAt: 2000, behindAdmissionExpiresAt: 1000 }]);
+    expect(r.examples).toEqual([
+      { ahead: 'a', behind: 'b', aheadAdmissionExpiresAt: 2000, behindAdmissionExpiresAt: 1000 },
+    ]);
   });
 
   test('overlapping registrations are not ordered, so any admission order is fine', () => {
@@ -66,7 +68,12 @@ describe('countFifoViolations', () => {
 
   test('counts every violating pair', () => {
     // a, b ahead of c and d; both admitted after them: 4 pairs. c ahead of d, same tick: none.
-    const users = [user('a', '1', 0, 1, 3000), user('b', '1', 2, 3, 3000), user('c', '1', 4, 5, 1000), user('d', '1', 6, 7, 1000)];
+    const users = [
+      user('a', '1', 0, 1, 3000),
+      user('b', '1', 2, 3, 3000),
+      user('c', '1', 4, 5, 1000),
+      user('d', '1', 6, 7, 1000),
+    ];
     expect(countFifoViolations(users, 2)).toMatchObject({ violations: 4 });
     expect(countFifoViolations(users, 2).examples).toHaveLength(2);
   });
@@ -77,7 +84,15 @@ describe('countFifoViolations', () => {
       const users: FifoUser[] = [];
       for (let i = 0; i < 60; i++) {
         const sent = Math.floor(random() * 1000);
-        users.push(user(`u${i}`, String(1 + Math.floor(random() * 3)), sent, sent + 1 + Math.floor(random() * 50), random() < 0.1 ? null : 1000 * Math.floor(random() * 5)));
+        users.push(
+          user(
+            `u${i}`,
+            String(1 + Math.floor(random() * 3)),
+            sent,
+            sent + 1 + Math.floor(random() * 50),
+            random() < 0.1 ? null : 1000 * Math.floor(random() * 5),
+          ),
+        );
       }
       let expected = 0;
       for (const a of users) {

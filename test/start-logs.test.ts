@@ -19,11 +19,20 @@ type Env = Awaited<ReturnType<typeof testRedis>>;
 
 /** Runs start.js (under a pty when `tty`) until it prints that it runs, then stops it; returns its output. */
 async function runStart(env: Env, tty: boolean): Promise<string> {
-  const vars: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: env.url, API_PORT: String(await freePort()), ADMIN_PORT: String(await freePort()), LOG_LEVEL: 'info' };
+  const vars: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL: env.url,
+    API_PORT: String(await freePort()),
+    ADMIN_PORT: String(await freePort()),
+    LOG_LEVEL: 'info',
+  };
   delete vars.LOG_FORMAT;
   const script = join(ROOT, 'scripts', 'start.js');
   const child: ChildProcess = tty
-    ? spawn('script', ['-qfec', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(script)}`, '/dev/null'], { env: vars, stdio: ['pipe', 'pipe', 'pipe'] })
+    ? spawn('script', ['-qfec', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(script)}`, '/dev/null'], {
+        env: vars,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
     : spawn(process.execPath, [script], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -37,7 +46,13 @@ async function runStart(env: Env, tty: boolean): Promise<string> {
     }
   } finally {
     // Under `script`, start.js is the child of script's pid (exec replaced the shell): SIGTERM goes to it, by pid.
-    const startPid = tty ? Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]) : child.pid!;
+    const startPid = tty
+      ? Number(
+          execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
+            .trim()
+            .split('\n')[0],
+        )
+      : child.pid!;
     process.kill(startPid, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30_000)))]);

@@ -62,11 +62,21 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(await redis.exists(keys.lastPoll('plain'))).toBe(0);
     // The admission's event: one batch of the (only) lane.
     const [ev] = await readOutbox(redis, 'plain');
-    expect(ev).toMatchObject({ id: 'plain:1', type: 'batch.admitted', itemId: 'plain', payload: { lane: null, count: 2, maxSeq: '2' } });
+    expect(ev).toMatchObject({
+      id: 'plain:1',
+      type: 'batch.admitted',
+      itemId: 'plain',
+      payload: { lane: null, count: 2, maxSeq: '2' },
+    });
   });
 
   test('lanes: higher lanes are admitted first, each lane FIFO; ranks count the users ahead in higher lanes', async () => {
-    await items.upsert('ln', { itemName: 'ln', remainCount: 100, waitingQueueEnabled: true, lanes: ['vip', 'regular'] });
+    await items.upsert('ln', {
+      itemName: 'ln',
+      remainCount: 100,
+      waitingQueueEnabled: true,
+      lanes: ['vip', 'regular'],
+    });
     const reg = async (u: string, lane?: string) => placeOf(await register(queue, 'ln', u, { lane }));
     expect((await reg('r1')).rank).toBe(1);
     expect((await reg('r2', 'regular')).rank).toBe(2);
@@ -100,7 +110,12 @@ describe('stock, reservation, claim and lane scripts', () => {
   });
 
   test('lanes: expired batches are swept per lane, though an older-looking lane still holds unexpired ones', async () => {
-    await items.upsert('lx', { itemName: 'lx', remainCount: 100, waitingQueueEnabled: true, lanes: ['vip', 'regular'] });
+    await items.upsert('lx', {
+      itemName: 'lx',
+      remainCount: 100,
+      waitingQueueEnabled: true,
+      lanes: ['vip', 'regular'],
+    });
     for (const u of ['r1', 'r2']) await register(queue, 'lx', u);
     await admit('lx', 2, 200); // regulars, admitted for 200 ms
     await register(queue, 'lx', 'v1', { lane: 'vip' });
@@ -122,11 +137,23 @@ describe('stock, reservation, claim and lane scripts', () => {
     await register(queue, 'rs', 'w1'); // waiting, not admitted
     const ttl = 60_000;
     expect(await rsv.reserve('rs', 'w1', '4', 1, ttl)).toEqual({ status: 'NOT_ADMITTED' });
-    expect(await rsv.reserve('rs', 'u1', String(Number(seqs.get('u1')) + 1), 1, ttl)).toEqual({ status: 'NOT_ADMITTED' });
-    expect(await rsv.reserve('rs', 'u1', seqs.get('u1')!, 3, ttl)).toEqual({ status: 'LIMIT_EXCEEDED', maxPerUser: 2, held: 0 });
+    expect(await rsv.reserve('rs', 'u1', String(Number(seqs.get('u1')) + 1), 1, ttl)).toEqual({
+      status: 'NOT_ADMITTED',
+    });
+    expect(await rsv.reserve('rs', 'u1', seqs.get('u1')!, 3, ttl)).toEqual({
+      status: 'LIMIT_EXCEEDED',
+      maxPerUser: 2,
+      held: 0,
+    });
     const ok = await rsv.reserve('rs', 'u1', seqs.get('u1')!, 2, ttl);
     if (ok.status !== 'OK') throw new Error(ok.status);
-    expect(ok.reservation).toMatchObject({ reservationId: 'rs.1', itemId: 'rs', userId: 'u1', quantity: 2, status: 'PENDING' });
+    expect(ok.reservation).toMatchObject({
+      reservationId: 'rs.1',
+      itemId: 'rs',
+      userId: 'u1',
+      quantity: 2,
+      status: 'PENDING',
+    });
     expect(ok.reservation.expiresAt - ok.reservation.createdAt).toBe(ttl);
     expect(ok.remainCount).toBe(3);
     // The admission is consumed: the same token cannot reserve again.
@@ -135,13 +162,27 @@ describe('stock, reservation, claim and lane scripts', () => {
     // A new admission of u1: the allowance is used up (2 held of 2).
     const again = placeOf(await register(queue, 'rs', 'u1'));
     await admit('rs', 2); // w1 (ahead of u1), then u1
-    expect(await rsv.reserve('rs', 'u1', again.seq, 1, ttl)).toEqual({ status: 'LIMIT_EXCEEDED', maxPerUser: 2, held: 2 });
+    expect(await rsv.reserve('rs', 'u1', again.seq, 1, ttl)).toEqual({
+      status: 'LIMIT_EXCEEDED',
+      maxPerUser: 2,
+      held: 2,
+    });
     // Stock: 3 left; u2 takes 2, u3 asks 2 but only 1 is left; a refused reservation keeps the admission.
     expect((await rsv.reserve('rs', 'u2', seqs.get('u2')!, 2, ttl)).status).toBe('OK');
-    expect(await rsv.reserve('rs', 'u3', seqs.get('u3')!, 2, ttl)).toEqual({ status: 'INSUFFICIENT_STOCK', remainCount: 1 });
+    expect(await rsv.reserve('rs', 'u3', seqs.get('u3')!, 2, ttl)).toEqual({
+      status: 'INSUFFICIENT_STOCK',
+      remainCount: 1,
+    });
     expect((await rsv.reserve('rs', 'u3', seqs.get('u3')!, 1, ttl)).status).toBe('OK');
     expect(await stock('rs')).toBe(0);
-    expect(await types('rs')).toEqual(['batch.admitted', 'reservation.created', 'batch.admitted', 'reservation.created', 'reservation.created', 'item.sold_out']);
+    expect(await types('rs')).toEqual([
+      'batch.admitted',
+      'reservation.created',
+      'batch.admitted',
+      'reservation.created',
+      'reservation.created',
+      'item.sold_out',
+    ]);
   });
 
   test('200 concurrent reservations for 50 stock over two connections: exactly 50 succeed, stock ends at 0, sold out once', async () => {
@@ -180,8 +221,18 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(await rsv.confirm('cc.99')).toEqual({ status: 'NOT_FOUND' });
     expect(await rsv.get(idB)).toMatchObject({ status: 'CANCELLED', userId: 'b' });
     const evs = await readOutbox(redis, 'cc');
-    expect(evs.slice(-4).map((e) => e.type)).toEqual(['item.sold_out', 'reservation.confirmed', 'reservation.cancelled', 'item.reopened']);
-    expect(evs.find((e) => e.type === 'reservation.cancelled')!.payload).toEqual({ reservationId: idB, userId: 'b', quantity: 1, remainCount: 1 });
+    expect(evs.slice(-4).map((e) => e.type)).toEqual([
+      'item.sold_out',
+      'reservation.confirmed',
+      'reservation.cancelled',
+      'item.reopened',
+    ]);
+    expect(evs.find((e) => e.type === 'reservation.cancelled')!.payload).toEqual({
+      reservationId: idB,
+      userId: 'b',
+      quantity: 1,
+      remainCount: 1,
+    });
     // Event ids are unique and follow the item's counter.
     expect(evs.map((e) => e.id)).toEqual(evs.map((_, i) => `cc:${i + 1}`));
   });
@@ -213,7 +264,9 @@ describe('stock, reservation, claim and lane scripts', () => {
     const bySweep = sweeps.reduce((s, r) => s + r.expired, 0);
     const evs = await readOutbox(redis, 'ex');
     expect(evs.filter((e) => e.type === 'reservation.expired')).toHaveLength(30);
-    expect(new Set(evs.filter((e) => e.type === 'reservation.expired').map((e) => e.payload.reservationId))).toEqual(new Set(ids));
+    expect(new Set(evs.filter((e) => e.type === 'reservation.expired').map((e) => e.payload.reservationId))).toEqual(
+      new Set(ids),
+    );
     expect(bySweep).toBeLessThanOrEqual(30);
     expect(await stock('ex')).toBe(30);
     expect(await redis.zcard(keys.reservationsPending('ex'))).toBe(0);
@@ -229,7 +282,10 @@ describe('stock, reservation, claim and lane scripts', () => {
     const seqs = await admitted('cr', ['x']);
     const r = await rsv.reserve('cr', 'x', seqs.get('x')!, 1, 60_000);
     if (r.status !== 'OK') throw new Error(r.status);
-    const [confirmed, swept] = await Promise.all([rsv.confirm(r.reservation.reservationId), new ReservationStore(other).expireDue('cr', { limit: 10, retentionMs: 86_400_000 })]);
+    const [confirmed, swept] = await Promise.all([
+      rsv.confirm(r.reservation.reservationId),
+      new ReservationStore(other).expireDue('cr', { limit: 10, retentionMs: 86_400_000 }),
+    ]);
     expect(confirmed.status).toBe('OK');
     expect(swept.expired).toBe(0);
     expect(await stock('cr')).toBe(0);
@@ -248,7 +304,10 @@ describe('stock, reservation, claim and lane scripts', () => {
     const loser = results.find((x) => x.r.status === 'SOLD_OUT')!.u;
     expect(await redis.hget(keys.claims('cp'), loser)).toBeNull();
     const winner = won[0];
-    expect(await claims.claim('cp', winner.u)).toEqual({ status: 'ALREADY_CLAIMED', claimId: (winner.r as { claimId: string }).claimId });
+    expect(await claims.claim('cp', winner.u)).toEqual({
+      status: 'ALREADY_CLAIMED',
+      claimId: (winner.r as { claimId: string }).claimId,
+    });
     expect(await items.restock('cp', 1)).toBe(1);
     expect(await claims.claim('cp', loser)).toMatchObject({ status: 'OK', remainCount: 0 });
     const evs = await types('cp');
@@ -274,9 +333,25 @@ describe('stock, reservation, claim and lane scripts', () => {
 
   test('time deal, queue capacity: NOT_OPEN before startAt (with it), QUEUE_FULL at maxWaiting', async () => {
     const opensAt = Date.now() + 60_000;
-    await items.upsert('td', { itemName: 'td', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: opensAt });
-    expect(await queue.registerOrRefuse('td', 'u')).toEqual({ refusal: 'NOT_OPEN', opensAt, nowMs: expect.any(Number) });
-    await items.upsert('td', { itemName: 'td', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: new Date(Date.now() - 1000).toISOString() });
+    await items.upsert('td', {
+      itemName: 'td',
+      remainCount: 5,
+      waitingQueueEnabled: true,
+      type: 'TIME_DEAL',
+      startAt: opensAt,
+    });
+    expect(await queue.registerOrRefuse('td', 'u')).toEqual({
+      refusal: 'NOT_OPEN',
+      opensAt,
+      nowMs: expect.any(Number),
+    });
+    await items.upsert('td', {
+      itemName: 'td',
+      remainCount: 5,
+      waitingQueueEnabled: true,
+      type: 'TIME_DEAL',
+      startAt: new Date(Date.now() - 1000).toISOString(),
+    });
     expect(placeOf(await register(queue, 'td', 'u')).status).toBe('WAITING');
 
     await items.upsert('full', { itemName: 'full', remainCount: 5, waitingQueueEnabled: true, maxWaiting: 2 });
@@ -294,11 +369,23 @@ describe('stock, reservation, claim and lane scripts', () => {
     await new Promise((r) => setTimeout(r, 400));
     await queue.status('ab', 'stay', { trackPoll: true });
     // Paused (N = 0): the silent ones are dropped anyway, so they hold no place and no slot.
-    const paused = await queue.admit('ab', { tokenCountToMove: 0, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 300 });
+    const paused = await queue.admit('ab', {
+      tokenCountToMove: 0,
+      admissionTtlMs: 60_000,
+      fence: fence++,
+      tickMs: 1000,
+      abandonAfterMs: 300,
+    });
     expect(paused).toMatchObject({ moved: 0, abandoned: 2, waiting: 2 });
     expect(await queue.status('ab', 'gone1')).toBe('NOT_FOUND');
     await items.upsert('ab', { itemName: 'ab', remainCount: 10, waitingQueueEnabled: true, tokenCountToMove: 10 });
-    const r = await queue.admit('ab', { tokenCountToMove: 10, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000, abandonAfterMs: 300 });
+    const r = await queue.admit('ab', {
+      tokenCountToMove: 10,
+      admissionTtlMs: 60_000,
+      fence: fence++,
+      tickMs: 1000,
+      abandonAfterMs: 300,
+    });
     expect(r).toMatchObject({ moved: 2, abandoned: 0 });
     // A user never tracked (registered before abandonment was on) is not dropped.
     expect((await redis.zrange(keys.admitted('ab'), 0, -1)).sort()).toEqual(['legacy', 'stay']);

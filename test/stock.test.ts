@@ -7,7 +7,16 @@ import { startService, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
 import { getReservation, reserve, restock, settle } from './helpers/stock-client';
-import { consume, expectFailure, expectSuccess, poll, register, sleep, upsertItem, waitFor } from './helpers/waiting-room-client';
+import {
+  consume,
+  expectFailure,
+  expectSuccess,
+  poll,
+  register,
+  sleep,
+  upsertItem,
+  waitFor,
+} from './helpers/waiting-room-client';
 
 const INTERNAL = 'stock-internal-token';
 
@@ -32,11 +41,20 @@ describe('stock and reservations', () => {
       const replies = await Promise.all(users.slice(i, i + 50).map((u) => register(api.url, itemId, u)));
       replies.forEach((r, j) => tokens.set(users[i + j], expectSuccess(r).waitingQueueToken));
     }
-    await queue.admit(itemId, { tokenCountToMove: users.length, admissionTtlMs: 600_000, fence: fence++, tickMs: 1000 });
+    await queue.admit(itemId, {
+      tokenCountToMove: users.length,
+      admissionTtlMs: 600_000,
+      fence: fence++,
+      tickMs: 1000,
+    });
     return tokens;
   };
   const stockOf = async (itemId: string) => Number(await redis.hget(keys.item(itemId), 'remainCount'));
-  const body = (token: string, userId: string, quantity?: number) => ({ waitingQueueToken: token, userId, ...(quantity === undefined ? {} : { quantity }) });
+  const body = (token: string, userId: string, quantity?: number) => ({
+    waitingQueueToken: token,
+    userId,
+    ...(quantity === undefined ? {} : { quantity }),
+  });
 
   beforeAll(async () => {
     env = await testRedis();
@@ -59,7 +77,11 @@ describe('stock and reservations', () => {
 
   test('bad requests: 401 without the bearer, 400 bad body or ids, 403 TOKEN_MISMATCH, 403 NOT_ADMITTED, 409 LIMIT_EXCEEDED', async () => {
     const itemId = 'rq';
-    await items.upsert(itemId, { itemName: itemId, remainCount: 10, waitingQueueEnabled: true, maxPerUser: 2 }, { register: false });
+    await items.upsert(
+      itemId,
+      { itemName: itemId, remainCount: 10, waitingQueueEnabled: true, maxPerUser: 2 },
+      { register: false },
+    );
     const tokens = await admitAll(itemId, ['ann', 'bob']);
     const waiting = expectSuccess(await register(api.url, itemId, 'wes')).waitingQueueToken;
     const ann = tokens.get('ann')!;
@@ -91,18 +113,31 @@ describe('stock and reservations', () => {
     expectFailure(over, 409, 'LIMIT_EXCEEDED');
     expect(over.body.data).toMatchObject({ maxPerUser: 2, held: 0 });
     const ok = expectSuccess(await reserve(api.url, itemId, body(ann, 'ann', 2), INTERNAL));
-    expect(ok).toMatchObject({ reservationId: `${itemId}.1`, itemId, userId: 'ann', quantity: 2, status: 'PENDING', remainCount: 8 });
+    expect(ok).toMatchObject({
+      reservationId: `${itemId}.1`,
+      itemId,
+      userId: 'ann',
+      quantity: 2,
+      status: 'PENDING',
+      remainCount: 8,
+    });
     expect(ok.expiresAt - ok.createdAt).toBe(2000);
     // The admission is used: reserving or consuming with it again is refused (403 here, 409 on consume).
     expectFailure(await reserve(api.url, itemId, body(ann, 'ann', 1), INTERNAL), 403, 'NOT_ADMITTED');
     expectFailure(await consume(api.url, itemId, ann, INTERNAL), 409, 'NOT_ADMITTED');
     // quantity defaults to 1.
-    expect(expectSuccess(await reserve(api.url, itemId, body(tokens.get('bob')!, 'bob'), INTERNAL))).toMatchObject({ quantity: 1, remainCount: 7 });
+    expect(expectSuccess(await reserve(api.url, itemId, body(tokens.get('bob')!, 'bob'), INTERNAL))).toMatchObject({
+      quantity: 1,
+      remainCount: 7,
+    });
     // Reservation ids: malformed 400, unknown 404.
     expectFailure(await settle(api.url, 'no-dot', 'confirm', INTERNAL), 400, 'INVALID_PARAMETER');
     expectFailure(await settle(api.url, `${itemId}.999`, 'confirm', INTERNAL), 404, 'RESERVATION_NOT_FOUND');
     expectFailure(await getReservation(api.url, `${itemId}.999`, INTERNAL), 404, 'RESERVATION_NOT_FOUND');
-    expect(expectSuccess(await getReservation(api.url, `${itemId}.1`, INTERNAL))).toMatchObject({ userId: 'ann', status: 'PENDING' });
+    expect(expectSuccess(await getReservation(api.url, `${itemId}.1`, INTERNAL))).toMatchObject({
+      userId: 'ann',
+      status: 'PENDING',
+    });
   });
 
   test('200 concurrent reservations for 50 stock: exactly 50, never oversold; sold out stops the queue; a cancel reopens it', async () => {
@@ -124,16 +159,25 @@ describe('stock and reservations', () => {
     const late = await register(api.url, itemId, 'late');
     expectFailure(late, 409, 'ITEM_CANNOT_USE_WAITING_QUEUE');
     expect(late.body.data).toEqual({ itemId, reason: 'SOLD_OUT' });
-    expect(expectSuccess(await poll(api.url, itemId, waiter, 'waiter'))).toMatchObject({ soldOut: true, canOrder: false });
+    expect(expectSuccess(await poll(api.url, itemId, waiter, 'waiter'))).toMatchObject({
+      soldOut: true,
+      canOrder: false,
+    });
 
     // Confirm one, cancel another: the cancel gives the unit back and the queue reopens.
     const [a, b] = won.map((r) => r.body.data.reservationId as string);
-    expect(expectSuccess(await settle(api.url, a, 'confirm', INTERNAL))).toMatchObject({ reservationId: a, status: 'CONFIRMED' });
+    expect(expectSuccess(await settle(api.url, a, 'confirm', INTERNAL))).toMatchObject({
+      reservationId: a,
+      status: 'CONFIRMED',
+    });
     expect(expectSuccess(await settle(api.url, a, 'confirm', INTERNAL))).toMatchObject({ status: 'CONFIRMED' });
     const cancelConfirmed = await settle(api.url, a, 'cancel', INTERNAL);
     expectFailure(cancelConfirmed, 409, 'RESERVATION_NOT_PENDING');
     expect(cancelConfirmed.body.data).toMatchObject({ status: 'CONFIRMED' });
-    expect(expectSuccess(await settle(api.url, b, 'cancel', INTERNAL))).toMatchObject({ reservationId: b, status: 'CANCELLED' });
+    expect(expectSuccess(await settle(api.url, b, 'cancel', INTERNAL))).toMatchObject({
+      reservationId: b,
+      status: 'CANCELLED',
+    });
     expectFailure(await settle(api.url, b, 'confirm', INTERNAL), 409, 'RESERVATION_NOT_PENDING');
     expect(await stockOf(itemId)).toBe(1);
     expect(expectSuccess(await poll(api.url, itemId, waiter, 'waiter')).soldOut).toBe(false);
@@ -141,18 +185,28 @@ describe('stock and reservations', () => {
 
     const events = await readOutbox(redis, itemId);
     const count = (t: string) => events.filter((e) => e.type === t).length;
-    expect([count('reservation.created'), count('reservation.confirmed'), count('reservation.cancelled'), count('item.sold_out'), count('item.reopened')]).toEqual([50, 1, 1, 1, 1]);
+    expect([
+      count('reservation.created'),
+      count('reservation.confirmed'),
+      count('reservation.cancelled'),
+      count('item.sold_out'),
+      count('item.reopened'),
+    ]).toEqual([50, 1, 1, 1, 1]);
   });
 
   test('two schedulers expire unconfirmed reservations once; confirms racing the expiry either win (200) or get 410, never both', async () => {
     const itemId = 'exp';
     // In the registry: the schedulers sweep its reservations (and admit its users, N = 1000 per tick).
-    expectSuccess(await upsertItem(schedulers[0].url, itemId, { itemName: itemId, remainCount: 40, waitingQueueEnabled: true }));
+    expectSuccess(
+      await upsertItem(schedulers[0].url, itemId, { itemName: itemId, remainCount: 40, waitingQueueEnabled: true }),
+    );
     const users = Array.from({ length: 40 }, (_, i) => `x${i}`);
     const tokens = new Map<string, string>();
     for (const u of users) tokens.set(u, expectSuccess(await register(api.url, itemId, u)).waitingQueueToken);
     await waitFor('all 40 admitted', async () => (await redis.zcard(keys.admitted(itemId))) === 40);
-    const rs = await Promise.all(users.map((u) => reserve(api.url, itemId, body(tokens.get(u)!, u), INTERNAL).then(expectSuccess)));
+    const rs = await Promise.all(
+      users.map((u) => reserve(api.url, itemId, body(tokens.get(u)!, u), INTERNAL).then(expectSuccess)),
+    );
     expect(await stockOf(itemId)).toBe(0);
 
     // 10 confirmed at once; 10 left to expire; 20 confirmed around their expiry (from 400 ms before to 400 ms after).
@@ -167,11 +221,20 @@ describe('stock and reservations', () => {
         return { id: r.reservationId as string, confirmed: reply.status === 200 };
       }),
     );
-    await waitFor('every reservation settled', async () => (await redis.zcard(keys.reservationsPending(itemId))) === 0, 20_000);
+    await waitFor(
+      'every reservation settled',
+      async () => (await redis.zcard(keys.reservationsPending(itemId))) === 0,
+      20_000,
+    );
 
-    const confirmed = new Set([...early.map((r) => r.reservationId as string), ...outcomes.filter((o) => o.confirmed).map((o) => o.id)]);
+    const confirmed = new Set([
+      ...early.map((r) => r.reservationId as string),
+      ...outcomes.filter((o) => o.confirmed).map((o) => o.id),
+    ]);
     const events = await readOutbox(redis, itemId);
-    const expiredIds = events.filter((e) => e.type === 'reservation.expired').map((e) => e.payload.reservationId as string);
+    const expiredIds = events
+      .filter((e) => e.type === 'reservation.expired')
+      .map((e) => e.payload.reservationId as string);
     // Each reservation settled exactly once: confirmed, or expired with one event; never both.
     expect(new Set(expiredIds).size).toBe(expiredIds.length);
     expect(expiredIds.filter((id) => confirmed.has(id))).toEqual([]);
@@ -203,25 +266,73 @@ describe('stock and reservations', () => {
     expectFailure(await restock(admin, itemId, { quantity: '3' }), 400, 'INVALID_PARAMETER');
     expectFailure(await restock(admin, itemId, {}), 400, 'INVALID_PARAMETER');
     expectFailure(await restock(admin, 'never_made', { quantity: 3 }), 404, 'WAITING_ITEM_NOT_FOUND');
-    expect(expectSuccess(await restock(admin, itemId, { quantity: 3 }))).toEqual({ itemId, quantity: 3, remainCount: 3 });
+    expect(expectSuccess(await restock(admin, itemId, { quantity: 3 }))).toEqual({
+      itemId,
+      quantity: 3,
+      remainCount: 3,
+    });
     const t2 = expectSuccess(await register(api.url, itemId, 'second')).waitingQueueToken;
-    await waitFor('second admitted after the restock', async () => expectSuccess(await poll(api.url, itemId, t2, 'second')).canOrder);
+    await waitFor(
+      'second admitted after the restock',
+      async () => expectSuccess(await poll(api.url, itemId, t2, 'second')).canOrder,
+    );
     const types = (await readOutbox(redis, itemId)).map((e) => e.type).filter((t) => t !== 'batch.admitted');
     // admin.changed: the audit entries of the admin upsert that created the item and of the restock (console audit trail).
-    expect(types).toEqual(['admin.changed', 'reservation.created', 'item.sold_out', 'item.restocked', 'item.reopened', 'admin.changed']);
+    expect(types).toEqual([
+      'admin.changed',
+      'reservation.created',
+      'item.sold_out',
+      'item.restocked',
+      'item.reopened',
+      'admin.changed',
+    ]);
   });
 
   test('the admin API shows the new item fields; a TIME_DEAL needs a startAt; bad policy fields are 400', async () => {
     const admin = schedulers[0].url;
     const base = { itemName: 'policy', remainCount: 5, waitingQueueEnabled: true };
     const startAt = '2031-01-01T00:00:00.000Z';
-    const full = { ...base, type: 'TIME_DEAL', startAt, maxPerUser: 3, queueMode: 'WAITING', lanes: ['vip', 'regular'], maxWaiting: 100 };
+    const full = {
+      ...base,
+      type: 'TIME_DEAL',
+      startAt,
+      maxPerUser: 3,
+      queueMode: 'WAITING',
+      lanes: ['vip', 'regular'],
+      maxWaiting: 100,
+    };
     const created = expectSuccess(await upsertItem(admin, 'policy', full));
-    expect(created).toMatchObject({ type: 'TIME_DEAL', startAt: Date.parse(startAt), maxPerUser: 3, queueMode: 'WAITING', lanes: ['vip', 'regular'], maxWaiting: 100 });
+    expect(created).toMatchObject({
+      type: 'TIME_DEAL',
+      startAt: Date.parse(startAt),
+      maxPerUser: 3,
+      queueMode: 'WAITING',
+      lanes: ['vip', 'regular'],
+      maxWaiting: 100,
+    });
     // Absent fields are kept; null clears.
-    expect(expectSuccess(await upsertItem(admin, 'policy', base))).toMatchObject({ maxPerUser: 3, lanes: ['vip', 'regular'] });
-    const cleared = expectSuccess(await upsertItem(admin, 'policy', { ...base, type: 'GENERAL', startAt: null, maxPerUser: null, lanes: null, maxWaiting: null }));
-    expect(cleared).toEqual({ itemId: 'policy', ...base, tokenCountToMove: null, maxActiveUsers: null, type: 'GENERAL', queueMode: 'WAITING' });
+    expect(expectSuccess(await upsertItem(admin, 'policy', base))).toMatchObject({
+      maxPerUser: 3,
+      lanes: ['vip', 'regular'],
+    });
+    const cleared = expectSuccess(
+      await upsertItem(admin, 'policy', {
+        ...base,
+        type: 'GENERAL',
+        startAt: null,
+        maxPerUser: null,
+        lanes: null,
+        maxWaiting: null,
+      }),
+    );
+    expect(cleared).toEqual({
+      itemId: 'policy',
+      ...base,
+      tokenCountToMove: null,
+      maxActiveUsers: null,
+      type: 'GENERAL',
+      queueMode: 'WAITING',
+    });
     const bad: unknown[] = [
       { ...base, type: 'TIME_DEAL' },
       { ...base, type: 'FLASH' },
@@ -255,7 +366,11 @@ describe('reservation TTL from the environment', () => {
     api = await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn' });
     const redis = await connectRedis({ url: env.url }, 'ttl-test');
     try {
-      await new ItemStore(redis).upsert('ttl', { itemName: 'ttl', remainCount: 1, waitingQueueEnabled: true }, { register: false });
+      await new ItemStore(redis).upsert(
+        'ttl',
+        { itemName: 'ttl', remainCount: 1, waitingQueueEnabled: true },
+        { register: false },
+      );
       const token = expectSuccess(await register(api.url, 'ttl', 'u')).waitingQueueToken;
       await new QueueStore(redis).admit('ttl', { tokenCountToMove: 1, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
       const r = expectSuccess(await reserve(api.url, 'ttl', { waitingQueueToken: token, userId: 'u', quantity: 1 }));

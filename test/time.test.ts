@@ -33,7 +33,12 @@ describe('time comes from Redis', () => {
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   };
   const startScheduler = async (extra: Record<string, string> = {}) => {
-    const s = await startService('scheduler', { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', LOG_LEVEL: 'warn', ...extra });
+    const s = await startService('scheduler', {
+      REDIS_URL: env.url,
+      SCHEDULER_CRON: '* * * * * *',
+      LOG_LEVEL: 'warn',
+      ...extra,
+    });
     started.push(s);
     return s;
   };
@@ -68,7 +73,11 @@ describe('time comes from Redis', () => {
 
     // The honest scheduler keeps admitting: 6 more users, N = 2 per tick.
     await registerAll(itemId, ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
-    await waitFor('the honest scheduler admits after the skewed one ran', async () => (await redis.zcard(keys.admitted(itemId))) === 8, 10_000);
+    await waitFor(
+      'the honest scheduler admits after the skewed one ran',
+      async () => (await redis.zcard(keys.admitted(itemId))) === 8,
+      10_000,
+    );
     expect(await redis.zcard(keys.waiting(itemId))).toBe(0);
     expect(honest.output()).not.toMatch(/failed/);
   }, 60_000);
@@ -83,7 +92,11 @@ describe('time comes from Redis', () => {
     // The same scheduler again, after its host clock stepped back by an hour.
     await startScheduler({ CLOCK_SKEW_MS: String(-HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
     await registerAll(itemId, ['d0', 'd1', 'd2', 'd3']);
-    await waitFor('admission after the clock stepped back', async () => (await redis.zcard(keys.admitted(itemId))) === 6, 10_000);
+    await waitFor(
+      'admission after the clock stepped back',
+      async () => (await redis.zcard(keys.admitted(itemId))) === 6,
+      10_000,
+    );
   }, 60_000);
 
   test('a fence ahead of Redis time is refused and not stored; a stuck fence shows, is counted, and an operator clears it', async () => {
@@ -91,14 +104,22 @@ describe('time comes from Redis', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
     const now = await redisNow();
     // A caller whose clock is 1 h ahead: refused, and the item's fence does not move.
-    expect((await queue.admit(itemId, { tokenCountToMove: 1, admissionTtlMs: 60_000, fence: now + HOUR_MS, tickMs: 1000 })).status).toBe('FENCE_AHEAD');
+    expect(
+      (await queue.admit(itemId, { tokenCountToMove: 1, admissionTtlMs: 60_000, fence: now + HOUR_MS, tickMs: 1000 }))
+        .status,
+    ).toBe('FENCE_AHEAD');
     expect(await redis.hget(keys.item(itemId), 'fence')).toBeNull();
 
     // A fence stored 1 h ahead (by an older version, or before Redis's clock stepped back) freezes the item.
     await redis.hset(keys.item(itemId), 'fence', String(now + HOUR_MS));
     const s = await startScheduler();
     await registerAll(itemId, ['s0', 's1']);
-    await waitFor('a refused tick in /metrics', async () => (sampleValue((await scrape(s.url)).samples, 'wq_admission_ticks_refused_total', { reason: 'stuck_fence' }) ?? 0) > 0);
+    await waitFor(
+      'a refused tick in /metrics',
+      async () =>
+        (sampleValue((await scrape(s.url)).samples, 'wq_admission_ticks_refused_total', { reason: 'stuck_fence' }) ??
+          0) > 0,
+    );
     expect(await redis.zcard(keys.admitted(itemId))).toBe(0);
     const overview = expectSuccess(await call(`${s.url}${ADMIN}/overview`));
     const row = overview.items.find((i: { itemId: string }) => i.itemId === itemId);
@@ -106,14 +127,20 @@ describe('time comes from Redis', () => {
     expect(Math.abs(overview.redisTime - (await redisNow()))).toBeLessThan(2000);
     expect(s.output()).toMatch(/fence ahead of Redis time/);
 
-    const cleared = expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }));
+    const cleared = expectSuccess(
+      await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }),
+    );
     expect(cleared).toMatchObject({ itemId, cleared: true, previousFence: now + HOUR_MS });
     expect(cleared.fence).toBeLessThanOrEqual(cleared.redisNow + 1000);
     await waitFor('admission resumes', async () => (await redis.zcard(keys.admitted(itemId))) === 2, 10_000);
     // A retried clear changes nothing; an unknown item is 404.
-    expect(expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' }))).toMatchObject({ cleared: false });
+    expect(
+      expectSuccess(await call(`${s.url}${ADMIN}/waiting-item/${itemId}/fence/clear`, { method: 'POST' })),
+    ).toMatchObject({ cleared: false });
     expect((await call(`${s.url}${ADMIN}/waiting-item/nope/fence/clear`, { method: 'POST' })).status).toBe(404);
-    const after = expectSuccess(await call(`${s.url}${ADMIN}/overview`)).items.find((i: { itemId: string }) => i.itemId === itemId);
+    const after = expectSuccess(await call(`${s.url}${ADMIN}/overview`)).items.find(
+      (i: { itemId: string }) => i.itemId === itemId,
+    );
     expect(after.fenceStuck).toBe(false);
   }, 60_000);
 
@@ -122,7 +149,14 @@ describe('time comes from Redis', () => {
     await items.upsert('warm', { itemName: 'warm', remainCount: 10, waitingQueueEnabled: true });
     const port = await freePort();
     const child = spawn(process.execPath, [join(__dirname, '..', 'packages', 'api', 'dist', 'main.js')], {
-      env: { ...process.env, DEV_MODE: '1', REDIS_URL: env.url, API_HOST: '127.0.0.2', API_PORT: String(port), LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        DEV_MODE: '1',
+        REDIS_URL: env.url,
+        API_HOST: '127.0.0.2',
+        API_PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -155,7 +189,11 @@ describe('time comes from Redis', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
     await redis.hset(keys.item(itemId), 'fence', String((await redisNow()) + HOUR_MS));
     const s = await startScheduler(); // DEV_MODE: the console needs no token
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage();
       await page.goto(`${s.url}/admin`);
@@ -170,17 +208,41 @@ describe('time comes from Redis', () => {
     }
   }, 60_000);
   test('an api whose host clock runs 1 h ahead still answers Retry-After of a time deal and expiresInSeconds from Redis time', async () => {
-    const skewed = await startService('api', { REDIS_URL: env.url, LOG_LEVEL: 'warn', CLOCK_SKEW_MS: String(HOUR_MS), NODE_OPTIONS: `--require ${SKEWED_CLOCK}` });
+    const skewed = await startService('api', {
+      REDIS_URL: env.url,
+      LOG_LEVEL: 'warn',
+      CLOCK_SKEW_MS: String(HOUR_MS),
+      NODE_OPTIONS: `--require ${SKEWED_CLOCK}`,
+    });
     started.push(skewed);
     const opensAt = (await redisNow()) + 120_000;
-    await items.upsert('deal_later', { itemName: 'deal', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: opensAt });
-    await items.upsert('claim_later', { itemName: 'claim', remainCount: 5, waitingQueueEnabled: true, type: 'TIME_DEAL', startAt: opensAt, queueMode: 'DIRECT' });
+    await items.upsert('deal_later', {
+      itemName: 'deal',
+      remainCount: 5,
+      waitingQueueEnabled: true,
+      type: 'TIME_DEAL',
+      startAt: opensAt,
+    });
+    await items.upsert('claim_later', {
+      itemName: 'claim',
+      remainCount: 5,
+      waitingQueueEnabled: true,
+      type: 'TIME_DEAL',
+      startAt: opensAt,
+      queueMode: 'DIRECT',
+    });
     // A host clock 1 h ahead would make both 1 s (the floor): the deal opens in about 120 s of Redis time.
-    const reg = await call(`${skewed.url}/api/v1/item/deal_later/waiting-queue`, { method: 'POST', headers: { 'user-id': 'early' } });
+    const reg = await call(`${skewed.url}/api/v1/item/deal_later/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': 'early' },
+    });
     expect(reg.status).toBe(409);
     expect(Number(reg.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
     expect(Number(reg.headers.get('retry-after'))).toBeLessThanOrEqual(120);
-    const claim = await call(`${skewed.url}/api/v1/item/claim_later/claims`, { method: 'POST', headers: { 'user-id': 'early' } });
+    const claim = await call(`${skewed.url}/api/v1/item/claim_later/claims`, {
+      method: 'POST',
+      headers: { 'user-id': 'early' },
+    });
     expect(claim.status).toBe(409);
     expect(Number(claim.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
 

@@ -17,7 +17,15 @@ import { startServices } from './helpers/services';
 declare const window: { __retries: number[] };
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const ROOT = join(__dirname, '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'page');
 const DOCS_SCREENSHOT = join(ROOT, 'docs', 'waiting-room.png');
@@ -48,27 +56,49 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
     call(`${scheduler.url}/internal/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
   async function createItem(itemId: string, body: Record<string, unknown>): Promise<void> {
-    const r = await admin(`/waiting-item/${itemId}/manually`, { method: 'POST', body: { waitingQueueEnabled: true, itemName: `Item ${itemId}`, remainCount: 50, ...body } });
+    const r = await admin(`/waiting-item/${itemId}/manually`, {
+      method: 'POST',
+      body: { waitingQueueEnabled: true, itemName: `Item ${itemId}`, remainCount: 50, ...body },
+    });
     expect(r.status).toBe(200);
   }
 
   async function register(itemId: string, userId: string): Promise<void> {
-    const r = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, { method: 'POST', headers: { 'user-id': userId } });
+    const r = await call(`${api.url}/api/v1/item/${itemId}/waiting-queue`, {
+      method: 'POST',
+      headers: { 'user-id': userId },
+    });
     expect(r.status).toBe(200);
   }
 
   /** A fresh context (own localStorage) of `viewport`, the shopper `userId` given by the gateway's cookie. */
-  async function openPage(viewport: { width: number; height: number }, userId?: string, colorScheme: 'light' | 'dark' = 'light'): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser!.newContext({ locale: 'en-US', viewport, colorScheme, deviceScaleFactor: viewport.width < 500 ? 2 : 1, isMobile: viewport.width < 500, hasTouch: viewport.width < 500 });
+  async function openPage(
+    viewport: { width: number; height: number },
+    userId?: string,
+    colorScheme: 'light' | 'dark' = 'light',
+  ): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser!.newContext({
+      locale: 'en-US',
+      viewport,
+      colorScheme,
+      deviceScaleFactor: viewport.width < 500 ? 2 : 1,
+      isMobile: viewport.width < 500,
+      hasTouch: viewport.width < 500,
+    });
     contexts.push(context);
     if (userId) await context.addCookies([{ name: 'user-id', value: userId, url: api.url }]);
     return { context, page: await context.newPage() };
   }
 
-  const waitState = (page: Page, state: string, timeout = LONG) => page.waitForSelector(`main[data-state="${state}"]`, { timeout });
+  const waitState = (page: Page, state: string, timeout = LONG) =>
+    page.waitForSelector(`main[data-state="${state}"]`, { timeout });
   const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
-  const focusedId = (page: Page) => page.evaluate('document.activeElement && document.activeElement.id') as Promise<string | null>;
-  const storedPlace = (page: Page, key: string) => page.evaluate(`JSON.parse(localStorage.getItem(${JSON.stringify(key)}) || 'null')`) as Promise<{ token: string } | null>;
+  const focusedId = (page: Page) =>
+    page.evaluate('document.activeElement && document.activeElement.id') as Promise<string | null>;
+  const storedPlace = (page: Page, key: string) =>
+    page.evaluate(`JSON.parse(localStorage.getItem(${JSON.stringify(key)}) || 'null')`) as Promise<{
+      token: string;
+    } | null>;
 
   /**
    * Runs axe-core (WCAG 2.x A/AA and best practices) on the page as it is and returns its serious and critical
@@ -77,14 +107,18 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
    */
   async function seriousViolations(page: Page): Promise<Violation[]> {
     await page.evaluate(AXE_SOURCE);
-    const all = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } })
+    const all =
+      (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } })
       .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`)) as Violation[];
     return all.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   }
 
   /** Nothing wider than the viewport: the page never scrolls sideways. */
   const overflow = (page: Page) =>
-    page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })') as Promise<{ scrollWidth: number; innerWidth: number }>;
+    page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })') as Promise<{
+      scrollWidth: number;
+      innerWidth: number;
+    }>;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -92,7 +126,16 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
     env = await testRedis();
     [api, scheduler] = await startServices([
       { name: 'api', env: { REDIS_URL: env.url } },
-      { name: 'scheduler', env: { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', TOKEN_COUNT_TO_MOVE: '0', ADMIN_TOKEN, DEV_MODE: '0' } },
+      {
+        name: 'scheduler',
+        env: {
+          REDIS_URL: env.url,
+          SCHEDULER_CRON: '* * * * * *',
+          TOKEN_COUNT_TO_MOVE: '0',
+          ADMIN_TOKEN,
+          DEV_MODE: '0',
+        },
+      },
     ]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 
@@ -100,9 +143,18 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
     await createItem('pw', { itemName: 'Sneakers “Aurora” limited edition, size 42', tokenCountToMove: 1 }); // waiting
     for (let i = 0; i < 300; i++) await register('pw', `pw_ahead_${i}`);
     await createItem('pp', { itemName: 'Paused item', tokenCountToMove: 0 }); // paused
-    await createItem('pa', { itemName: 'Admitted item', tokenCountToMove: 100, targetUrl: 'https://shop.example/order/pa' }); // admitted
+    await createItem('pa', {
+      itemName: 'Admitted item',
+      tokenCountToMove: 100,
+      targetUrl: 'https://shop.example/order/pa',
+    }); // admitted
     await createItem('ps', { itemName: 'Sold-out item', remainCount: 0 }); // sold out
-    await createItem('pn', { itemName: 'Time deal', type: 'TIME_DEAL', startAt: Date.now() + 3_600_000, tokenCountToMove: 0 }); // not open yet
+    await createItem('pn', {
+      itemName: 'Time deal',
+      type: 'TIME_DEAL',
+      startAt: Date.now() + 3_600_000,
+      tokenCountToMove: 0,
+    }); // not open yet
     await createItem('pf', { itemName: 'Full item', maxWaiting: 1, tokenCountToMove: 0 }); // queue full
     await register('pf', 'pf_first');
     await createItem('pd', { itemName: 'Disabled item', waitingQueueEnabled: false }); // disabled
@@ -116,7 +168,13 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
   });
 
   /** Each state: its item, the `data-state` the page shows, and what the headline says. */
-  const STATES: { name: string; itemId: string; state: string; headline: string; prepare?: (page: Page, context: BrowserContext) => Promise<void> }[] = [
+  const STATES: {
+    name: string;
+    itemId: string;
+    state: string;
+    headline: string;
+    prepare?: (page: Page, context: BrowserContext) => Promise<void>;
+  }[] = [
     { name: 'waiting', itemId: 'pw', state: 'waiting', headline: 'You are in the queue' },
     { name: 'paused', itemId: 'pp', state: 'paused', headline: 'Admission is paused' },
     { name: 'admitted', itemId: 'pa', state: 'admitted', headline: 'It is your turn!' },
@@ -142,28 +200,34 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
     { viewport: PHONE, scheme: 'dark' }, // the dark colours' contrast
   ] as const;
   for (const { viewport, scheme } of LAYOUTS) {
-    test.each(STATES.map((s) => [s.name, s] as const))(`axe finds no serious or critical violation at ${viewport.width} px (${scheme}), and nothing overflows: %s`, async (_name, s) => {
-      const user = `u_${viewport.width}_${scheme}_${s.name.replace(/\W+/g, '_')}`;
-      const { context, page } = await openPage(viewport, user, scheme);
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(e.message));
-      await page.route('https://shop.example/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Order</h1>' }));
-      await page.goto(`${api.url}/waiting-room/${s.itemId}`);
-      await s.prepare?.(page, context);
-      await waitState(page, s.state);
-      expect(await text(page, '#headline')).toBe(s.headline);
-      if (s.state === 'admitted') await page.locator('#order').waitFor({ state: 'visible' });
+    test.each(STATES.map((s) => [s.name, s] as const))(
+      `axe finds no serious or critical violation at ${viewport.width} px (${scheme}), and nothing overflows: %s`,
+      async (_name, s) => {
+        const user = `u_${viewport.width}_${scheme}_${s.name.replace(/\W+/g, '_')}`;
+        const { context, page } = await openPage(viewport, user, scheme);
+        const problems: string[] = [];
+        page.on('pageerror', (e) => problems.push(e.message));
+        await page.route('https://shop.example/**', (route) =>
+          route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Order</h1>' }),
+        );
+        await page.goto(`${api.url}/waiting-room/${s.itemId}`);
+        await s.prepare?.(page, context);
+        await waitState(page, s.state);
+        expect(await text(page, '#headline')).toBe(s.headline);
+        if (s.state === 'admitted') await page.locator('#order').waitFor({ state: 'visible' });
 
-      const violations = await seriousViolations(page);
-      expect(violations).toEqual([]);
-      const o = await overflow(page);
-      expect(o.scrollWidth).toBeLessThanOrEqual(o.innerWidth);
-      expect(problems).toEqual([]);
-      const file = `${viewport.width}-${scheme}-${s.name.replace(/\W+/g, '-')}.png`;
-      await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
-      if (viewport === PHONE && scheme === 'light' && s.name === 'waiting') await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
-      await context.setOffline(false);
-    });
+        const violations = await seriousViolations(page);
+        expect(violations).toEqual([]);
+        const o = await overflow(page);
+        expect(o.scrollWidth).toBeLessThanOrEqual(o.innerWidth);
+        expect(problems).toEqual([]);
+        const file = `${viewport.width}-${scheme}-${s.name.replace(/\W+/g, '-')}.png`;
+        await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
+        if (viewport === PHONE && scheme === 'light' && s.name === 'waiting')
+          await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
+        await context.setOffline(false);
+      },
+    );
   }
 
   test('the rank is announced politely (aria-live) and the state is a status region', async () => {
@@ -183,7 +247,11 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
   });
 
   test('everything works by keyboard: type a user id and press Enter, switch user, check again, and follow the order link', async () => {
-    await createItem('pk', { itemName: 'Keyboard item', tokenCountToMove: 0, targetUrl: 'https://shop.example/order/pk' });
+    await createItem('pk', {
+      itemName: 'Keyboard item',
+      tokenCountToMove: 0,
+      targetUrl: 'https://shop.example/order/pk',
+    });
     const { page } = await openPage(DESKTOP);
     const shop: string[] = [];
     await page.route('https://shop.example/**', (route) => {
@@ -219,18 +287,26 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
 
     // The details open by keyboard (summary: Tab, then Enter).
     await page.locator('#detail-user').evaluate('(el) => el.blur && el.blur()');
-    const summaryFocused = async () => page.evaluate("document.activeElement && document.activeElement.tagName === 'SUMMARY'");
+    const summaryFocused = async () =>
+      page.evaluate("document.activeElement && document.activeElement.tagName === 'SUMMARY'");
     for (let i = 0; i < 12 && !(await summaryFocused()); i++) await page.keyboard.press('Tab');
     expect(await summaryFocused()).toBe(true);
     await page.keyboard.press('Enter');
     expect(await page.locator('details').getAttribute('open')).not.toBeNull();
 
     // A disabled item: "Check again" is reachable by Tab, and Enter asks the server again.
-    await createItem('pk2', { itemName: 'Keyboard item 2', waitingQueueEnabled: false, targetUrl: 'https://shop.example/order/pk2' });
+    await createItem('pk2', {
+      itemName: 'Keyboard item 2',
+      waitingQueueEnabled: false,
+      targetUrl: 'https://shop.example/order/pk2',
+    });
     await page.goto(`${api.url}/waiting-room/pk2`);
     await waitState(page, 'closed');
     expect(await focusedId(page)).toBe('headline');
-    await admin('/waiting-item/pk2/manually', { method: 'POST', body: { itemName: 'Keyboard item 2', waitingQueueEnabled: true, tokenCountToMove: 100 } });
+    await admin('/waiting-item/pk2/manually', {
+      method: 'POST',
+      body: { itemName: 'Keyboard item 2', waitingQueueEnabled: true, tokenCountToMove: 100 },
+    });
     await tabTo('retry');
     await page.keyboard.press('Enter');
     // Admitted: the focus is on the order link, and Enter follows it with the token.

@@ -32,7 +32,10 @@ function escapeHtml(s) {
  * @param {unknown} value
  */
 function scriptJson(value) {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** Runs in the report's page: draws every chart of the data block with uPlot. */
@@ -57,9 +60,25 @@ function drawCharts() {
       width: Math.min(900, root.clientWidth || 900),
       height: bars ? 220 : 280,
       // y from 0, so that bar lengths and line heights compare honestly.
-      scales: { x: { time: false, ...(bars ? { range: [-0.5, c.x.length - 0.5] } : {}) }, y: { range: (/** @type {unknown} */ u, /** @type {number} */ min, /** @type {number} */ max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: { time: false, ...(bars ? { range: [-0.5, c.x.length - 0.5] } : {}) },
+        y: {
+          range: (/** @type {unknown} */ u, /** @type {number} */ min, /** @type {number} */ max) => [
+            0,
+            max > 0 ? max * 1.1 : 1,
+          ],
+        },
+      },
       axes: [
-        { label: c.xLabel, ...(bars ? { values: (/** @type {unknown} */ u, /** @type {number[]} */ splits) => splits.map((s) => (Number.isInteger(s) ? (c.xLabels ?? [])[s] || '' : '')) } : {}) },
+        {
+          label: c.xLabel,
+          ...(bars
+            ? {
+                values: (/** @type {unknown} */ u, /** @type {number[]} */ splits) =>
+                  splits.map((s) => (Number.isInteger(s) ? (c.xLabels ?? [])[s] || '' : '')),
+              }
+            : {}),
+        },
         { label: c.yLabel, size: 70 },
       ],
       series: [
@@ -68,7 +87,13 @@ function drawCharts() {
           label: s.label,
           stroke: s.color || spec.colors[j % spec.colors.length],
           width: 2,
-          ...(bars ? { fill: s.color || spec.colors[j % spec.colors.length], paths: uPlot.paths.bars({ size: [0.35], align: c.series.length === 1 ? 0 : j === 0 ? -1 : 1 }), points: { show: false } } : {}),
+          ...(bars
+            ? {
+                fill: s.color || spec.colors[j % spec.colors.length],
+                paths: uPlot.paths.bars({ size: [0.35], align: c.series.length === 1 ? 0 : j === 0 ? -1 : 1 }),
+                points: { show: false },
+              }
+            : {}),
         })),
       ],
     };

@@ -50,12 +50,24 @@ function shopperWorkload(o) {
     if (admitted.length > 0) {
       const user = /** @type {{userId: string, token: string}} */ (admitted.shift());
       ctx.last = { kind: 'consume', user };
-      return { ...req, method: 'POST', path: `${consumeBase}/${user.token}/consume`, headers: { ...req.headers, ...auth }, body: undefined };
+      return {
+        ...req,
+        method: 'POST',
+        path: `${consumeBase}/${user.token}/consume`,
+        headers: { ...req.headers, ...auth },
+        body: undefined,
+      };
     }
     if (waiting.length > 0) {
       const user = /** @type {{userId: string, token: string}} */ (waiting.shift());
       ctx.last = { kind: 'poll', user };
-      return { ...req, method: 'GET', path: `${base}/${user.token}`, headers: { ...req.headers, 'user-id': user.userId }, body: undefined };
+      return {
+        ...req,
+        method: 'GET',
+        path: `${base}/${user.token}`,
+        headers: { ...req.headers, 'user-id': user.userId },
+        body: undefined,
+      };
     }
     return registerReq(req, ctx);
   };

@@ -149,7 +149,12 @@ async function runSpike(options = {}, onProgress) {
   const o = { ...SPIKE_DEFAULTS, ...options };
   const runId = o.runId || `s${randomBytes(3).toString('hex')}`;
   const random = o.random || Math.random;
-  const stages = { vus: o.vus, rampUpMs: o.rampUpSeconds * 1000, holdMs: o.holdSeconds * 1000, rampDownMs: o.rampDownSeconds * 1000 };
+  const stages = {
+    vus: o.vus,
+    rampUpMs: o.rampUpSeconds * 1000,
+    holdMs: o.holdSeconds * 1000,
+    rampDownMs: o.rampDownSeconds * 1000,
+  };
   const stagesMs = stages.rampUpMs + stages.holdMs + stages.rampDownMs;
   const client = new RecordingClient(o.baseUrl, o.vus, o.requestTimeoutMs);
   /** @type {SpikeUser[]} */
@@ -328,7 +333,11 @@ function summarize({ users, client, polls, durationMs, runId, options }) {
     ...latencySummary(client.durations),
     statusCounts: client.statusCounts,
     outcomes,
-    admissionWaitMs: { p50: round(percentile(waits, 50)), p95: round(percentile(waits, 95)), max: round(percentile(waits, 100)) },
+    admissionWaitMs: {
+      p50: round(percentile(waits, 50)),
+      p95: round(percentile(waits, 95)),
+      max: round(percentile(waits, 100)),
+    },
     durationMs: Math.round(durationMs),
     timeline: perSecond(client.samples, percentile),
     admissionsPerTick: admissionsPerTick(admittedUsers),

@@ -14,7 +14,8 @@
  * @throws RangeError when p is not a number in [0, 100]
  */
 function percentile(values, p) {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within 0..100, got ${p}`);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 100))
+    throw new RangeError(`percentile must be within 0..100, got ${p}`);
   if (values.length === 0) return null;
   const sorted = Float64Array.from(values).sort();
   const rank = (p / 100) * (sorted.length - 1);

@@ -42,7 +42,13 @@ async function clusterNodes(port: number): Promise<Node[]> {
     .split('\n')
     .map((line) => {
       const [id, addr, flags, masterId] = line.split(' ');
-      return { id, port: Number(addr.split(':')[1].split('@')[0]), master: flags.includes('master'), masterId: masterId === '-' ? undefined : masterId, failed: flags.includes('fail') };
+      return {
+        id,
+        port: Number(addr.split(':')[1].split('@')[0]),
+        master: flags.includes('master'),
+        masterId: masterId === '-' ? undefined : masterId,
+        failed: flags.includes('fail'),
+      };
     });
 }
 
@@ -79,7 +85,14 @@ function startLoad(apiUrl: string, items: string[], tag: string) {
           signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
         });
         const body = (await res.json()) as { errorCode: string | null };
-        results.push({ itemId, userId, at, status: res.status, errorCode: body.errorCode ?? undefined, retryAfter: res.headers.get('retry-after') });
+        results.push({
+          itemId,
+          userId,
+          at,
+          status: res.status,
+          errorCode: body.errorCode ?? undefined,
+          retryAfter: res.headers.get('retry-after'),
+        });
       } catch (err) {
         results.push({ itemId, userId, at, status: 0, errorCode: (err as Error).name });
       }
@@ -107,7 +120,8 @@ function startFenceWatch(cluster: TestCluster, items: string[]) {
       while (running) {
         try {
           const f = await cluster.client.hget(keys.item(itemId), 'fence');
-          if (f !== null && (list.length === 0 || list[list.length - 1].fence !== Number(f))) list.push({ fence: Number(f), at: Date.now() });
+          if (f !== null && (list.length === 0 || list[list.length - 1].fence !== Number(f)))
+            list.push({ fence: Number(f), at: Date.now() });
         } catch {
           // its master is down: nothing to see
         }
@@ -175,7 +189,12 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
 
   beforeAll(async () => {
     cluster = await startTestCluster(3, { replicasPerMaster: 1, nodeTimeoutMs: 2000 });
-    const env = { REDIS_CLUSTER_NODES: cluster.nodesEnv, TOKEN_COUNT_TO_MOVE: '2', ENTRY_TTL_SECONDS: '3600', DEV_MODE: '1' };
+    const env = {
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      TOKEN_COUNT_TO_MOVE: '2',
+      ENTRY_TTL_SECONDS: '3600',
+      DEV_MODE: '1',
+    };
     [api, scheduler] = await startServices([
       { name: 'api', env },
       { name: 'scheduler', env },
@@ -189,7 +208,11 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     }
     allItems = [...itemsOf.values()].flat();
     for (const itemId of allItems) {
-      const r = await upsertItem(scheduler.url, itemId, { itemName: itemId, remainCount: 1_000_000, waitingQueueEnabled: true });
+      const r = await upsertItem(scheduler.url, itemId, {
+        itemName: itemId,
+        remainCount: 1_000_000,
+        waitingQueueEnabled: true,
+      });
       expect(r.status).toBe(200);
     }
   }, 120_000);
@@ -227,7 +250,7 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     process.kill(dead.pid, 'SIGKILL');
     const killedAt = Date.now();
     let promotedAt = 0;
-    for (const deadline = killedAt + 30_000; ; ) {
+    for (const deadline = killedAt + 30_000; ;) {
       const role = (await run('redis-cli', ['-p', String(replicaPort), 'role'])).stdout.split('\n')[0];
       if (role === 'master') {
         promotedAt = Date.now();
@@ -249,10 +272,14 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
       expect({ what, statuses: [...new Set(of(what).map((a) => a.status))] }).toEqual({ what, statuses: [200] });
     }
     expect(of('apiReady').some((a) => (JSON.parse(a.body).redisNodesDown as string[]).includes(victimAddr))).toBe(true);
-    expect(of('schedulerReady').some((a) => (JSON.parse(a.body).redisNodesDown as string[]).includes(victimAddr))).toBe(true);
+    expect(of('schedulerReady').some((a) => (JSON.parse(a.body).redisNodesDown as string[]).includes(victimAddr))).toBe(
+      true,
+    );
     expect(of('apiMetrics').some((a) => a.body.includes(`wq_redis_node_up{node="${victimAddr}"} 0`))).toBe(true);
     const marked = of('tokenCount').filter((a) =>
-      (JSON.parse(a.body).data.currentWaitingQueueList as { itemId: string; unavailable?: boolean }[]).some((e) => e.unavailable),
+      (JSON.parse(a.body).data.currentWaitingQueueList as { itemId: string; unavailable?: boolean }[]).some(
+        (e) => e.unavailable,
+      ),
     );
     if (victimItems.length > 0) expect(marked.length).toBeGreaterThan(0);
     for (const a of marked) {
@@ -272,7 +299,10 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     let readmitMs = 0;
     for (const itemId of victimItems) {
       const next = fences.seen.get(itemId)!.find((e) => e.at > promotedAt);
-      expect({ itemId, admittedAgainAfterMs: next ? next.at - promotedAt : null }).toEqual({ itemId, admittedAgainAfterMs: expect.any(Number) });
+      expect({ itemId, admittedAgainAfterMs: next ? next.at - promotedAt : null }).toEqual({
+        itemId,
+        admittedAgainAfterMs: expect.any(Number),
+      });
       expect(next!.at - promotedAt).toBeLessThanOrEqual(TICK_MS + TICK_SLACK_MS);
       readmitMs = Math.max(readmitMs, next!.at - promotedAt);
     }
@@ -282,13 +312,20 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
 
     // No 5xx other than 503 (with Retry-After), no hang.
     const byStatus = new Map<string, number>();
-    for (const r of load.results) byStatus.set(`${r.status}${r.errorCode ? ` ${r.errorCode}` : ''}`, (byStatus.get(`${r.status}${r.errorCode ? ` ${r.errorCode}` : ''}`) ?? 0) + 1);
+    for (const r of load.results)
+      byStatus.set(
+        `${r.status}${r.errorCode ? ` ${r.errorCode}` : ''}`,
+        (byStatus.get(`${r.status}${r.errorCode ? ` ${r.errorCode}` : ''}`) ?? 0) + 1,
+      );
     for (const r of load.results) {
       expect([200, 503]).toContain(r.status);
       if (r.status === 503) expect(r.retryAfter).toBe('1');
     }
     const failedVictim = load.results.filter((r) => r.status !== 200 && victimItems.includes(r.itemId));
-    const outageMs = failedVictim.length === 0 ? 0 : Math.max(...failedVictim.map((r) => r.at)) - Math.min(...failedVictim.map((r) => r.at));
+    const outageMs =
+      failedVictim.length === 0
+        ? 0
+        : Math.max(...failedVictim.map((r) => r.at)) - Math.min(...failedVictim.map((r) => r.at));
     const failedHealthy = load.results.filter((r) => r.status !== 200 && healthyItems.includes(r.itemId)).length;
 
     // Every registration answered 200 is still queued; FIFO; never both waiting and admitted.
@@ -314,12 +351,20 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
     );
 
     // The killed node comes back as a replica of the promoted one (same port, same folder, same nodes.conf).
-    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${victimPort}.conf`, '--cluster-node-timeout', '2000'];
+    const args = [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${victimPort}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+    ];
     cluster.nodes[idx] = await startEmbeddedRedis(args, victimPort, dead.dir);
-    for (const deadline = Date.now() + 30_000; ; ) {
+    for (const deadline = Date.now() + 30_000; ;) {
       const info = (await run('redis-cli', ['-p', String(victimPort), 'info', 'replication'])).stdout;
       if (info.includes('role:slave') && info.includes('master_link_status:up')) break;
-      if (Date.now() > deadline) throw new Error(`${label}: ${victimPort} did not come back as a synced replica within 30 s`);
+      if (Date.now() > deadline)
+        throw new Error(`${label}: ${victimPort} did not come back as a synced replica within 30 s`);
       await sleep(100);
     }
     // Items now live on the promoted master.
@@ -329,19 +374,28 @@ describe('Redis Cluster master failover under load (3 masters + 3 replicas)', ()
 
   test('kill -9 of the master of the global keys, then of the run election key: the items of the other masters are admitted every tick', async () => {
     const globals = [keys.itemRegistry, keys.tokenCountToMove, keys.abandonAfterMs, keys.schedulerRun('x')];
-    report.push(`global keys: ${(await Promise.all(globals.map(async (k) => `${k} on ${await masterPortOf(cluster, k)}`))).join('; ')}`);
+    report.push(
+      `global keys: ${(await Promise.all(globals.map(async (k) => `${k} on ${await masterPortOf(cluster, k)}`))).join('; ')}`,
+    );
     await killMaster(await masterPortOf(cluster, keys.itemRegistry), 'master of wq:items, N and abandonment');
     await killMaster(await masterPortOf(cluster, keys.schedulerRun('x')), 'master of the run election key');
   }, 180_000);
 
   test(`kill -9 of an item's master, ${RUNS} runs: 503s only for its items, which are admitted again within one tick of the promotion`, async () => {
-    const globalMasters = new Set(await Promise.all([keys.itemRegistry, keys.tokenCountToMove, keys.schedulerRun('x')].map((k) => masterPortOf(cluster, k))));
+    const globalMasters = new Set(
+      await Promise.all(
+        [keys.itemRegistry, keys.tokenCountToMove, keys.schedulerRun('x')].map((k) => masterPortOf(cluster, k)),
+      ),
+    );
     for (let r = 0; r < RUNS; r++) {
       const masters = [...itemsOf.keys()];
       const victim = masters.find((m) => !globalMasters.has(m)) ?? masters[r % masters.length];
       await killMaster(victim, `run ${r + 1} (item master)`);
       globalMasters.clear();
-      for (const p of await Promise.all([keys.itemRegistry, keys.tokenCountToMove, keys.schedulerRun('x')].map((k) => masterPortOf(cluster, k)))) globalMasters.add(p);
+      for (const p of await Promise.all(
+        [keys.itemRegistry, keys.tokenCountToMove, keys.schedulerRun('x')].map((k) => masterPortOf(cluster, k)),
+      ))
+        globalMasters.add(p);
     }
   }, 600_000);
 });
@@ -386,7 +440,15 @@ describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () 
   test('every registration answered 200 survives the failover to a replica frozen for 2 s; those of the freeze answered 503', async () => {
     const items = Array.from({ length: 6 }, (_, i) => `d${i}`);
     for (const itemId of items) {
-      expect((await upsertItem(scheduler.url, itemId, { itemName: itemId, remainCount: 1_000_000, waitingQueueEnabled: true })).status).toBe(200);
+      expect(
+        (
+          await upsertItem(scheduler.url, itemId, {
+            itemName: itemId,
+            remainCount: 1_000_000,
+            waitingQueueEnabled: true,
+          })
+        ).status,
+      ).toBe(200);
     }
     const victimPort = await masterPortOf(cluster, `{${items[0]}}`);
     const topology = await clusterNodes(victimPort);
@@ -394,7 +456,8 @@ describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () 
     const replicaPort = topology.find((n) => n.masterId === victim.id)!.port;
     const replica = cluster.nodes.find((n) => n.port === replicaPort)!;
     const victimItems: string[] = [];
-    for (const itemId of items) if ((await masterPortOf(cluster, `{${itemId}}`)) === victimPort) victimItems.push(itemId);
+    for (const itemId of items)
+      if ((await masterPortOf(cluster, `{${itemId}}`)) === victimPort) victimItems.push(itemId);
 
     const load = startLoad(api.url, items, 'dur');
     await sleep(2000);
@@ -408,7 +471,7 @@ describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () 
     process.kill(replica.pid, 'SIGCONT');
     frozenPid = undefined;
     let promotedAt = 0;
-    for (const deadline = killedAt + 60_000; ; ) {
+    for (const deadline = killedAt + 60_000; ;) {
       const role = (await run('redis-cli', ['-p', String(replicaPort), 'role'])).stdout.split('\n')[0];
       if (role === 'master') {
         promotedAt = Date.now();
@@ -422,13 +485,18 @@ describe('durability option with a lagging replica (DURABILITY_REPLICAS=1)', () 
 
     for (const r of load.results) expect([200, 503]).toContain(r.status);
     // Registrations of the frozen replica's items sent during the freeze: never 200.
-    const duringFreeze = load.results.filter((r) => victimItems.includes(r.itemId) && r.at >= frozenAt + 50 && r.at < killedAt);
+    const duringFreeze = load.results.filter(
+      (r) => victimItems.includes(r.itemId) && r.at >= frozenAt + 50 && r.at < killedAt,
+    );
     expect(duringFreeze.length).toBeGreaterThan(0);
     expect(duringFreeze.filter((r) => r.status === 200)).toEqual([]);
     // Every registration answered 200 is still queued (waiting or admitted).
     let acked = 0;
     for (const itemId of items) {
-      const [waiting, entry] = await Promise.all([cluster.client.zrange(keys.waiting(itemId), 0, -1), cluster.client.zrange(keys.admitted(itemId), 0, -1)]);
+      const [waiting, entry] = await Promise.all([
+        cluster.client.zrange(keys.waiting(itemId), 0, -1),
+        cluster.client.zrange(keys.admitted(itemId), 0, -1),
+      ]);
       const queued = new Set([...waiting, ...entry]);
       const ok = load.results.filter((r) => r.itemId === itemId && r.status === 200);
       acked += ok.length;

@@ -9,7 +9,11 @@ import type { ServiceProcess } from '../helpers/processes';
  * Runs `fn` over `inputs` with at most `concurrency` calls in flight; results in input order.
  * @throws the first error of `fn` (the other calls in flight still settle).
  */
-export async function inPool<T, R>(inputs: T[], concurrency: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+export async function inPool<T, R>(
+  inputs: T[],
+  concurrency: number,
+  fn: (x: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(inputs.length);
   let next = 0;
   const worker = async () => {

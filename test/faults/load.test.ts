@@ -30,11 +30,16 @@ const TOKENS = { DEV_MODE: '0', ADMIN_TOKEN: 'load-test-admin-token', INTERNAL_T
 /** Outside DEV_MODE the api also needs its token secret and entry-pass key from the environment. */
 const API_SECRETS = {
   TOKEN_SECRET: randomBytes(24).toString('hex'),
-  ENTRY_PASS_PRIVATE_JWK: JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
+  ENTRY_PASS_PRIVATE_JWK: JSON.stringify(
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+  ),
 };
 
 /** Runs scripts/load.js; its exit code, the JSON of its last stdout line, and its stderr. */
-function runLoad(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: any; stderr: string }> {
+function runLoad(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: any; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts', 'load.js'), '--json', ...args], {
       env: { ...process.env, ...env },
@@ -69,8 +74,16 @@ describe('load: soak and spike (short run of npm run load)', () => {
     redis = await connectRedis({ url: env.url }, 'load-test');
     [api, scheduler] = await Promise.all([
       // Shedding below the spike's connections (10 x 20) and above the soak's (20).
-      startService('api', { ...TOKENS, ...API_SECRETS, REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: String(CONNECTIONS * 2) }, 60_000),
-      startService('scheduler', { ...TOKENS, REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' }, 60_000),
+      startService(
+        'api',
+        { ...TOKENS, ...API_SECRETS, REDIS_URL: env.url, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: String(CONNECTIONS * 2) },
+        60_000,
+      ),
+      startService(
+        'scheduler',
+        { ...TOKENS, REDIS_URL: env.url, LOG_LEVEL: 'warn', SCHEDULER_CRON: '* * * * * *' },
+        60_000,
+      ),
     ]);
   }, 120_000);
 
@@ -87,7 +100,13 @@ describe('load: soak and spike (short run of npm run load)', () => {
         ...['--soak-seconds', '90', '--sample-seconds', '2', '--spike-seconds', '10', '--spike-factor', '10'],
         ...['--api-pid', String(api.child.pid)],
       ],
-      { BASE_URL: api.url, ADMIN_URL: scheduler.url, REDIS_URL: env.url, ADMIN_TOKEN: TOKENS.ADMIN_TOKEN, INTERNAL_TOKEN: TOKENS.INTERNAL_TOKEN },
+      {
+        BASE_URL: api.url,
+        ADMIN_URL: scheduler.url,
+        REDIS_URL: env.url,
+        ADMIN_TOKEN: TOKENS.ADMIN_TOKEN,
+        INTERNAL_TOKEN: TOKENS.INTERNAL_TOKEN,
+      },
     );
     // eslint-disable-next-line no-console
     console.log(`${stderr}\n${JSON.stringify({ ...out, soak: out && { ...out.soak, samples: undefined } })}`);
@@ -120,7 +139,9 @@ describe('load: soak and spike (short run of npm run load)', () => {
     // spike) with requests still in flight, whose registrations Redis made but nobody counted. At most that many:
     // min(connections, MAX_IN_FLIGHT) per phase = 3 x CONNECTIONS + 2 x CONNECTIONS (the spike, shed above 40).
     const uncountedAtPhaseEnds = 3 * CONNECTIONS + 2 * CONNECTIONS;
-    expect(await redis.zcard(keys.admitted('load'))).toBeLessThanOrEqual(out.workload.registered - out.workload.consumed + uncountedAtPhaseEnds);
+    expect(await redis.zcard(keys.admitted('load'))).toBeLessThanOrEqual(
+      out.workload.registered - out.workload.consumed + uncountedAtPhaseEnds,
+    );
     expect((await fetch(`${api.url}/health/ready`)).status).toBe(200);
   }, 300_000);
 });

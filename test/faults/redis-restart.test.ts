@@ -6,7 +6,15 @@ import { keys } from '@waiting-queue/core/keys';
 import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '@waiting-queue/testkit/embedded-redis';
 import { call, startService, type ServiceProcess } from '../helpers/processes';
-import { ADMIN, expectSuccess, poll, putTokenCountToMove, sleep, upsertItem, waitFor } from '../helpers/waiting-room-client';
+import {
+  ADMIN,
+  expectSuccess,
+  poll,
+  putTokenCountToMove,
+  sleep,
+  upsertItem,
+  waitFor,
+} from '../helpers/waiting-room-client';
 import { inPool } from './fault-kit';
 
 /**
@@ -60,7 +68,13 @@ describe('Redis kill -9 and restart (AOF, appendfsync always) during a registrat
       startService('scheduler', { REDIS_URL: server.url, SCHEDULER_CRON: '* * * * * *' }, 60_000),
     ]);
     expectSuccess(await putTokenCountToMove(scheduler.url, 0));
-    expectSuccess(await upsertItem(scheduler.url, ITEM, { itemName: 'restart', remainCount: 1_000_000_000, waitingQueueEnabled: true }));
+    expectSuccess(
+      await upsertItem(scheduler.url, ITEM, {
+        itemName: 'restart',
+        remainCount: 1_000_000_000,
+        waitingQueueEnabled: true,
+      }),
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -87,7 +101,10 @@ describe('Redis kill -9 and restart (AOF, appendfsync always) during a registrat
             dispatcher,
             signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
           } as unknown as RequestInit);
-          const body = (await res.json()) as { errorCode: string | null; data: { waitingQueueRank: number; waitingQueueToken: string } | null };
+          const body = (await res.json()) as {
+            errorCode: string | null;
+            data: { waitingQueueRank: number; waitingQueueToken: string } | null;
+          };
           outcomes.push({
             userId,
             phase: at === phase ? at : 'down',
@@ -98,7 +115,14 @@ describe('Redis kill -9 and restart (AOF, appendfsync always) during a registrat
             token: body.data?.waitingQueueToken,
           });
         } catch (err) {
-          outcomes.push({ userId, phase: at, status: 0, errorCode: null, retryAfter: null, error: (err as Error).message });
+          outcomes.push({
+            userId,
+            phase: at,
+            status: 0,
+            errorCode: null,
+            retryAfter: null,
+            error: (err as Error).message,
+          });
         }
       }
     };
@@ -132,7 +156,12 @@ describe('Redis kill -9 and restart (AOF, appendfsync always) during a registrat
     expect(outcomes.filter((o) => o.status === 0)).toEqual([]);
     const failures = outcomes.filter((o) => o.status !== 200);
     expect(failures.length).toBeGreaterThan(0);
-    for (const f of failures) expect({ status: f.status, errorCode: f.errorCode, retryAfter: f.retryAfter }).toEqual({ status: 503, errorCode: 'SERVICE_UNAVAILABLE', retryAfter: '1' });
+    for (const f of failures)
+      expect({ status: f.status, errorCode: f.errorCode, retryAfter: f.retryAfter }).toEqual({
+        status: 503,
+        errorCode: 'SERVICE_UNAVAILABLE',
+        retryAfter: '1',
+      });
     expect(failures.every((f) => f.phase !== 'before')).toBe(true);
     expect(apiReadyDuringOutage).toBe(503);
 
@@ -141,13 +170,19 @@ describe('Redis kill -9 and restart (AOF, appendfsync always) during a registrat
     expect(scheduler.child.exitCode).toBeNull();
     await waitFor('api ready', async () => (await fetch(`${api.url}/health/ready`)).status === 200, 30_000);
     await waitFor('scheduler ready', async () => (await fetch(`${scheduler.url}/health/ready`)).status === 200, 30_000);
-    expect(expectSuccess(await call(`${scheduler.url}${ADMIN}/waiting-queue/token-count-to-move`))).toEqual({ tokenCountToMove: 0 });
+    expect(expectSuccess(await call(`${scheduler.url}${ADMIN}/waiting-queue/token-count-to-move`))).toEqual({
+      tokenCountToMove: 0,
+    });
 
     // Every 200 is still queued, at the rank it was given: with N = 0 nobody left the queue, so rank = place number.
     redis = await connectRedis({ url: server.url }, 'redis-restart-test');
     const acked = outcomes.filter((o) => o.status === 200);
     const scores = await redis.zmscore(keys.waiting(ITEM), ...acked.map((o) => o.userId));
-    const found = acked.map((o, i) => ({ userId: o.userId, rank: o.rank!, seq: scores[i] === null ? null : Number(scores[i]) }));
+    const found = acked.map((o, i) => ({
+      userId: o.userId,
+      rank: o.rank!,
+      seq: scores[i] === null ? null : Number(scores[i]),
+    }));
     expect(found.filter((f) => f.seq === null)).toEqual([]);
     expect(found.filter((f) => f.seq !== f.rank)).toEqual([]);
     // Same order: sorted by the rank each got, their places in the queue increase.
@@ -165,7 +200,9 @@ describe('Redis kill -9 and restart (AOF, appendfsync always) during a registrat
     expect(places).toEqual(Array.from({ length: places.length }, (_, i) => i + 1));
     expect(Number(await redis.hget(keys.item(ITEM), 'seq'))).toBe(places.length);
     // eslint-disable-next-line no-console
-    console.log(`acknowledged ${acked.length}, queued ${places.length} (${places.length - acked.length} answered 503 or cut by the crash but persisted)`);
+    console.log(
+      `acknowledged ${acked.length}, queued ${places.length} (${places.length - acked.length} answered 503 or cut by the crash but persisted)`,
+    );
 
     // Through the api: each acknowledged token still polls at its rank.
     await inPool(acked, 20, async (o) => {

@@ -37,7 +37,11 @@ describe('scheduler kill -9 during a registration spike', () => {
   const schedulers: ServiceProcess[] = [];
 
   const startScheduler = async () => {
-    const s = await startService('scheduler', { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', ENTRY_TTL_SECONDS, TOKEN_COUNT_TO_MOVE: String(N) }, 60_000);
+    const s = await startService(
+      'scheduler',
+      { REDIS_URL: env.url, SCHEDULER_CRON: '* * * * * *', ENTRY_TTL_SECONDS, TOKEN_COUNT_TO_MOVE: String(N) },
+      60_000,
+    );
     schedulers.push(s);
     return s;
   };
@@ -172,7 +176,13 @@ describe('scheduler kill -9 during a registration spike', () => {
     await last.stop();
 
     const registered = new Map(ITEMS.map((id) => [id, users.filter((u) => u.itemId === id).map((u) => u.userId)]));
-    const summary: Record<string, unknown> = { kills, aimedAtTick, maxAtOnce, schedulersStarted: schedulers.length, killPhaseSeconds };
+    const summary: Record<string, unknown> = {
+      kills,
+      aimedAtTick,
+      maxAtOnce,
+      schedulersStarted: schedulers.length,
+      killPhaseSeconds,
+    };
     for (const id of ITEMS) {
       const s = await snapshot(id);
       expectConsistent(id, s);

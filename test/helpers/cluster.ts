@@ -39,14 +39,32 @@ export async function startTestCluster(masters = 3, opts: TestClusterOptions = {
       // Cluster bus port = port + 10000: pick ports whose bus port is free too (both checked just now).
       let port = await freePort();
       while (port > 55_000) port = await freePort();
-      nodes.push(await startEmbeddedRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', nodeTimeout], port));
+      nodes.push(
+        await startEmbeddedRedis(
+          [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--cluster-node-timeout',
+            nodeTimeout,
+          ],
+          port,
+        ),
+      );
     }
     const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes'], {
+      timeout: 30_000,
+    });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const infos = await Promise.all(nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'cluster', 'info']).then((r) => r.stdout)));
-      const repl = await Promise.all(nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'info', 'replication']).then((r) => r.stdout)));
+      const infos = await Promise.all(
+        nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'cluster', 'info']).then((r) => r.stdout)),
+      );
+      const repl = await Promise.all(
+        nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'info', 'replication']).then((r) => r.stdout)),
+      );
       const synced = repl.every((s) => !s.includes('role:slave') || s.includes('master_link_status:up'));
       const slaves = repl.filter((s) => s.includes('role:slave')).length;
       if (infos.every((s) => s.includes('cluster_state:ok')) && synced && slaves === masters * replicas) break;

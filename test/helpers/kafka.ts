@@ -22,7 +22,8 @@ export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
  *   nothing is installed from a test);
  * - `none`, with the reason.
  */
-export type KafkaBroker = { kind: 'external'; brokers: string } | { kind: 'mock'; bin: string } | { kind: 'none'; reason: string };
+export type KafkaBroker =
+  { kind: 'external'; brokers: string } | { kind: 'mock'; bin: string } | { kind: 'none'; reason: string };
 
 /** Finds or builds the broker (see KafkaBroker); `env` is the environment to read. Never throws. */
 export function findKafkaBroker(env: NodeJS.ProcessEnv = process.env): KafkaBroker {
@@ -40,7 +41,10 @@ export function findKafkaBroker(env: NodeJS.ProcessEnv = process.env): KafkaBrok
   const r = spawnSync('bash', [BUILD_SCRIPT], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0 || !existsSync(MOCK_KAFKA_BIN)) {
     const why = r.error?.message ?? (r.stderr || r.stdout || `exit ${r.status}`).trim().slice(-2000);
-    return { kind: 'none', reason: `KAFKA_BROKERS is not set and ${BUILD_SCRIPT} cannot build the test broker: ${why}` };
+    return {
+      kind: 'none',
+      reason: `KAFKA_BROKERS is not set and ${BUILD_SCRIPT} cannot build the test broker: ${why}`,
+    };
   }
   return { kind: 'mock', bin: MOCK_KAFKA_BIN };
 }
@@ -142,7 +146,8 @@ export async function startMockKafka(bin: string, topics: string[], timeoutMs = 
       reject(new Error(`mockkafka exited with ${code}: ${stderr}`));
     });
   });
-  if (!/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/.test(brokers)) throw new Error(`unexpected bootstrap line from mockkafka: ${brokers}`);
+  if (!/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/.test(brokers))
+    throw new Error(`unexpected bootstrap line from mockkafka: ${brokers}`);
   return {
     brokers,
     pid: child.pid,

@@ -2,7 +2,11 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 
 /** An OpenAPI 3.1 document as JSON. */
-export type OpenApiDoc = { paths: Record<string, Record<string, any>>; components: Record<string, Record<string, any>>; [k: string]: unknown };
+export type OpenApiDoc = {
+  paths: Record<string, Record<string, any>>;
+  components: Record<string, Record<string, any>>;
+  [k: string]: unknown;
+};
 
 const DOC_ID = 'wq://openapi';
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
@@ -32,7 +36,17 @@ export class OpenApiValidator {
   constructor(readonly doc: OpenApiDoc) {
     this.ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true });
     addFormats(this.ajv);
-    this.ajv.addVocabulary(['openapi', 'info', 'servers', 'tags', 'paths', 'components', 'security', 'webhooks', 'jsonSchemaDialect']);
+    this.ajv.addVocabulary([
+      'openapi',
+      'info',
+      'servers',
+      'tags',
+      'paths',
+      'components',
+      'security',
+      'webhooks',
+      'jsonSchemaDialect',
+    ]);
     this.ajv.addSchema({ ...doc, $id: DOC_ID });
   }
 
@@ -56,16 +70,31 @@ export class OpenApiValidator {
    * The compiled validator of the body of `status` of `method path` with `mediaType`.
    * @throws when the document does not describe that response.
    */
-  validatorFor(method: string, path: string, status: number | string, mediaType = 'application/json'): ValidateFunction {
+  validatorFor(
+    method: string,
+    path: string,
+    status: number | string,
+    mediaType = 'application/json',
+  ): ValidateFunction {
     const key = `${method} ${path} ${status} ${mediaType}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
     const op = this.operation(method, path);
     if (!op) throw new Error(`the document has no operation ${method.toUpperCase()} ${path}`);
     const raw = op.responses?.[String(status)];
-    if (!raw) throw new Error(`${method.toUpperCase()} ${path}: status ${status} is not documented (documented: ${Object.keys(op.responses ?? {}).join(', ')})`);
-    const [response, parts] = this.resolveResponse(raw, ['paths', path, method.toLowerCase(), 'responses', String(status)]);
-    if (!response?.content?.[mediaType]?.schema) throw new Error(`${method.toUpperCase()} ${path} ${status}: no ${mediaType} schema`);
+    if (!raw)
+      throw new Error(
+        `${method.toUpperCase()} ${path}: status ${status} is not documented (documented: ${Object.keys(op.responses ?? {}).join(', ')})`,
+      );
+    const [response, parts] = this.resolveResponse(raw, [
+      'paths',
+      path,
+      method.toLowerCase(),
+      'responses',
+      String(status),
+    ]);
+    if (!response?.content?.[mediaType]?.schema)
+      throw new Error(`${method.toUpperCase()} ${path} ${status}: no ${mediaType} schema`);
     const fn = this.ajv.compile({ $ref: `${DOC_ID}#/${pointer([...parts, 'content', mediaType, 'schema'])}` });
     this.cache.set(key, fn);
     return fn;
@@ -100,7 +129,8 @@ export class OpenApiValidator {
   responses(): [string, string, string, any][] {
     const out: [string, string, string, any][] = [];
     for (const [m, path, op] of this.operations()) {
-      for (const [status, raw] of Object.entries(op.responses ?? {})) out.push([m, path, status, this.resolveResponse(raw, [])[0]]);
+      for (const [status, raw] of Object.entries(op.responses ?? {}))
+        out.push([m, path, status, this.resolveResponse(raw, [])[0]]);
     }
     return out;
   }

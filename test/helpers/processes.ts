@@ -8,7 +8,11 @@ export type { ServiceProcess } from '@waiting-queue/testkit/stack';
  * set ADMIN_TOKEN, or DEV_MODE '0'), its output captured, and waits until `/health/ready` answers 200.
  * @throws when it exits or is not ready within `timeoutMs` (default 30 000 ms).
  */
-export function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+export function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<ServiceProcess> {
   return startProcess({ name, env: testServiceEnv(env), readyTimeoutMs: timeoutMs });
 }
 
@@ -21,7 +25,11 @@ export function testServiceEnv(env: Record<string, string> = {}): Record<string,
 export async function call(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
-): Promise<{ status: number; body: { state: string; errorCode: string | null; errorMessage: string | null; data: any }; headers: Headers }> {
+): Promise<{
+  status: number;
+  body: { state: string; errorCode: string | null; errorMessage: string | null; data: any };
+  headers: Headers;
+}> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   let body: string | undefined = init.rawBody;
   if (init.body !== undefined) {

@@ -28,8 +28,13 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 }
 
 /** Scrapes `${baseUrl}/metrics`. @throws unless it answers 200. */
-export async function scrape(baseUrl: string, metricsToken?: string): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
-  const res = await fetch(`${baseUrl}/metrics`, { headers: metricsToken ? { authorization: `Bearer ${metricsToken}` } : {} });
+export async function scrape(
+  baseUrl: string,
+  metricsToken?: string,
+): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
+  const res = await fetch(`${baseUrl}/metrics`, {
+    headers: metricsToken ? { authorization: `Bearer ${metricsToken}` } : {},
+  });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${text}`);
   return { text, samples: parsePrometheus(text), contentType: res.headers.get('content-type') };

@@ -5,7 +5,12 @@ import type { Place, QueueStore, RegisterOptions, RegisterRefusal } from '@waiti
  * what the api's waiting room calls), so that script tests assert what shoppers get.
  * @returns the place, or the bare reason registration is refused (a TIME_DEAL's opening time is left out).
  */
-export async function register(queue: QueueStore, itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | RegisterRefusal> {
+export async function register(
+  queue: QueueStore,
+  itemId: string,
+  userId: string,
+  opts: RegisterOptions = {},
+): Promise<Place | RegisterRefusal> {
   const r = await queue.registerOrRefuse(itemId, userId, opts);
   return 'refusal' in r ? r.refusal : r;
 }

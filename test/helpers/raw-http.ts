@@ -30,14 +30,22 @@ export interface RawRequestInit {
 export function rawRequest(baseUrl: string, init: RawRequestInit, timeoutMs = 10_000): Promise<RawResponse> {
   const url = new URL(baseUrl);
   const headers: Record<string, string | string[]> = { connection: 'close', ...(init.headers ?? {}) };
-  const body = init.body === undefined ? undefined : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body, 'utf8');
+  const body =
+    init.body === undefined ? undefined : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body, 'utf8');
   const hasLength = Object.keys(headers).some((h) => h.toLowerCase() === 'content-length');
   if (body && !init.chunked && !hasLength) headers['content-length'] = String(body.length);
   // node:http frames GET/DELETE bodies only when told to.
   if (body && init.chunked) headers['transfer-encoding'] = 'chunked';
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: Number(url.port), method: init.method ?? 'GET', path: init.path, headers, timeout: timeoutMs },
+      {
+        host: url.hostname,
+        port: Number(url.port),
+        method: init.method ?? 'GET',
+        path: init.path,
+        headers,
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

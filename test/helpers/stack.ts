@@ -60,7 +60,11 @@ export function useStack(opts: UseStackOptions): TestStack {
     stack.redis = await connectRedis({ url: r.url }, opts.name);
     await opts.beforeServices?.(stack);
     stack.services = await startProcesses(
-      (opts.services ?? []).map((s) => ({ name: s.name, env: testServiceEnv({ REDIS_URL: r.url, ...s.env }), readyTimeoutMs: opts.readyTimeoutMs ?? 30_000 })),
+      (opts.services ?? []).map((s) => ({
+        name: s.name,
+        env: testServiceEnv({ REDIS_URL: r.url, ...s.env }),
+        readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+      })),
     );
   }, opts.startTimeoutMs ?? 90_000);
   afterAll(async () => {
@@ -75,4 +79,3 @@ export function useStack(opts: UseStackOptions): TestStack {
 export function useRedis(name: string, redisArgs: string[] = []): TestStack {
   return useStack({ name, redisArgs });
 }
-

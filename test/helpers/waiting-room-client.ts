@@ -15,27 +15,40 @@ export function bearer(token: string | undefined): Record<string, string> {
 
 /** POST /api/v1/item/:itemId/waiting-queue with header `user-id`: registers `userId` (public API). */
 export function register(apiUrl: string, itemId: string, userId: string): Promise<Reply> {
-  return call(apiUrl + pathOf(apiRoutes.register, { itemId }, { raw: true }), { method: 'POST', headers: { 'user-id': userId } });
+  return call(apiUrl + pathOf(apiRoutes.register, { itemId }, { raw: true }), {
+    method: 'POST',
+    headers: { 'user-id': userId },
+  });
 }
 
 /** GET /api/v1/item/:itemId/waiting-queue/:token with header `user-id`: a shopper's poll (public API). */
 export function poll(apiUrl: string, itemId: string, token: string, userId: string): Promise<Reply> {
-  return call(apiUrl + pathOf(apiRoutes.poll, { itemId, waitingQueueToken: token }, { raw: true }), { headers: { 'user-id': userId } });
+  return call(apiUrl + pathOf(apiRoutes.poll, { itemId, waitingQueueToken: token }, { raw: true }), {
+    headers: { 'user-id': userId },
+  });
 }
 
 /** GET /internal/v1/item/:itemId/waiting-queue/:token: the order service's validation. */
 export function validate(apiUrl: string, itemId: string, token: string, internalToken?: string): Promise<Reply> {
-  return call(apiUrl + pathOf(apiRoutes.validate, { itemId, waitingQueueToken: token }, { raw: true }), { headers: bearer(internalToken) });
+  return call(apiUrl + pathOf(apiRoutes.validate, { itemId, waitingQueueToken: token }, { raw: true }), {
+    headers: bearer(internalToken),
+  });
 }
 
 /** POST /internal/v1/item/:itemId/waiting-queue/:token/consume: uses an admission once. */
 export function consume(apiUrl: string, itemId: string, token: string, internalToken?: string): Promise<Reply> {
-  return call(apiUrl + pathOf(apiRoutes.consume, { itemId, waitingQueueToken: token }, { raw: true }), { method: 'POST', headers: bearer(internalToken) });
+  return call(apiUrl + pathOf(apiRoutes.consume, { itemId, waitingQueueToken: token }, { raw: true }), {
+    method: 'POST',
+    headers: bearer(internalToken),
+  });
 }
 
 /** PUT the global N through the admin API (`?tokenCountToMove=N`). */
 export function putTokenCountToMove(adminUrl: string, n: number, adminToken?: string): Promise<Reply> {
-  return call(`${adminUrl}${pathOf(adminRoutes.setTokenCountToMove)}?tokenCountToMove=${n}`, { method: 'PUT', headers: bearer(adminToken) });
+  return call(`${adminUrl}${pathOf(adminRoutes.setTokenCountToMove)}?tokenCountToMove=${n}`, {
+    method: 'PUT',
+    headers: bearer(adminToken),
+  });
 }
 
 /**
@@ -48,7 +61,11 @@ export async function upsertItem(adminUrl: string, itemId: string, body: unknown
   const upsert = adminUrl + pathOf(adminRoutes.upsertWaitingItem, { itemId }, { raw: true });
   const first = await call(upsert, { method: 'POST', headers: bearer(adminToken), body });
   if (first.status !== 412) return first;
-  const etag = (await call(adminUrl + pathOf(adminRoutes.getWaitingItem, { itemId }, { raw: true }), { headers: bearer(adminToken) })).headers.get('etag');
+  const etag = (
+    await call(adminUrl + pathOf(adminRoutes.getWaitingItem, { itemId }, { raw: true }), {
+      headers: bearer(adminToken),
+    })
+  ).headers.get('etag');
   if (!etag) return first;
   return call(upsert, { method: 'POST', headers: { ...bearer(adminToken), 'if-match': etag }, body });
 }
@@ -63,7 +80,12 @@ export function sleep(ms: number): Promise<void> {
  * returns that value.
  * @throws naming `what` when `timeoutMs` (default 15 000 ms) pass first.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -82,6 +104,10 @@ export function expectFailure(reply: Reply, status: number, errorCode: string): 
 
 /** Asserts a 200 SUCCESS envelope and returns its `data`. */
 export function expectSuccess(reply: Reply): any {
-  expect({ status: reply.status, state: reply.body.state, errorCode: reply.body.errorCode }).toEqual({ status: 200, state: 'SUCCESS', errorCode: null });
+  expect({ status: reply.status, state: reply.body.state, errorCode: reply.body.errorCode }).toEqual({
+    status: 200,
+    state: 'SUCCESS',
+    errorCode: null,
+  });
   return reply.body.data;
 }

@@ -21,22 +21,35 @@ function errorOf(load: () => unknown): string {
 
 describe('configuration schemas', () => {
   test('the scheduler: defaults, seconds as milliseconds, the broker list split and trimmed', () => {
-    const c = loadConfig({ ADMIN_TOKEN: 'a', ENTRY_TTL_SECONDS: '5', KAFKA_BROKERS: ' k1:9092, ,k2:9092 ', ABANDON_AFTER_SECONDS: '30' }, 'scheduler');
+    const c = loadConfig(
+      { ADMIN_TOKEN: 'a', ENTRY_TTL_SECONDS: '5', KAFKA_BROKERS: ' k1:9092, ,k2:9092 ', ABANDON_AFTER_SECONDS: '30' },
+      'scheduler',
+    );
     expect(c.admissionTtlMs).toBe(5000);
     expect(c.abandonAfterMs).toBe(30_000);
     expect(c.reservationRetentionMs).toBe(86_400_000);
     expect(c.idempotency).toEqual({ ttlMs: 86_400_000, maxKeys: 100_000 });
     expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(c.tokenCountToMove).toBe(10);
-    expect({ host: c.host, port: c.port, cron: c.cron }).toEqual({ host: '127.0.0.1', port: 8081, cron: '* * * * * *' });
+    expect({ host: c.host, port: c.port, cron: c.cron }).toEqual({
+      host: '127.0.0.1',
+      port: 8081,
+      cron: '* * * * * *',
+    });
     expect(c.devMode).toBe(false);
   });
 
   test('the api: previous secrets as a list, reservation TTL in ms, rate limits, JWT mode only with a secret or JWKS', () => {
-    const header = loadConfig({ ...API_SECRETS, TOKEN_SECRET_PREVIOUS: 'old1, old2', RESERVATION_TTL_SECONDS: '60', TRUST_PROXY: 'true' }, 'api');
+    const header = loadConfig(
+      { ...API_SECRETS, TOKEN_SECRET_PREVIOUS: 'old1, old2', RESERVATION_TTL_SECONDS: '60', TRUST_PROXY: 'true' },
+      'api',
+    );
     expect(header.previousTokenSecrets).toEqual(['old1', 'old2']);
     expect(header.reservationTtlMs).toBe(60_000);
-    expect(header.rateLimit).toEqual({ user: { points: 0, durationSeconds: 10 }, ip: { points: 0, durationSeconds: 1 } });
+    expect(header.rateLimit).toEqual({
+      user: { points: 0, durationSeconds: 10 },
+      ip: { points: 0, durationSeconds: 1 },
+    });
     expect(header.trustProxy).toBe(1);
     expect(header.jwt).toBeUndefined();
     const jwt = loadConfig({ ...API_SECRETS, AUTH_JWT_SECRET: 's', AUTH_JWT_LANE_CLAIM: 'plan' }, 'api');
@@ -44,15 +57,23 @@ describe('configuration schemas', () => {
   });
 
   test('a blank variable is unset: its default, or missing', () => {
-    const c = loadConfig({ DEV_MODE: '1', TOKEN_COUNT_TO_MOVE: ' ', REDIS_URL: '', REDIS_CLUSTER_NODES: '  ' }, 'scheduler');
+    const c = loadConfig(
+      { DEV_MODE: '1', TOKEN_COUNT_TO_MOVE: ' ', REDIS_URL: '', REDIS_CLUSTER_NODES: '  ' },
+      'scheduler',
+    );
     expect(c.tokenCountToMove).toBe(10);
     expect(c.redis).toEqual({ url: undefined, clusterNodes: [] });
-    expect(errorOf(() => loadConfig({ ...API_SECRETS, TOKEN_SECRET: '   ' }, 'api'))).toContain('TOKEN_SECRET: required unless DEV_MODE=1');
+    expect(errorOf(() => loadConfig({ ...API_SECRETS, TOKEN_SECRET: '   ' }, 'api'))).toContain(
+      'TOKEN_SECRET: required unless DEV_MODE=1',
+    );
   });
 
   test('one error names every missing secret, the JWKS audience rule and every invalid variable', () => {
-    const message = errorOf(() => loadConfig({ AUTH_JWKS_URL: 'https://idp/jwks', API_PORT: '0', ENTRY_TTL_SECONDS: '0' }, 'api'));
-    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK']) expect(message).toContain(`${name}: required unless DEV_MODE=1`);
+    const message = errorOf(() =>
+      loadConfig({ AUTH_JWKS_URL: 'https://idp/jwks', API_PORT: '0', ENTRY_TTL_SECONDS: '0' }, 'api'),
+    );
+    for (const name of ['INTERNAL_TOKEN', 'TOKEN_SECRET', 'ENTRY_PASS_PRIVATE_JWK'])
+      expect(message).toContain(`${name}: required unless DEV_MODE=1`);
     expect(message).toContain('AUTH_JWT_AUDIENCE: required with AUTH_JWKS_URL');
     expect(message).toContain('API_PORT: Number must be greater than or equal to 1');
     expect(message).toContain('ENTRY_TTL_SECONDS: Number must be greater than or equal to 1');
@@ -62,10 +83,15 @@ describe('configuration schemas', () => {
   test('DEV_MODE lifts the secret rules, not the audience rule', () => {
     expect(loadConfig({ DEV_MODE: 'true' }, 'api').devMode).toBe(true);
     expect(loadConfig({ DEV_MODE: '1' }, 'scheduler').adminToken).toBeUndefined();
-    expect(errorOf(() => loadConfig({ DEV_MODE: '1', AUTH_JWKS_URL: 'https://idp/jwks' }, 'api'))).toContain('AUTH_JWT_AUDIENCE: required with AUTH_JWKS_URL');
+    expect(errorOf(() => loadConfig({ DEV_MODE: '1', AUTH_JWKS_URL: 'https://idp/jwks' }, 'api'))).toContain(
+      'AUTH_JWT_AUDIENCE: required with AUTH_JWKS_URL',
+    );
   });
 
   test('redisTarget reads only the Redis variables of an environment', () => {
-    expect(redisTarget({ REDIS_CLUSTER_NODES: 'a:1,b:2', LOG_LEVEL: 'nonsense' })).toEqual({ url: undefined, clusterNodes: ['a:1', 'b:2'] });
+    expect(redisTarget({ REDIS_CLUSTER_NODES: 'a:1,b:2', LOG_LEVEL: 'nonsense' })).toEqual({
+      url: undefined,
+      clusterNodes: ['a:1', 'b:2'],
+    });
   });
 });

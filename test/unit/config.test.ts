@@ -23,10 +23,23 @@ function configError(env: NodeJS.ProcessEnv, role: 'api' | 'scheduler' = 'schedu
 describe('loadConfig', () => {
   test('an environment with only the secrets gives the defaults', () => {
     const api = loadConfig({ ...API_SECRETS }, 'api');
-    expect(api).toMatchObject({ port: 8080, host: '0.0.0.0', devMode: false, trustProxy: 0, logLevel: 'info', logRequests: false });
+    expect(api).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      devMode: false,
+      trustProxy: 0,
+      logLevel: 'info',
+      logRequests: false,
+    });
     expect(api.redis.url).toBeUndefined();
     const scheduler = loadConfig({ ...SCHEDULER }, 'scheduler');
-    expect(scheduler).toMatchObject({ port: 8081, host: '127.0.0.1', devMode: false, tokenCountToMove: 10, admissionTtlMs: 300_000 });
+    expect(scheduler).toMatchObject({
+      port: 8081,
+      host: '127.0.0.1',
+      devMode: false,
+      tokenCountToMove: 10,
+      admissionTtlMs: 300_000,
+    });
   });
 
   test('a blank value counts as unset: the default, never 0', () => {
@@ -39,7 +52,10 @@ describe('loadConfig', () => {
   });
 
   test('strings are trimmed and numbers parsed', () => {
-    const api = loadConfig({ ...API_SECRETS, REDIS_URL: '  redis://h:1  ', API_PORT: '9090', DEV_MODE: 'true', TRUST_PROXY: 'true' }, 'api');
+    const api = loadConfig(
+      { ...API_SECRETS, REDIS_URL: '  redis://h:1  ', API_PORT: '9090', DEV_MODE: 'true', TRUST_PROXY: 'true' },
+      'api',
+    );
     expect(api).toMatchObject({ port: 9090, devMode: true, trustProxy: 1 });
     expect(api.redis.url).toBe('redis://h:1');
     expect(loadConfig({ ...SCHEDULER, TOKEN_COUNT_TO_MOVE: '25' }, 'scheduler').tokenCountToMove).toBe(25);

@@ -9,15 +9,37 @@ import {
 
 /** The events module without Redis or Kafka: the outbox entry, the published id and the Kafka message as on the wire. */
 describe('events', () => {
-  const entry: [string, string[]] = ['1700000000000-3', ['id', 'i1:7', 'type', 'claim.issued', 'itemId', 'i1', 'at', '1700000000000', 'payload', '{"claimId":"i1.c1","userId":"u1","remainCount":4}']];
+  const entry: [string, string[]] = [
+    '1700000000000-3',
+    [
+      'id',
+      'i1:7',
+      'type',
+      'claim.issued',
+      'itemId',
+      'i1',
+      'at',
+      '1700000000000',
+      'payload',
+      '{"claimId":"i1.c1","userId":"u1","remainCount":4}',
+    ],
+  ];
 
   test('an outbox entry becomes the published event: id <itemId>:<n>@<streamId>, JSON fields in wire order, id/type headers', () => {
     const parsed = parseOutboxEntry(entry, 'i1')!;
-    expect(parsed).toEqual({ streamId: '1700000000000-3', id: 'i1:7', type: 'claim.issued', itemId: 'i1', at: 1_700_000_000_000, payload: { claimId: 'i1.c1', userId: 'u1', remainCount: 4 } });
+    expect(parsed).toEqual({
+      streamId: '1700000000000-3',
+      id: 'i1:7',
+      type: 'claim.issued',
+      itemId: 'i1',
+      at: 1_700_000_000_000,
+      payload: { claimId: 'i1.c1', userId: 'u1', remainCount: 4 },
+    });
     const event = toPublishedEvent(parsed);
     expect(toKafkaMessage(event)).toEqual({
       key: 'i1',
-      value: '{"id":"i1:7@1700000000000-3","type":"claim.issued","itemId":"i1","at":1700000000000,"payload":{"claimId":"i1.c1","userId":"u1","remainCount":4}}',
+      value:
+        '{"id":"i1:7@1700000000000-3","type":"claim.issued","itemId":"i1","at":1700000000000,"payload":{"claimId":"i1.c1","userId":"u1","remainCount":4}}',
       headers: { 'event-id': 'i1:7@1700000000000-3', 'event-type': 'claim.issued' },
     });
     expect(parseEvent(formatEvent(event))).toEqual(event);
@@ -30,7 +52,14 @@ describe('events', () => {
   test('entries without id or type are not events; a payload that is not JSON is kept as raw; itemId falls back to the stream', () => {
     expect(parseOutboxEntry(['1-0', ['type', 'claim.issued']])).toBeNull();
     expect(parseOutboxEntry(['1-0', ['id', 'x:1']])).toBeNull();
-    expect(parseOutboxEntry(['1-0', ['id', 'x:1', 'type', 'item.restocked', 'payload', '{oops']], 'x')).toEqual({ streamId: '1-0', id: 'x:1', type: 'item.restocked', itemId: 'x', at: 0, payload: { raw: '{oops' } });
+    expect(parseOutboxEntry(['1-0', ['id', 'x:1', 'type', 'item.restocked', 'payload', '{oops']], 'x')).toEqual({
+      streamId: '1-0',
+      id: 'x:1',
+      type: 'item.restocked',
+      itemId: 'x',
+      at: 0,
+      payload: { raw: '{oops' },
+    });
   });
 
   test('parseEvent refuses what is not an event', () => {

@@ -41,7 +41,8 @@
       waiting: 'You are in the queue',
       waitingMsg: 'Keep this page open: it updates by itself, and a reload keeps your place.',
       paused: 'Admission is paused',
-      pausedMsg: 'Nobody is being let in right now, so the wait is unknown. You keep your place; this page checks again by itself.',
+      pausedMsg:
+        'Nobody is being let in right now, so the wait is unknown. You keep your place; this page checks again by itself.',
       admitted: 'It is your turn!',
       admittedMsg: 'Continue to the order page before {time}.',
       admittedNoTarget: 'This item has no order page configured. Your token: {token}',
@@ -61,7 +62,8 @@
       offline: 'Connection problem',
       offlineMsg: 'The waiting room cannot be reached. Retrying in {s} s; you keep your place.',
       noNetwork: 'You are offline',
-      noNetworkMsg: 'Your device has no network connection. Retrying in {s} s, and as soon as it is back; you keep your place.',
+      noNetworkMsg:
+        'Your device has no network connection. Retrying in {s} s, and as soon as it is back; you keep your place.',
       busy: 'Very busy',
       busyMsg: 'Too many requests right now. Retrying in {s} s; you keep your place.',
       unknownWait: 'Unknown',
@@ -96,7 +98,8 @@
       waiting: '대기 중입니다',
       waitingMsg: '이 페이지를 열어 두세요. 자동으로 갱신되며, 새로고침해도 순서는 유지됩니다.',
       paused: '입장이 일시 중지되었습니다',
-      pausedMsg: '지금은 입장이 멈춰 있어 대기 시간을 알 수 없습니다. 순서는 유지되며, 이 페이지가 자동으로 다시 확인합니다.',
+      pausedMsg:
+        '지금은 입장이 멈춰 있어 대기 시간을 알 수 없습니다. 순서는 유지되며, 이 페이지가 자동으로 다시 확인합니다.',
       admitted: '입장 차례입니다!',
       admittedMsg: '{time}까지 주문 페이지로 이동해 주세요.',
       admittedNoTarget: '이 상품에는 주문 페이지가 설정되어 있지 않습니다. 나의 토큰: {token}',
@@ -116,7 +119,8 @@
       offline: '연결 문제',
       offlineMsg: '대기실에 연결할 수 없습니다. {s}초 후 다시 시도합니다. 순서는 유지됩니다.',
       noNetwork: '오프라인 상태입니다',
-      noNetworkMsg: '네트워크에 연결되어 있지 않습니다. {s}초 후, 또는 연결되는 즉시 다시 시도합니다. 순서는 유지됩니다.',
+      noNetworkMsg:
+        '네트워크에 연결되어 있지 않습니다. {s}초 후, 또는 연결되는 즉시 다시 시도합니다. 순서는 유지됩니다.',
       busy: '요청이 많습니다',
       busyMsg: '지금 요청이 너무 많습니다. {s}초 후 다시 시도합니다. 순서는 유지됩니다.',
       unknownWait: '알 수 없음',
@@ -131,7 +135,12 @@
 
   var ID = /^[A-Za-z0-9_]{1,64}$/;
   var DEMO_USER_KEY = 'wq:demo-user';
-  var lang = String(navigator.language || 'en').toLowerCase().indexOf('ko') === 0 ? 'ko' : 'en';
+  var lang =
+    String(navigator.language || 'en')
+      .toLowerCase()
+      .indexOf('ko') === 0
+      ? 'ko'
+      : 'en';
   var dict = TEXT[lang];
   var numbers = new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en');
 
@@ -244,7 +253,8 @@
   }
 
   function register() {
-    if (!main.getAttribute('data-state') || main.getAttribute('data-state') === 'choose-user') show('registering', t('registering'));
+    if (!main.getAttribute('data-state') || main.getAttribute('data-state') === 'choose-user')
+      show('registering', t('registering'));
     request('POST', base + '/waiting-queue').then(function (r) {
       handle('register', r);
     });
@@ -281,7 +291,14 @@
     if (kind === 'register' && r.status === 400 && !fromGateway) return askUser(t('userInvalid'));
     if (r.status === 401) return finish('unauthorized', 'unauthorized', false);
     failures++;
-    var key = r.status === 429 ? 'busy' : code === 'QUEUE_FULL' ? 'full' : r.status === 0 && navigator.onLine === false ? 'noNetwork' : 'offline';
+    var key =
+      r.status === 429
+        ? 'busy'
+        : code === 'QUEUE_FULL'
+          ? 'full'
+          : r.status === 0 && navigator.onLine === false
+            ? 'noNetwork'
+            : 'offline';
     var ms = backoffMs(failures, r.retryAfter * 1000, key === 'full' ? 10000 : 0);
     show('error', t(key), t(key + 'Msg', { s: Math.ceil(ms / 1000) }));
     main.setAttribute('data-retry-ms', String(ms));
@@ -300,7 +317,8 @@
 
   function onView(v) {
     var place = loadPlace();
-    if (!place || place.token !== v.waitingQueueToken) place = { token: v.waitingQueueToken, firstRank: v.waitingQueueRank };
+    if (!place || place.token !== v.waitingQueueToken)
+      place = { token: v.waitingQueueToken, firstRank: v.waitingQueueRank };
     storageSet(placeKey(), JSON.stringify(place));
     current = v.waitingQueueToken;
     $('detail-token').textContent = v.waitingQueueToken;
@@ -326,7 +344,9 @@
     $('rank').textContent = t('yourTurn');
     $('wait').textContent = t('now');
     progress(100);
-    var expires = v.admissionExpiresAt ? new Date(v.admissionExpiresAt).toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en') : '';
+    var expires = v.admissionExpiresAt
+      ? new Date(v.admissionExpiresAt).toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en')
+      : '';
     // The current targetUrl (an operator may have set it after this page was rendered).
     request('GET', base).then(function (r) {
       var item = r.status === 200 && r.body && r.body.data ? r.body.data : cfg.item;
@@ -439,7 +459,8 @@
   });
   // The network is back: retry now rather than at the end of the backoff (a little jitter spreads a crowd).
   window.addEventListener('online', function () {
-    if (pending === 'start' && main.getAttribute('data-state') === 'error') later(Math.floor(Math.random() * 1000), 'start');
+    if (pending === 'start' && main.getAttribute('data-state') === 'error')
+      later(Math.floor(Math.random() * 1000), 'start');
   });
   // Background tabs throttle timers: check at once when the shopper comes back.
   document.addEventListener('visibilitychange', function () {

@@ -47,13 +47,18 @@ export class EntryPassIssuer {
       if (!json) throw new Error('entry pass key missing from Redis');
     }
     const jwk = JSON.parse(json) as JWK;
-    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d) throw new Error('ENTRY_PASS_PRIVATE_JWK must be a private EC P-256 JWK');
+    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d)
+      throw new Error('ENTRY_PASS_PRIVATE_JWK must be a private EC P-256 JWK');
     const privateKey = await importJWK(jwk, ENTRY_PASS_ALG);
     const { d: _d, ...pub } = jwk;
     const kid = await calculateJwkThumbprint(pub);
     const current: JWK = { ...pub, kid, alg: ENTRY_PASS_ALG, use: 'sig' };
     const older = await EntryPassIssuer.parsePublicJwks(olderPublic);
-    return new EntryPassIssuer(privateKey, current, older.filter((k) => k.kid !== kid));
+    return new EntryPassIssuer(
+      privateKey,
+      current,
+      older.filter((k) => k.kid !== kid),
+    );
   }
 
   /**
@@ -69,11 +74,20 @@ export class EntryPassIssuer {
       throw new Error('ENTRY_PASS_PUBLIC_JWKS must be JSON: a JWK Set {"keys":[...]} or an array of JWKs');
     }
     const list = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown })?.keys;
-    if (!Array.isArray(list)) throw new Error('ENTRY_PASS_PUBLIC_JWKS must be a JWK Set {"keys":[...]} or an array of JWKs');
+    if (!Array.isArray(list))
+      throw new Error('ENTRY_PASS_PUBLIC_JWKS must be a JWK Set {"keys":[...]} or an array of JWKs');
     const keys: JWK[] = [];
     for (const raw of list as JWK[]) {
-      if (raw?.kty !== 'EC' || raw.crv !== 'P-256' || typeof raw.x !== 'string' || typeof raw.y !== 'string' || raw.d !== undefined) {
-        throw new Error('ENTRY_PASS_PUBLIC_JWKS: every key must be a public EC P-256 JWK (kty EC, crv P-256, x, y, no d)');
+      if (
+        raw?.kty !== 'EC' ||
+        raw.crv !== 'P-256' ||
+        typeof raw.x !== 'string' ||
+        typeof raw.y !== 'string' ||
+        raw.d !== undefined
+      ) {
+        throw new Error(
+          'ENTRY_PASS_PUBLIC_JWKS: every key must be a public EC P-256 JWK (kty EC, crv P-256, x, y, no d)',
+        );
       }
       const pub: JWK = { kty: raw.kty, crv: raw.crv, x: raw.x, y: raw.y };
       await importJWK(pub, ENTRY_PASS_ALG); // throws on a point that is not on the curve

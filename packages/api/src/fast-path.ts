@@ -7,7 +7,6 @@ import { apiRoutes } from '@waiting-queue/http/route-tables';
 import { expressPath, pathRegExp } from '@waiting-queue/http/routes';
 import type { Operations } from './operations';
 
-
 /**
  * The hot routes (register, poll, order-service validation, and first-come claims, the spike of a coupon drop)
  * answered straight from node:http, before express.

@@ -40,7 +40,18 @@ export const headerIdentity: Identity = {
 
 /** Algorithms JWT mode accepts: HS256 with a shared secret; the usual asymmetric ones with a JWKS. */
 export const JWT_SECRET_ALGORITHMS = ['HS256'];
-export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 /** What {@link jwtIdentity} verifies with. */
 export interface JwtIdentityOptions {
@@ -61,7 +72,9 @@ export interface JwtIdentityOptions {
  * a client can claim neither another id nor a better lane.
  */
 export function jwtIdentity(o: JwtIdentityOptions): Identity {
-  const key: Uint8Array | JWTVerifyGetKey = o.secret ? new TextEncoder().encode(o.secret) : createRemoteJWKSet(new URL(o.jwksUrl!));
+  const key: Uint8Array | JWTVerifyGetKey = o.secret
+    ? new TextEncoder().encode(o.secret)
+    : createRemoteJWKSet(new URL(o.jwksUrl!));
   const algorithms = o.secret ? JWT_SECRET_ALGORITHMS : JWKS_ALGORITHMS;
   const laneClaim = o.laneClaim ?? 'tier';
   const verify = async (h: IncomingHttpHeaders): Promise<JWTPayload> => {

@@ -24,7 +24,9 @@ export class LoadShedder {
     if (this.maxInFlight <= 0) return true;
     if (this.inFlight >= this.maxInFlight) {
       this.shed++;
-      sendJson(res, 429, failure('TOO_MANY_REQUESTS', 'the server is at capacity; retry shortly'), { 'Retry-After': '1' });
+      sendJson(res, 429, failure('TOO_MANY_REQUESTS', 'the server is at capacity; retry shortly'), {
+        'Retry-After': '1',
+      });
       return false;
     }
     this.inFlight++;

@@ -29,9 +29,16 @@ void bootService({
     const secret = await resolveTokenSecret(redis, config.tokenSecret, TokenCodec.generateSecret);
     const limiter = new RegistrationLimiter(redis, config.rateLimit.user, config.rateLimit.ip);
     const entryPasses = await EntryPassIssuer.create(redis, config.entryPassPrivateJwk, config.entryPassPublicJwks);
-    if (!config.entryPassPrivateJwk) logger.warn('DEV_MODE: ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis');
-    if (!config.tokenSecret) logger.warn('DEV_MODE: TOKEN_SECRET is not set: tokens use a secret generated once and kept in Redis');
-    if (!config.internalToken) logger.warn('DEV_MODE: INTERNAL_TOKEN is not set: the internal API runs WITHOUT authentication; never do this in production');
+    if (!config.entryPassPrivateJwk)
+      logger.warn(
+        'DEV_MODE: ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis',
+      );
+    if (!config.tokenSecret)
+      logger.warn('DEV_MODE: TOKEN_SECRET is not set: tokens use a secret generated once and kept in Redis');
+    if (!config.internalToken)
+      logger.warn(
+        'DEV_MODE: INTERNAL_TOKEN is not set: the internal API runs WITHOUT authentication; never do this in production',
+      );
     const limits = config.idempotency;
     const room = new WaitingRoom(new QueueStore(redis, limits), new TokenCodec(secret, config.previousTokenSecrets), {
       limiter: limiter.enabled ? limiter : undefined,
@@ -41,7 +48,10 @@ void bootService({
     });
     const identity = config.jwt ? jwtIdentity(config.jwt) : headerIdentity;
     if (config.jwt) {
-      logger.info({ laneClaim: config.jwt.laneClaim }, 'identity mode: userId and lane from a verified bearer JWT (sub, lane claim); the user-id and user-tier headers are ignored');
+      logger.info(
+        { laneClaim: config.jwt.laneClaim },
+        'identity mode: userId and lane from a verified bearer JWT (sub, lane claim); the user-id and user-tier headers are ignored',
+      );
     }
     const stock = new StockService({
       queue: new QueueStore(redis, limits),
@@ -55,7 +65,15 @@ void bootService({
     const shedder = new LoadShedder(config.maxInFlight);
     shedderMetrics(shedder);
     return {
-      app: createApiApp({ ops, logger, entryPasses, internalToken: config.internalToken, bodyLimitBytes: config.bodyLimitBytes, page: { items: new ItemStore(redis) }, stock: { service: stock } }),
+      app: createApiApp({
+        ops,
+        logger,
+        entryPasses,
+        internalToken: config.internalToken,
+        bodyLimitBytes: config.bodyLimitBytes,
+        page: { items: new ItemStore(redis) },
+        stock: { service: stock },
+      }),
       fastPath: createFastPath({ ops, logger, internalToken: config.internalToken, telemetry, claims: true }),
       // Not shed during warm-up: the api is not ready yet, so only its own warm-up requests arrive.
       gate: (next) => (req, res) => {

@@ -31,7 +31,13 @@ export interface Operations {
  * @param warmup the api's warm-up (warmup.ts WarmUp): the requests it owns take the header identity and skip the
  *   rate limits.
  */
-export function createOperations(room: WaitingRoom, stock: StockService, identity: Identity, trustProxy: number, warmup?: { owns(req: IncomingMessage): boolean }): Operations {
+export function createOperations(
+  room: WaitingRoom,
+  stock: StockService,
+  identity: Identity,
+  trustProxy: number,
+  warmup?: { owns(req: IncomingMessage): boolean },
+): Operations {
   const isWarmup = (req: IncomingMessage) => warmup?.owns(req) === true;
   const identityOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity);
   const userOf = (req: IncomingMessage) => identityOf(req).userId(req.headers);
@@ -44,7 +50,8 @@ export function createOperations(room: WaitingRoom, stock: StockService, identit
     poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
     validate: (_req, itemId, token) => room.validate(itemId, token),
     // The Idempotency-Key names this consume of this token (order services share one bearer: no caller identity).
-    consume: async (req, itemId, token) => room.consume(itemId, token, idempotentRequest(req.headers, ['consume', itemId, token])),
+    consume: async (req, itemId, token) =>
+      room.consume(itemId, token, idempotentRequest(req.headers, ['consume', itemId, token])),
     claim: async (req, itemId) => {
       const userId = await identity.userId(req.headers);
       return stock.claim(itemId, userId, idempotentRequest(req.headers, ['claim', itemId, userId]));

@@ -41,7 +41,10 @@ function escapeHtml(s: string): string {
 
 /** JSON safe inside `<script type="application/json">` (no `</script>`, no line separators). */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** The value of cookie `name` in a Cookie header, or undefined. */
@@ -175,13 +178,18 @@ export function createPageHandlers(o: PageOptions): PageHandlers {
       const itemId = String(req.params.itemId);
       try {
         const item = ID_PATTERN.test(itemId) ? await o.items.get(itemId) : null;
-        res.status(item ? 200 : 404).set(PAGE_HEADERS).send(renderWaitingRoom(itemId, item ? publicView(item) : null, pageUserId(req.headers)));
+        res
+          .status(item ? 200 : 404)
+          .set(PAGE_HEADERS)
+          .send(renderWaitingRoom(itemId, item ? publicView(item) : null, pageUserId(req.headers)));
       } catch (err) {
         o.logger.warn({ err: (err as Error).message, itemId }, 'waiting-room page unavailable');
         res
           .status(503)
           .set({ ...PAGE_HEADERS, 'Retry-After': '5' })
-          .send('<!doctype html><meta charset="utf-8"><title>Waiting room</title><p>Temporarily unavailable, please reload in a few seconds. / 잠시 후 새로고침해 주세요.</p>');
+          .send(
+            '<!doctype html><meta charset="utf-8"><title>Waiting room</title><p>Temporarily unavailable, please reload in a few seconds. / 잠시 후 새로고침해 주세요.</p>',
+          );
       }
     },
   };

@@ -20,7 +20,9 @@ export class RegistrationLimiter {
 
   constructor(redis: RedisClient, user: Limit, ip: Limit) {
     const make = (prefix: string, l: Limit) =>
-      l.points > 0 ? new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: l.points, duration: l.durationSeconds }) : undefined;
+      l.points > 0
+        ? new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: l.points, duration: l.durationSeconds })
+        : undefined;
     this.perUser = make(keys.rateLimitRegisterUserPrefix, user);
     this.perIp = make(keys.rateLimitRegisterIpPrefix, ip);
   }
@@ -40,7 +42,9 @@ export class RegistrationLimiter {
     } catch (err) {
       if (err instanceof RateLimiterRes) {
         const retry = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new WqError('TOO_MANY_REQUESTS', 'too many registrations; retry later', { headers: { 'Retry-After': String(retry) } });
+        throw new WqError('TOO_MANY_REQUESTS', 'too many registrations; retry later', {
+          headers: { 'Retry-After': String(retry) },
+        });
       }
       throw err;
     }
@@ -59,7 +63,10 @@ export function clientIp(req: IncomingMessage, trustedHops: number): string | un
   const xff = req.headers['x-forwarded-for'];
   const raw = Array.isArray(xff) ? xff.join(',') : xff;
   if (!raw) return peer;
-  const chain = raw.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const chain = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   if (chain.length === 0) return peer;
   return chain[Math.max(0, chain.length - trustedHops)];
 }

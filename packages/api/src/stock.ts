@@ -58,8 +58,15 @@ export class StockService {
     }
     const userId = requireId(parsed.data.userId, 'userId');
     const token = parseToken(parsed.data.waitingQueueToken);
-    if (token.itemId !== itemId || token.userId !== userId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
-    const idem = idempotentRequest(headers, ['reserve', itemId, parsed.data.waitingQueueToken, userId, parsed.data.quantity]);
+    if (token.itemId !== itemId || token.userId !== userId)
+      throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
+    const idem = idempotentRequest(headers, [
+      'reserve',
+      itemId,
+      parsed.data.waitingQueueToken,
+      userId,
+      parsed.data.quantity,
+    ]);
     // As consume: read the place, verify the token's HMAC against its number; the script compares that number again.
     const place = await this.o.queue.status(itemId, userId);
     if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.o.tokens.matches(token, place.seq)) {
@@ -69,7 +76,10 @@ export class StockService {
       if (recorded !== undefined) return this.reserved(itemId, recorded);
       throw notAdmitted('the token is not admitted (waiting, expired, already used or unknown)');
     }
-    return this.reserved(itemId, await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs, idem));
+    return this.reserved(
+      itemId,
+      await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs, idem),
+    );
   }
 
   /** The answer to a reservation's outcome. */
@@ -78,9 +88,13 @@ export class StockService {
       case 'OK':
         return { ...r.reservation, remainCount: r.remainCount };
       case 'LIMIT_EXCEEDED':
-        throw new WqError('LIMIT_EXCEEDED', `at most ${r.maxPerUser} per user; this user holds ${r.held}`, { data: { itemId, maxPerUser: r.maxPerUser, held: r.held } });
+        throw new WqError('LIMIT_EXCEEDED', `at most ${r.maxPerUser} per user; this user holds ${r.held}`, {
+          data: { itemId, maxPerUser: r.maxPerUser, held: r.held },
+        });
       case 'INSUFFICIENT_STOCK':
-        throw new WqError('INSUFFICIENT_STOCK', `only ${r.remainCount} left`, { data: { itemId, remainCount: r.remainCount } });
+        throw new WqError('INSUFFICIENT_STOCK', `only ${r.remainCount} left`, {
+          data: { itemId, remainCount: r.remainCount },
+        });
       default:
         throw notAdmitted('the admission was already used or has expired');
     }
@@ -129,17 +143,26 @@ export class StockService {
       case 'OK':
         return { claimId: r.claimId, itemId, userId, remainCount: r.remainCount };
       case 'ALREADY_CLAIMED':
-        throw new WqError('ALREADY_CLAIMED', 'this user has claimed this item already', { data: { itemId, claimId: r.claimId } });
+        throw new WqError('ALREADY_CLAIMED', 'this user has claimed this item already', {
+          data: { itemId, claimId: r.claimId },
+        });
       case 'SOLD_OUT':
         throw new WqError('SOLD_OUT', 'the item is sold out', { data: { itemId } });
       case 'NOT_OPEN': {
         const retry = String(Math.max(1, Math.ceil((r.opensAt - r.nowMs) / 1000)));
-        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { headers: { 'Retry-After': retry }, data: { itemId, opensAt: r.opensAt } });
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', {
+          headers: { 'Retry-After': retry },
+          data: { itemId, opensAt: r.opensAt },
+        });
       }
       case 'NOT_DIRECT':
-        throw new WqError('ITEM_NOT_DIRECT', 'the item uses a waiting queue, not first-come claims', { data: { itemId } });
+        throw new WqError('ITEM_NOT_DIRECT', 'the item uses a waiting queue, not first-come claims', {
+          data: { itemId },
+        });
       case 'DISABLED':
-        throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', 'the item is disabled', { data: { itemId, reason: 'DISABLED' } });
+        throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', 'the item is disabled', {
+          data: { itemId, reason: 'DISABLED' },
+        });
       default:
         throw new WqError('WAITING_ITEM_NOT_FOUND', `no item ${itemId}`);
     }
@@ -155,7 +178,12 @@ export class StockService {
     const r = await op(id);
     if (r.status === 'NOT_FOUND') throw new WqError('RESERVATION_NOT_FOUND', `no reservation ${id}`);
     if (r.status === 'OK') return r.reservation;
-    if (r.status === 'EXPIRED') throw new WqError('RESERVATION_EXPIRED', 'the reservation has expired; its stock was released', { data: { reservation: r.reservation } });
-    throw new WqError('RESERVATION_NOT_PENDING', `the reservation is ${r.status}`, { data: { reservationId: id, status: r.status } });
+    if (r.status === 'EXPIRED')
+      throw new WqError('RESERVATION_EXPIRED', 'the reservation has expired; its stock was released', {
+        data: { reservation: r.reservation },
+      });
+    throw new WqError('RESERVATION_NOT_PENDING', `the reservation is ${r.status}`, {
+      data: { reservationId: id, status: r.status },
+    });
   }
 }

@@ -12,7 +12,6 @@ import type { EntryPassIssuer } from './entry-pass';
 export type { ValidationView, WaitingQueueView };
 import type { RegistrationLimiter } from './rate-limit';
 
-
 /** Optional collaborators of the waiting room. */
 export interface WaitingRoomExtras {
   /** Registration rate limits (429). */
@@ -27,7 +26,6 @@ export interface WaitingRoomExtras {
   /** Tokens already verified against their place: repeated polls skip the HMAC. Absent: every check hashes. */
   verifiedTokens?: VerifiedTokenCache;
 }
-
 
 const REFUSALS = {
   NO_ITEM: 'the item does not exist',
@@ -49,7 +47,8 @@ export interface RegisterRequest {
 /** A lane name as the trusted gateway sends it in `user-tier`; absent: undefined. @throws WqError 400 when malformed. */
 function laneOf(tier: unknown): string | undefined {
   if (tier === undefined) return undefined;
-  if (typeof tier !== 'string' || !LANE_PATTERN.test(tier)) throw new WqError('INVALID_PARAMETER', 'user-tier must be 1-32 characters of [A-Za-z0-9_]');
+  if (typeof tier !== 'string' || !LANE_PATTERN.test(tier))
+    throw new WqError('INVALID_PARAMETER', 'user-tier must be 1-32 characters of [A-Za-z0-9_]');
   return tier;
 }
 
@@ -78,14 +77,21 @@ export class WaitingRoom {
     const lane = laneOf(options.tier);
     const { ip, skipRateLimit = false } = options;
     if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.charge(userId, ip);
-    const result = await this.queue.registerOrRefuse(itemId, userId, { lane, trackPoll: (this.extras.abandonAfterMs ?? 0) > 0 });
+    const result = await this.queue.registerOrRefuse(itemId, userId, {
+      lane,
+      trackPoll: (this.extras.abandonAfterMs ?? 0) > 0,
+    });
     if ('refusal' in result) {
       const r = result.refusal;
-      if (r === 'QUEUE_FULL') throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', { data: { itemId } });
+      if (r === 'QUEUE_FULL')
+        throw new WqError('QUEUE_FULL', 'the waiting queue is full; retry later', { data: { itemId } });
       if (r === 'NOT_OPEN') {
         const opensAt = result.opensAt ?? 0;
         const retry = String(Math.max(1, Math.ceil((opensAt - (result.nowMs ?? opensAt)) / 1000)));
-        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', { headers: { 'Retry-After': retry }, data: { itemId, opensAt } });
+        throw new WqError('ITEM_NOT_OPEN', 'the time deal has not opened yet', {
+          headers: { 'Retry-After': retry },
+          data: { itemId, opensAt },
+        });
       }
       throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], { data: { itemId, reason: r } });
     }
@@ -198,7 +204,10 @@ export class WaitingRoom {
       canOrder: admitted,
       estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),
       pollAfterMs: this.extras.abandonAfterMs
-        ? Math.min(pollAfterMs(place.rank, place.admitRate), Math.max(POLL_MIN_MS, Math.floor(this.extras.abandonAfterMs / 2)))
+        ? Math.min(
+            pollAfterMs(place.rank, place.admitRate),
+            Math.max(POLL_MIN_MS, Math.floor(this.extras.abandonAfterMs / 2)),
+          )
         : pollAfterMs(place.rank, place.admitRate),
       admissionExpiresAt: admitted ? place.expiresAtMs : null,
       soldOut: place.remainCount <= 0,

@@ -65,7 +65,8 @@ export class WarmUp {
  * @throws Error when the server is not bound to a TCP address (a pipe, or not listening).
  */
 export function selfUrl(bound: AddressInfo | string | null): string {
-  if (bound === null || typeof bound === 'string') throw new Error(`the api is not bound to a TCP address: ${String(bound)}`);
+  if (bound === null || typeof bound === 'string')
+    throw new Error(`the api is not bound to a TCP address: ${String(bound)}`);
   let host = bound.address;
   if (host === '0.0.0.0') host = '127.0.0.1';
   else if (host === '::') host = '::1';
@@ -92,15 +93,26 @@ async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): P
   const auth: Record<string, string> = internalToken ? { authorization: `Bearer ${internalToken}` } : {};
   const pass: Record<string, string> = { [WARMUP_HEADER]: key };
   try {
-    await items.upsert(itemId, { itemName: 'warm-up', remainCount: rounds, waitingQueueEnabled: true }, { register: false });
+    await items.upsert(
+      itemId,
+      { itemName: 'warm-up', remainCount: rounds, waitingQueueEnabled: true },
+      { register: false },
+    );
     const tokens: string[] = [];
     for (let i = 0; i < rounds; i += 20) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(20, rounds - i) }, async (_, j) => {
           const userId = `warmup${i + j}`;
-          const reg = await fetch(baseUrl + pathOf(apiRoutes.register, { itemId }), { method: 'POST', headers: { 'user-id': userId, ...pass } });
+          const reg = await fetch(baseUrl + pathOf(apiRoutes.register, { itemId }), {
+            method: 'POST',
+            headers: { 'user-id': userId, ...pass },
+          });
           const token = ((await reg.json()) as { data: { waitingQueueToken: string } }).data.waitingQueueToken;
-          await (await fetch(baseUrl + pathOf(apiRoutes.poll, { itemId, waitingQueueToken: token }), { headers: { 'user-id': userId, ...pass } })).arrayBuffer();
+          await (
+            await fetch(baseUrl + pathOf(apiRoutes.poll, { itemId, waitingQueueToken: token }), {
+              headers: { 'user-id': userId, ...pass },
+            })
+          ).arrayBuffer();
           return token;
         }),
       );
@@ -108,8 +120,15 @@ async function driveWarmUp(o: WarmUpRunOptions, baseUrl: string, key: string): P
     }
     await queue.admit(itemId, { tokenCountToMove: rounds, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
     for (const token of tokens.slice(0, 50)) {
-      await (await fetch(baseUrl + pathOf(apiRoutes.validate, { itemId, waitingQueueToken: token }), { headers: auth })).arrayBuffer();
-      await (await fetch(baseUrl + pathOf(apiRoutes.consume, { itemId, waitingQueueToken: token }), { method: 'POST', headers: auth })).arrayBuffer();
+      await (
+        await fetch(baseUrl + pathOf(apiRoutes.validate, { itemId, waitingQueueToken: token }), { headers: auth })
+      ).arrayBuffer();
+      await (
+        await fetch(baseUrl + pathOf(apiRoutes.consume, { itemId, waitingQueueToken: token }), {
+          method: 'POST',
+          headers: auth,
+        })
+      ).arrayBuffer();
     }
     logger.info({ ms: Date.now() - started, rounds }, 'warm-up done');
   } finally {

@@ -1,5 +1,10 @@
 import { keys } from './keys';
-import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
+import {
+  callIdempotent,
+  DEFAULT_IDEMPOTENCY_LIMITS,
+  type IdempotencyLimits,
+  type IdempotentRequest,
+} from './idempotency';
 import type { RedisClient } from './redis';
 
 /** Outcome of a first-come claim (lua/claim-5.lua). */

@@ -18,7 +18,12 @@ const optionalString = z
 const list = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 /** `1` or `true`: on; anything else or unset: off. */
 const flag = z
   .string()
@@ -251,14 +256,23 @@ const REQUIRED_SECRETS: Record<ConfigRole, Array<[string, string]>> = {
   api: [
     ['INTERNAL_TOKEN', 'the internal API (consume, reservations) would be open to anyone who reaches the api'],
     ['TOKEN_SECRET', 'a secret kept only in Redis is lost with it, and api processes would then disagree on tokens'],
-    ['ENTRY_PASS_PRIVATE_JWK', 'a key kept only in Redis is lost with it, and api processes would then publish different JWKS'],
+    [
+      'ENTRY_PASS_PRIVATE_JWK',
+      'a key kept only in Redis is lost with it, and api processes would then publish different JWKS',
+    ],
   ],
   scheduler: [['ADMIN_TOKEN', 'the admin API would be open']],
 };
 
 /** Rules between variables of one service, beyond the required secrets. */
 const CROSS_FIELD_RULES: Record<ConfigRole, Array<{ when: string; requires: string; why: string }>> = {
-  api: [{ when: 'AUTH_JWKS_URL', requires: 'AUTH_JWT_AUDIENCE', why: 'else a token the provider issued for another service would be accepted' }],
+  api: [
+    {
+      when: 'AUTH_JWKS_URL',
+      requires: 'AUTH_JWT_AUDIENCE',
+      why: 'else a token the provider issued for another service would be accepted',
+    },
+  ],
   scheduler: [],
 };
 
@@ -276,12 +290,21 @@ function serviceEnv<T extends z.ZodTypeAny>(role: ConfigRole, fields: T) {
     const devMode = flag.parse(present.DEV_MODE);
     if (!devMode) {
       for (const [name, why] of REQUIRED_SECRETS[role]) {
-        if (present[name] === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: `required unless DEV_MODE=1 (without it ${why})` });
+        if (present[name] === undefined)
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [name],
+            message: `required unless DEV_MODE=1 (without it ${why})`,
+          });
       }
     }
     for (const r of CROSS_FIELD_RULES[role]) {
       if (present[r.when] !== undefined && present[r.requires] === undefined) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [r.requires], message: `required with ${r.when} (${r.why})` });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [r.requires],
+          message: `required with ${r.when} (${r.why})`,
+        });
       }
     }
     return present;
@@ -291,56 +314,58 @@ function serviceEnv<T extends z.ZodTypeAny>(role: ConfigRole, fields: T) {
 /** The api's environment parsed into an {@link ApiConfig}. */
 export const apiConfigSchema = serviceEnv(
   'api',
-  productEnv.transform(
-    (e): ApiConfig => ({
-      ...toBase(e),
-      host: e.API_HOST,
-      port: e.API_PORT,
-      internalToken: e.INTERNAL_TOKEN,
-      reservationTtlMs: e.RESERVATION_TTL_SECONDS,
-      tokenCacheSize: e.TOKEN_CACHE_SIZE,
-      tokenSecret: e.TOKEN_SECRET,
-      previousTokenSecrets: e.TOKEN_SECRET_PREVIOUS,
-      rateLimit: {
-        user: { points: e.RATE_LIMIT_USER_POINTS, durationSeconds: e.RATE_LIMIT_USER_SECONDS },
-        ip: { points: e.RATE_LIMIT_IP_POINTS, durationSeconds: e.RATE_LIMIT_IP_SECONDS },
-      },
-      trustProxy: e.TRUST_PROXY,
-      jwt:
-        e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL
-          ? { secret: e.AUTH_JWT_SECRET, jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_JWT_ISSUER, audience: e.AUTH_JWT_AUDIENCE, laneClaim: e.AUTH_JWT_LANE_CLAIM }
-          : undefined,
-      entryPassPrivateJwk: e.ENTRY_PASS_PRIVATE_JWK,
-      entryPassPublicJwks: e.ENTRY_PASS_PUBLIC_JWKS,
-      maxInFlight: e.MAX_IN_FLIGHT,
-    }),
-  ),
+  productEnv.transform((e): ApiConfig => ({
+    ...toBase(e),
+    host: e.API_HOST,
+    port: e.API_PORT,
+    internalToken: e.INTERNAL_TOKEN,
+    reservationTtlMs: e.RESERVATION_TTL_SECONDS,
+    tokenCacheSize: e.TOKEN_CACHE_SIZE,
+    tokenSecret: e.TOKEN_SECRET,
+    previousTokenSecrets: e.TOKEN_SECRET_PREVIOUS,
+    rateLimit: {
+      user: { points: e.RATE_LIMIT_USER_POINTS, durationSeconds: e.RATE_LIMIT_USER_SECONDS },
+      ip: { points: e.RATE_LIMIT_IP_POINTS, durationSeconds: e.RATE_LIMIT_IP_SECONDS },
+    },
+    trustProxy: e.TRUST_PROXY,
+    jwt:
+      e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL
+        ? {
+            secret: e.AUTH_JWT_SECRET,
+            jwksUrl: e.AUTH_JWKS_URL,
+            issuer: e.AUTH_JWT_ISSUER,
+            audience: e.AUTH_JWT_AUDIENCE,
+            laneClaim: e.AUTH_JWT_LANE_CLAIM,
+          }
+        : undefined,
+    entryPassPrivateJwk: e.ENTRY_PASS_PRIVATE_JWK,
+    entryPassPublicJwks: e.ENTRY_PASS_PUBLIC_JWKS,
+    maxInFlight: e.MAX_IN_FLIGHT,
+  })),
 );
 
 /** The scheduler's environment parsed into a {@link SchedulerConfig}. */
 export const schedulerConfigSchema = serviceEnv(
   'scheduler',
-  productEnv.transform(
-    (e): SchedulerConfig => ({
-      ...toBase(e),
-      host: e.ADMIN_HOST,
-      port: e.ADMIN_PORT,
-      adminToken: e.ADMIN_TOKEN,
-      cron: e.SCHEDULER_CRON,
-      tokenCountToMove: e.TOKEN_COUNT_TO_MOVE,
-      admissionTtlMs: e.ENTRY_TTL_SECONDS,
-      reservationRetentionMs: e.RESERVATION_RETENTION_SECONDS,
-      kafka: {
-        brokers: e.KAFKA_BROKERS,
-        eventsTopic: e.KAFKA_EVENTS_TOPIC,
-        ledgerGroupId: e.KAFKA_LEDGER_GROUP_ID,
-        itemTopic: e.KAFKA_ITEM_TOPIC,
-        itemGroupId: e.KAFKA_GROUP_ID,
-      },
-      outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
-      databaseUrl: e.DATABASE_URL,
-    }),
-  ),
+  productEnv.transform((e): SchedulerConfig => ({
+    ...toBase(e),
+    host: e.ADMIN_HOST,
+    port: e.ADMIN_PORT,
+    adminToken: e.ADMIN_TOKEN,
+    cron: e.SCHEDULER_CRON,
+    tokenCountToMove: e.TOKEN_COUNT_TO_MOVE,
+    admissionTtlMs: e.ENTRY_TTL_SECONDS,
+    reservationRetentionMs: e.RESERVATION_RETENTION_SECONDS,
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      eventsTopic: e.KAFKA_EVENTS_TOPIC,
+      ledgerGroupId: e.KAFKA_LEDGER_GROUP_ID,
+      itemTopic: e.KAFKA_ITEM_TOPIC,
+      itemGroupId: e.KAFKA_GROUP_ID,
+    },
+    outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
+    databaseUrl: e.DATABASE_URL,
+  })),
 );
 
 /** The configuration type of each service. */
@@ -371,6 +396,8 @@ export function loadConfig<R extends ConfigRole>(env: NodeJS.ProcessEnv, role: R
  * @throws ZodError on an invalid value (none today: both are free text).
  */
 export function redisTarget(env: NodeJS.ProcessEnv): RedisTarget {
-  const e = redisEnv.parse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')));
+  const e = redisEnv.parse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')),
+  );
   return { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES };
 }

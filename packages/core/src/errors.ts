@@ -115,7 +115,7 @@ export function isRedisUnavailable(err: unknown): boolean {
     msg.includes('LOADING') ||
     msg.includes('CLUSTERDOWN') ||
     msg.includes('TRYAGAIN') ||
-    msg.includes('Cluster isn\'t ready') ||
+    msg.includes("Cluster isn't ready") ||
     msg.includes('None of startup nodes is available') ||
     msg.includes('Too many Cluster redirections') ||
     msg.includes('Failed to refresh slots cache') ||
@@ -133,9 +133,12 @@ export function isRedisUnavailable(err: unknown): boolean {
 export function toWqError(err: unknown): WqError {
   if (err instanceof WqError) return err;
   if (err instanceof IdempotencyKeyReusedError) return new WqError('IDEMPOTENCY_KEY_REUSED', err.message);
-  if (err instanceof StoreUnavailableError) return new WqError('SERVICE_UNAVAILABLE', err.message, { headers: { 'Retry-After': '1' } });
+  if (err instanceof StoreUnavailableError)
+    return new WqError('SERVICE_UNAVAILABLE', err.message, { headers: { 'Retry-After': '1' } });
   if (isRedisUnavailable(err)) {
-    return new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
+    return new WqError('SERVICE_UNAVAILABLE', 'the waiting room store is unavailable, retry shortly', {
+      headers: { 'Retry-After': '1' },
+    });
   }
   return new WqError('UNKNOWN', 'internal error');
 }

@@ -26,7 +26,13 @@ import type { RedisClient } from './redis';
  */
 export interface EventPayloads {
   'batch.admitted': { lane: string | null; count: number; maxSeq: string; expiresAt: number; fence: number };
-  'reservation.created': { reservationId: string; userId: string; quantity: number; expiresAt: number; remainCount: number };
+  'reservation.created': {
+    reservationId: string;
+    userId: string;
+    quantity: number;
+    expiresAt: number;
+    remainCount: number;
+  };
   'reservation.confirmed': { reservationId: string; userId: string; quantity: number };
   'reservation.cancelled': { reservationId: string; userId: string; quantity: number; remainCount: number };
   'reservation.expired': { reservationId: string; userId: string; quantity: number; remainCount: number };
@@ -105,12 +111,25 @@ export function parseOutboxEntry(entry: [string, string[]], itemId = ''): Outbox
   } catch {
     payload = { raw: f.payload };
   }
-  return { streamId, id: f.id, type: f.type, itemId: f.itemId || itemId, at: Number(f.at ?? 0), payload } as OutboxEntry;
+  return {
+    streamId,
+    id: f.id,
+    type: f.type,
+    itemId: f.itemId || itemId,
+    at: Number(f.at ?? 0),
+    payload,
+  } as OutboxEntry;
 }
 
 /** The event that the relay publishes for an outbox entry (its id per {@link publishedEventId}). */
 export function toPublishedEvent(entry: OutboxEntry): ItemEvent {
-  return { id: publishedEventId(entry.id, entry.streamId), type: entry.type, itemId: entry.itemId, at: entry.at, payload: entry.payload } as ItemEvent;
+  return {
+    id: publishedEventId(entry.id, entry.streamId),
+    type: entry.type,
+    itemId: entry.itemId,
+    at: entry.at,
+    payload: entry.payload,
+  } as ItemEvent;
 }
 
 /** The Kafka message of a published event: key itemId (one item's events stay ordered), JSON value, id/type headers. */
@@ -129,7 +148,8 @@ export function formatEvent(event: ItemEvent): string {
  */
 export function parseEvent(value: string): ItemEvent {
   const event = JSON.parse(value) as ItemEvent | null;
-  if (!event || typeof event !== 'object' || typeof event.id !== 'string' || typeof event.type !== 'string') throw new Error('not an event');
+  if (!event || typeof event !== 'object' || typeof event.id !== 'string' || typeof event.type !== 'string')
+    throw new Error('not an event');
   return event;
 }
 
@@ -138,7 +158,15 @@ export function parseEvent(value: string): ItemEvent {
  * @returns the entries (empty when the outbox does not exist); entries that are not events are left out.
  * @throws when Redis is unreachable.
  */
-export async function readOutbox(redis: RedisClient, itemId: string, after?: string, count = 10_000): Promise<OutboxEntry[]> {
-  const entries = (await redis.xrange(keys.outbox(itemId), after ? `(${after}` : '-', '+', 'COUNT', count)) as [string, string[]][];
+export async function readOutbox(
+  redis: RedisClient,
+  itemId: string,
+  after?: string,
+  count = 10_000,
+): Promise<OutboxEntry[]> {
+  const entries = (await redis.xrange(keys.outbox(itemId), after ? `(${after}` : '-', '+', 'COUNT', count)) as [
+    string,
+    string[],
+  ][];
   return entries.map((e) => parseOutboxEntry(e, itemId)).filter((e): e is OutboxEntry => e !== null);
 }

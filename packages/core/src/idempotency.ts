@@ -51,7 +51,8 @@ export async function callIdempotent<T>(
   limits: IdempotencyLimits,
 ): Promise<T> {
   const reply = await callScript<T>(redis, command, [...keys, ...idemKeys], [...args, ...idempotencyArgs(req, limits)]);
-  if (Array.isArray(reply) && reply.length === 1 && reply[0] === 'IDEMPOTENCY_KEY_REUSED') throw new IdempotencyKeyReusedError();
+  if (Array.isArray(reply) && reply.length === 1 && reply[0] === 'IDEMPOTENCY_KEY_REUSED')
+    throw new IdempotencyKeyReusedError();
   return reply;
 }
 
@@ -61,7 +62,11 @@ export async function callIdempotent<T>(
  * @returns undefined when `req` is undefined or its key has no live record.
  * @throws IdempotencyKeyReusedError when the key was recorded for another request.
  */
-export async function recordedReply<T>(redis: RedisClient, idemKeys: [string, string], req: IdempotentRequest | undefined): Promise<T | undefined> {
+export async function recordedReply<T>(
+  redis: RedisClient,
+  idemKeys: [string, string],
+  req: IdempotentRequest | undefined,
+): Promise<T | undefined> {
   if (req === undefined) return undefined;
   const raw = await callScript<[string, string?]>(redis, 'wq_idempotency_lookup', idemKeys, [req.key, req.fingerprint]);
   if (raw[0] === 'REUSED') throw new IdempotencyKeyReusedError();

@@ -23,7 +23,6 @@ const UUID_V4 = new RegExp(`^${UUID_V4_CHARS}$`);
 /** zod schema of an id (userId or itemId): a string matching {@link ID_PATTERN}; zod's default message on failure. */
 export const idSchema = z.string().regex(ID_PATTERN);
 
-
 /**
  * Checks an id (userId or itemId) and returns it.
  * @throws WqError 400 `INVALID_PARAMETER` naming `what` when it is missing or not {@link ID_PATTERN}.

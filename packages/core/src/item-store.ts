@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { keys, ItemField } from './keys';
 import { MAX_LANES } from './lua-constants';
-import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
+import {
+  callIdempotent,
+  DEFAULT_IDEMPOTENCY_LIMITS,
+  type IdempotencyLimits,
+  type IdempotentRequest,
+} from './idempotency';
 import type { RedisClient } from './redis';
 
 /** A lane name (the `user-tier` header's value): 1-32 of `[A-Za-z0-9_]`. */
@@ -20,11 +25,20 @@ export const waitingItemInputSchema = z
     /** Cap on unexpired admissions; null: no cap; absent: unchanged. */
     maxActiveUsers: z.number().int().min(1).max(100_000_000).nullable().optional(),
     /** Where admitted shoppers go to order (http(s) URL; the waiting-room page appends the token); null: none; absent: unchanged. */
-    targetUrl: z.string().url().max(2048).regex(/^https?:\/\//i, 'must be an http(s) URL').nullable().optional(),
+    targetUrl: z
+      .string()
+      .url()
+      .max(2048)
+      .regex(/^https?:\/\//i, 'must be an http(s) URL')
+      .nullable()
+      .optional(),
     /** GENERAL or TIME_DEAL (needs startAt); absent: unchanged (GENERAL when never set). */
     type: z.enum(['GENERAL', 'TIME_DEAL']).optional(),
     /** Opening of a TIME_DEAL: epoch ms or an ISO 8601 date-time; null: none; absent: unchanged. */
-    startAt: z.union([z.number().int().min(0).max(8_640_000_000_000_000), z.string().datetime({ offset: true })]).nullable().optional(),
+    startAt: z
+      .union([z.number().int().min(0).max(8_640_000_000_000_000), z.string().datetime({ offset: true })])
+      .nullable()
+      .optional(),
     /** Most units one user may hold in reservations; null: 1; absent: unchanged. */
     maxPerUser: z.number().int().min(1).max(1_000_000).nullable().optional(),
     /** WAITING (a waiting room) or DIRECT (first-come claims, no waiting room); absent: unchanged (WAITING). */
@@ -169,7 +183,21 @@ const SCHEDULER_STATE_FIELDS = [ItemField.admitRate, ItemField.seq, ItemField.la
 
 /** The item and its ETag from the values of {@link ITEM_FIELDS}; null when the item does not exist. */
 function toItemWithEtag(itemId: string, values: (string | null)[]): { item: WaitingItem; etag: string } | null {
-  const [name, remain, enabled, n, maxActive, targetUrl, type, startAt, maxPerUser, queueMode, lanes, maxWaiting, version] = values;
+  const [
+    name,
+    remain,
+    enabled,
+    n,
+    maxActive,
+    targetUrl,
+    type,
+    startAt,
+    maxPerUser,
+    queueMode,
+    lanes,
+    maxWaiting,
+    version,
+  ] = values;
   if (enabled === null || enabled === undefined) return null;
   const item: WaitingItem = {
     itemId,
@@ -208,38 +236,56 @@ export class ItemStore {
    * @param idem the request's Idempotency-Key: a retry with it gets the item (and ETag) as the first upsert stored
    *   it, and writes nothing.
    */
-  async upsert(itemId: string, input: WaitingItemInput, opts: UpsertOptions = {}, idem?: IdempotentRequest): Promise<UpsertResult> {
+  async upsert(
+    itemId: string,
+    input: WaitingItemInput,
+    opts: UpsertOptions = {},
+    idem?: IdempotentRequest,
+  ): Promise<UpsertResult> {
     const optional = (v: number | string | null | undefined) => (v === undefined ? '-' : v === null ? '' : v);
     if (input.type === 'TIME_DEAL' && (input.startAt === undefined || input.startAt === null)) {
       throw new ItemUpsertRefused('TIME_DEAL_WITHOUT_START', 'invalid waiting item: a TIME_DEAL needs a startAt');
     }
-    const stockRequired = () => new ItemUpsertRefused('STOCK_REQUIRED', 'invalid waiting item: remainCount is required to create an item');
+    const stockRequired = () =>
+      new ItemUpsertRefused('STOCK_REQUIRED', 'invalid waiting item: remainCount is required to create an item');
     const exists = (await this.redis.exists(keys.item(itemId))) === 1;
     if (input.remainCount === undefined && !exists && opts.ifMatch === undefined) throw stockRequired();
     // register: false keeps the item out of the scheduler's registry (the api's warm-up item).
-    if (opts.register !== false && (exists || opts.ifMatch === undefined)) await this.redis.sadd(keys.itemRegistry, itemId);
+    if (opts.register !== false && (exists || opts.ifMatch === undefined))
+      await this.redis.sadd(keys.itemRegistry, itemId);
     const m = opts.ifMatch;
-    const reply = await callIdempotent<[number, ...(string | null)[]]>(this.redis, 'wq_upsert_item', [keys.item(itemId)], [
-      input.itemName,
-      input.remainCount ?? '-',
-      input.waitingQueueEnabled ? '1' : '0',
-      optional(input.tokenCountToMove),
-      optional(input.maxActiveUsers),
-      optional(input.targetUrl),
-      optional(input.type),
-      optional(toEpochMs(input.startAt)),
-      optional(input.maxPerUser),
-      optional(input.queueMode),
-      optional(input.lanes === undefined || input.lanes === null ? input.lanes : input.lanes.join(',')),
-      optional(input.maxWaiting),
-      m === undefined ? '' : m === '*' ? '*' : String(m.version),
-      m === undefined || m === '*' || input.remainCount === undefined ? '' : String(m.remainCount),
-      opts.stockRule ?? 'set',
-    ], keys.idempotency(itemId), idem, this.limits);
+    const reply = await callIdempotent<[number, ...(string | null)[]]>(
+      this.redis,
+      'wq_upsert_item',
+      [keys.item(itemId)],
+      [
+        input.itemName,
+        input.remainCount ?? '-',
+        input.waitingQueueEnabled ? '1' : '0',
+        optional(input.tokenCountToMove),
+        optional(input.maxActiveUsers),
+        optional(input.targetUrl),
+        optional(input.type),
+        optional(toEpochMs(input.startAt)),
+        optional(input.maxPerUser),
+        optional(input.queueMode),
+        optional(input.lanes === undefined || input.lanes === null ? input.lanes : input.lanes.join(',')),
+        optional(input.maxWaiting),
+        m === undefined ? '' : m === '*' ? '*' : String(m.version),
+        m === undefined || m === '*' || input.remainCount === undefined ? '' : String(m.remainCount),
+        opts.stockRule ?? 'set',
+      ],
+      keys.idempotency(itemId),
+      idem,
+      this.limits,
+    );
     const result = Number(reply[0]);
     if (result === -1) throw stockRequired();
     if (result === -2) {
-      throw new ItemUpsertRefused('ITEM_CHANGED', `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`);
+      throw new ItemUpsertRefused(
+        'ITEM_CHANGED',
+        `waiting item ${itemId} ${exists ? 'changed since' : 'does not exist for'} the ETag of If-Match: GET it again`,
+      );
     }
     if (result === -3) {
       throw new ItemUpsertRefused(
@@ -272,7 +318,12 @@ export class ItemStore {
     const orNull = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
     return {
       item: found.item,
-      state: { admitRate: Number(admitRate ?? 0) || 0, seq: Number(seq ?? 0), lastMoveAt: orNull(lastMoveAt), fence: orNull(fence) },
+      state: {
+        admitRate: Number(admitRate ?? 0) || 0,
+        seq: Number(seq ?? 0),
+        lastMoveAt: orNull(lastMoveAt),
+        fence: orNull(fence),
+      },
     };
   }
 
@@ -293,7 +344,15 @@ export class ItemStore {
    * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async setTokenCountToMove(n: number, idem?: IdempotentRequest): Promise<number> {
-    const raw = await callIdempotent<[string, number]>(this.redis, 'wq_set_token_count_to_move', [keys.tokenCountToMove], [n], keys.tokenCountToMoveIdempotency, idem, this.limits);
+    const raw = await callIdempotent<[string, number]>(
+      this.redis,
+      'wq_set_token_count_to_move',
+      [keys.tokenCountToMove],
+      [n],
+      keys.tokenCountToMoveIdempotency,
+      idem,
+      this.limits,
+    );
     return Number(raw[1]);
   }
 

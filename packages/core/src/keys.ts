@@ -84,7 +84,10 @@ export const keys = {
   holdings: (itemId: string) => `wq:{${itemId}}:holdings`,
   claims: (itemId: string) => `wq:{${itemId}}:claims`,
   /** The two Idempotency-Key keys of an item (records, expiries), in the order the write scripts take them. */
-  idempotency: (itemId: string): [string, string] => [`wq:{${itemId}}:idempotency`, `wq:{${itemId}}:idempotency-expiry`],
+  idempotency: (itemId: string): [string, string] => [
+    `wq:{${itemId}}:idempotency`,
+    `wq:{${itemId}}:idempotency-expiry`,
+  ],
   /** The six keys of the reservation scripts (confirm, cancel, expire), in their order. */
   reservationState: (itemId: string): [string, string, string, string, string, string] => [
     keys.item(itemId),
@@ -97,7 +100,10 @@ export const keys = {
   itemRegistry: 'wq:items',
   tokenCountToMove: 'wq:config:token-count-to-move',
   /** The Idempotency-Key keys of the global N change, in the N key's slot (records, expiries). */
-  tokenCountToMoveIdempotency: ['{wq:config:token-count-to-move}:idempotency', '{wq:config:token-count-to-move}:idempotency-expiry'] as [string, string],
+  tokenCountToMoveIdempotency: [
+    '{wq:config:token-count-to-move}:idempotency',
+    '{wq:config:token-count-to-move}:idempotency-expiry',
+  ] as [string, string],
   tokenSecret: 'wq:token-secret',
   abandonAfterMs: 'wq:config:abandon-after-ms',
   relayLease: 'wq:{scheduler}:relay-lease',

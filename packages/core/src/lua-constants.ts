@@ -16,10 +16,20 @@ export const OUTBOX_MAXLEN = 100_000;
 if (MAX_LANES * LANE_SPAN > Number.MAX_SAFE_INTEGER) throw new Error('MAX_LANES * LANE_SPAN must stay below 2^53');
 
 /** The statuses of a reservation record (lua/includes/reservation.lua writes them; wire names of the API). */
-export const RESERVATION_STATUS = { PENDING: 'PENDING', CONFIRMED: 'CONFIRMED', CANCELLED: 'CANCELLED', EXPIRED: 'EXPIRED' } as const;
+export const RESERVATION_STATUS = {
+  PENDING: 'PENDING',
+  CONFIRMED: 'CONFIRMED',
+  CANCELLED: 'CANCELLED',
+  EXPIRED: 'EXPIRED',
+} as const;
 
 /**
  * The constants `-- @const NAME` may name, by name: an integer becomes a Lua number literal, a table of strings a
  * Lua table of string literals (`{PENDING = 'PENDING', ...}`).
  */
-export const LUA_CONSTANTS: Readonly<Record<string, number | Readonly<Record<string, string>>>> = { LANE_SPAN, MAX_LANES, OUTBOX_MAXLEN, RESERVATION_STATUS };
+export const LUA_CONSTANTS: Readonly<Record<string, number | Readonly<Record<string, string>>>> = {
+  LANE_SPAN,
+  MAX_LANES,
+  OUTBOX_MAXLEN,
+  RESERVATION_STATUS,
+};

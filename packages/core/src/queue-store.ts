@@ -1,5 +1,11 @@
 import { keys } from './keys';
-import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, recordedReply, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
+import {
+  callIdempotent,
+  DEFAULT_IDEMPOTENCY_LIMITS,
+  recordedReply,
+  type IdempotencyLimits,
+  type IdempotentRequest,
+} from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
@@ -106,7 +112,11 @@ export class QueueStore {
    * TIME_DEAL before its start.
    */
   async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [userId, opts.lane ?? '', opts.trackPoll ? '1' : '']);
+    const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [
+      userId,
+      opts.lane ?? '',
+      opts.trackPoll ? '1' : '',
+    ]);
     if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
     return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toPlace(raw);
   }
@@ -115,8 +125,15 @@ export class QueueStore {
    * Where `userId` stands in `itemId`'s queue: the place, `NO_ITEM`, or `NOT_FOUND` (no place now).
    * @param opts.trackPoll record this as a waiting user's last poll (the shopper's poll, abandonment on).
    */
-  async status(itemId: string, userId: string, opts: { trackPoll?: boolean } = {}): Promise<Place | 'NO_ITEM' | 'NOT_FOUND'> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_status', queueKeys(itemId), [userId, opts.trackPoll ? '1' : '']);
+  async status(
+    itemId: string,
+    userId: string,
+    opts: { trackPoll?: boolean } = {},
+  ): Promise<Place | 'NO_ITEM' | 'NOT_FOUND'> {
+    const raw = await callScript<RawPlace>(this.redis, 'wq_status', queueKeys(itemId), [
+      userId,
+      opts.trackPoll ? '1' : '',
+    ]);
     return raw.length === 1 ? (raw[0] as 'NO_ITEM' | 'NOT_FOUND') : toPlace(raw);
   }
 
@@ -126,7 +143,17 @@ export class QueueStore {
    * @throws IdempotencyKeyReusedError, or Redis errors.
    */
   async consume(itemId: string, userId: string, seq: string, idem?: IdempotentRequest): Promise<boolean> {
-    return (await callIdempotent<number>(this.redis, 'wq_consume', keys.queue(itemId), [userId, seq], keys.idempotency(itemId), idem, this.limits)) === 1;
+    return (
+      (await callIdempotent<number>(
+        this.redis,
+        'wq_consume',
+        keys.queue(itemId),
+        [userId, seq],
+        keys.idempotency(itemId),
+        idem,
+        this.limits,
+      )) === 1
+    );
   }
 
   /**
@@ -150,7 +177,13 @@ export class QueueStore {
       [...queueKeys(itemId), keys.outbox(itemId)],
       [p.tokenCountToMove, p.admissionTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
     );
-    return { status: raw[0], moved: Number(raw[1]), expired: Number(raw[2]), waiting: Number(raw[3]), abandoned: Number(raw[4]) };
+    return {
+      status: raw[0],
+      moved: Number(raw[1]),
+      expired: Number(raw[2]),
+      waiting: Number(raw[3]),
+      abandoned: Number(raw[4]),
+    };
   }
 
   /**
@@ -159,10 +192,17 @@ export class QueueStore {
    * @param tickMs the admission tick interval, milliseconds.
    * @returns `status` CLEARED | NOT_STUCK | NO_ITEM, the fence before (epoch ms, null when none) and Redis now (epoch ms).
    */
-  async clearFence(itemId: string, tickMs: number): Promise<{ status: 'CLEARED' | 'NOT_STUCK' | 'NO_ITEM'; previousFence: number | null; redisNow: number }> {
+  async clearFence(
+    itemId: string,
+    tickMs: number,
+  ): Promise<{ status: 'CLEARED' | 'NOT_STUCK' | 'NO_ITEM'; previousFence: number | null; redisNow: number }> {
     const raw = await callScript<[string, number, number]>(this.redis, 'wq_clear_fence', [keys.item(itemId)], [tickMs]);
     const prev = Number(raw[1]);
-    return { status: raw[0] as 'CLEARED' | 'NOT_STUCK' | 'NO_ITEM', previousFence: prev < 0 ? null : prev, redisNow: Number(raw[2]) };
+    return {
+      status: raw[0] as 'CLEARED' | 'NOT_STUCK' | 'NO_ITEM',
+      previousFence: prev < 0 ? null : prev,
+      redisNow: Number(raw[2]),
+    };
   }
 
   /** Number of waiting tokens and of unexpired admissions of each item (one script per item, pipelined). */

@@ -62,7 +62,8 @@ export class FailoverAwareCluster extends Cluster {
     const pending = (p as unknown as { promise: Promise<[Error | null, unknown][]> }).promise;
     pending.then(
       (results) => {
-        if (results.some(([err]) => err instanceof Error && /^(MOVED|ASK) /.test(err.message))) this.refreshSlotsCache();
+        if (results.some(([err]) => err instanceof Error && /^(MOVED|ASK) /.test(err.message)))
+          this.refreshSlotsCache();
       },
       () => undefined, // the batch's own callers get its error
     );
@@ -114,7 +115,11 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
     cluster.on('+node', (node: Redis) => failUnansweredOnClose(node));
     client = cluster;
   } else {
-    const single = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', { ...baseOptions, connectionName: name, lazyConnect: true });
+    const single = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', {
+      ...baseOptions,
+      connectionName: name,
+      lazyConnect: true,
+    });
     failUnansweredOnClose(single);
     single.connect().catch(() => undefined); // errors surface through 'error' and the ready wait below
     client = single;
@@ -139,8 +144,12 @@ export function failUnansweredOnClose(node: Redis): void {
   node.on('close', () => {
     // 'close' is emitted on the next tick after the socket closed, before any reconnect (retryStrategy >= 100 ms).
     // commandQueue and flushQueue are ioredis internals (not in its typings); flushQueue rejects each command.
-    const internals = node as unknown as { commandQueue: { length: number }; flushQueue: (err: Error, o: { offlineQueue: boolean }) => void };
-    if (internals.commandQueue.length > 0) internals.flushQueue(new Error(UNANSWERED_ON_CLOSE), { offlineQueue: false });
+    const internals = node as unknown as {
+      commandQueue: { length: number };
+      flushQueue: (err: Error, o: { offlineQueue: boolean }) => void;
+    };
+    if (internals.commandQueue.length > 0)
+      internals.flushQueue(new Error(UNANSWERED_ON_CLOSE), { offlineQueue: false });
   });
 }
 
@@ -171,7 +180,10 @@ export function isReady(client: RedisClient): boolean {
  * cluster no longer names it, i.e. until its replica is promoted.
  */
 export function redisNodes(client: RedisClient): { node: string; up: boolean }[] {
-  if (!(client instanceof Cluster)) return [{ node: `${client.options.host ?? '127.0.0.1'}:${client.options.port ?? 6379}`, up: client.status === 'ready' }];
+  if (!(client instanceof Cluster))
+    return [
+      { node: `${client.options.host ?? '127.0.0.1'}:${client.options.port ?? 6379}`, up: client.status === 'ready' },
+    ];
   // ioredis drops a node's connection from its pool when it closes, and adds it again at the next slot map refresh:
   // the nodes that serve slots in the client's map are listed whether connected or not.
   const up = new Map(client.nodes().map((n) => [`${n.options.host}:${n.options.port}`, n.status === 'ready']));
@@ -184,7 +196,11 @@ export function redisNodes(client: RedisClient): { node: string; up: boolean }[]
  * client is ready stays ready while some nodes of a Cluster fail over: it can serve the items of the others.
  */
 export function redisReadiness(client: RedisClient): { redisNodesDown: string[] } {
-  return { redisNodesDown: redisNodes(client).filter((n) => !n.up).map((n) => n.node) };
+  return {
+    redisNodesDown: redisNodes(client)
+      .filter((n) => !n.up)
+      .map((n) => n.node),
+  };
 }
 
 let nodeGaugeClient: RedisClient | undefined;

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './ids';
 import { keys } from './keys';
-import { callIdempotent, DEFAULT_IDEMPOTENCY_LIMITS, recordedReply, type IdempotencyLimits, type IdempotentRequest } from './idempotency';
+import {
+  callIdempotent,
+  DEFAULT_IDEMPOTENCY_LIMITS,
+  recordedReply,
+  type IdempotencyLimits,
+  type IdempotentRequest,
+} from './idempotency';
 import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 import type { RESERVATION_STATUS } from './lua-constants';
@@ -99,11 +105,26 @@ export class ReservationStore {
    * @param ttlMs lifetime of the PENDING reservation, milliseconds.
    * @throws IdempotencyKeyReusedError (`idem`'s key recorded for another request), or Redis errors.
    */
-  async reserve(itemId: string, userId: string, seq: string, quantity: number, ttlMs: number, idem?: IdempotentRequest): Promise<ReserveResult> {
+  async reserve(
+    itemId: string,
+    userId: string,
+    seq: string,
+    quantity: number,
+    ttlMs: number,
+    idem?: IdempotentRequest,
+  ): Promise<ReserveResult> {
     const raw = await callIdempotent<RawReserve>(
       this.redis,
       'wq_reserve',
-      [keys.item(itemId), keys.admitted(itemId), keys.admissionBatches(itemId), keys.holdings(itemId), keys.reservations(itemId), keys.reservationsPending(itemId), keys.outbox(itemId)],
+      [
+        keys.item(itemId),
+        keys.admitted(itemId),
+        keys.admissionBatches(itemId),
+        keys.holdings(itemId),
+        keys.reservations(itemId),
+        keys.reservationsPending(itemId),
+        keys.outbox(itemId),
+      ],
       [userId, seq, quantity, ttlMs, itemId],
       keys.idempotency(itemId),
       idem,
@@ -121,7 +142,6 @@ export class ReservationStore {
     const raw = await recordedReply<RawReserve>(this.redis, keys.idempotency(itemId), idem);
     return raw === undefined ? undefined : toReserveResult(raw);
   }
-
 
   /**
    * PENDING -> CONFIRMED (a PENDING one past its expiry is expired instead). @returns see {@link SettleResult}.
@@ -149,14 +169,31 @@ export class ReservationStore {
 
   /** The scheduler's sweep of one item: expires due PENDING reservations (stock back, once), purges old settled ones. */
   async expireDue(itemId: string, p: ExpireParams): Promise<{ expired: number; purged: number }> {
-    const [expired, purged] = await callScript<[number, number]>(this.redis, 'wq_expire_reservations', keys.reservationState(itemId), [p.limit, p.retentionMs, itemId]);
+    const [expired, purged] = await callScript<[number, number]>(
+      this.redis,
+      'wq_expire_reservations',
+      keys.reservationState(itemId),
+      [p.limit, p.retentionMs, itemId],
+    );
     return { expired: Number(expired), purged: Number(purged) };
   }
 
-  private async settle(command: string, reservationId: string, idem: IdempotentRequest | undefined): Promise<SettleResult> {
+  private async settle(
+    command: string,
+    reservationId: string,
+    idem: IdempotentRequest | undefined,
+  ): Promise<SettleResult> {
     const id = parseReservationId(reservationId);
     if (!id) return { status: 'NOT_FOUND' };
-    const raw = await callIdempotent<[string, string?]>(this.redis, command, keys.reservationState(id.itemId), [id.n, id.itemId], keys.idempotency(id.itemId), idem, this.limits);
+    const raw = await callIdempotent<[string, string?]>(
+      this.redis,
+      command,
+      keys.reservationState(id.itemId),
+      [id.n, id.itemId],
+      keys.idempotency(id.itemId),
+      idem,
+      this.limits,
+    );
     if (raw[0] === 'NOT_FOUND') return { status: 'NOT_FOUND' };
     return { status: raw[0] as 'OK' | ReservationStatus, reservation: JSON.parse(String(raw[1])) as Reservation };
   }

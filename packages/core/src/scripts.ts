@@ -41,7 +41,8 @@ function expandConstants(source: string, file: string): string {
     if (typeof value === 'number' && Number.isSafeInteger(value)) return `local ${name} = ${value}`;
     if (typeof value === 'object') {
       const fields = Object.entries(value).map(([k, v]) => {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.]*$/.test(v)) throw new Error(`lua-constants.ts: ${name}.${k} is not a plain name and value`);
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.]*$/.test(v))
+          throw new Error(`lua-constants.ts: ${name}.${k} is not a plain name and value`);
         return `${k} = '${v}'`;
       });
       return `local ${name} = {${fields.join(', ')}}`;
@@ -61,7 +62,12 @@ export function readScripts(): LuaScript[] {
       const m = /^(.+)-(\d+)\.lua$/.exec(file);
       if (!m) throw new Error(`lua/${file}: expected <name>-<numKeys>.lua`);
       const lua = expandConstants(expandIncludes(readFileSync(join(LUA_DIR, file), 'utf8')), file);
-      return { command: `wq_${m[1].replace(/-/g, '_')}`, numberOfKeys: Number(m[2]), lua, sha: createHash('sha1').update(lua).digest('hex') };
+      return {
+        command: `wq_${m[1].replace(/-/g, '_')}`,
+        numberOfKeys: Number(m[2]),
+        lua,
+        sha: createHash('sha1').update(lua).digest('hex'),
+      };
     });
 }
 
@@ -87,7 +93,8 @@ let durability = { replicas: 0, timeoutMs: 0 };
  * @throws Error when `replicas` > 0 and `timeoutMs` is 0 (WAIT would block for ever), naming the variable.
  */
 export function setDurability(replicas: number, timeoutMs: number): void {
-  if (replicas > 0 && timeoutMs <= 0) throw new Error('DURABILITY_TIMEOUT_MS must be > 0 when DURABILITY_REPLICAS is set');
+  if (replicas > 0 && timeoutMs <= 0)
+    throw new Error('DURABILITY_TIMEOUT_MS must be > 0 when DURABILITY_REPLICAS is set');
   durability = { replicas, timeoutMs };
 }
 
@@ -146,7 +153,12 @@ async function waitForReplicas(redis: RedisClient, key: string): Promise<void> {
  * @throws the Redis error of the script, or a connection error (see isRedisUnavailable); StoreUnavailableError (503) when the
  * durability option is on and too few replicas acknowledged.
  */
-export async function callScript<T>(redis: RedisClient, command: string, keys: string[], args: (string | number)[]): Promise<T> {
+export async function callScript<T>(
+  redis: RedisClient,
+  command: string,
+  keys: string[],
+  args: (string | number)[],
+): Promise<T> {
   const s = script(command);
   if (keys.length !== s.numberOfKeys) throw new Error(`${command} takes ${s.numberOfKeys} keys, got ${keys.length}`);
   const runOnce = async (): Promise<T> => {

@@ -71,7 +71,12 @@ export async function bootService<R extends ConfigRole>(o: BootOptions<R>): Prom
     const telemetry = new RequestTelemetry(logger, config.logRequests);
 
     const parts = await o.build({ config, logger, redis, telemetry });
-    const observed = observedListener({ telemetry, app: parts.app, fastPath: parts.fastPath, metricsToken: config.metricsToken });
+    const observed = observedListener({
+      telemetry,
+      app: parts.app,
+      fastPath: parts.fastPath,
+      metricsToken: config.metricsToken,
+    });
     const { server, port } = await serveWithLifecycle({
       listener: parts.gate ? parts.gate(observed) : observed,
       port: config.port,

@@ -12,6 +12,10 @@ export function success<T>(data: T): Envelope<T> {
 }
 
 /** `{state:"FAIL", errorCode, errorMessage, data}`; `data` carries extra detail (e.g. `{opensAt}`) or null. */
-export function failure(errorCode: string, errorMessage: string, data: Record<string, unknown> | null = null): Envelope {
+export function failure(
+  errorCode: string,
+  errorMessage: string,
+  data: Record<string, unknown> | null = null,
+): Envelope {
   return { state: 'FAIL', errorCode, errorMessage, data };
 }

@@ -71,7 +71,11 @@ export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
  * @param handlers per route name, e.g. `{ register: route(...), jwks: (req, res) => ... }`; an array runs in order
  *   (e.g. `[bearerAuth(...), route(...)]`).
  */
-export function registerRoutes<T extends Record<string, RouteSpec>>(router: Router, table: T, handlers: { [K in keyof T]?: RequestHandler | RequestHandler[] }): void {
+export function registerRoutes<T extends Record<string, RouteSpec>>(
+  router: Router,
+  table: T,
+  handlers: { [K in keyof T]?: RequestHandler | RequestHandler[] },
+): void {
   for (const name of Object.keys(table) as (keyof T & string)[]) {
     const handler = handlers[name];
     if (handler === undefined) continue;
@@ -98,7 +102,9 @@ export function bearerMatches(header: string | undefined, expected: string | und
 export function bearerAuth(expected: string | undefined, realm: string): RequestHandler {
   return (req, res, next) => {
     if (bearerMatches(req.headers.authorization, expected)) return next();
-    sendJson(res, 401, failure('UNAUTHORIZED', 'missing or wrong bearer token'), { 'WWW-Authenticate': `Bearer realm="${realm}"` });
+    sendJson(res, 401, failure('UNAUTHORIZED', 'missing or wrong bearer token'), {
+      'WWW-Authenticate': `Bearer realm="${realm}"`,
+    });
   };
 }
 
@@ -110,7 +116,8 @@ export function bearerAuth(expected: string | undefined, realm: string): Request
 export const rejectNonJsonBody: RequestHandler = (req, _res, next) => {
   const length = Number(req.headers['content-length'] ?? 0);
   const hasBody = req.headers['transfer-encoding'] !== undefined || length > 0;
-  if (hasBody && req.body === undefined) return next(new WqError('INVALID_PARAMETER', 'the body must be JSON (Content-Type: application/json)'));
+  if (hasBody && req.body === undefined)
+    return next(new WqError('INVALID_PARAMETER', 'the body must be JSON (Content-Type: application/json)'));
   next();
 };
 
@@ -141,7 +148,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       const [code, msg] = BODY_ERRORS[type];
       return sendError(res, new WqError(code, msg), logger, req);
     }
-    const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
+    const status =
+      (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return sendError(res, new WqError('INVALID_PARAMETER', 'malformed request'), logger, req);
     }

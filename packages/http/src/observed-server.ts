@@ -29,14 +29,21 @@ export interface ObservedListenerOptions {
  * Serves the built-in routes `metrics` and `openapi` (route-tables.ts) for GET and HEAD alike (query ignored; HEAD:
  * node:http sends the headers alone), before express, on both servers; false for any other request.
  */
-function serveBuiltin(req: IncomingMessage, res: ServerResponse, telemetry: RequestTelemetry, metricsToken: string | undefined): boolean {
+function serveBuiltin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  telemetry: RequestTelemetry,
+  metricsToken: string | undefined,
+): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const url = req.url ?? '';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   if (path === METRICS_PATH) {
     if (!bearerMatches(req.headers.authorization, metricsToken)) {
-      sendJson(res, 401, failure('UNAUTHORIZED', 'missing or wrong bearer token'), { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+      sendJson(res, 401, failure('UNAUTHORIZED', 'missing or wrong bearer token'), {
+        'WWW-Authenticate': 'Bearer realm="metrics"',
+      });
       telemetry.end(req, res, METRICS_PATH);
       return true;
     }

@@ -32,21 +32,34 @@ function failureEnvelope(codes: ErrorCode[], data: Json = { type: 'null' }): Jso
 }
 
 const requestIdHeader: Json = {
-  description: 'The request id: the caller\'s valid `x-request-id`, else one the server made. Also in the server\'s logs.',
+  description:
+    "The request id: the caller's valid `x-request-id`, else one the server made. Also in the server's logs.",
   schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$' },
 };
-const retryAfterHeader: Json = { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } };
+const retryAfterHeader: Json = {
+  description: 'Seconds to wait before retrying.',
+  schema: { type: 'string', pattern: '^[0-9]+$' },
+};
 
 function jsonResponse(description: string, schema: Json, headers: Json = {}): Json {
-  return { description, headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, ...headers }, content: { 'application/json': { schema } } };
+  return {
+    description,
+    headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, ...headers },
+    content: { 'application/json': { schema } },
+  };
 }
 
-const ok = (data: Json, description = 'Success: the SUCCESS envelope.') => jsonResponse(description, successEnvelope(data));
+const ok = (data: Json, description = 'Success: the SUCCESS envelope.') =>
+  jsonResponse(description, successEnvelope(data));
 
 /** A FAIL response for `codes` (all of one HTTP status). */
 function fail(description: string, codes: ErrorCode[], data?: Json): Json {
   const retry = codes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'TOO_MANY_REQUESTS' || c === 'ITEM_NOT_OPEN');
-  return jsonResponse(description, failureEnvelope(codes, data), retry ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } : {});
+  return jsonResponse(
+    description,
+    failureEnvelope(codes, data),
+    retry ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } : {},
+  );
 }
 
 const R = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
@@ -57,7 +70,8 @@ const etagHeader: Json = {
   schema: { type: 'string', pattern: '^"[0-9]+\\.[0-9]+"$' },
 };
 /** A SUCCESS answer of one waiting item, with its ETag. */
-const itemOk = (description: string): Json => jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
+const itemOk = (description: string): Json =>
+  jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
 
 /** Responses every operation of the envelope APIs may give. */
 const common = { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') };
@@ -87,15 +101,18 @@ const asset = (description: string): Json => ({
 });
 
 const health = (what: string): Json => ({
-    tags: ['operations'],
-    summary: `${what} (@godaddy/terminus; not the envelope)`,
-    responses: {
-      '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
-      '503': {
-        description: what === 'Liveness' ? 'Shutting down (SIGTERM received).' : 'Not ready: warming up, Redis unreachable, or shutting down.',
-        content: { 'application/json': { schema: ref('HealthError') } },
-      },
+  tags: ['operations'],
+  summary: `${what} (@godaddy/terminus; not the envelope)`,
+  responses: {
+    '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
+    '503': {
+      description:
+        what === 'Liveness'
+          ? 'Shutting down (SIGTERM received).'
+          : 'Not ready: warming up, Redis unreachable, or shutting down.',
+      content: { 'application/json': { schema: ref('HealthError') } },
     },
+  },
 });
 
 /** An operationId of a route table (route-tables.ts). */
@@ -111,7 +128,7 @@ const operations: Record<OperationId, Json> = {
   readiness: health('Readiness'),
   register: {
     tags: ['public'],
-    summary: 'Register in an item\'s waiting queue (idempotent: the same user gets the same token and current rank)',
+    summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
     parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
     responses: {
       '200': ok(ref('WaitingQueueView')),
@@ -128,7 +145,7 @@ const operations: Record<OperationId, Json> = {
   },
   poll: {
     tags: ['public'],
-    summary: 'A shopper\'s poll of their place (poll again after `pollAfterMs`)',
+    summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
     parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
     responses: {
       '200': ok(ref('WaitingQueueView')),
@@ -145,7 +162,7 @@ const operations: Record<OperationId, Json> = {
   },
   validate: {
     tags: ['internal'],
-    summary: 'An order service\'s check of a token',
+    summary: "An order service's check of a token",
     parameters: [itemIdParam, tokenParam, requestIdParam],
     responses: {
       '200': ok(ref('ValidationView')),
@@ -181,10 +198,22 @@ const operations: Record<OperationId, Json> = {
     parameters: [
       requestIdParam,
       idempotencyKeyParam,
-      { name: 'tokenCountToMove', in: 'query', required: false, description: 'N; wins over the body.', schema: { type: 'string', pattern: '^[0-9]{1,7}$' } },
+      {
+        name: 'tokenCountToMove',
+        in: 'query',
+        required: false,
+        description: 'N; wins over the body.',
+        schema: { type: 'string', pattern: '^[0-9]{1,7}$' },
+      },
     ],
     requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
-    responses: { '200': ok(ref('TokenCountToMove')), ...common, '422': R('IdempotencyKeyReused'), '401': R('Unauthorized'), ...bodyErrors },
+    responses: {
+      '200': ok(ref('TokenCountToMove')),
+      ...common,
+      '422': R('IdempotencyKeyReused'),
+      '401': R('Unauthorized'),
+      ...bodyErrors,
+    },
   },
   getTokenCounts: {
     tags: ['admin'],
@@ -213,7 +242,10 @@ const operations: Record<OperationId, Json> = {
       ...common,
       '422': R('IdempotencyKeyReused'),
       '401': R('Unauthorized'),
-      '412': fail('If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.', ['PRECONDITION_FAILED']),
+      '412': fail(
+        'If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.',
+        ['PRECONDITION_FAILED'],
+      ),
       ...bodyErrors,
     },
   },
@@ -240,7 +272,7 @@ const operations: Record<OperationId, Json> = {
   },
   waitingRoomPage: {
     tags: ['pages'],
-    summary: 'The shoppers\' waiting-room page (HTML; the userId comes from the gateway\'s `user-id` header or cookie)',
+    summary: "The shoppers' waiting-room page (HTML; the userId comes from the gateway's `user-id` header or cookie)",
     parameters: [{ name: 'itemId', in: 'path', required: true, schema: { type: 'string' } }, requestIdParam],
     responses: {
       '200': html('The page.'),
@@ -250,59 +282,79 @@ const operations: Record<OperationId, Json> = {
   },
   waitingRoomAsset: {
     tags: ['pages'],
-    summary: 'The waiting-room page\'s CSS and JavaScript',
+    summary: "The waiting-room page's CSS and JavaScript",
     parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   adminConsole: {
     tags: ['pages'],
-    summary: 'The operators\' console (HTML; asks for the admin token and calls the admin API with it)',
+    summary: "The operators' console (HTML; asks for the admin token and calls the admin API with it)",
     responses: { '200': html('The console.') },
   },
   adminConsoleAsset: {
     tags: ['pages'],
-    summary: 'The console\'s CSS and JavaScript',
+    summary: "The console's CSS and JavaScript",
     parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   adminConsoleVendorAsset: {
     tags: ['pages'],
-    summary: 'The console\'s chart library (uPlot\'s dist/ files, served from node_modules)',
+    summary: "The console's chart library (uPlot's dist/ files, served from node_modules)",
     parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   getHistory: {
     tags: ['admin'],
-    summary: 'The console charts\' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all',
+    summary:
+      "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
     parameters: [
-      { name: 'itemId', in: 'query', required: false, description: 'The item; absent: the sum over all items.', schema: ref('Id') },
+      {
+        name: 'itemId',
+        in: 'query',
+        required: false,
+        description: 'The item; absent: the sum over all items.',
+        schema: ref('Id'),
+      },
       requestIdParam,
     ],
     responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
   },
   getAudit: {
     tags: ['admin'],
-    summary: 'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
+    summary:
+      'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
     parameters: [
-      { name: 'limit', in: 'query', required: false, description: 'How many, 1-500 (default 50).', schema: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+      {
+        name: 'limit',
+        in: 'query',
+        required: false,
+        description: 'How many, 1-500 (default 50).',
+        schema: { type: 'string', pattern: '^[0-9]{1,4}$' },
+      },
       requestIdParam,
     ],
     responses: {
-      '200': ok({ type: 'object', required: ['entries'], additionalProperties: false, properties: { entries: { type: 'array', items: ref('AuditEntry') } } }),
+      '200': ok({
+        type: 'object',
+        required: ['entries'],
+        additionalProperties: false,
+        properties: { entries: { type: 'array', items: ref('AuditEntry') } },
+      }),
       ...common,
       '401': R('Unauthorized'),
     },
   },
   getOverview: {
     tags: ['admin'],
-    summary: 'Everything the console\'s table shows: items, counts, admission rates, N',
+    summary: "Everything the console's table shows: items, counts, admission rates, N",
     parameters: [requestIdParam],
     responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
   },
   claim: {
     tags: ['public'],
     summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
-    description: 'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
+    description:
+      'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
     parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('ClaimView')),
@@ -328,11 +380,18 @@ const operations: Record<OperationId, Json> = {
       ...common,
       '422': R('IdempotencyKeyReused'),
       '401': R('Unauthorized'),
-      '403': fail('The token is another user\'s or item\'s (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).', ['TOKEN_MISMATCH', 'NOT_ADMITTED']),
+      '403': fail(
+        "The token is another user's or item's (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).",
+        ['TOKEN_MISMATCH', 'NOT_ADMITTED'],
+      ),
       '409': fail(
         'Over maxPerUser minus what the user holds (`data.maxPerUser`, `data.held`), or not enough stock (`data.remainCount`).',
         ['LIMIT_EXCEEDED', 'INSUFFICIENT_STOCK'],
-        { type: 'object', required: ['itemId'], properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() } },
+        {
+          type: 'object',
+          required: ['itemId'],
+          properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() },
+        },
       ),
       ...bodyErrors,
     },
@@ -341,7 +400,12 @@ const operations: Record<OperationId, Json> = {
     tags: ['internal'],
     summary: 'A reservation',
     parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
-    responses: { '200': ok(ref('Reservation')), ...common, '401': R('Unauthorized'), '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']) },
+    responses: {
+      '200': ok(ref('Reservation')),
+      ...common,
+      '401': R('Unauthorized'),
+      '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']),
+    },
   },
   confirmReservation: {
     tags: ['internal'],
@@ -389,7 +453,8 @@ const operations: Record<OperationId, Json> = {
   },
   clearFence: {
     tags: ['admin'],
-    summary: 'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
+    summary:
+      'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
     parameters: [itemIdParam, requestIdParam],
     responses: {
       '200': ok(ref('FenceClearResult')),
@@ -404,7 +469,7 @@ const operations: Record<OperationId, Json> = {
     summary: 'Prometheus metrics (text exposition format; bearer METRICS_TOKEN when set, else open for the scraper)',
     responses: {
       '200': {
-        description: 'The process\'s metrics.',
+        description: "The process's metrics.",
         headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
         content: { 'text/plain': { schema: { type: 'string' } } },
       },
@@ -420,7 +485,11 @@ const operations: Record<OperationId, Json> = {
         headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
         content: {
           'application/json': {
-            schema: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } } },
+            schema: {
+              type: 'object',
+              required: ['openapi', 'paths'],
+              properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } },
+            },
           },
         },
       },
@@ -448,7 +517,11 @@ function pathsOf(): Json {
   for (const [table, servers] of tables) {
     for (const route of Object.values(table)) {
       const item = (paths[route.path] ??= { servers });
-      item[route.method] = { operationId: route.operationId, ...operations[route.operationId as OperationId], security: SECURITY[route.security] };
+      item[route.method] = {
+        operationId: route.operationId,
+        ...operations[route.operationId as OperationId],
+        security: SECURITY[route.security],
+      };
     }
   }
   return paths;
@@ -474,9 +547,15 @@ export const openApiDocument: Json = {
   servers: API_SERVER,
   tags: [
     { name: 'public', description: 'Shoppers (api).' },
-    { name: 'internal', description: 'Order services (api, `/internal/v1`, bearer INTERNAL_TOKEN; required unless DEV_MODE=1).' },
+    {
+      name: 'internal',
+      description: 'Order services (api, `/internal/v1`, bearer INTERNAL_TOKEN; required unless DEV_MODE=1).',
+    },
     { name: 'admin', description: 'Operators (scheduler admin server, bearer ADMIN_TOKEN).' },
-    { name: 'pages', description: 'HTML pages and their assets: the waiting room (api) and the admin console (scheduler).' },
+    {
+      name: 'pages',
+      description: 'HTML pages and their assets: the waiting room (api) and the admin console (scheduler).',
+    },
     { name: 'operations', description: 'Health, metrics and this document (both servers).' },
   ],
   paths: pathsOf(),
@@ -501,7 +580,8 @@ export const openApiDocument: Json = {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'JWT identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL): `exp` required; the userId is the `sub` and the lane the claim AUTH_JWT_LANE_CLAIM (default `tier`); the `user-id` and `user-tier` headers are ignored.',
+        description:
+          'JWT identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL): `exp` required; the userId is the `sub` and the lane the claim AUTH_JWT_LANE_CLAIM (default `tier`); the `user-id` and `user-tier` headers are ignored.',
       },
     },
     headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader, ETag: etagHeader },
@@ -512,14 +592,15 @@ export const openApiDocument: Json = {
         name: 'user-id',
         in: 'header',
         required: false,
-        description: 'The shopper\'s id, set by the trusted gateway. Required in header identity mode (the default).',
+        description: "The shopper's id, set by the trusted gateway. Required in header identity mode (the default).",
         schema: ref('Id'),
       },
       userTier: {
         name: 'user-tier',
         in: 'header',
         required: false,
-        description: 'The shopper\'s priority lane (one of the item\'s `lanes`), set or stripped by the trusted gateway; ignored in JWT identity mode (the lane claim decides); absent or unknown: the last lane.',
+        description:
+          "The shopper's priority lane (one of the item's `lanes`), set or stripped by the trusted gateway; ignored in JWT identity mode (the lane claim decides); absent or unknown: the last lane.",
         schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
       },
       reservationId: {
@@ -541,14 +622,16 @@ export const openApiDocument: Json = {
         name: 'if-match',
         in: 'header',
         required: false,
-        description: 'The ETag of a GET of the item (or `*`: the item exists; not enough to set remainCount). Absent: no precondition.',
+        description:
+          'The ETag of a GET of the item (or `*`: the item exists; not enough to set remainCount). Absent: no precondition.',
         schema: { type: 'string' },
       },
       requestId: {
         name: 'x-request-id',
         in: 'header',
         required: false,
-        description: 'The caller\'s request id, echoed in `X-Request-Id` and logged; ignored unless 1-128 of `[A-Za-z0-9._-]`.',
+        description:
+          "The caller's request id, echoed in `X-Request-Id` and logged; ignored unless 1-128 of `[A-Za-z0-9._-]`.",
         schema: { type: 'string' },
       },
     },
@@ -571,14 +654,19 @@ export const openApiDocument: Json = {
         },
       },
       PayloadTooLarge: fail('The body is over BODY_LIMIT_BYTES.', ['PAYLOAD_TOO_LARGE']),
-      UnsupportedMediaType: fail('The body is in an unsupported content encoding or charset.', ['UNSUPPORTED_MEDIA_TYPE']),
+      UnsupportedMediaType: fail('The body is in an unsupported content encoding or charset.', [
+        'UNSUPPORTED_MEDIA_TYPE',
+      ]),
       Unknown: fail('A bug (logged with its stack and request id).', ['UNKNOWN']),
       ServiceUnavailable: fail(
         'Redis is unreachable, or the connection dropped before its answer (a write may then have happened: retry it with the same Idempotency-Key); retry after `Retry-After` seconds.',
         ['SERVICE_UNAVAILABLE'],
       ),
       NotFound: fail('No route for this method and path.', ['NOT_FOUND']),
-      IdempotencyKeyReused: fail('The Idempotency-Key was used for another request (route, parameters, body or caller); nothing was changed.', ['IDEMPOTENCY_KEY_REUSED']),
+      IdempotencyKeyReused: fail(
+        'The Idempotency-Key was used for another request (route, parameters, body or caller); nothing was changed.',
+        ['IDEMPOTENCY_KEY_REUSED'],
+      ),
       Shed: {
         // Answered before routing and request telemetry: no X-Request-Id (counted by wq_requests_shed_total).
         description: 'The api is at capacity (MAX_IN_FLIGHT requests in flight): retry after `Retry-After` seconds.',
@@ -616,7 +704,7 @@ export const openApiDocument: Json = {
         type: 'object',
         required: ['itemId', 'opensAt'],
         additionalProperties: false,
-        properties: { itemId: ref('Id'), opensAt: int({ description: 'The TIME_DEAL\'s startAt, epoch ms.' }) },
+        properties: { itemId: ref('Id'), opensAt: int({ description: "The TIME_DEAL's startAt, epoch ms." }) },
       },
       ItemRef: { type: 'object', required: ['itemId'], additionalProperties: false, properties: { itemId: ref('Id') } },
       ReservationInput: {
@@ -645,9 +733,19 @@ export const openApiDocument: Json = {
         },
       },
       ReservationView: {
-        description: 'A new reservation (as Reservation), with the item\'s stock after it.',
+        description: "A new reservation (as Reservation), with the item's stock after it.",
         type: 'object',
-        required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt', 'remainCount'],
+        required: [
+          'reservationId',
+          'itemId',
+          'userId',
+          'quantity',
+          'status',
+          'createdAt',
+          'expiresAt',
+          'updatedAt',
+          'remainCount',
+        ],
         additionalProperties: false,
         properties: {
           reservationId: { type: 'string' },
@@ -667,8 +765,18 @@ export const openApiDocument: Json = {
         additionalProperties: false,
         properties: { reservationId: { type: 'string' }, status: { enum: ['CONFIRMED', 'CANCELLED'] } },
       },
-      ExpiredReservation: { type: 'object', required: ['reservation'], additionalProperties: false, properties: { reservation: ref('Reservation') } },
-      RestockInput: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) } },
+      ExpiredReservation: {
+        type: 'object',
+        required: ['reservation'],
+        additionalProperties: false,
+        properties: { reservation: ref('Reservation') },
+      },
+      RestockInput: {
+        type: 'object',
+        required: ['quantity'],
+        additionalProperties: false,
+        properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) },
+      },
       RestockResult: {
         type: 'object',
         required: ['itemId', 'quantity', 'remainCount'],
@@ -706,7 +814,8 @@ export const openApiDocument: Json = {
                 enteredTokenCount: int({ minimum: 0, description: 'Unexpired admissions.' }),
                 unavailable: {
                   type: 'boolean',
-                  description: "True when the item's Redis node is unreachable now (a Cluster failover): its counts read 0, retry shortly.",
+                  description:
+                    "True when the item's Redis node is unreachable now (a Cluster failover): its counts read 0, retry shortly.",
                 },
               },
             },
@@ -719,17 +828,56 @@ export const openApiDocument: Json = {
         additionalProperties: false,
         properties: {
           itemName: { type: 'string', minLength: 1, maxLength: 200 },
-          remainCount: int({ minimum: 0, description: 'Stock. Required to create an item; absent on update: the stored stock is kept (atomically).' }),
+          remainCount: int({
+            minimum: 0,
+            description: 'Stock. Required to create an item; absent on update: the stored stock is kept (atomically).',
+          }),
           waitingQueueEnabled: { type: 'boolean' },
-          tokenCountToMove: nullable(int({ minimum: 0, maximum: 1_000_000, description: 'Per-item N; null: the global N; absent: unchanged.' })),
-          maxActiveUsers: nullable(int({ minimum: 1, maximum: 100_000_000, description: 'Cap on unexpired admissions; null: none; absent: unchanged.' })),
-          targetUrl: nullable({ type: 'string', format: 'uri', maxLength: 2048, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'Order page; null: none; absent: unchanged.' }),
+          tokenCountToMove: nullable(
+            int({ minimum: 0, maximum: 1_000_000, description: 'Per-item N; null: the global N; absent: unchanged.' }),
+          ),
+          maxActiveUsers: nullable(
+            int({
+              minimum: 1,
+              maximum: 100_000_000,
+              description: 'Cap on unexpired admissions; null: none; absent: unchanged.',
+            }),
+          ),
+          targetUrl: nullable({
+            type: 'string',
+            format: 'uri',
+            maxLength: 2048,
+            pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+            description: 'Order page; null: none; absent: unchanged.',
+          }),
           type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'TIME_DEAL needs startAt; absent: unchanged.' },
-          startAt: nullable({ oneOf: [int({ minimum: 0 }), { type: 'string', format: 'date-time' }], description: 'Opening of a TIME_DEAL: epoch ms or ISO 8601.' }),
-          maxPerUser: nullable(int({ minimum: 1, maximum: 1_000_000, description: 'Most units one user may hold in reservations; null: 1.' })),
+          startAt: nullable({
+            oneOf: [int({ minimum: 0 }), { type: 'string', format: 'date-time' }],
+            description: 'Opening of a TIME_DEAL: epoch ms or ISO 8601.',
+          }),
+          maxPerUser: nullable(
+            int({
+              minimum: 1,
+              maximum: 1_000_000,
+              description: 'Most units one user may hold in reservations; null: 1.',
+            }),
+          ),
           queueMode: { enum: ['WAITING', 'DIRECT'], description: 'DIRECT: first-come claims, no waiting room.' },
-          lanes: nullable({ type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' }, minItems: 1, maxItems: 8, uniqueItems: true, description: 'Priority lanes, highest first.' }),
-          maxWaiting: nullable(int({ minimum: 1, maximum: 1_000_000_000, description: 'Most users waiting at once (409 QUEUE_FULL beyond).' })),
+          lanes: nullable({
+            type: 'array',
+            items: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
+            minItems: 1,
+            maxItems: 8,
+            uniqueItems: true,
+            description: 'Priority lanes, highest first.',
+          }),
+          maxWaiting: nullable(
+            int({
+              minimum: 1,
+              maximum: 1_000_000_000,
+              description: 'Most users waiting at once (409 QUEUE_FULL beyond).',
+            }),
+          ),
         },
       },
       WaitingItem: {
@@ -748,7 +896,11 @@ export const openApiDocument: Json = {
           startAt: int({ description: 'Opening of a TIME_DEAL, epoch ms.' }),
           maxPerUser: int({ minimum: 1, description: 'Absent: 1.' }),
           queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
-          lanes: { type: 'array', items: { type: 'string' }, description: 'Priority lanes, highest first; absent: one lane.' },
+          lanes: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Priority lanes, highest first; absent: one lane.',
+          },
           maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
         },
       },
@@ -756,9 +908,20 @@ export const openApiDocument: Json = {
         type: 'object',
         description: 'A WaitingItem with its queue counts and admission rate.',
         required: [
-          'itemId', 'itemName', 'remainCount', 'waitingQueueEnabled', 'tokenCountToMove', 'maxActiveUsers',
-          'waitingTokenCount', 'enteredTokenCount', 'admitRate', 'admittedTotal', 'drainSeconds', 'lastTickAt',
-          'fence', 'fenceStuck',
+          'itemId',
+          'itemName',
+          'remainCount',
+          'waitingQueueEnabled',
+          'tokenCountToMove',
+          'maxActiveUsers',
+          'waitingTokenCount',
+          'enteredTokenCount',
+          'admitRate',
+          'admittedTotal',
+          'drainSeconds',
+          'lastTickAt',
+          'fence',
+          'fenceStuck',
         ],
         additionalProperties: false,
         properties: {
@@ -773,16 +936,31 @@ export const openApiDocument: Json = {
           startAt: int({ description: 'Opening of a TIME_DEAL, epoch ms.' }),
           maxPerUser: int({ minimum: 1, description: 'Absent: 1.' }),
           queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
-          lanes: { type: 'array', items: { type: 'string' }, description: 'Priority lanes, highest first; absent: one lane.' },
+          lanes: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Priority lanes, highest first; absent: one lane.',
+          },
           maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
           waitingTokenCount: int({ minimum: 0 }),
           enteredTokenCount: int({ minimum: 0 }),
-          admitRate: { type: 'number', minimum: 0, description: 'Admission capacity, tokens per second (0: paused, disabled, sold out).' },
+          admitRate: {
+            type: 'number',
+            minimum: 0,
+            description: 'Admission capacity, tokens per second (0: paused, disabled, sold out).',
+          },
           admittedTotal: int({ minimum: 0, description: 'Places that ever left the waiting queue.' }),
-          drainSeconds: nullable(int({ minimum: 0, description: 'Estimated seconds to drain the waiting queue; null when admitRate is 0.' })),
-          lastTickAt: nullable(int({ description: 'Redis time of the item\'s last admission tick, epoch ms.' })),
-          fence: nullable(int({ description: 'Admission fence: slot of the last tick that moved the item, epoch ms (Redis clock).' })),
-          fenceStuck: { type: 'boolean', description: 'The fence is more than one tick ahead of Redis time: ticks are refused until it is cleared.' },
+          drainSeconds: nullable(
+            int({ minimum: 0, description: 'Estimated seconds to drain the waiting queue; null when admitRate is 0.' }),
+          ),
+          lastTickAt: nullable(int({ description: "Redis time of the item's last admission tick, epoch ms." })),
+          fence: nullable(
+            int({ description: 'Admission fence: slot of the last tick that moved the item, epoch ms (Redis clock).' }),
+          ),
+          fenceStuck: {
+            type: 'boolean',
+            description: 'The fence is more than one tick ahead of Redis time: ticks are refused until it is cleared.',
+          },
         },
       },
       FenceClearResult: {
@@ -803,7 +981,10 @@ export const openApiDocument: Json = {
         additionalProperties: false,
         properties: {
           itemId: nullable(ref('Id')),
-          tickMs: int({ minimum: 1, description: 'Admission tick interval, ms: admissions/s = moved x 1000 / tickMs.' }),
+          tickMs: int({
+            minimum: 1,
+            description: 'Admission tick interval, ms: admissions/s = moved x 1000 / tickMs.',
+          }),
           windowMs: int({ minimum: 1 }),
           samples: {
             type: 'array',
@@ -813,7 +994,7 @@ export const openApiDocument: Json = {
               required: ['at', 'waiting', 'admitted', 'moved', 'tickDurationMs'],
               additionalProperties: false,
               properties: {
-                at: int({ description: 'The tick\'s slot, epoch ms (Redis clock).' }),
+                at: int({ description: "The tick's slot, epoch ms (Redis clock)." }),
                 waiting: int({ minimum: 0 }),
                 admitted: int({ minimum: 0, description: 'Unexpired admissions after the tick.' }),
                 moved: int({ minimum: 0, description: 'Tokens the tick admitted.' }),
@@ -830,8 +1011,22 @@ export const openApiDocument: Json = {
         properties: {
           id: { type: 'string', description: 'Stream entry id.' },
           at: int({ description: 'When, epoch ms (Redis clock).' }),
-          actor: { type: 'string', description: '`bearer:<first 12 hex of SHA-256 of the admin token>`, or `dev mode`.' },
-          action: { enum: ['token-count-to-move', 'pause', 'resume', 'item-upsert', 'item-enable', 'item-disable', 'restock', 'fence-clear'] },
+          actor: {
+            type: 'string',
+            description: '`bearer:<first 12 hex of SHA-256 of the admin token>`, or `dev mode`.',
+          },
+          action: {
+            enum: [
+              'token-count-to-move',
+              'pause',
+              'resume',
+              'item-upsert',
+              'item-enable',
+              'item-disable',
+              'restock',
+              'fence-clear',
+            ],
+          },
           itemId: nullable(ref('Id')),
           before: { description: 'The fields the change touched, before it (null: the item did not exist).' },
           after: { description: 'The same fields after it.' },
@@ -839,26 +1034,46 @@ export const openApiDocument: Json = {
       },
       ConsoleOverview: {
         type: 'object',
-        required: ['tokenCountToMove', 'tickMs', 'serverTime', 'redisTime', 'relay', 'redisErrors', 'items', 'truncated'],
+        required: [
+          'tokenCountToMove',
+          'tickMs',
+          'serverTime',
+          'redisTime',
+          'relay',
+          'redisErrors',
+          'items',
+          'truncated',
+        ],
         additionalProperties: false,
         properties: {
           tokenCountToMove: int({ minimum: 0 }),
           tickMs: int({ minimum: 1 }),
-          serverTime: int({ description: 'Epoch ms, the Redis clock (as redisTime): the console compares it with lastTickAt.' }),
+          serverTime: int({
+            description: 'Epoch ms, the Redis clock (as redisTime): the console compares it with lastTickAt.',
+          }),
           redisTime: int({ description: 'Redis TIME, epoch ms: the clock fences and expiries are compared with.' }),
-          redisErrors: int({ minimum: 0, description: 'Redis errors this scheduler process counted since it started (wq_redis_errors_total, all kinds).' }),
+          redisErrors: int({
+            minimum: 0,
+            description:
+              'Redis errors this scheduler process counted since it started (wq_redis_errors_total, all kinds).',
+          }),
           relay: nullable({
             type: 'object',
-            description: 'The outbox relay (null without KAFKA_BROKERS): events not yet acknowledged by Kafka, the age of the oldest, gaps found.',
+            description:
+              'The outbox relay (null without KAFKA_BROKERS): events not yet acknowledged by Kafka, the age of the oldest, gaps found.',
             required: ['lagEntries', 'lagSeconds', 'gaps'],
             additionalProperties: false,
-            properties: { lagEntries: int({ minimum: 0 }), lagSeconds: { type: 'number', minimum: 0 }, gaps: int({ minimum: 0 }) },
+            properties: {
+              lagEntries: int({ minimum: 0 }),
+              lagSeconds: { type: 'number', minimum: 0 },
+              gaps: int({ minimum: 0 }),
+            },
           }),
           items: { type: 'array', items: ref('ConsoleItemRow') },
           unavailableItems: {
             type: 'array',
             items: ref('Id'),
-            description: "Listed items whose Redis node is unreachable now (a Cluster failover); absent when none.",
+            description: 'Listed items whose Redis node is unreachable now (a Cluster failover); absent when none.',
           },
           truncated: { type: 'boolean' },
         },
@@ -887,7 +1102,11 @@ export const openApiDocument: Json = {
           },
         },
       },
-      HealthOk: { type: 'object', required: ['status'], properties: { status: { const: 'ok' }, live: { const: true }, ready: { const: true } } },
+      HealthOk: {
+        type: 'object',
+        required: ['status'],
+        properties: { status: { const: 'ok' }, live: { const: true }, ready: { const: true } },
+      },
       HealthError: { type: 'object', required: ['status'], properties: { status: { const: 'error' } } },
     },
   },
@@ -899,7 +1118,8 @@ export const openApiDocument: Json = {
  * operation the api serves gets that 429 unless it documents its own.
  */
 for (const [path, item] of Object.entries(openApiDocument.paths as Record<string, Json>)) {
-  if (path.startsWith('/health/') || !(item.servers as { url: string }[]).some((s) => s.url === API_SERVER[0].url)) continue;
+  if (path.startsWith('/health/') || !(item.servers as { url: string }[]).some((s) => s.url === API_SERVER[0].url))
+    continue;
   for (const op of Object.values(item)) {
     const responses = (op as { responses?: Json }).responses;
     if (responses && !responses['429']) responses['429'] = R('Shed');

@@ -41,6 +41,10 @@ export function parseItemIfMatch(header: string | undefined): ItemIfMatch | unde
   if (!v) return undefined;
   if (v === '*') return '*';
   const m = /^"(\d{1,16})\.(\d{1,16})"$/.exec(v);
-  if (!m) throw new WqError('PRECONDITION_FAILED', 'If-Match must be * or one ETag of this item as GET returns it, e.g. "3.42"');
+  if (!m)
+    throw new WqError(
+      'PRECONDITION_FAILED',
+      'If-Match must be * or one ETag of this item as GET returns it, e.g. "3.42"',
+    );
   return { version: Number(m[1]), remainCount: Number(m[2]) };
 }

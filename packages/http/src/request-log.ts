@@ -120,7 +120,10 @@ export class RequestTelemetry {
     const t = req as Tagged;
     if (t[ID] !== undefined) return;
     const incoming = req.headers[REQUEST_ID_HEADER];
-    const id = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : this.prefix + (++this.seq).toString(36);
+    const id =
+      typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming)
+        ? incoming
+        : this.prefix + (++this.seq).toString(36);
     t[ID] = id;
     t[START] = performance.now();
   }
@@ -141,7 +144,8 @@ export class RequestTelemetry {
     const method = req.method ?? 'GET';
     const status = res.statusCode;
     httpRequestDuration.observe({ route, method, status }, ms / 1000);
-    if (this.logRequests) this.logger.info({ reqId: t[ID], method, route, status, ms: Math.round(ms * 100) / 100 }, 'request');
+    if (this.logRequests)
+      this.logger.info({ reqId: t[ID], method, route, status, ms: Math.round(ms * 100) / 100 }, 'request');
   }
 
   /** For requests that express answers: ends the telemetry when the response finishes, with the route template. */

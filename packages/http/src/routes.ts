@@ -38,7 +38,8 @@ export function defineRoutes<const T extends Record<string, RouteSpec>>(table: T
   const keys = new Set<string>();
   for (const r of Object.values(table)) {
     const key = `${r.method} ${r.path}`;
-    if (ids.has(r.operationId) || keys.has(key)) throw new Error(`route table: ${r.operationId} (${key}) is declared twice`);
+    if (ids.has(r.operationId) || keys.has(key))
+      throw new Error(`route table: ${r.operationId} (${key}) is declared twice`);
     if (r.static) staticMount(r);
     ids.add(r.operationId);
     keys.add(key);
@@ -76,7 +77,11 @@ export function staticMount(route: Pick<RouteSpec, 'path'>): string {
  * @example pathOf(apiRoutes.poll, { itemId: 'shoe', waitingQueueToken: t }) === `/api/v1/item/shoe/waiting-queue/${t}`
  * @throws Error when `params` lacks a parameter of the template.
  */
-export function pathOf(route: Pick<RouteSpec, 'path'>, params: Record<string, string | number> = {}, options: { raw?: boolean } = {}): string {
+export function pathOf(
+  route: Pick<RouteSpec, 'path'>,
+  params: Record<string, string | number> = {},
+  options: { raw?: boolean } = {},
+): string {
   return route.path.replace(PARAM, (_m, name: string) => {
     const v = params[name];
     if (v === undefined) throw new Error(`pathOf ${route.path}: missing parameter ${name}`);
@@ -93,6 +98,7 @@ export function pathRegExp(route: Pick<RouteSpec, 'path'>): RegExp {
   const parts = route.path.split(PARAM);
   // split with a capturing group alternates literal, name, literal, ...
   let source = '';
-  for (let i = 0; i < parts.length; i++) source += i % 2 === 0 ? parts[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '([^/]+)';
+  for (let i = 0; i < parts.length; i++)
+    source += i % 2 === 0 ? parts[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '([^/]+)';
   return new RegExp(`^${source}$`);
 }

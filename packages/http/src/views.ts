@@ -14,7 +14,10 @@ extendZodWithOpenApi(z);
 export const idComponent = idSchema.openapi('Id', { description: 'userId or itemId.' });
 
 /** Component `WaitingQueueToken`: `<userId>-<itemId>-<uuid v4>` (ids.ts TOKEN_PATTERN). */
-export const waitingQueueTokenComponent = z.string().regex(TOKEN_PATTERN).openapi('WaitingQueueToken', { description: '`<userId>-<itemId>-<uuid v4>`.' });
+export const waitingQueueTokenComponent = z
+  .string()
+  .regex(TOKEN_PATTERN)
+  .openapi('WaitingQueueToken', { description: '`<userId>-<itemId>-<uuid v4>`.' });
 
 /** An ES256 JWT in compact form (three base64url parts). */
 const ENTRY_PASS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -24,7 +27,11 @@ export const waitingQueueViewSchema = z
   .object({
     itemId: idComponent,
     waitingQueueToken: waitingQueueTokenComponent,
-    waitingQueueRank: z.number().int().min(0).openapi({ description: '1-based position among waiting users; 0 once admitted.' }),
+    waitingQueueRank: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: '1-based position among waiting users; 0 once admitted.' }),
     canOrder: z.boolean().openapi({ description: 'True once admitted.' }),
     estimatedWaitSeconds: z
       .number()
@@ -32,14 +39,23 @@ export const waitingQueueViewSchema = z
       .min(0)
       .nullable()
       .openapi({ description: 'Seconds; 0 when admitted; null while nobody is admitted (paused, sold out).' }),
-    pollAfterMs: z.number().int().min(0).max(30_000).openapi({ description: 'When to poll next, ms from now; 0 once admitted.' }),
-    admissionExpiresAt: z.number().int().nullable().openapi({ description: 'Admission expiry, epoch ms (Redis clock); null while waiting.' }),
-    soldOut: z.boolean().openapi({ description: 'True when the item has no stock left: waiting users may stop polling.' }),
-    entryPass: z
-      .string()
-      .regex(ENTRY_PASS)
+    pollAfterMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30_000)
+      .openapi({ description: 'When to poll next, ms from now; 0 once admitted.' }),
+    admissionExpiresAt: z
+      .number()
+      .int()
       .nullable()
-      .openapi({ description: 'Once admitted: an ES256 JWT (sub userId, aud itemId, jti token) to verify offline; else null.' }),
+      .openapi({ description: 'Admission expiry, epoch ms (Redis clock); null while waiting.' }),
+    soldOut: z
+      .boolean()
+      .openapi({ description: 'True when the item has no stock left: waiting users may stop polling.' }),
+    entryPass: z.string().regex(ENTRY_PASS).nullable().openapi({
+      description: 'Once admitted: an ES256 JWT (sub userId, aud itemId, jti token) to verify offline; else null.',
+    }),
   })
   .strict()
   .openapi('WaitingQueueView');
@@ -51,7 +67,11 @@ export const publicItemViewSchema = z
   .object({
     itemId: idComponent,
     itemName: z.string(),
-    targetUrl: z.string().url().nullable().openapi({ description: 'Order page of admitted shoppers; null when none is configured.' }),
+    targetUrl: z
+      .string()
+      .url()
+      .nullable()
+      .openapi({ description: 'Order page of admitted shoppers; null when none is configured.' }),
     waitingQueueEnabled: z.boolean(),
     soldOut: z.boolean(),
   })
@@ -66,7 +86,12 @@ export const validationViewSchema = z
     admitted: z.boolean(),
     userId: idComponent,
     itemId: idComponent,
-    expiresInSeconds: z.number().int().min(0).nullable().openapi({ description: 'Seconds until the admission expires; null when not admitted.' }),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .openapi({ description: 'Seconds until the admission expires; null when not admitted.' }),
   })
   .strict()
   .openapi('ValidationView');
@@ -74,7 +99,10 @@ export const validationViewSchema = z
 export type ValidationView = z.infer<typeof validationViewSchema>;
 
 /** `data` of consume: the admission is used, once. */
-export const consumeResultSchema = z.object({ consumed: z.literal(true), userId: idComponent, itemId: idComponent }).strict().openapi('ConsumeResult');
+export const consumeResultSchema = z
+  .object({ consumed: z.literal(true), userId: idComponent, itemId: idComponent })
+  .strict()
+  .openapi('ConsumeResult');
 /** `data` of consume. */
 export type ConsumeResult = z.infer<typeof consumeResultSchema>;
 
@@ -96,7 +124,17 @@ export type ClaimView = z.infer<typeof claimViewSchema>;
  * @returns a fresh object each call.
  */
 export function viewComponents(): Record<string, unknown> {
-  const schemas = [idComponent, waitingQueueTokenComponent, waitingQueueViewSchema, publicItemViewSchema, validationViewSchema, consumeResultSchema, claimViewSchema];
-  const generated = new OpenApiGeneratorV31(schemas.map((schema) => ({ type: 'schema' as const, schema }))).generateComponents();
+  const schemas = [
+    idComponent,
+    waitingQueueTokenComponent,
+    waitingQueueViewSchema,
+    publicItemViewSchema,
+    validationViewSchema,
+    consumeResultSchema,
+    claimViewSchema,
+  ];
+  const generated = new OpenApiGeneratorV31(
+    schemas.map((schema) => ({ type: 'schema' as const, schema })),
+  ).generateComponents();
   return (generated.components?.schemas ?? {}) as Record<string, unknown>;
 }

@@ -80,25 +80,33 @@
     if (tk) headers.authorization = 'Bearer ' + tk;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (ifMatch) headers['if-match'] = ifMatch;
-    var write = method !== 'GET' ? method + ' ' + path + ' ' + JSON.stringify(body === undefined ? null : body) + ' ' + (ifMatch || '') : null;
-    if (write !== null) headers['idempotency-key'] = unsettledKeys[write] || (unsettledKeys[write] = newIdempotencyKey());
-    return fetch(API + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
-      .then(function (res) {
-        if (write !== null && res.status !== 503) delete unsettledKeys[write];
-        return res
-          .json()
-          .catch(function () {
-            return {};
-          })
-          .then(function (env) {
-            if (res.ok && env.state === 'SUCCESS') return { data: env.data, etag: res.headers.get('etag') };
-            var err = new Error(env.errorMessage || 'HTTP ' + res.status);
-            err.status = res.status;
-            err.code = env.errorCode;
-            err.data = env.data || null;
-            throw err;
-          });
-      });
+    var write =
+      method !== 'GET'
+        ? method + ' ' + path + ' ' + JSON.stringify(body === undefined ? null : body) + ' ' + (ifMatch || '')
+        : null;
+    if (write !== null)
+      headers['idempotency-key'] = unsettledKeys[write] || (unsettledKeys[write] = newIdempotencyKey());
+    return fetch(API + path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    }).then(function (res) {
+      if (write !== null && res.status !== 503) delete unsettledKeys[write];
+      return res
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (env) {
+          if (res.ok && env.state === 'SUCCESS') return { data: env.data, etag: res.headers.get('etag') };
+          var err = new Error(env.errorMessage || 'HTTP ' + res.status);
+          err.status = res.status;
+          err.code = env.errorCode;
+          err.data = env.data || null;
+          throw err;
+        });
+    });
   }
 
   /** Calls the admin API; resolves to the envelope's data, rejects with an Error (status, code). */
@@ -119,7 +127,8 @@
 
   function needToken(rejected) {
     clearTimeout(timer);
-    $('auth-state').textContent = token() && rejected ? 'Token rejected: enter the admin token' : 'Enter the admin token';
+    $('auth-state').textContent =
+      token() && rejected ? 'Token rejected: enter the admin token' : 'Enter the admin token';
     $('auth-state').className = 'auth-state bad';
     $('admin-token').focus();
   }
@@ -191,7 +200,10 @@
     $('total-waiting').textContent = num(waiting);
     $('total-admitted').textContent = num(admitted);
     $('empty').hidden = o.items.length > 0;
-    $('updated').textContent = '· updated ' + new Date(o.serverTime).toLocaleTimeString() + (o.truncated ? ' · first ' + o.items.length + ' items' : '');
+    $('updated').textContent =
+      '· updated ' +
+      new Date(o.serverTime).toLocaleTimeString() +
+      (o.truncated ? ' · first ' + o.items.length + ' items' : '');
   }
 
   function el(tag, attrs, text) {
@@ -219,13 +231,25 @@
     var nCell = el('td', { class: 'n', 'data-label': 'N' });
     c.n = el('span', { class: 'n-value' });
     var nForm = el('form', { class: 'mini-form', 'data-action': 'set-n' });
-    var nInput = el('input', { type: 'number', min: '0', max: '1000000', step: '1', inputmode: 'numeric', 'aria-label': 'N for item ' + id + ' (empty: global N)', class: 'n-input' });
+    var nInput = el('input', {
+      type: 'number',
+      min: '0',
+      max: '1000000',
+      step: '1',
+      inputmode: 'numeric',
+      'aria-label': 'N for item ' + id + ' (empty: global N)',
+      class: 'n-input',
+    });
     nForm.appendChild(nInput);
     nForm.appendChild(el('button', { type: 'submit' }, 'Set'));
     nForm.addEventListener('submit', function (e) {
       e.preventDefault();
       var v = nInput.value.trim();
-      changeItem(id, { tokenCountToMove: v === '' ? null : Number(v) }, v === '' ? 'uses the global N' : 'N = ' + v).then(function () {
+      changeItem(
+        id,
+        { tokenCountToMove: v === '' ? null : Number(v) },
+        v === '' ? 'uses the global N' : 'N = ' + v,
+      ).then(function () {
         nInput.value = '';
       });
     });
@@ -247,12 +271,24 @@
         changeItem(id, { waitingQueueEnabled: enable }, enable ? 'enabled' : 'disabled');
       };
       if (enable) return go();
-      confirmAction('Disable item ' + id + '? Registration and admission stop for it until it is enabled again.', 'Disable').then(function (ok) {
+      confirmAction(
+        'Disable item ' + id + '? Registration and admission stop for it until it is enabled again.',
+        'Disable',
+      ).then(function (ok) {
         if (ok) go();
       });
     });
     var rForm = el('form', { class: 'mini-form', 'data-action': 'restock' });
-    var rInput = el('input', { type: 'number', min: '1', step: '1', required: '', inputmode: 'numeric', placeholder: '+units', 'aria-label': 'Units to add to the stock of item ' + id, class: 'restock-input' });
+    var rInput = el('input', {
+      type: 'number',
+      min: '1',
+      step: '1',
+      required: '',
+      inputmode: 'numeric',
+      placeholder: '+units',
+      'aria-label': 'Units to add to the stock of item ' + id,
+      class: 'restock-input',
+    });
     rForm.appendChild(rInput);
     rForm.appendChild(el('button', { type: 'submit' }, 'Restock'));
     rForm.addEventListener('submit', function (e) {
@@ -282,7 +318,10 @@
     c.stock.className = 'num stock' + (item.remainCount <= 0 ? ' bad' : '');
     c.waiting.textContent = num(item.waitingTokenCount);
     c.admitted.textContent = num(item.enteredTokenCount);
-    c.n.textContent = item.tokenCountToMove === null ? 'global (' + num(o.tokenCountToMove) + ')' : num(item.tokenCountToMove) + ' (item)';
+    c.n.textContent =
+      item.tokenCountToMove === null
+        ? 'global (' + num(o.tokenCountToMove) + ')'
+        : num(item.tokenCountToMove) + ' (item)';
     c.toggle.textContent = item.waitingQueueEnabled ? 'Disable' : 'Enable';
     c.toggle.setAttribute('data-enable', item.waitingQueueEnabled ? '0' : '1');
     c.toggle.setAttribute('aria-label', (item.waitingQueueEnabled ? 'Disable' : 'Enable') + ' item ' + item.itemId);
@@ -296,7 +335,11 @@
     c.rate.textContent = (actual === null ? '–' : rate(Math.max(0, actual))) + ' ';
     c.rate.appendChild(el('span', { class: 'sub' }, 'of ' + rate(item.admitRate)));
     c.drain.textContent =
-      item.waitingTokenCount === 0 ? '–' : item.drainSeconds === null ? 'never (not admitting)' : duration(item.drainSeconds);
+      item.waitingTokenCount === 0
+        ? '–'
+        : item.drainSeconds === null
+          ? 'never (not admitting)'
+          : duration(item.drainSeconds);
   }
 
   /**
@@ -308,10 +351,16 @@
     var relay = o.relay;
     $('relay-lag').textContent = !relay
       ? 'Outbox relay: not configured (KAFKA_BROKERS unset)'
-      : 'Outbox relay lag: ' + num(relay.lagEntries) + ' events, ' + duration(Math.round(relay.lagSeconds)) + (relay.gaps ? ' · ' + num(relay.gaps) + ' gap(s) detected: see the logs' : '');
+      : 'Outbox relay lag: ' +
+        num(relay.lagEntries) +
+        ' events, ' +
+        duration(Math.round(relay.lagSeconds)) +
+        (relay.gaps ? ' · ' + num(relay.gaps) + ' gap(s) detected: see the logs' : '');
     $('relay-lag').className = relay && (relay.gaps || relay.lagEntries > 0) ? 'error' : 'sub';
     var errors = o.redisErrors || 0;
-    $('redis-errors').textContent = errors ? 'Redis errors since this scheduler started: ' + num(errors) + ' (see the logs and wq_redis_errors_total)' : 'Redis errors: none';
+    $('redis-errors').textContent = errors
+      ? 'Redis errors since this scheduler started: ' + num(errors) + ' (see the logs and wq_redis_errors_total)'
+      : 'Redis errors: none';
     $('redis-errors').className = errors ? 'error' : 'sub';
     var list = $('fence-warnings');
     var stuck = o.items.filter(function (item) {
@@ -324,7 +373,15 @@
     list.setAttribute('data-ids', ids.join(','));
     list.textContent = '';
     stuck.forEach(function (item) {
-      var li = el('li', { class: 'error' }, 'Item ' + item.itemId + ': admission fence ' + new Date(item.fence).toISOString() + ' is ahead of Redis time; every tick is refused. ');
+      var li = el(
+        'li',
+        { class: 'error' },
+        'Item ' +
+          item.itemId +
+          ': admission fence ' +
+          new Date(item.fence).toISOString() +
+          ' is ahead of Redis time; every tick is refused. ',
+      );
       var btn = el('button', { type: 'button', 'aria-label': 'Clear the fence of item ' + item.itemId }, 'Clear fence');
       btn.addEventListener('click', function () {
         call('POST', '/waiting-item/' + encodeURIComponent(item.itemId) + '/fence/clear').then(function (d) {
@@ -359,13 +416,16 @@
         for (var k in fields) body[k] = fields[k];
         return request('POST', '/waiting-item/' + encodeURIComponent(id) + '/manually', body, r.etag);
       })
-      .then(function () {
-        notice('Item ' + id + ': ' + what);
-        poll();
-      }, function (err) {
-        if (err.status === 412) err.message = 'Item ' + id + ' changed meanwhile; nothing saved: try again';
-        fail(err);
-      });
+      .then(
+        function () {
+          notice('Item ' + id + ': ' + what);
+          poll();
+        },
+        function (err) {
+          if (err.status === 412) err.message = 'Item ' + id + ' changed meanwhile; nothing saved: try again';
+          fail(err);
+        },
+      );
   }
 
   /** Adds `quantity` units through the restock endpoint (atomic; reopens a sold-out queue), else by an upsert. */
@@ -377,9 +437,13 @@
       },
       function (err) {
         if (err.status === 404 && err.code === 'NOT_FOUND') {
-          return changeItem(id, function (item) {
-            return { remainCount: item.remainCount + quantity };
-          }, 'restocked +' + quantity);
+          return changeItem(
+            id,
+            function (item) {
+              return { remainCount: item.remainCount + quantity };
+            },
+            'restocked +' + quantity,
+          );
         }
         fail(err);
       },
@@ -398,7 +462,8 @@
       $('f-name').value = item.itemName;
       $('f-stock').value = String(item.remainCount);
       $('f-n').value = item.tokenCountToMove === null ? '' : String(item.tokenCountToMove);
-      $('f-max').value = item.maxActiveUsers === null || item.maxActiveUsers === undefined ? '' : String(item.maxActiveUsers);
+      $('f-max').value =
+        item.maxActiveUsers === null || item.maxActiveUsers === undefined ? '' : String(item.maxActiveUsers);
       $('f-url').value = item.targetUrl || '';
       $('f-type').value = item.type || 'GENERAL';
       $('f-start').value = item.startAt ? localDateTime(item.startAt) : '';
@@ -448,7 +513,16 @@
     clearFieldErrors();
     var stockSet = edit && body.remainCount !== undefined;
     (stockSet
-      ? confirmAction('Set the stock of ' + id + ' from ' + edit.stock + ' to ' + body.remainCount + '? This replaces the counted stock.', 'Set stock')
+      ? confirmAction(
+          'Set the stock of ' +
+            id +
+            ' from ' +
+            edit.stock +
+            ' to ' +
+            body.remainCount +
+            '? This replaces the counted stock.',
+          'Set stock',
+        )
       : Promise.resolve(true)
     ).then(function (ok) {
       if (ok) save(id, edit, body);
@@ -467,16 +541,16 @@
       function (err) {
         if (err.status === 400 && err.data && err.data.fields) showFieldErrors(err.data.fields);
         if (err.status !== 412) return fail(err);
-        loadItem(id).then(
-          function () {
-            $('notice').textContent = '';
-            $('error').textContent =
-              (edit ? 'Item ' + id + ' changed since Edit' : 'Item ' + id + ' already exists') +
-              ' (' + err.message + '). Nothing was saved: the form now shows the current item, stock ' +
-              $('f-stock').value + '. Check it and save again (Restock adds units).';
-          },
-          fail,
-        );
+        loadItem(id).then(function () {
+          $('notice').textContent = '';
+          $('error').textContent =
+            (edit ? 'Item ' + id + ' changed since Edit' : 'Item ' + id + ' already exists') +
+            ' (' +
+            err.message +
+            '). Nothing was saved: the form now shows the current item, stock ' +
+            $('f-stock').value +
+            '. Check it and save again (Restock adds units).';
+        }, fail);
       },
     );
   }
@@ -498,7 +572,10 @@
     if (!last) return;
     if (last.tokenCountToMove > 0) {
       var resumeN = last.tokenCountToMove;
-      confirmAction('Pause admission of every item? No one is admitted until you resume (N = ' + resumeN + ').', 'Pause').then(function (ok) {
+      confirmAction(
+        'Pause admission of every item? No one is admitted until you resume (N = ' + resumeN + ').',
+        'Pause',
+      ).then(function (ok) {
         if (!ok) return;
         stored(RESUME_KEY, String(resumeN));
         setGlobalN(0, 'Paused');
@@ -554,19 +631,43 @@
   /** Epoch ms as the value of a datetime-local input, in the browser's time zone. */
   function localDateTime(ms) {
     var d = new Date(ms);
-    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+    return (
+      d.getFullYear() +
+      '-' +
+      pad(d.getMonth() + 1) +
+      '-' +
+      pad(d.getDate()) +
+      'T' +
+      pad(d.getHours()) +
+      ':' +
+      pad(d.getMinutes()) +
+      ':' +
+      pad(d.getSeconds())
+    );
   }
   function lanesOf(text) {
-    var lanes = text.split(',').map(function (l) {
-      return l.trim();
-    }).filter(Boolean);
+    var lanes = text
+      .split(',')
+      .map(function (l) {
+        return l.trim();
+      })
+      .filter(Boolean);
     return lanes.length ? lanes : null;
   }
 
   // Field errors: the API's data.fields path -> the form input it belongs to.
   var FIELD_INPUTS = {
-    itemName: 'f-name', remainCount: 'f-stock', type: 'f-type', startAt: 'f-start', queueMode: 'f-mode', lanes: 'f-lanes',
-    tokenCountToMove: 'f-n', maxWaiting: 'f-maxwaiting', maxPerUser: 'f-maxper', maxActiveUsers: 'f-max', targetUrl: 'f-url',
+    itemName: 'f-name',
+    remainCount: 'f-stock',
+    type: 'f-type',
+    startAt: 'f-start',
+    queueMode: 'f-mode',
+    lanes: 'f-lanes',
+    tokenCountToMove: 'f-n',
+    maxWaiting: 'f-maxwaiting',
+    maxPerUser: 'f-maxper',
+    maxActiveUsers: 'f-max',
+    targetUrl: 'f-url',
   };
   Object.keys(FIELD_INPUTS).forEach(function (field) {
     var input = $(FIELD_INPUTS[field]);
@@ -613,8 +714,22 @@
   });
 
   function makeChart(id, series, width) {
-    var opts = { width: width, height: 180, series: [{}].concat(series), axes: [{}, { size: 60 }], legend: { show: true } };
-    return new window.uPlot(opts, [[]].concat(series.map(function () { return []; })), $(id));
+    var opts = {
+      width: width,
+      height: 180,
+      series: [{}].concat(series),
+      axes: [{}, { size: 60 }],
+      legend: { show: true },
+    };
+    return new window.uPlot(
+      opts,
+      [[]].concat(
+        series.map(function () {
+          return [];
+        }),
+      ),
+      $(id),
+    );
   }
   function chartWidth() {
     var box = $('chart-queue').parentNode;
@@ -625,12 +740,23 @@
     var w = chartWidth();
     if (!charts) {
       charts = {
-        queue: makeChart('chart-queue', [{ label: 'Waiting', stroke: '#1d4ed8', width: 2 }, { label: 'Admitted', stroke: '#15803d', width: 2 }], w),
+        queue: makeChart(
+          'chart-queue',
+          [
+            { label: 'Waiting', stroke: '#1d4ed8', width: 2 },
+            { label: 'Admitted', stroke: '#15803d', width: 2 },
+          ],
+          w,
+        ),
         rate: makeChart('chart-rate', [{ label: 'Admissions/s', stroke: '#c2410c', width: 2 }], w),
         tick: makeChart('chart-tick', [{ label: 'Tick ms', stroke: '#7c3aed', width: 2 }], w),
       };
     }
-    var t = [], waiting = [], admitted = [], perSec = [], dur = [];
+    var t = [],
+      waiting = [],
+      admitted = [],
+      perSec = [],
+      dur = [];
     h.samples.forEach(function (s) {
       t.push(s.at / 1000);
       waiting.push(s.waiting);
@@ -651,16 +777,24 @@
   }
 
   var ACTION_TEXT = {
-    'token-count-to-move': 'Global N changed', pause: 'Admission paused', resume: 'Admission resumed', 'item-upsert': 'Item saved',
-    'item-enable': 'Item enabled', 'item-disable': 'Item disabled', restock: 'Restocked', 'fence-clear': 'Fence cleared',
+    'token-count-to-move': 'Global N changed',
+    pause: 'Admission paused',
+    resume: 'Admission resumed',
+    'item-upsert': 'Item saved',
+    'item-enable': 'Item enabled',
+    'item-disable': 'Item disabled',
+    restock: 'Restocked',
+    'fence-clear': 'Fence cleared',
   };
   function brief(v) {
     if (v === null || v === undefined) return '–';
-    return Object.keys(v).map(function (k) {
-      var x = v[k];
-      if (k === 'startAt' && typeof x === 'number') x = new Date(x).toISOString();
-      return k + ' ' + (x === null ? '–' : typeof x === 'object' ? JSON.stringify(x) : x);
-    }).join(', ');
+    return Object.keys(v)
+      .map(function (k) {
+        var x = v[k];
+        if (k === 'startAt' && typeof x === 'number') x = new Date(x).toISOString();
+        return k + ' ' + (x === null ? '–' : typeof x === 'object' ? JSON.stringify(x) : x);
+      })
+      .join(', ');
   }
   function renderAudit(entries) {
     var list = $('audit-list');
@@ -670,7 +804,9 @@
     entries.forEach(function (e) {
       var li = el('li', { 'data-action': e.action, 'data-item-id': e.itemId || '' });
       li.appendChild(el('time', { datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleTimeString()));
-      li.appendChild(el('strong', null, ' ' + (ACTION_TEXT[e.action] || e.action) + (e.itemId ? ' · ' + e.itemId : '') + ' '));
+      li.appendChild(
+        el('strong', null, ' ' + (ACTION_TEXT[e.action] || e.action) + (e.itemId ? ' · ' + e.itemId : '') + ' '),
+      );
       li.appendChild(el('span', { class: 'audit-change' }, brief(e.before) + ' → ' + brief(e.after)));
       li.appendChild(el('span', { class: 'sub' }, ' by ' + e.actor));
       list.appendChild(li);
@@ -686,11 +822,14 @@
     call('GET', '/history' + (item ? '?itemId=' + encodeURIComponent(item) : '')).then(drawCharts, function () {
       $('chart-state').textContent = 'History unavailable';
     });
-    call('GET', '/audit?limit=20').then(function (d) {
-      renderAudit(d.entries);
-    }, function () {
-      /* shown by the overview's error */
-    });
+    call('GET', '/audit?limit=20').then(
+      function (d) {
+        renderAudit(d.entries);
+      },
+      function () {
+        /* shown by the overview's error */
+      },
+    );
   }
 
   poll();

@@ -50,10 +50,19 @@ export interface AdminAppOptions {
 }
 
 /** Records one admin change of `req` in the audit trail (when one is configured). */
-export type AuditRecorder = (req: Request, action: AuditAction, itemId: string | null, before: unknown, after: unknown) => Promise<void>;
+export type AuditRecorder = (
+  req: Request,
+  action: AuditAction,
+  itemId: string | null,
+  before: unknown,
+  after: unknown,
+) => Promise<void>;
 
 /** The fields of `after` whose value differs from `before`'s, each side with only those fields (null: absent). */
-function changedFields(before: Record<string, unknown> | null, after: Record<string, unknown>): { before: Record<string, unknown> | null; after: Record<string, unknown> } | null {
+function changedFields(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown>,
+): { before: Record<string, unknown> | null; after: Record<string, unknown> } | null {
   if (!before) return { before: null, after };
   const b: Record<string, unknown> = {};
   const a: Record<string, unknown> = {};
@@ -136,17 +145,27 @@ export function createAdminApp(o: AdminAppOptions): Express {
   // Recorded after the change succeeded; a failure to record is logged (the change is made and answered).
   const audited: AuditRecorder = async (req, action, itemId, before, after) => {
     if (!o.audit) return;
-    await o.audit.record({ actor: auditActor(req.headers, o.adminToken), action, itemId, before, after }).catch((err: Error) => {
-      o.logger.error({ err: err.message, action, itemId, before, after }, 'admin change not recorded in the audit trail');
-    });
+    await o.audit
+      .record({ actor: auditActor(req.headers, o.adminToken), action, itemId, before, after })
+      .catch((err: Error) => {
+        o.logger.error(
+          { err: err.message, action, itemId, before, after },
+          'admin change not recorded in the audit trail',
+        );
+      });
   };
 
-  handlers.getTokenCountToMove = route(async () => ({ tokenCountToMove: await o.items.getTokenCountToMove(o.defaultTokenCountToMove) }));
+  handlers.getTokenCountToMove = route(async () => ({
+    tokenCountToMove: await o.items.getTokenCountToMove(o.defaultTokenCountToMove),
+  }));
   handlers.setTokenCountToMove = route(async (req) => {
     const requested = tokenCountFrom(req);
     const before = await o.items.getTokenCountToMove(o.defaultTokenCountToMove);
     // With an Idempotency-Key, a retry answers the N its key set (and sets nothing).
-    const n = await o.items.setTokenCountToMove(requested, idempotentRequest(req.headers, ['token-count-to-move', requested]));
+    const n = await o.items.setTokenCountToMove(
+      requested,
+      idempotentRequest(req.headers, ['token-count-to-move', requested]),
+    );
     o.logger.info({ tokenCountToMove: n }, 'global N changed');
     if (n !== before) {
       const action = n === 0 ? 'pause' : before === 0 ? 'resume' : 'token-count-to-move';
@@ -191,14 +210,24 @@ export function createAdminApp(o: AdminAppOptions): Express {
     // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
     const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);
     const previous = o.audit ? await o.items.get(itemId) : null;
-    const { item, created, etag } = await o.items.upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem).catch((err: unknown) => {
-      throw upsertRefusalToHttp(err);
-    });
+    const { item, created, etag } = await o.items
+      .upsert(itemId, input, { ifMatch, stockRule: 'match' }, idem)
+      .catch((err: unknown) => {
+        throw upsertRefusalToHttp(err);
+      });
     o.logger.info({ item, created }, 'waiting item upserted');
-    const change = changedFields(previous as unknown as Record<string, unknown> | null, item as unknown as Record<string, unknown>);
+    const change = changedFields(
+      previous as unknown as Record<string, unknown> | null,
+      item as unknown as Record<string, unknown>,
+    );
     if (change) {
       const keys = Object.keys(change.after);
-      const action = keys.length === 1 && keys[0] === 'waitingQueueEnabled' ? (item.waitingQueueEnabled ? 'item-enable' : 'item-disable') : 'item-upsert';
+      const action =
+        keys.length === 1 && keys[0] === 'waitingQueueEnabled'
+          ? item.waitingQueueEnabled
+            ? 'item-enable'
+            : 'item-disable'
+          : 'item-upsert';
       await audited(req, action, itemId, change.before, change.after);
     }
     return { item, etag };

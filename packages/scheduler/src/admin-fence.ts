@@ -15,7 +15,12 @@ import type { AuditRecorder } from './admin-app';
  * @param tickMs the admission tick interval, milliseconds.
  * @param audited records a clearing in the audit trail (fence before and after).
  */
-export function clearFenceHandler(queue: QueueStore, tickMs: number, logger: Logger, audited?: AuditRecorder): RequestHandler {
+export function clearFenceHandler(
+  queue: QueueStore,
+  tickMs: number,
+  logger: Logger,
+  audited?: AuditRecorder,
+): RequestHandler {
   return route(async (req) => {
     const itemId = requireId(req.params.itemId, 'itemId');
     const res = await queue.clearFence(itemId, tickMs);
@@ -23,7 +28,10 @@ export function clearFenceHandler(queue: QueueStore, tickMs: number, logger: Log
     const cleared = res.status === 'CLEARED';
     const fence = cleared ? res.redisNow + tickMs : res.previousFence;
     if (cleared) {
-      logger.warn({ itemId, previousFence: res.previousFence, fence, redisNow: res.redisNow }, 'stuck admission fence cleared by an operator');
+      logger.warn(
+        { itemId, previousFence: res.previousFence, fence, redisNow: res.redisNow },
+        'stuck admission fence cleared by an operator',
+      );
       await audited?.(req, 'fence-clear', itemId, { fence: res.previousFence }, { fence });
     }
     return { itemId, cleared, previousFence: res.previousFence, fence, redisNow: res.redisNow };

@@ -36,7 +36,13 @@ export function restockHandler(items: ItemStore, logger: Logger, audited?: Audit
     // A retry under its Idempotency-Key answers the first reply and changes nothing: the stock read before it is
     // then that reply's, and no second entry is recorded.
     if (audited && before?.remainCount !== remainCount) {
-      await audited(req, 'restock', itemId, { remainCount: before?.remainCount ?? null }, { remainCount, quantity: parsed.data.quantity });
+      await audited(
+        req,
+        'restock',
+        itemId,
+        { remainCount: before?.remainCount ?? null },
+        { remainCount, quantity: parsed.data.quantity },
+      );
     }
     return { itemId, quantity: parsed.data.quantity, remainCount };
   });

@@ -108,14 +108,19 @@ export class AdmissionTicker implements Ticker {
     } catch (err) {
       const last = this.lastKnown[name];
       if (last === undefined || !isRedisUnavailable(err)) throw err;
-      this.logger.warn({ err: (err as Error).message, setting: name }, 'global setting unreachable; the tick goes on with the last known value');
+      this.logger.warn(
+        { err: (err as Error).message, setting: name },
+        'global setting unreachable; the tick goes on with the last known value',
+      );
       return last as NonNullable<AdmissionTicker['lastKnown'][K]>;
     }
   }
 
   /** The abandonment setting of this tick, milliseconds (0: off): the api's, published in Redis, else our own. */
   private abandonAfterMs(): Promise<number> {
-    return this.redis ? readAbandonAfterMs(this.redis, this.options.abandonAfterMs ?? 0) : Promise.resolve(this.options.abandonAfterMs ?? 0);
+    return this.redis
+      ? readAbandonAfterMs(this.redis, this.options.abandonAfterMs ?? 0)
+      : Promise.resolve(this.options.abandonAfterMs ?? 0);
   }
 
   /**
@@ -136,16 +141,26 @@ export class AdmissionTicker implements Ticker {
     let reservationsExpired = 0;
     const sweeps = this.reservations
       ? ids.map((itemId) =>
-          this.reservations!.expireDue(itemId, { limit: RESERVATION_SWEEP_LIMIT, retentionMs: this.options.reservationRetentionMs }).then(
+          this.reservations!.expireDue(itemId, {
+            limit: RESERVATION_SWEEP_LIMIT,
+            retentionMs: this.options.reservationRetentionMs,
+          }).then(
             (r) => void (reservationsExpired += r.expired),
-            (err: Error) => this.logger.warn({ itemId, err: err.message }, 'reservation sweep failed for item; retrying next tick'),
+            (err: Error) =>
+              this.logger.warn({ itemId, err: err.message }, 'reservation sweep failed for item; retrying next tick'),
           ),
         )
       : [];
     const results = await Promise.all(
       ids.map((itemId) =>
         this.queue
-          .admit(itemId, { tokenCountToMove, admissionTtlMs: this.options.admissionTtlMs, fence: slotMs, tickMs: this.options.tickMs, ...(abandonAfterMs > 0 ? { abandonAfterMs } : {}) })
+          .admit(itemId, {
+            tokenCountToMove,
+            admissionTtlMs: this.options.admissionTtlMs,
+            fence: slotMs,
+            tickMs: this.options.tickMs,
+            ...(abandonAfterMs > 0 ? { abandonAfterMs } : {}),
+          })
           .then((r) => ({ itemId, ...r }))
           .catch((err: Error) => {
             failed.push(itemId);

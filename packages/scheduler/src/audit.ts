@@ -10,7 +10,15 @@ export const AUDIT_MAX_ENTRIES = 10_000;
 export const AUDIT_MAX_LIMIT = 500;
 
 /** What an admin change was. */
-export type AuditAction = 'token-count-to-move' | 'pause' | 'resume' | 'item-upsert' | 'item-enable' | 'item-disable' | 'restock' | 'fence-clear';
+export type AuditAction =
+  | 'token-count-to-move'
+  | 'pause'
+  | 'resume'
+  | 'item-upsert'
+  | 'item-enable'
+  | 'item-disable'
+  | 'restock'
+  | 'fence-clear';
 
 /** One admin change, as `GET /internal/admin/v1/audit` answers it. */
 export interface AuditEntry {
@@ -35,7 +43,10 @@ export interface AuditEntry {
 export function auditActor(headers: IncomingHttpHeaders, adminToken: string | undefined): string {
   if (!adminToken) return 'dev mode';
   const m = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '');
-  return `bearer:${createHash('sha256').update(m ? m[1].trim() : '').digest('hex').slice(0, 12)}`;
+  return `bearer:${createHash('sha256')
+    .update(m ? m[1].trim() : '')
+    .digest('hex')
+    .slice(0, 12)}`;
 }
 
 /**
@@ -54,13 +65,12 @@ export class AuditLog {
    */
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<string> {
     if (e.itemId !== null) {
-      await callScript<string | null>(this.redis, 'wq_admin_changed', [keys.item(e.itemId), keys.outbox(e.itemId)], [
-        e.actor,
-        e.action,
-        JSON.stringify(e.before ?? null),
-        JSON.stringify(e.after ?? null),
-        e.itemId,
-      ]);
+      await callScript<string | null>(
+        this.redis,
+        'wq_admin_changed',
+        [keys.item(e.itemId), keys.outbox(e.itemId)],
+        [e.actor, e.action, JSON.stringify(e.before ?? null), JSON.stringify(e.after ?? null), e.itemId],
+      );
     }
     const id = await this.redis.xadd(
       keys.adminAudit,

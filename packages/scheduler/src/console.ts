@@ -94,7 +94,10 @@ export interface ConsoleOptions {
 }
 
 /** The relay's lag over `itemIds` and the gaps counted by this process. */
-async function relaySummary(redis: RedisClient, itemIds: string[]): Promise<{ lagEntries: number; lagSeconds: number; gaps: number }> {
+async function relaySummary(
+  redis: RedisClient,
+  itemIds: string[],
+): Promise<{ lagEntries: number; lagSeconds: number; gaps: number }> {
   const [lags, gaps] = await Promise.all([readRelayLag(redis, itemIds), outboxGaps.get()]);
   return {
     lagEntries: lags.reduce((s, l) => s + l.lagEntries, 0),
@@ -193,7 +196,14 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
   const history = o.history ?? new TickHistory(o.redis, o.tickMs);
   const historyQuery = z.object({ itemId: idSchema.optional() }).strict();
   const audit = o.audit ?? new AuditLog(o.redis);
-  const auditQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-500').optional() }).strict();
+  const auditQuery = z
+    .object({
+      limit: z
+        .string()
+        .regex(/^\d{1,4}$/, 'must be an integer 1-500')
+        .optional(),
+    })
+    .strict();
   // The console's routes of the admin server's table; the router stays mountable alone, so it checks the bearer itself.
   const handlers: { [K in AdminRouteName]?: RequestHandler[] } = {
     adminConsole: [
@@ -216,7 +226,10 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
       auth,
       route(async (req) => {
         const limit = Number(parseOr400(auditQuery, req.query, 'query').limit ?? 50);
-        if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, { data: { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } } });
+        if (limit < 1 || limit > AUDIT_MAX_LIMIT)
+          throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, {
+            data: { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } },
+          });
         return { entries: await audit.list(limit) };
       }),
     ],

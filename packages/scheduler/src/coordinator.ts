@@ -66,13 +66,24 @@ export class RedisRunCoordinator {
    */
   async shouldRun(slotMs: number, ttlMs: number): Promise<boolean> {
     try {
-      return (await this.redis.set(keys.schedulerRun(new Date(slotMs).toISOString()), this.instanceId, 'PX', ttlMs, 'NX')) === 'OK';
+      return (
+        (await this.redis.set(
+          keys.schedulerRun(new Date(slotMs).toISOString()),
+          this.instanceId,
+          'PX',
+          ttlMs,
+          'NX',
+        )) === 'OK'
+      );
     } catch (err) {
       if (!isRedisUnavailable(err)) throw err;
       const now = Date.now();
       if (now - this.lastWarning >= 60_000) {
         this.lastWarning = now;
-        this.logger?.warn({ err: (err as Error).message }, 'run election key unreachable; running the tick, the per-item fence elects');
+        this.logger?.warn(
+          { err: (err as Error).message },
+          'run election key unreachable; running the tick, the per-item fence elects',
+        );
       }
       return true;
     }

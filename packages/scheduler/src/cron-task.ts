@@ -73,11 +73,21 @@ export function scheduleAdmission(o: ScheduleAdmissionOptions): ScheduledTask {
         if (refused.length > 0 && started - lastFenceWarning >= FENCE_WARN_INTERVAL_MS) {
           lastFenceWarning = started;
           logger.warn(
-            { slot: new Date(slotMs).toISOString(), items: refused.slice(0, 20).map((r) => ({ itemId: r.itemId, status: r.status })), count: refused.length },
+            {
+              slot: new Date(slotMs).toISOString(),
+              items: refused.slice(0, 20).map((r) => ({ itemId: r.itemId, status: r.status })),
+              count: refused.length,
+            },
             'admission refused: fence ahead of Redis time; clear it with POST /internal/admin/v1/waiting-item/{itemId}/fence/clear',
           );
         }
-        if (report.moved > 0 || report.expired > 0 || report.failed.length > 0 || report.reservationsExpired > 0 || report.abandoned > 0) {
+        if (
+          report.moved > 0 ||
+          report.expired > 0 ||
+          report.failed.length > 0 ||
+          report.reservationsExpired > 0 ||
+          report.abandoned > 0
+        ) {
           logger.info(
             {
               slot: new Date(slotMs).toISOString(),

@@ -43,7 +43,12 @@ export function startEventPipeline(o: EventPipelineOptions): EventPipeline {
   // The relay starts at once, before Kafka answers: each round marks every item as relayed (so appends stop
   // trimming its outbox) and connects the producer until that succeeds; while Kafka is down, events wait.
   const startRelay = (): void => {
-    const p = new Kafka({ clientId: 'waiting-queue-relay', brokers, logLevel: logLevel.ERROR, retry: { initialRetryTime: 300, retries: 5 } }).producer({
+    const p = new Kafka({
+      clientId: 'waiting-queue-relay',
+      brokers,
+      logLevel: logLevel.ERROR,
+      retry: { initialRetryTime: 300, retries: 5 },
+    }).producer({
       allowAutoTopicCreation: true,
     });
     producer = p;
@@ -60,7 +65,13 @@ export function startEventPipeline(o: EventPipelineOptions): EventPipeline {
     logger.info({ topic: eventsTopic }, 'outbox relay running');
   };
   const startLedger = (): void => {
-    const l = new Ledger({ databaseUrl: config.databaseUrl!, brokers, topic: eventsTopic, groupId: ledgerGroupId, logger });
+    const l = new Ledger({
+      databaseUrl: config.databaseUrl!,
+      brokers,
+      topic: eventsTopic,
+      groupId: ledgerGroupId,
+      logger,
+    });
     l.start().then(
       () => {
         ledger = l;

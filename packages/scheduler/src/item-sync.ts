@@ -12,7 +12,10 @@ import { type Logger } from '@waiting-queue/core/logger';
  */
 export const itemChangedEventSchema = z.object({
   itemId: z
-    .union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'), idSchema])
+    .union([
+      z.number().int().nonnegative().refine(Number.isSafeInteger, 'a numeric itemId must be a safe integer'),
+      idSchema,
+    ])
     .transform(String),
   itemName: z.string().min(1).max(200),
   // As the admin API's: a figure beyond 2^53 - 1 is not what was sent (JSON.parse rounds it) and 1e300 would be
@@ -53,7 +56,12 @@ function numericItemIdTokens(raw: string): string[] {
  * their order, and a producer that keys by something else has a bug that must not edit an item silently. A message
  * without a key is taken by its value.
  */
-export async function handleItemChanged(message: KafkaMessage, items: ItemStore, logger: Logger, origin?: MessageOrigin): Promise<ItemChangedOutcome> {
+export async function handleItemChanged(
+  message: KafkaMessage,
+  items: ItemStore,
+  logger: Logger,
+  origin?: MessageOrigin,
+): Promise<ItemChangedOutcome> {
   const where = { ...origin, offset: message.offset, key: message.key?.toString('utf8') };
   const raw = message.value?.toString('utf8') ?? '';
   let value: unknown;
@@ -70,7 +78,10 @@ export async function handleItemChanged(message: KafkaMessage, items: ItemStore,
   const id = (value as { itemId?: unknown } | null)?.itemId;
   if (typeof id === 'number' && !tokens.includes(String(id))) badTokens.push(String(id));
   if (badTokens.length > 0) {
-    logger.warn({ ...where, itemId: badTokens.join(',') }, 'item-changed-event: itemId is not a safe integer nor 1-64 of [A-Za-z0-9_]; skipped');
+    logger.warn(
+      { ...where, itemId: badTokens.join(',') },
+      'item-changed-event: itemId is not a safe integer nor 1-64 of [A-Za-z0-9_]; skipped',
+    );
     return 'rejected-invalid';
   }
   const parsed = itemChangedEventSchema.safeParse(value);
@@ -80,7 +91,10 @@ export async function handleItemChanged(message: KafkaMessage, items: ItemStore,
   }
   const e = parsed.data;
   if (where.key !== undefined && where.key !== e.itemId) {
-    logger.warn({ ...where, itemId: e.itemId }, 'item-changed-event: key differs from the itemId of the value; refused');
+    logger.warn(
+      { ...where, itemId: e.itemId },
+      'item-changed-event: key differs from the itemId of the value; refused',
+    );
     return 'rejected-key-mismatch';
   }
   if (!e.waitingQueueTargetItem) return 'ignored-not-target';
@@ -124,13 +138,19 @@ export async function startItemSync(o: ItemSyncOptions): Promise<Consumer> {
     logLevel: logLevel.ERROR,
     retry: { initialRetryTime: 300, retries: 10 },
   });
-  const consumer = kafka.consumer({ groupId: o.groupId, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } });
-  consumer.on(consumer.events.CRASH, (e) => o.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'item sync consumer crashed'));
+  const consumer = kafka.consumer({
+    groupId: o.groupId,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+  });
+  consumer.on(consumer.events.CRASH, (e) =>
+    o.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'item sync consumer crashed'),
+  );
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => void (await handleItemChanged(message, o.items, o.logger, { topic, partition })),
+      eachMessage: async ({ topic, partition, message }) =>
+        void (await handleItemChanged(message, o.items, o.logger, { topic, partition })),
     });
   } catch (err) {
     await consumer.disconnect().catch(() => undefined);

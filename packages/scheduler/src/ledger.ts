@@ -77,12 +77,10 @@ export async function recordEvent(pool: Pool, e: ItemEvent): Promise<boolean> {
     }
     const p = e.payload;
     if (e.type === 'claim.issued') {
-      await client.query('INSERT INTO claims (event_id, item_id, user_id, claimed_at) VALUES ($1, $2, $3, to_timestamp($4 / 1000.0))', [
-        e.id,
-        e.itemId,
-        str(p.userId),
-        e.at,
-      ]);
+      await client.query(
+        'INSERT INTO claims (event_id, item_id, user_id, claimed_at) VALUES ($1, $2, $3, to_timestamp($4 / 1000.0))',
+        [e.id, e.itemId, str(p.userId), e.at],
+      );
     } else if (RESERVATION_STATUS[e.type] && p.reservationId) {
       await client.query(
         `INSERT INTO reservations (reservation_id, item_id, user_id, quantity, status, updated_at, last_event_id)
@@ -92,7 +90,15 @@ export async function recordEvent(pool: Pool, e: ItemEvent): Promise<boolean> {
            quantity = COALESCE(EXCLUDED.quantity, reservations.quantity)
          WHERE ${STATUS_RANK_SQL('reservations.status')} < ${STATUS_RANK_SQL('EXCLUDED.status')}
             OR (${STATUS_RANK_SQL('reservations.status')} = ${STATUS_RANK_SQL('EXCLUDED.status')} AND reservations.updated_at <= EXCLUDED.updated_at)`,
-        [str(p.reservationId), e.itemId, str(p.userId), p.quantity === undefined ? null : Number(p.quantity), RESERVATION_STATUS[e.type], e.at, e.id],
+        [
+          str(p.reservationId),
+          e.itemId,
+          str(p.userId),
+          p.quantity === undefined ? null : Number(p.quantity),
+          RESERVATION_STATUS[e.type],
+          e.at,
+          e.id,
+        ],
       );
     }
     await client.query('COMMIT');
@@ -135,8 +141,16 @@ export class Ledger {
   /** Creates the tables if needed, then starts consuming and the retry loop. */
   async start(): Promise<void> {
     await this.pool.query(LEDGER_SCHEMA);
-    const kafka = new Kafka({ clientId: 'waiting-queue-ledger', brokers: this.o.brokers, logLevel: logLevel.ERROR, retry: { initialRetryTime: 300, retries: 10 } });
-    this.consumer = kafka.consumer({ groupId: this.o.groupId, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } });
+    const kafka = new Kafka({
+      clientId: 'waiting-queue-ledger',
+      brokers: this.o.brokers,
+      logLevel: logLevel.ERROR,
+      retry: { initialRetryTime: 300, retries: 10 },
+    });
+    this.consumer = kafka.consumer({
+      groupId: this.o.groupId,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
     await this.consumer.run({ eachMessage: async ({ message }) => this.handle(message.value?.toString('utf8') ?? '') });
@@ -154,7 +168,10 @@ export class Ledger {
     try {
       event = parseEvent(value);
     } catch (err) {
-      this.o.logger.warn({ value: value.slice(0, 200), err: (err as Error).message }, 'ledger: malformed event skipped');
+      this.o.logger.warn(
+        { value: value.slice(0, 200), err: (err as Error).message },
+        'ledger: malformed event skipped',
+      );
       return;
     }
     try {
@@ -177,7 +194,9 @@ export class Ledger {
 
   /** Retries the parked events that are due. @returns how many were written this time. */
   async retryFailed(): Promise<number> {
-    const due = await this.pool.query<{ event_id: string; value: string }>('SELECT event_id, value FROM failed_events WHERE next_attempt_at <= now() ORDER BY created_at LIMIT 100');
+    const due = await this.pool.query<{ event_id: string; value: string }>(
+      'SELECT event_id, value FROM failed_events WHERE next_attempt_at <= now() ORDER BY created_at LIMIT 100',
+    );
     let done = 0;
     for (const row of due.rows) {
       try {
@@ -202,5 +221,8 @@ export class Ledger {
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code) || /terminat|Connection/i.test((err as Error)?.message ?? '');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(code) ||
+    /terminat|Connection/i.test((err as Error)?.message ?? '')
+  );
 }

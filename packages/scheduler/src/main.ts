@@ -21,7 +21,8 @@ void bootService({
   whileRedisIsLost: 'ticks fail',
   build: async ({ config, logger, redis }) => {
     // Outside DEV_MODE, loadConfig refuses to go on without ADMIN_TOKEN (an open admin API).
-    if (!config.adminToken) logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
+    if (!config.adminToken)
+      logger.warn('DEV_MODE: the admin API runs WITHOUT authentication; never do this in production');
     const tickMs = cronIntervalMs(config.cron);
     const limits = config.idempotency;
     const items = new ItemStore(redis, limits);
@@ -43,10 +44,19 @@ void bootService({
     });
     const instanceId = `${process.pid}-${randomUUID()}`;
     const history = new TickHistory(redis, tickMs);
-    const instrumented = recordHistory(meterTicker(ticker), history, (err) => logger.warn({ err: err.message }, 'console history sample not written'));
+    const instrumented = recordHistory(meterTicker(ticker), history, (err) =>
+      logger.warn({ err: err.message }, 'console history sample not written'),
+    );
     const audit = new AuditLog(redis);
     queueGauges(items, queue, config.tokenCountToMove);
-    const task = scheduleAdmission({ expression: config.cron, ticker: instrumented, coordinator: new RedisRunCoordinator({ redis, instanceId, logger }), logger, redis, tickMs });
+    const task = scheduleAdmission({
+      expression: config.cron,
+      ticker: instrumented,
+      coordinator: new RedisRunCoordinator({ redis, instanceId, logger }),
+      logger,
+      redis,
+      tickMs,
+    });
 
     // The item sync is a side channel: admission and the admin API work without it. It starts in the background
     // and its start is retried while Kafka is unreachable, instead of holding readiness back (kafkajs gives up
@@ -55,7 +65,13 @@ void bootService({
     let consumer: Consumer | undefined;
     let stopping = false;
     const startSync = (): void => {
-      startItemSync({ brokers: config.kafka.brokers, topic: config.kafka.itemTopic, groupId: config.kafka.itemGroupId, items, logger }).then(
+      startItemSync({
+        brokers: config.kafka.brokers,
+        topic: config.kafka.itemTopic,
+        groupId: config.kafka.itemGroupId,
+        items,
+        logger,
+      }).then(
         (c) => {
           consumer = c;
           if (stopping) void c.disconnect().catch(() => undefined);
@@ -80,7 +96,17 @@ void bootService({
         restock: true,
         tickMs,
         audit,
-        console: createConsoleRouter({ items, queue, redis, adminToken: config.adminToken, defaultTokenCountToMove: config.tokenCountToMove, tickMs, relay: kafka, history, audit }),
+        console: createConsoleRouter({
+          items,
+          queue,
+          redis,
+          adminToken: config.adminToken,
+          defaultTokenCountToMove: config.tokenCountToMove,
+          tickMs,
+          relay: kafka,
+          history,
+          audit,
+        }),
       }),
       onShutdown: async () => {
         stopping = true;

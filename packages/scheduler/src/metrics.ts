@@ -53,7 +53,8 @@ export function recordTick(report: TickReport): void {
   for (const r of report.items) {
     admissions.inc({ item_id: r.itemId }, r.moved);
     expirations.inc({ item_id: r.itemId }, r.expired);
-    if (r.status === 'STALE_FENCE' || r.status === 'FENCE_AHEAD' || r.status === 'STUCK_FENCE') refusedTicks.inc({ reason: r.status.toLowerCase() });
+    if (r.status === 'STALE_FENCE' || r.status === 'FENCE_AHEAD' || r.status === 'STUCK_FENCE')
+      refusedTicks.inc({ reason: r.status.toLowerCase() });
   }
   if (report.failed.length > 0) countRedisError('tick', report.failed.length);
   ticks.inc({ result: 'ok' });
@@ -102,7 +103,10 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
   const snapshot = (): Promise<QueueSnapshot | null> => {
     pending ??= (async () => {
       try {
-        const [ids, tokenCountToMove] = await Promise.all([items.listIds(), items.getTokenCountToMove(defaultTokenCountToMove)]);
+        const [ids, tokenCountToMove] = await Promise.all([
+          items.listIds(),
+          items.getTokenCountToMove(defaultTokenCountToMove),
+        ]);
         return { counts: await queue.counts(ids), tokenCountToMove };
       } catch {
         countRedisError('scrape');
@@ -118,7 +122,7 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
 
   new Gauge({
     name: 'wq_waiting_users',
-    help: 'Users waiting in the item\'s waiting queue (read from Redis on scrape)',
+    help: "Users waiting in the item's waiting queue (read from Redis on scrape)",
     labelNames: ['item_id'] as const,
     registers: [metricsRegistry],
     async collect() {
@@ -156,7 +160,7 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
  */
 export const outboxGaps = new Counter({
   name: 'wq_outbox_gaps_total',
-  help: 'Gaps in an item\'s outbox found by the relay (events trimmed before they were published), per item',
+  help: "Gaps in an item's outbox found by the relay (events trimmed before they were published), per item",
   labelNames: ['item_id'] as const,
   registers: [metricsRegistry],
 });
@@ -168,7 +172,9 @@ export const outboxGaps = new Counter({
  * `wq_redis_errors_total{kind="scrape"}`.
  * @param read the lag of every item (outbox-relay.ts readRelayLag over the item registry).
  */
-export function relayLagGauges(read: () => Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[]>): void {
+export function relayLagGauges(
+  read: () => Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[]>,
+): void {
   let pending: Promise<{ itemId: string; lagEntries: number; lagSeconds: number }[] | null> | undefined;
   const snapshot = () => {
     pending ??= read().catch(() => {
@@ -183,7 +189,7 @@ export function relayLagGauges(read: () => Promise<{ itemId: string; lagEntries:
   };
   new Gauge({
     name: 'wq_outbox_relay_lag_entries',
-    help: 'Events in the item\'s outbox not yet acknowledged by Kafka (after the relay cursor; read from Redis on scrape)',
+    help: "Events in the item's outbox not yet acknowledged by Kafka (after the relay cursor; read from Redis on scrape)",
     labelNames: ['item_id'] as const,
     registers: [metricsRegistry],
     async collect() {
@@ -194,7 +200,7 @@ export function relayLagGauges(read: () => Promise<{ itemId: string; lagEntries:
   });
   new Gauge({
     name: 'wq_outbox_relay_lag_seconds',
-    help: 'Age of the oldest event of the item\'s outbox not yet acknowledged by Kafka, seconds (Redis clock; read on scrape)',
+    help: "Age of the oldest event of the item's outbox not yet acknowledged by Kafka, seconds (Redis clock; read on scrape)",
     labelNames: ['item_id'] as const,
     registers: [metricsRegistry],
     async collect() {

@@ -36,8 +36,12 @@ export async function readRelayLag(redis: RedisClient, itemIds: string[]): Promi
     itemIds.map(async (itemId) => {
       const [cursor, len] = await Promise.all([redis.get(keys.outboxCursor(itemId)), redis.xlen(keys.outbox(itemId))]);
       const [upToCursor, next] = await Promise.all([
-        cursor ? (redis.xrange(keys.outbox(itemId), '-', cursor, 'COUNT', 1000) as Promise<[string, string[]][]>) : Promise.resolve([]),
-        redis.xrange(keys.outbox(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', 1) as Promise<[string, string[]][]>,
+        cursor
+          ? (redis.xrange(keys.outbox(itemId), '-', cursor, 'COUNT', 1000) as Promise<[string, string[]][]>)
+          : Promise.resolve([]),
+        redis.xrange(keys.outbox(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', 1) as Promise<
+          [string, string[]][]
+        >,
       ]);
       const lagEntries = Math.max(0, len - upToCursor.length);
       const oldestMs = next.length > 0 ? Number(next[0][0].split('-')[0]) : now;
@@ -95,7 +99,12 @@ export class OutboxRelay {
 
   /** Acquires or renews the lease. @returns its epoch, 0 when another process holds it. */
   private lease(atLeast = 0): Promise<number> {
-    return callScript<number>(this.redis, 'wq_relay_lease', [keys.relayLease, keys.relayLeaseEpoch], [this.o.instanceId, this.leaseMs, atLeast]).then(Number);
+    return callScript<number>(
+      this.redis,
+      'wq_relay_lease',
+      [keys.relayLease, keys.relayLeaseEpoch],
+      [this.o.instanceId, this.leaseMs, atLeast],
+    ).then(Number);
   }
 
   /** Logs and counts a gap once per cursor: the cursor's entry is gone and the stream starts after it. */
@@ -135,7 +144,13 @@ export class OutboxRelay {
         const cursor = await this.redis.get(keys.outboxCursor(itemId));
         if (first) await this.checkGap(itemId, cursor);
         first = false;
-        const entries = (await this.redis.xrange(keys.outbox(itemId), cursor ? `(${cursor}` : '-', '+', 'COUNT', this.batchSize)) as [string, string[]][];
+        const entries = (await this.redis.xrange(
+          keys.outbox(itemId),
+          cursor ? `(${cursor}` : '-',
+          '+',
+          'COUNT',
+          this.batchSize,
+        )) as [string, string[]][];
         if (entries.length === 0) break;
         // Renew before every batch: a round longer than the lease (a slow broker) must not go on once lost.
         if ((await this.lease()) !== epoch) {
@@ -155,7 +170,12 @@ export class OutboxRelay {
         }
         const last = entries[entries.length - 1][0];
         const move = () =>
-          callScript<[string, number]>(this.redis, 'wq_relay_cursor', [keys.item(itemId), keys.outboxCursor(itemId), keys.outbox(itemId)], [cursor ?? '', last, epoch]);
+          callScript<[string, number]>(
+            this.redis,
+            'wq_relay_cursor',
+            [keys.item(itemId), keys.outboxCursor(itemId), keys.outbox(itemId)],
+            [cursor ?? '', last, epoch],
+          );
         let [status, stored] = await move();
         if (status === 'FENCED') {
           // Still the holder, yet fenced: the epoch counter went back (lost writes). Raise it past the item's epoch.
@@ -166,7 +186,10 @@ export class OutboxRelay {
           }
         }
         if (status !== 'OK') {
-          this.logger.warn({ itemId, epoch, status, itemEpoch: Number(stored) }, 'outbox relay cursor moved by another relay; stopping the round');
+          this.logger.warn(
+            { itemId, epoch, status, itemEpoch: Number(stored) },
+            'outbox relay cursor moved by another relay; stopping the round',
+          );
           return published;
         }
         published += events.length;

@@ -50,7 +50,21 @@ export async function startEmbeddedRedis(
   const p = port ?? (await freePort());
   const folder = dir ?? mkdtempSync(join(tmpdir(), 'wq-redis-'));
   const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-  const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder, '--daemonize', 'no', ...extraArgs];
+  const args = [
+    '--port',
+    String(p),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    folder,
+    '--daemonize',
+    'no',
+    ...extraArgs,
+  ];
   const child = spawn(bin, args, { stdio: 'ignore', detached: opts.ownProcessGroup === true });
   let failed: Error | undefined;
   child.on('error', (e) => (failed = e));

@@ -75,7 +75,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * @param alive checked before every attempt; when it returns an error message, waiting stops with that error.
  * @throws when `alive` reports a failure or `timeoutMs` (ms) passes first.
  */
-export async function waitHttpReady(url: string, timeoutMs = 60_000, alive: () => string | undefined = () => undefined): Promise<void> {
+export async function waitHttpReady(
+  url: string,
+  timeoutMs = 60_000,
+  alive: () => string | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const dead = alive();
@@ -148,7 +152,9 @@ export async function startService(opts: ServiceOptions): Promise<ServiceProcess
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   try {
     await waitHttpReady(`${url}/health/ready`, timeoutMs, () =>
-      running(child) ? undefined : `the ${name} exited (${child.signalCode ?? child.exitCode}) before it was ready:\n${out}`,
+      running(child)
+        ? undefined
+        : `the ${name} exited (${child.signalCode ?? child.exitCode}) before it was ready:\n${out}`,
     );
   } catch (err) {
     await proc.kill();
@@ -165,7 +171,9 @@ export async function startService(opts: ServiceOptions): Promise<ServiceProcess
  */
 export async function startServices(specs: ServiceOptions[]): Promise<ServiceProcess[]> {
   const settled = await Promise.allSettled(specs.map((s) => startService(s)));
-  const started = settled.filter((s): s is PromiseFulfilledResult<ServiceProcess> => s.status === 'fulfilled').map((s) => s.value);
+  const started = settled
+    .filter((s): s is PromiseFulfilledResult<ServiceProcess> => s.status === 'fulfilled')
+    .map((s) => s.value);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.all(started.map((p) => p.stop()));
@@ -226,7 +234,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const redis =
     opts.redisUrl || opts.startRedis === false
       ? undefined
-      : await startEmbeddedRedis(opts.redisArgs ?? [], undefined, undefined, { ownProcessGroup: opts.redisOwnProcessGroup === true });
+      : await startEmbeddedRedis(opts.redisArgs ?? [], undefined, undefined, {
+          ownProcessGroup: opts.redisOwnProcessGroup === true,
+        });
   if (redis) track(redis.process);
   const redisUrl = opts.redisUrl ?? redis?.url;
   const specs = (opts.services ?? [{ name: 'scheduler' }, { name: 'api' }]).map((s) => ({
