@@ -6,7 +6,8 @@
  * these machines are noisy and absolute numbers do not carry from one run to the next.
  *
  * Flags: --smoke (a few seconds per phase, 10,000 instead of 1,000,000 waiting: for CI, so the bench cannot rot)
- *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names),
+ *        --duration <s> (load phases, default 10), --connections <n> (default 100), --only <a,b> (phase names:
+ *        baseline, endpoints, workers, rank, memory, admission, durability, polling),
  *        --cpu-prof (each measured server, api, baselines and floors, writes a V8 CPU profile to bench/profiles/,
  *        for Chrome DevTools or `node bench/profile-summary.js <file>`),
  *        --report <file> (also an HTML report: the table, and a chart per target with the measured figure beside
@@ -55,14 +56,22 @@ const log = (/** @type {string} */ m) => process.stderr.write(`[bench] ${m}\n`);
 const want = (/** @type {string} */ phase) => ONLY.length === 0 || ONLY.includes(phase);
 
 /**
- * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null where unreadable.
+ * CPU seconds (user + system) a process and its live children (a cluster's workers) have used so far, from
+ * /proc/<pid>/stat and /proc/<pid>/task/<pid>/children; null where unreadable.
  * @param {number | undefined} pid
  * @returns {number | null}
  */
 function cpuSeconds(pid) {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    let children = 0;
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+        children += cpuSeconds(Number(c)) ?? 0;
+    } catch {
+      /* no children list: the process alone */
+    }
+    return (Number(f[11]) + Number(f[12])) / 100 + children;
   } catch {
     return null;
   }
@@ -165,13 +174,15 @@ async function startBaseline(script, env, execArgv = []) {
 /** @type {number | undefined} */
 let redisPid;
 /**
- * Starts an api (the shared stack kit's startService) on `redisUrl` with the bench's settings under `env`.
+ * Starts an api (the shared stack kit's startService) on `redisUrl` with the bench's settings under `env`: one
+ * process (API_WORKERS=1) unless `workers` says more; then it returns once every worker answers ready.
  * @param {string} redisUrl
  * @param {Record<string, string>} env
  */
-async function startApi(redisUrl, env = {}) {
+async function startApi(redisUrl, env = {}, workers = 1) {
   const proc = await startService({
     name: 'api',
+    workers,
     env: {
       REDIS_URL: redisUrl,
       API_HOST: '127.0.0.1',
@@ -185,7 +196,35 @@ async function startApi(redisUrl, env = {}) {
     stdout: 'ignore',
     stderr: 'inherit',
   });
+  if (workers > 1) await allWorkersReady(proc.port, workers);
   return { url: proc.url, pid: proc.pid, stop: () => proc.stop(15_000), pids: { server: proc.pid, redis: redisPid } };
+}
+
+/**
+ * Waits until `/health/ready` answers 200 on 3 x `workers` fresh connections in a row: the cluster hands new
+ * connections to its workers in turn, so every worker has then answered ready (each answers for itself).
+ * @param {number} port
+ * @param {number} workers
+ * @throws after 60 s.
+ */
+async function allWorkersReady(port, workers) {
+  const status = () =>
+    new Promise((resolve) => {
+      const req = require('node:http').get({ host: '127.0.0.1', port, path: '/health/ready', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', () => resolve(0));
+    });
+  const deadline = Date.now() + 60_000;
+  for (let inRow = 0; inRow < 3 * workers;) {
+    if (Date.now() > deadline) throw new Error(`not every api worker was ready within 60 s`);
+    if ((await status()) === 200) inRow++;
+    else {
+      inRow = 0;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /**
@@ -370,6 +409,34 @@ async function main() {
       await api.stop();
     }
 
+    if (want('workers')) {
+      // The whole box, API_WORKERS=2: the poll load of `endpoints` on the api as two cluster workers, beside raw
+      // node:http as two cluster workers, with redis-server and the load generator on the same two cores.
+      await redis.del(...keys.queue('bench'));
+      await seedItem(redis, 'bench');
+      await fillQueue(redis, 'bench', 1000);
+      const spread = Array.from(
+        { length: LIST_USERS },
+        (_, i) => /** @type {[string, string]} */ ([`u${i * 10}`, String(i * 10 + 1)]),
+      );
+      const port = await freePort();
+      const raw2 = await startBaseline(path.join(__dirname, 'baseline-raw-cluster.js'), {
+        PORT: String(port),
+        WORKERS: '2',
+      });
+      F.rawNodeHttpWorkers2 = await load(
+        'raw node:http, 2 workers',
+        `http://127.0.0.1:${port}/`,
+        [{ method: 'GET', path: '/' }],
+        {},
+        { server: raw2.pid },
+      );
+      await raw2.stop();
+      const api = await startApi(redisServer.url, {}, 2);
+      F.pollWorkers2 = await load('poll, API_WORKERS=2', api.url, pollRequests('bench', spread), {}, api.pids);
+      await api.stop();
+    }
+
     if (want('rank')) {
       // Rank latency: poll p99 with 1,000 and with BIG waiting (tokens spread over the whole queue).
       for (const size of [1000, BIG]) {
@@ -517,6 +584,8 @@ async function main() {
     claimVsRaw: ratio(F.claim?.reqPerSec),
     pollP99At1MvsAt1k: bigPoll && F.pollAt1000 ? bigPoll.p99Ms / F.pollAt1000.p99Ms : null,
     pollsVsFixed1s: F.polling?.ratio ?? null,
+    pollWorkers2VsRawWorkers2:
+      F.pollWorkers2 && F.rawNodeHttpWorkers2 ? F.pollWorkers2.reqPerSec / F.rawNodeHttpWorkers2.reqPerSec : null,
   };
   results.ratios = ratios;
   // CPU efficiency: raw node:http's server CPU per request over the endpoint's (api alone, and api + redis-server).
@@ -594,6 +663,14 @@ async function main() {
         '',
       ]);
   }
+  if (F.pollWorkers2 || F.rawNodeHttpWorkers2)
+    rows.push([
+      'whole box, API_WORKERS=2: poll req/s; raw node:http, 2 workers (x)',
+      `${Math.round(F.pollWorkers2?.reqPerSec ?? 0)}; ${Math.round(F.rawNodeHttpWorkers2?.reqPerSec ?? 0)}` +
+        (ratios.pollWorkers2VsRawWorkers2 ? ` (${ratios.pollWorkers2VsRawWorkers2.toFixed(3)}x)` : ''),
+      'beside raw, 2 workers',
+      '',
+    ]);
   for (const [k, c] of Object.entries(cpuRatios)) {
     rows.push([
       `${k} server CPU/req vs raw (api; api+redis)`,

@@ -212,6 +212,8 @@ async function startOwnStack() {
       process.env.ENTRY_PASS_PRIVATE_JWK?.trim() ||
       JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })),
     LOG_LEVEL: 'warn',
+    // One api process unless the environment asks for more: a simulation measures correctness, not throughput.
+    API_WORKERS: process.env.API_WORKERS?.trim() || '1',
     TOKEN_COUNT_TO_MOVE: '5',
     ...(ABANDON_RATIO > 0 ? { ABANDON_AFTER_SECONDS: String(ABANDON_AFTER_SECONDS) } : {}),
   };

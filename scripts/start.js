@@ -6,12 +6,14 @@
  * - With REDIS_URL (or REDIS_CLUSTER_NODES) set, uses that Redis. Without, starts a throw-away redis-server
  *   (Debian's, from PATH) on a free port, with persistence off, and removes it on exit.
  * - Seeds the demo items 1..8 (100 in stock each) where they do not exist yet.
- * - Starts the api and the scheduler as child processes, waits until both are ready, prints the URLs.
+ * - Starts the api and the scheduler as child processes, waits until both are ready, prints the URLs. The api runs
+ *   API_WORKERS node:cluster workers on one port (default the number of cores).
  * - Ctrl-C / SIGTERM stops everything it started, by pid.
  * - Logs: on a terminal (stdout is a TTY) the api's and scheduler's pino lines are printed human-readable through
  *   pino-pretty (time, level, service, message, fields); otherwise (piped, redirected, CI) as the JSON lines they
  *   are, one per line, for log shippers. LOG_FORMAT=json forces JSON on a terminal too.
  */
+const { availableParallelism } = require('node:os');
 const { redisTarget } = require('@waiting-queue/core/config');
 const { ItemStore } = require('@waiting-queue/core/item-store');
 const { connectRedis } = require('@waiting-queue/core/redis');
@@ -119,6 +121,9 @@ async function main() {
   log(`  internal API   ${api}/internal/v1/item/{itemId}/waiting-queue/{token}`);
   log(`  admin API      ${admin}/internal/admin/v1/waiting-queue/token-count`);
   log(`  health         ${api}/health/ready   ${admin}/health/ready`);
+  log(
+    `  api workers    ${env.API_WORKERS?.trim() || availableParallelism()} on one port (API_WORKERS; /health/ready answers for the worker it reaches, /metrics for all)`,
+  );
   log(`  spike test     BASE_URL=${api} npm run spike`);
   log('Ctrl-C stops everything.');
 }

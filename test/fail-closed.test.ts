@@ -35,11 +35,11 @@ interface Launched {
 
 /**
  * Starts `packages/<name>/dist/main.js` with exactly `env` (plus PATH and HOME: nothing of the test's own
- * environment, so that no DEV_MODE or secret leaks in) and LOG_LEVEL info.
+ * environment, so that no DEV_MODE or secret leaks in), LOG_LEVEL info and API_WORKERS 1 unless `env` says.
  */
 function launch(name: 'api' | 'scheduler', env: Record<string, string>): Launched {
   const child = spawn(process.execPath, [join(ROOT, 'packages', name, 'dist', 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', API_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -155,6 +155,7 @@ describe('time comes from Redis', () => {
         REDIS_URL: env.url,
         API_HOST: '127.0.0.2',
         API_PORT: String(port),
+        API_WORKERS: '1',
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ export type { ServiceProcess } from '@waiting-queue/testkit/stack';
 
 /**
  * Starts `packages/<name>/dist/main.js` (run `npm run build` first: `npm test` does) on a free port with `env`
- * over the test defaults (LOG_LEVEL info, DEV_MODE 1: a scheduler starts without ADMIN_TOKEN; tests of the auth
+ * over the test defaults (LOG_LEVEL info, DEV_MODE 1, API_WORKERS 1: a scheduler starts without ADMIN_TOKEN; tests of the auth
  * set ADMIN_TOKEN, or DEV_MODE '0'), its output captured, and waits until `/health/ready` answers 200.
  * @throws when it exits or is not ready within `timeoutMs` (default 30 000 ms).
  */
@@ -16,9 +16,12 @@ export function startService(
   return startProcess({ name, env: testServiceEnv(env), readyTimeoutMs: timeoutMs });
 }
 
-/** A test's service environment: the test defaults (LOG_LEVEL info, DEV_MODE 1) under `env`. */
+/**
+ * A test's service environment: the test defaults (LOG_LEVEL info, DEV_MODE 1, API_WORKERS 1: one api process,
+ * cheap; the cluster has its own test) under `env`.
+ */
 export function testServiceEnv(env: Record<string, string> = {}): Record<string, string> {
-  return { LOG_LEVEL: 'info', DEV_MODE: '1', ...env };
+  return { LOG_LEVEL: 'info', DEV_MODE: '1', API_WORKERS: '1', ...env };
 }
 
 /** JSON envelope of a response, with its status. */

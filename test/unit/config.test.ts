@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { loadConfig } from '@waiting-queue/core/config';
 
 /** The secrets fail-closed start-up asks for outside DEV_MODE. */
@@ -70,6 +71,15 @@ describe('loadConfig', () => {
   test('accepts the ports 1 and 65535', () => {
     expect(loadConfig({ ...API_SECRETS, API_PORT: '1' }, 'api').port).toBe(1);
     expect(loadConfig({ ...SCHEDULER, ADMIN_PORT: '65535' }, 'scheduler').port).toBe(65_535);
+  });
+
+  test('API_WORKERS: default (and blank) the number of cores; 1..N; 0 and non-integers refused, naming it', () => {
+    expect(loadConfig({ ...API_SECRETS }, 'api').workers).toBe(availableParallelism());
+    expect(loadConfig({ ...API_SECRETS, API_WORKERS: ' ' }, 'api').workers).toBe(availableParallelism());
+    expect(loadConfig({ ...API_SECRETS, API_WORKERS: '1' }, 'api').workers).toBe(1);
+    expect(loadConfig({ ...API_SECRETS, API_WORKERS: '8' }, 'api').workers).toBe(8);
+    for (const value of ['0', '-2', '1.5', 'many'])
+      expect(configError({ ...API_SECRETS, API_WORKERS: value }, 'api')).toMatch(/\n {2}API_WORKERS: /);
   });
 
   test('names every invalid variable, one per line', () => {

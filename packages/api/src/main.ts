@@ -23,6 +23,7 @@ import { selfUrl, WarmUp } from './warmup';
 void bootService({
   role: 'api',
   whileRedisIsLost: 'answering 503',
+  workers: (config) => config.workers,
   build: async ({ config, logger, redis, telemetry }) => {
     await publishAbandonAfterMs(redis, config.abandonAfterMs);
     // Outside DEV_MODE loadConfig requires TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK: the Redis fallbacks are for development.
@@ -81,9 +82,9 @@ void bootService({
         next(req, res);
       },
       isReady: () => !warmup.active,
-      started: async (server, port) => {
+      started: async (server, port, baseUrl) => {
         logger.info({ port }, 'api listening; warming up');
-        await warmup.run({ redis, server, logger, internalToken: config.internalToken });
+        await warmup.run({ redis, server, baseUrl, logger, internalToken: config.internalToken });
         logger.info({ port, url: selfUrl(server.address()) }, 'api ready');
       },
     };

@@ -79,16 +79,18 @@ export function shedderMetrics(shedder: { shed: number; current: number; limit: 
   });
   new Gauge({
     name: 'wq_requests_in_flight',
-    help: 'Requests being worked on by this api process now',
+    help: 'Requests being worked on by this api process now (api workers: the busiest one)',
     registers: [metricsRegistry],
+    aggregator: 'max',
     collect() {
       this.set(shedder.current);
     },
   });
   new Gauge({
     name: 'wq_requests_in_flight_limit',
-    help: 'MAX_IN_FLIGHT of this api process: requests beyond it are shed with 429 (0: shedding off)',
+    help: 'MAX_IN_FLIGHT of this api process: requests beyond it are shed with 429 (0: shedding off; per api worker)',
     registers: [metricsRegistry],
+    aggregator: 'first',
     collect() {
       this.set(shedder.limit);
     },

@@ -18,6 +18,8 @@ export interface WarmUpRunOptions {
   redis: RedisClient;
   /** The api's own server, listening. */
   server: Server;
+  /** A URL that reaches this process's own server (a cluster worker's private door); default its own address. */
+  baseUrl?: string;
   logger: Logger;
   /** Bearer of /internal/v1, when set. */
   internalToken?: string;
@@ -51,7 +53,7 @@ export class WarmUp {
    * @throws when a warm-up request fails or Redis is unreachable: the api then fails to start.
    */
   async run(o: WarmUpRunOptions): Promise<void> {
-    await driveWarmUp(o, selfUrl(o.server.address()), this.key);
+    await driveWarmUp(o, o.baseUrl ?? selfUrl(o.server.address()), this.key);
     resetRequestMetrics();
     this.warming = false;
   }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { RedisTarget } from './redis';
 
@@ -125,6 +126,15 @@ const apiEnv = baseEnv.extend({
   ENTRY_PASS_PUBLIC_JWKS: optionalString,
   /** Requests an api process works on at once; beyond it, 429 with Retry-After (load shedding). 0: off. */
   MAX_IN_FLIGHT: int(1000),
+  /**
+   * api processes serving one port as node:cluster workers (they share nothing but Redis); default the number of
+   * cores (`os.availableParallelism()`). 1: one process, no cluster primary.
+   */
+  API_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(() => availableParallelism()),
 });
 
 /** The scheduler's own variables. */
@@ -208,8 +218,10 @@ export interface ApiConfig extends BaseConfig {
   entryPassPrivateJwk?: string;
   /** Public JWKs of earlier signing keys (JSON). */
   entryPassPublicJwks?: string;
-  /** Requests worked on at once before load shedding; 0: off. */
+  /** Requests worked on at once before load shedding, per api process; 0: off. */
   maxInFlight: number;
+  /** api processes (node:cluster workers on one port); 1: one process, no cluster primary. */
+  workers: number;
 }
 
 /** The scheduler's configuration. */
@@ -341,6 +353,7 @@ export const apiConfigSchema = serviceEnv(
     entryPassPrivateJwk: e.ENTRY_PASS_PRIVATE_JWK,
     entryPassPublicJwks: e.ENTRY_PASS_PUBLIC_JWKS,
     maxInFlight: e.MAX_IN_FLIGHT,
+    workers: e.API_WORKERS,
   })),
 );
 

@@ -217,9 +217,10 @@ export function meterRedisNodes(client: RedisClient): void {
   nodeGaugeClient = client;
   new Gauge({
     name: 'wq_redis_node_up',
-    help: 'Whether this process is connected to the Redis node (1) or not (0), by host:port',
+    help: 'Whether this process is connected to the Redis node (1) or not (0), by host:port (api workers: all of them)',
     labelNames: ['node'] as const,
     registers: [metricsRegistry],
+    aggregator: 'min',
     collect() {
       this.reset();
       for (const n of redisNodes(nodeGaugeClient!)) this.set({ node: n.node }, n.up ? 1 : 0);

@@ -7,6 +7,7 @@ import { observedListener, type ObservedListenerOptions } from './observed-serve
 import { connectRedis, isReady, meterRedisNodes, redisReadiness, type RedisClient } from '@waiting-queue/core/redis';
 import { RequestTelemetry } from './request-log';
 import { setDurability } from '@waiting-queue/core/scripts';
+import { isClusterWorker, joinCluster, openPrivateDoor, runPrimary, workerStarted } from './workers';
 
 /** What {@link bootService} hands a service to build itself from. */
 export interface BootContext<C> {
@@ -30,8 +31,12 @@ export interface ServiceParts {
   isReady?: () => boolean;
   /** Stops the service's own work (ticks, Kafka clients) after in-flight requests finished, before Redis closes. */
   onShutdown?: () => Promise<void>;
-  /** Runs once the server listens: warm-up, the service's ready log line. A throw fails the start. */
-  started?: (server: Server, port: number) => Promise<void>;
+  /**
+   * Runs once the server listens: warm-up, the service's ready log line. A throw fails the start. `selfUrl`, set
+   * in a cluster worker only, reaches this process's own server while `started` runs (the shared port may reach
+   * another worker); without it, the server's own address does.
+   */
+  started?: (server: Server, port: number, selfUrl?: string) => Promise<void>;
 }
 
 /** What {@link bootService} needs. */
@@ -44,6 +49,11 @@ export interface BootOptions<R extends ConfigRole> {
   build: (ctx: BootContext<ConfigOf[R]>) => Promise<ServiceParts>;
   /** Environment to read; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How many processes serve the port (node:cluster workers, see runPrimary in ./workers); default 1: this process
+   * alone, no cluster primary.
+   */
+  workers?: (config: ConfigOf[R]) => number;
 }
 
 /** How long a service waits for Redis at start-up, milliseconds. */
@@ -56,12 +66,23 @@ export const REDIS_START_TIMEOUT_MS = 60_000;
  * telemetry, `/metrics`, `/openapi.json`, `/health/*` and graceful shutdown (serveWithLifecycle), and runs the
  * service's `started` step.
  *
+ * With `workers` > 1 this process becomes the cluster primary once the configuration is valid (an invalid one
+ * stops it before any worker is forked), and each worker it forks runs the above: its own Redis connection,
+ * warm-up (through a private door to its own server) and readiness; any worker's `/metrics` answers for all.
+ *
  * A start-up error is printed as `<role> failed to start: <error>` and exits the process with code 1.
  */
 export async function bootService<R extends ConfigRole>(o: BootOptions<R>): Promise<void> {
   try {
+    const worker = isClusterWorker();
+    if (worker) joinCluster();
     const config = loadConfig(o.env ?? process.env, o.role);
     const logger = createLogger(o.role, config.logLevel);
+    const workers = o.workers?.(config) ?? 1;
+    if (!worker && workers > 1) {
+      runPrimary({ workers, logger, shutdownTimeoutMs: config.shutdownTimeoutMs + 1000 });
+      return;
+    }
     const redis = await connectRedis(config.redis, `wq-${o.role}`, REDIS_START_TIMEOUT_MS);
     redis.on('close', () => logger.warn(`redis connection lost; ${o.whileRedisIsLost} until it is back`));
     redis.on('ready', () => logger.info('redis ready'));
@@ -90,7 +111,17 @@ export async function bootService<R extends ConfigRole>(o: BootOptions<R>): Prom
         await redis.quit().catch(() => redis.disconnect());
       },
     });
-    await parts.started?.(server, port);
+    if (worker) {
+      const door = await openPrivateDoor(server);
+      try {
+        await parts.started?.(server, port, door.url);
+      } finally {
+        door.close();
+      }
+      workerStarted();
+    } else {
+      await parts.started?.(server, port);
+    }
   } catch (err) {
     // The logger may not exist yet (an invalid configuration): stderr, as the process supervisor shows it.
     // eslint-disable-next-line no-console

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Histogram } from 'prom-client';
 import { metricsRegistry } from '@waiting-queue/core/metrics';
+import { clusterMetricsText, isClusterWorker } from './workers';
 
 // HTTP telemetry on the process registry of @waiting-queue/core/metrics: the request duration histogram and the
 // `/metrics` responder.
@@ -23,12 +24,14 @@ export const httpRequestDuration = new Histogram({
 
 /**
  * Answers a scrape: the registry in the Prometheus text format (not the envelope), status 200, or 500 with a plain
- * text reason when a collector failed. Collectors may read Redis (the scheduler's per-item gauges).
+ * text reason when a collector failed. Collectors may read Redis (the scheduler's per-item gauges). In a cluster
+ * worker (API_WORKERS > 1) the answer is every worker's registry aggregated by the primary (see ./workers), so
+ * any worker answers for the whole api.
  */
 export async function sendMetrics(res: ServerResponse): Promise<void> {
   let body: string;
   try {
-    body = await metricsRegistry.metrics();
+    body = isClusterWorker() ? await clusterMetricsText() : await metricsRegistry.metrics();
   } catch (err) {
     res.statusCode = 500;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');

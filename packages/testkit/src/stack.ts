@@ -19,6 +19,12 @@ export interface ServiceOptions {
   env?: Record<string, string | undefined>;
   /** Port to listen on (API_PORT of the api, ADMIN_PORT of the scheduler); default a free one. */
   port?: number;
+  /**
+   * The api's processes (API_WORKERS: node:cluster workers on one port); default the environment's, else the
+   * product's default, the number of cores. Ignored for the scheduler. Tests that do not test the cluster pass 1.
+   * Ready means one worker answers `/health/ready` (each worker answers for itself); the others may still warm up.
+   */
+  workers?: number;
   /** Node flags before the script, e.g. `['--cpu-prof']`. */
   execArgv?: string[];
   /** Default 'capture'. */
@@ -111,6 +117,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceProcess
     else env[k] = v;
   }
   env[portVar] = String(port);
+  if (name === 'api' && opts.workers !== undefined) env.API_WORKERS = String(opts.workers);
   const stdout = opts.stdout ?? 'capture';
   const stderr = opts.stderr ?? 'capture';
   const mode = (o: ServiceOutput) => (o === 'capture' || o === 'pipe' ? 'pipe' : o);
