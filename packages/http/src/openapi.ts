@@ -1,8 +1,10 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { AnyZodObject } from 'zod';
 import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
 import { ID_CHARS, RESERVATION_ID_PATTERN } from '@waiting-queue/core/ids';
-import { viewComponents } from './views';
+import { viewSchemas } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -131,7 +133,6 @@ const operations: Record<OperationId, Json> = {
     summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
     parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
     responses: {
-      '200': ok(ref('WaitingQueueView')),
       ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '409': fail(
@@ -148,7 +149,6 @@ const operations: Record<OperationId, Json> = {
     summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
     parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
     responses: {
-      '200': ok(ref('WaitingQueueView')),
       ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
@@ -165,7 +165,6 @@ const operations: Record<OperationId, Json> = {
     summary: "An order service's check of a token",
     parameters: [itemIdParam, tokenParam, requestIdParam],
     responses: {
-      '200': ok(ref('ValidationView')),
       ...common,
       '401': R('Unauthorized'),
       '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
@@ -177,7 +176,6 @@ const operations: Record<OperationId, Json> = {
     summary: 'Consume an admission, once (the order is being placed)',
     parameters: [itemIdParam, tokenParam, requestIdParam, idempotencyKeyParam],
     responses: {
-      '200': ok(ref('ConsumeResult')),
       ...common,
       '422': R('IdempotencyKeyReused'),
       '401': R('Unauthorized'),
@@ -190,25 +188,13 @@ const operations: Record<OperationId, Json> = {
     tags: ['admin'],
     summary: 'The global N (tokens admitted per item per tick)',
     parameters: [requestIdParam],
-    responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized') },
+    responses: { ...common, '401': R('Unauthorized') },
   },
   setTokenCountToMove: {
     tags: ['admin'],
     summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-    parameters: [
-      requestIdParam,
-      idempotencyKeyParam,
-      {
-        name: 'tokenCountToMove',
-        in: 'query',
-        required: false,
-        description: 'N; wins over the body.',
-        schema: { type: 'string', pattern: '^[0-9]{1,7}$' },
-      },
-    ],
-    requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
+    parameters: [requestIdParam, idempotencyKeyParam],
     responses: {
-      '200': ok(ref('TokenCountToMove')),
       ...common,
       '422': R('IdempotencyKeyReused'),
       '401': R('Unauthorized'),
@@ -225,7 +211,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of the listed items (or all)',
     parameters: [requestIdParam],
-    requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountSearch') } } },
     responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
   },
   upsertWaitingItem: {
@@ -236,7 +221,6 @@ const operations: Record<OperationId, Json> = {
       'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
       '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
     parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
     responses: {
       '200': itemOk('The item as stored, and its new ETag.'),
       ...common,
@@ -265,7 +249,6 @@ const operations: Record<OperationId, Json> = {
     summary: 'What the waiting-room page shows of an item',
     parameters: [itemIdParam, requestIdParam],
     responses: {
-      '200': ok(ref('PublicItemView')),
       ...common,
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
     },
@@ -307,32 +290,14 @@ const operations: Record<OperationId, Json> = {
     tags: ['admin'],
     summary:
       "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
-    parameters: [
-      {
-        name: 'itemId',
-        in: 'query',
-        required: false,
-        description: 'The item; absent: the sum over all items.',
-        schema: ref('Id'),
-      },
-      requestIdParam,
-    ],
+    parameters: [requestIdParam],
     responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
   },
   getAudit: {
     tags: ['admin'],
     summary:
       'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
-    parameters: [
-      {
-        name: 'limit',
-        in: 'query',
-        required: false,
-        description: 'How many, 1-500 (default 50).',
-        schema: { type: 'string', pattern: '^[0-9]{1,4}$' },
-      },
-      requestIdParam,
-    ],
+    parameters: [requestIdParam],
     responses: {
       '200': ok({
         type: 'object',
@@ -357,7 +322,6 @@ const operations: Record<OperationId, Json> = {
       'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
     parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
     responses: {
-      '200': ok(ref('ClaimView')),
       ...common,
       '422': R('IdempotencyKeyReused'),
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
@@ -374,7 +338,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['internal'],
     summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
     parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('ReservationInput') } } },
     responses: {
       '200': ok(ref('ReservationView')),
       ...common,
@@ -441,7 +404,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['admin'],
     summary: 'Adds stock; a sold-out queue reopens',
     parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('RestockInput') } } },
     responses: {
       '200': ok(ref('RestockResult')),
       ...common,
@@ -506,20 +468,70 @@ const SECURITY: Record<RouteSecurity, Json[]> = {
   metrics: [{ metricsBearer: [] }, {}],
 };
 
-/** The document's paths: every route of the tables, on the servers that answer it. */
+/** The tables, each with the servers that answer its routes. */
+const TABLES: [Record<string, RouteSpec>, Json[]][] = [
+  [apiRoutes, API_SERVER],
+  [adminRoutes, ADMIN_SERVER],
+  [builtinRoutes, BOTH_SERVERS],
+];
+
+/**
+ * What zod-to-openapi generates from the route tables' zod schemas (one registry): per route, the query parameters,
+ * the request body and the JSON schema of the SUCCESS envelope's `data`; and the component schemas they and
+ * views.ts name.
+ */
+function generated(): { operations: Map<string, Json>; schemas: Json } {
+  const registry = new OpenAPIRegistry();
+  for (const [table] of TABLES) {
+    for (const r of Object.values(table)) {
+      if (!r.query && !r.body && !r.data) continue;
+      const config: RouteConfig = { method: r.method, path: r.path, responses: {} };
+      config.request = {};
+      if (r.query) config.request.query = r.query as AnyZodObject;
+      if (r.body)
+        config.request.body = {
+          required: r.bodyRequired ?? true,
+          content: { 'application/json': { schema: r.body } },
+        };
+      if (r.data) config.responses[200] = { description: 'data', content: { 'application/json': { schema: r.data } } };
+      registry.registerPath(config);
+    }
+  }
+  const components = viewSchemas.map((schema) => ({ type: 'schema' as const, schema }));
+  const doc = new OpenApiGeneratorV31([...components, ...registry.definitions]).generateDocument({
+    openapi: '3.1.0',
+    info: { title: '', version: '' },
+  });
+  const operations = new Map<string, Json>();
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>))
+    for (const [method, op] of Object.entries(item)) operations.set(`${method} ${path}`, op as Json);
+  return { operations, schemas: (doc.components?.schemas ?? {}) as Json };
+}
+
+const zodGenerated = generated();
+
+/**
+ * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
+ * (operationId, security, query parameters, request body, the success answer's `data`) and from
+ * {@link operations} (tags, summary, the other parameters and answers).
+ */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
-  const tables: [Record<string, RouteSpec>, Json[]][] = [
-    [apiRoutes, API_SERVER],
-    [adminRoutes, ADMIN_SERVER],
-    [builtinRoutes, BOTH_SERVERS],
-  ];
-  for (const [table, servers] of tables) {
+  for (const [table, servers] of TABLES) {
     for (const route of Object.values(table)) {
       const item = (paths[route.path] ??= { servers });
+      const described = operations[route.operationId as OperationId];
+      const fromZod = zodGenerated.operations.get(`${route.method} ${route.path}`) ?? {};
+      const parameters = [...((fromZod.parameters as Json[]) ?? []), ...((described.parameters as Json[]) ?? [])];
+      const success = (fromZod.responses as Record<string, Json> | undefined)?.['200'];
+      const data = (success?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
+      const { responses: describedResponses, ...rest } = described as { responses: Json };
       item[route.method] = {
         operationId: route.operationId,
-        ...operations[route.operationId as OperationId],
+        ...rest,
+        ...(parameters.length > 0 ? { parameters } : {}),
+        ...(fromZod.requestBody ? { requestBody: fromZod.requestBody } : {}),
+        responses: data ? { '200': ok(data), ...describedResponses } : describedResponses,
         security: SECURITY[route.security],
       };
     }
@@ -675,9 +687,8 @@ export const openApiDocument: Json = {
       },
     },
     schemas: {
-      // Generated from the zod views (views.ts): Id, WaitingQueueToken, WaitingQueueView, PublicItemView, ValidationView,
-      // ConsumeResult, ClaimView.
-      ...viewComponents(),
+      // Generated from the zod schemas of views.ts and the route tables.
+      ...zodGenerated.schemas,
       ErrorCode: {
         enum: Object.keys(ErrorCodes),
         description: 'Stable error codes; each maps to one HTTP status (see packages/core/src/errors.ts).',
@@ -707,16 +718,6 @@ export const openApiDocument: Json = {
         properties: { itemId: ref('Id'), opensAt: int({ description: "The TIME_DEAL's startAt, epoch ms." }) },
       },
       ItemRef: { type: 'object', required: ['itemId'], additionalProperties: false, properties: { itemId: ref('Id') } },
-      ReservationInput: {
-        type: 'object',
-        required: ['waitingQueueToken', 'userId'],
-        additionalProperties: false,
-        properties: {
-          waitingQueueToken: ref('WaitingQueueToken'),
-          userId: ref('Id'),
-          quantity: int({ minimum: 1, maximum: 1_000_000, default: 1 }),
-        },
-      },
       Reservation: {
         type: 'object',
         required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt'],
@@ -771,31 +772,11 @@ export const openApiDocument: Json = {
         additionalProperties: false,
         properties: { reservation: ref('Reservation') },
       },
-      RestockInput: {
-        type: 'object',
-        required: ['quantity'],
-        additionalProperties: false,
-        properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) },
-      },
       RestockResult: {
         type: 'object',
         required: ['itemId', 'quantity', 'remainCount'],
         additionalProperties: false,
         properties: { itemId: ref('Id'), quantity: int({ minimum: 1 }), remainCount: int({ minimum: 0 }) },
-      },
-      TokenCountToMove: {
-        type: 'object',
-        required: ['tokenCountToMove'],
-        additionalProperties: false,
-        properties: { tokenCountToMove: int({ minimum: 0, maximum: 1_000_000 }) },
-      },
-      TokenCountSearch: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          searchAll: { type: 'boolean', default: false },
-          itemIdListToSearch: { type: 'array', items: ref('Id'), maxItems: 10_000, default: [] },
-        },
       },
       TokenCountList: {
         type: 'object',
@@ -820,64 +801,6 @@ export const openApiDocument: Json = {
               },
             },
           },
-        },
-      },
-      WaitingItemInput: {
-        type: 'object',
-        required: ['itemName', 'waitingQueueEnabled'],
-        additionalProperties: false,
-        properties: {
-          itemName: { type: 'string', minLength: 1, maxLength: 200 },
-          remainCount: int({
-            minimum: 0,
-            description: 'Stock. Required to create an item; absent on update: the stored stock is kept (atomically).',
-          }),
-          waitingQueueEnabled: { type: 'boolean' },
-          tokenCountToMove: nullable(
-            int({ minimum: 0, maximum: 1_000_000, description: 'Per-item N; null: the global N; absent: unchanged.' }),
-          ),
-          maxActiveUsers: nullable(
-            int({
-              minimum: 1,
-              maximum: 100_000_000,
-              description: 'Cap on unexpired admissions; null: none; absent: unchanged.',
-            }),
-          ),
-          targetUrl: nullable({
-            type: 'string',
-            format: 'uri',
-            maxLength: 2048,
-            pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
-            description: 'Order page; null: none; absent: unchanged.',
-          }),
-          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'TIME_DEAL needs startAt; absent: unchanged.' },
-          startAt: nullable({
-            oneOf: [int({ minimum: 0 }), { type: 'string', format: 'date-time' }],
-            description: 'Opening of a TIME_DEAL: epoch ms or ISO 8601.',
-          }),
-          maxPerUser: nullable(
-            int({
-              minimum: 1,
-              maximum: 1_000_000,
-              description: 'Most units one user may hold in reservations; null: 1.',
-            }),
-          ),
-          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'DIRECT: first-come claims, no waiting room.' },
-          lanes: nullable({
-            type: 'array',
-            items: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-            minItems: 1,
-            maxItems: 8,
-            uniqueItems: true,
-            description: 'Priority lanes, highest first.',
-          }),
-          maxWaiting: nullable(
-            int({
-              minimum: 1,
-              maximum: 1_000_000_000,
-              description: 'Most users waiting at once (409 QUEUE_FULL beyond).',
-            }),
-          ),
         },
       },
       WaitingItem: {

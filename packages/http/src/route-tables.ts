@@ -1,11 +1,27 @@
 import { defineRoutes } from './routes';
+import {
+  auditQuerySchema,
+  claimViewSchema,
+  consumeResultSchema,
+  historyQuerySchema,
+  publicItemViewSchema,
+  reservationInputComponent,
+  restockInputSchema,
+  tokenCountSearchSchema,
+  tokenCountToMoveQuerySchema,
+  tokenCountToMoveSchema,
+  validationViewSchema,
+  waitingItemInputComponent,
+  waitingQueueViewSchema,
+} from './views';
 
 /**
- * The route tables of both servers, declared once: method, path template, operationId and security of every route.
- * The services register their handlers by route name (`registerRoutes`), the api's fast path builds its matchers
- * from them (`pathRegExp`), the HTTP metrics label requests by their templates (`expressPath`), callers build URLs
- * with `pathOf`, and the OpenAPI document (openapi.ts) takes its paths, methods, operationIds and security from
- * them. They live here, not in the services, because both servers serve the one document of both.
+ * The route tables of both servers, declared once: method, path template, operationId and security of every route,
+ * and the zod schemas (views.ts) of the query and body it reads and the `data` it answers. The services register
+ * their handlers by route name (`registerRoutes`) and parse their inputs with the route's schemas (`parseOr400`),
+ * the api's fast path builds its matchers from them (`pathRegExp`), the HTTP metrics label requests by their
+ * templates (`expressPath`), callers build URLs with `pathOf`, and the OpenAPI document (openapi.ts) takes its
+ * paths, methods, operationIds, security, request bodies and success schemas from them. They live here, not in the services, because both servers serve the one document of both.
  */
 
 /** Mount of the internal API: every path under it answers 401 without the bearer (INTERNAL_TOKEN), matched or not. */
@@ -19,16 +35,30 @@ export const apiRoutes = defineRoutes({
     method: 'post',
     path: '/api/v1/item/{itemId}/waiting-queue',
     operationId: 'register',
+    data: waitingQueueViewSchema,
     security: 'shopper',
   },
   poll: {
     method: 'get',
     path: '/api/v1/item/{itemId}/waiting-queue/{waitingQueueToken}',
     operationId: 'poll',
+    data: waitingQueueViewSchema,
     security: 'shopper',
   },
-  claim: { method: 'post', path: '/api/v1/item/{itemId}/claims', operationId: 'claim', security: 'shopper' },
-  getPublicItem: { method: 'get', path: '/api/v1/item/{itemId}', operationId: 'getPublicItem', security: 'public' },
+  claim: {
+    method: 'post',
+    path: '/api/v1/item/{itemId}/claims',
+    operationId: 'claim',
+    data: claimViewSchema,
+    security: 'shopper',
+  },
+  getPublicItem: {
+    method: 'get',
+    path: '/api/v1/item/{itemId}',
+    operationId: 'getPublicItem',
+    data: publicItemViewSchema,
+    security: 'public',
+  },
   waitingRoomPage: {
     method: 'get',
     path: '/waiting-room/{itemId}',
@@ -47,18 +77,21 @@ export const apiRoutes = defineRoutes({
     method: 'get',
     path: `${INTERNAL_PREFIX}/item/{itemId}/waiting-queue/{waitingQueueToken}`,
     operationId: 'validate',
+    data: validationViewSchema,
     security: 'internal',
   },
   consume: {
     method: 'post',
     path: `${INTERNAL_PREFIX}/item/{itemId}/waiting-queue/{waitingQueueToken}/consume`,
     operationId: 'consume',
+    data: consumeResultSchema,
     security: 'internal',
   },
   reserve: {
     method: 'post',
     path: `${INTERNAL_PREFIX}/item/{itemId}/reservations`,
     operationId: 'reserve',
+    body: reservationInputComponent,
     security: 'internal',
   },
   getReservation: {
@@ -90,12 +123,17 @@ export const adminRoutes = defineRoutes({
     method: 'get',
     path: `${ADMIN_PREFIX}/waiting-queue/token-count-to-move`,
     operationId: 'getTokenCountToMove',
+    data: tokenCountToMoveSchema,
     security: 'admin',
   },
   setTokenCountToMove: {
     method: 'put',
     path: `${ADMIN_PREFIX}/waiting-queue/token-count-to-move`,
     operationId: 'setTokenCountToMove',
+    query: tokenCountToMoveQuerySchema,
+    body: tokenCountToMoveSchema,
+    bodyRequired: false,
+    data: tokenCountToMoveSchema,
     security: 'admin',
   },
   getTokenCounts: {
@@ -108,12 +146,15 @@ export const adminRoutes = defineRoutes({
     method: 'post',
     path: `${ADMIN_PREFIX}/waiting-queue/token-count`,
     operationId: 'searchTokenCounts',
+    body: tokenCountSearchSchema,
+    bodyRequired: false,
     security: 'admin',
   },
   upsertWaitingItem: {
     method: 'post',
     path: `${ADMIN_PREFIX}/waiting-item/{itemId}/manually`,
     operationId: 'upsertWaitingItem',
+    body: waitingItemInputComponent,
     security: 'admin',
   },
   getWaitingItem: {
@@ -126,6 +167,7 @@ export const adminRoutes = defineRoutes({
     method: 'post',
     path: `${ADMIN_PREFIX}/waiting-item/{itemId}/restock`,
     operationId: 'restock',
+    body: restockInputSchema,
     security: 'admin',
   },
   clearFence: {
@@ -150,8 +192,20 @@ export const adminRoutes = defineRoutes({
     static: true,
   },
   getOverview: { method: 'get', path: `${ADMIN_PREFIX}/overview`, operationId: 'getOverview', security: 'admin' },
-  getHistory: { method: 'get', path: `${ADMIN_PREFIX}/history`, operationId: 'getHistory', security: 'admin' },
-  getAudit: { method: 'get', path: `${ADMIN_PREFIX}/audit`, operationId: 'getAudit', security: 'admin' },
+  getHistory: {
+    method: 'get',
+    path: `${ADMIN_PREFIX}/history`,
+    operationId: 'getHistory',
+    query: historyQuerySchema,
+    security: 'admin',
+  },
+  getAudit: {
+    method: 'get',
+    path: `${ADMIN_PREFIX}/audit`,
+    operationId: 'getAudit',
+    query: auditQuerySchema,
+    security: 'admin',
+  },
 });
 
 /** Name of an admin-server route (a key of {@link adminRoutes}). */

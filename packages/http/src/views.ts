@@ -1,13 +1,17 @@
-import { extendZodWithOpenApi, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { idSchema, TOKEN_PATTERN } from '@waiting-queue/core/ids';
+import { MAX_TOKEN_COUNT_TO_MOVE, waitingItemInputSchema } from '@waiting-queue/core/item-store';
+import { reservationInputSchema } from '@waiting-queue/core/reservation-store';
 
 extendZodWithOpenApi(z);
 
 /**
- * The response views declared once, as zod schemas: their TypeScript types are `z.infer` of them, and their
- * OpenAPI component schemas are generated from them (zod-to-openapi) into the document that openapi.ts serves.
- * Every object is strict, so test/openapi.test.ts catches a field the code sends and the schema lacks.
+ * The wire schemas declared once, as zod schemas: the request inputs (bodies and queries) the handlers parse, and
+ * the response views they answer. The route tables (route-tables.ts) name them per route; their TypeScript types
+ * are `z.infer` of them, and their OpenAPI component schemas are generated from them (zod-to-openapi) into the
+ * document that openapi.ts serves. Every object is strict, so test/openapi.test.ts catches a field the code sends
+ * and the schema lacks, and a handler refuses a field it does not know.
  */
 
 /** Component `Id`: a userId or itemId (ids.ts ID_PATTERN). */
@@ -119,22 +123,87 @@ export const claimViewSchema = z
 /** `data` of claim. */
 export type ClaimView = z.infer<typeof claimViewSchema>;
 
+/** Body of `PUT .../token-count-to-move` (and `data` of both its routes): the global N. */
+export const tokenCountToMoveSchema = z
+  .object({
+    tokenCountToMove: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_TOKEN_COUNT_TO_MOVE)
+      .openapi({ description: 'Tokens admitted per item per tick; 0 pauses admission.' }),
+  })
+  .strict()
+  .openapi('TokenCountToMove');
+
+/** Query of `PUT .../token-count-to-move`: N as decimal digits; wins over the body. */
+export const tokenCountToMoveQuerySchema = z
+  .object({
+    tokenCountToMove: z
+      .string()
+      .regex(/^[0-9]{1,7}$/, 'tokenCountToMove must be a non-negative integer')
+      .optional()
+      .openapi({ param: { description: 'N; wins over the body.' } }),
+  })
+  .passthrough();
+
+/** Body of `POST .../token-count`: the items whose counts to answer, or all of them. */
+export const tokenCountSearchSchema = z
+  .object({
+    searchAll: z.boolean().optional().default(false),
+    itemIdListToSearch: z.array(idComponent).max(10_000).optional().default([]),
+  })
+  .strict()
+  .openapi('TokenCountSearch');
+
+/** Body of an item upsert (the domain's schema, ItemStore's, named for the document). */
+export const waitingItemInputComponent = waitingItemInputSchema
+  // The distinct-lanes rule is a refinement, which the generator does not see: say it in the document's terms.
+  .extend({ lanes: waitingItemInputSchema.shape.lanes.openapi({ uniqueItems: true }) })
+  .openapi('WaitingItemInput');
+
+/** Body of a restock: the units to add. */
+export const restockInputSchema = z
+  .object({ quantity: z.number().int().min(1).max(1_000_000_000) })
+  .strict()
+  .openapi('RestockInput');
+
+/** Body of a reservation (the domain's schema, ReservationStore's, named for the document). */
+export const reservationInputComponent = reservationInputSchema.openapi('ReservationInput');
+
+/** Query of the console's history: one item, or absent for the sum over all items. */
+export const historyQuerySchema = z
+  .object({
+    itemId: idComponent.optional().openapi({ param: { description: 'The item; absent: the sum over all items.' } }),
+  })
+  .strict();
+
+/** Query of the audit trail: how many entries, as decimal digits (the range 1-500 is checked by the handler). */
+export const auditQuerySchema = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,4}$/, 'must be an integer 1-500')
+      .optional()
+      .openapi({ param: { description: 'How many, 1-500 (default 50).' } }),
+  })
+  .strict();
+
 /**
- * The OpenAPI 3.1 component schemas generated from the views above (and the ids they reference), keyed by name.
- * @returns a fresh object each call.
+ * The named schemas of the document's components (each carries its `.openapi(name)`): those the route tables use,
+ * and the ids they reference. openapi.ts registers them with the route tables' paths in one zod-to-openapi registry.
  */
-export function viewComponents(): Record<string, unknown> {
-  const schemas = [
-    idComponent,
-    waitingQueueTokenComponent,
-    waitingQueueViewSchema,
-    publicItemViewSchema,
-    validationViewSchema,
-    consumeResultSchema,
-    claimViewSchema,
-  ];
-  const generated = new OpenApiGeneratorV31(
-    schemas.map((schema) => ({ type: 'schema' as const, schema })),
-  ).generateComponents();
-  return (generated.components?.schemas ?? {}) as Record<string, unknown>;
-}
+export const viewSchemas: readonly z.ZodTypeAny[] = [
+  idComponent,
+  waitingQueueTokenComponent,
+  waitingQueueViewSchema,
+  publicItemViewSchema,
+  validationViewSchema,
+  consumeResultSchema,
+  claimViewSchema,
+  tokenCountToMoveSchema,
+  tokenCountSearchSchema,
+  waitingItemInputComponent,
+  restockInputSchema,
+  reservationInputComponent,
+];
