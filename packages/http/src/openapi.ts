@@ -3,8 +3,8 @@ import type { AnyZodObject } from 'zod';
 import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
-import { ID_CHARS, RESERVATION_ID_PATTERN } from '@waiting-queue/core/ids';
-import { viewSchemas } from './views';
+import { ID_CHARS } from '@waiting-queue/core/ids';
+import { parameterRegistry, viewSchemas } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -80,12 +80,6 @@ const common = { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('Se
 /** Responses of operations that accept a JSON body (parsed by express even when unused). */
 const bodyErrors = { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') };
 
-const itemIdParam: Json = { $ref: '#/components/parameters/itemId' };
-const tokenParam: Json = { $ref: '#/components/parameters/waitingQueueToken' };
-const userIdHeader: Json = { $ref: '#/components/parameters/userId' };
-const requestIdParam: Json = { $ref: '#/components/parameters/requestId' };
-const idempotencyKeyParam: Json = { $ref: '#/components/parameters/idempotencyKey' };
-
 const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
 const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
 const BOTH_SERVERS = [...API_SERVER, ...ADMIN_SERVER];
@@ -131,7 +125,6 @@ const operations: Record<OperationId, Json> = {
   register: {
     tags: ['public'],
     summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
-    parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
     responses: {
       ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
@@ -147,7 +140,6 @@ const operations: Record<OperationId, Json> = {
   poll: {
     tags: ['public'],
     summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
-    parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
     responses: {
       ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
@@ -163,7 +155,6 @@ const operations: Record<OperationId, Json> = {
   validate: {
     tags: ['internal'],
     summary: "An order service's check of a token",
-    parameters: [itemIdParam, tokenParam, requestIdParam],
     responses: {
       ...common,
       '401': R('Unauthorized'),
@@ -174,7 +165,6 @@ const operations: Record<OperationId, Json> = {
   consume: {
     tags: ['internal'],
     summary: 'Consume an admission, once (the order is being placed)',
-    parameters: [itemIdParam, tokenParam, requestIdParam, idempotencyKeyParam],
     responses: {
       ...common,
       '422': R('IdempotencyKeyReused'),
@@ -187,13 +177,11 @@ const operations: Record<OperationId, Json> = {
   getTokenCountToMove: {
     tags: ['admin'],
     summary: 'The global N (tokens admitted per item per tick)',
-    parameters: [requestIdParam],
     responses: { ...common, '401': R('Unauthorized') },
   },
   setTokenCountToMove: {
     tags: ['admin'],
     summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-    parameters: [requestIdParam, idempotencyKeyParam],
     responses: {
       ...common,
       '422': R('IdempotencyKeyReused'),
@@ -204,13 +192,11 @@ const operations: Record<OperationId, Json> = {
   getTokenCounts: {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of every registered item',
-    parameters: [requestIdParam],
     responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized') },
   },
   searchTokenCounts: {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of the listed items (or all)',
-    parameters: [requestIdParam],
     responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
   },
   upsertWaitingItem: {
@@ -220,7 +206,6 @@ const operations: Record<OperationId, Json> = {
       'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
       'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
       '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
-    parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': itemOk('The item as stored, and its new ETag.'),
       ...common,
@@ -236,7 +221,6 @@ const operations: Record<OperationId, Json> = {
   getWaitingItem: {
     tags: ['admin'],
     summary: 'A waiting item',
-    parameters: [itemIdParam, requestIdParam],
     responses: {
       '200': itemOk('The item and its ETag.'),
       ...common,
@@ -247,7 +231,6 @@ const operations: Record<OperationId, Json> = {
   getPublicItem: {
     tags: ['public'],
     summary: 'What the waiting-room page shows of an item',
-    parameters: [itemIdParam, requestIdParam],
     responses: {
       ...common,
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
@@ -256,7 +239,6 @@ const operations: Record<OperationId, Json> = {
   waitingRoomPage: {
     tags: ['pages'],
     summary: "The shoppers' waiting-room page (HTML; the userId comes from the gateway's `user-id` header or cookie)",
-    parameters: [{ name: 'itemId', in: 'path', required: true, schema: { type: 'string' } }, requestIdParam],
     responses: {
       '200': html('The page.'),
       '404': html('The page, saying that the item does not exist.'),
@@ -266,7 +248,6 @@ const operations: Record<OperationId, Json> = {
   waitingRoomAsset: {
     tags: ['pages'],
     summary: "The waiting-room page's CSS and JavaScript",
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   adminConsole: {
@@ -277,27 +258,23 @@ const operations: Record<OperationId, Json> = {
   adminConsoleAsset: {
     tags: ['pages'],
     summary: "The console's CSS and JavaScript",
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   adminConsoleVendorAsset: {
     tags: ['pages'],
     summary: "The console's chart library (uPlot's dist/ files, served from node_modules)",
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   getHistory: {
     tags: ['admin'],
     summary:
       "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
-    parameters: [requestIdParam],
     responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
   },
   getAudit: {
     tags: ['admin'],
     summary:
       'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
-    parameters: [requestIdParam],
     responses: {
       '200': ok({
         type: 'object',
@@ -312,7 +289,6 @@ const operations: Record<OperationId, Json> = {
   getOverview: {
     tags: ['admin'],
     summary: "Everything the console's table shows: items, counts, admission rates, N",
-    parameters: [requestIdParam],
     responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
   },
   claim: {
@@ -320,7 +296,6 @@ const operations: Record<OperationId, Json> = {
     summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
     description:
       'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
-    parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
     responses: {
       ...common,
       '422': R('IdempotencyKeyReused'),
@@ -337,7 +312,6 @@ const operations: Record<OperationId, Json> = {
   reserve: {
     tags: ['internal'],
     summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
-    parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('ReservationView')),
       ...common,
@@ -362,7 +336,6 @@ const operations: Record<OperationId, Json> = {
   getReservation: {
     tags: ['internal'],
     summary: 'A reservation',
-    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
     responses: {
       '200': ok(ref('Reservation')),
       ...common,
@@ -373,7 +346,6 @@ const operations: Record<OperationId, Json> = {
   confirmReservation: {
     tags: ['internal'],
     summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
-    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('Reservation')),
       ...common,
@@ -388,7 +360,6 @@ const operations: Record<OperationId, Json> = {
   cancelReservation: {
     tags: ['internal'],
     summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
-    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('Reservation')),
       ...common,
@@ -403,7 +374,6 @@ const operations: Record<OperationId, Json> = {
   restock: {
     tags: ['admin'],
     summary: 'Adds stock; a sold-out queue reopens',
-    parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('RestockResult')),
       ...common,
@@ -417,7 +387,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['admin'],
     summary:
       'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
-    parameters: [itemIdParam, requestIdParam],
     responses: {
       '200': ok(ref('FenceClearResult')),
       ...common,
@@ -477,16 +446,17 @@ const TABLES: [Record<string, RouteSpec>, Json[]][] = [
 
 /**
  * What zod-to-openapi generates from the route tables' zod schemas (one registry): per route, the query parameters,
- * the request body and the JSON schema of the SUCCESS envelope's `data`; and the component schemas they and
- * views.ts name.
+ * path and header parameters, the request body and the JSON schema of the SUCCESS envelope's `data`; and the
+ * component schemas and parameters they and views.ts name.
  */
-function generated(): { operations: Map<string, Json>; schemas: Json } {
+function generated(): { operations: Map<string, Json>; schemas: Json; parameters: Json } {
   const registry = new OpenAPIRegistry();
   for (const [table] of TABLES) {
     for (const r of Object.values(table)) {
-      if (!r.query && !r.body && !r.data) continue;
       const config: RouteConfig = { method: r.method, path: r.path, responses: {} };
       config.request = {};
+      if (r.params) config.request.params = r.params;
+      if (r.headers) config.request.headers = [...r.headers];
       if (r.query) config.request.query = r.query as AnyZodObject;
       if (r.body)
         config.request.body = {
@@ -498,14 +468,24 @@ function generated(): { operations: Map<string, Json>; schemas: Json } {
     }
   }
   const components = viewSchemas.map((schema) => ({ type: 'schema' as const, schema }));
-  const doc = new OpenApiGeneratorV31([...components, ...registry.definitions]).generateDocument({
+  const definitions = [...components, ...parameterRegistry.definitions, ...registry.definitions];
+  const doc = new OpenApiGeneratorV31(definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: '', version: '' },
   });
   const operations = new Map<string, Json>();
   for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>))
     for (const [method, op] of Object.entries(item)) operations.set(`${method} ${path}`, op as Json);
-  return { operations, schemas: (doc.components?.schemas ?? {}) as Json };
+  // A registered parameter's schema comes out as a component schema of the parameter's name: inline it there.
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, Json>;
+  const parameters = (doc.components?.parameters ?? {}) as unknown as Record<string, Json>;
+  for (const [name, parameter] of Object.entries(parameters)) {
+    const own = `#/components/schemas/${name}`;
+    if ((parameter.schema as Json | undefined)?.$ref !== own) continue;
+    parameter.schema = schemas[name];
+    delete schemas[name];
+  }
+  return { operations, schemas, parameters };
 }
 
 const zodGenerated = generated();
@@ -597,56 +577,8 @@ export const openApiDocument: Json = {
       },
     },
     headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader, ETag: etagHeader },
-    parameters: {
-      itemId: { name: 'itemId', in: 'path', required: true, schema: ref('Id') },
-      waitingQueueToken: { name: 'waitingQueueToken', in: 'path', required: true, schema: ref('WaitingQueueToken') },
-      userId: {
-        name: 'user-id',
-        in: 'header',
-        required: false,
-        description: "The shopper's id, set by the trusted gateway. Required in header identity mode (the default).",
-        schema: ref('Id'),
-      },
-      userTier: {
-        name: 'user-tier',
-        in: 'header',
-        required: false,
-        description:
-          "The shopper's priority lane (one of the item's `lanes`), set or stripped by the trusted gateway; ignored in JWT identity mode (the lane claim decides); absent or unknown: the last lane.",
-        schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-      },
-      reservationId: {
-        name: 'reservationId',
-        in: 'path',
-        required: true,
-        description: '`<itemId>.<n>`.',
-        schema: { type: 'string', pattern: RESERVATION_ID_PATTERN.source },
-      },
-      idempotencyKey: {
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        description:
-          'IETF httpapi draft "The Idempotency-Key HTTP Header Field": makes a retry of this write safe. The key and the first answer are recorded in the same atomic step as the change (IDEMPOTENCY_TTL_SECONDS, default 24 h; at most IDEMPOTENCY_MAX_KEYS per item); a retry with the same key gets the first answer (status and body) and changes nothing; the same key with another request (route, parameters, body or caller) is 422 `IDEMPOTENCY_KEY_REUSED`. Send one after a 503, whose outcome is unknown. Without it, the write behaves as without the header.',
-        schema: { type: 'string', pattern: '^[\\x20-\\x7e]{1,255}$' },
-      },
-      ifMatch: {
-        name: 'if-match',
-        in: 'header',
-        required: false,
-        description:
-          'The ETag of a GET of the item (or `*`: the item exists; not enough to set remainCount). Absent: no precondition.',
-        schema: { type: 'string' },
-      },
-      requestId: {
-        name: 'x-request-id',
-        in: 'header',
-        required: false,
-        description:
-          "The caller's request id, echoed in `X-Request-Id` and logged; ignored unless 1-128 of `[A-Za-z0-9._-]`.",
-        schema: { type: 'string' },
-      },
-    },
+    // Generated from the parameter schemas of views.ts.
+    parameters: zodGenerated.parameters,
     responses: {
       InvalidParameter: fail(
         'Malformed ids, token, query or body (including malformed JSON, a body that is not JSON, bad URL encoding). When a body or query fails its schema, `data.fields` maps each field path (e.g. `lanes`, `lanes.1`) to its message, so a form can show it next to the field; otherwise `data` is null.',

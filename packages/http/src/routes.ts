@@ -30,6 +30,10 @@ export interface RouteSpec {
   readonly security: RouteSecurity;
   /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
   readonly static?: true;
+  /** zod schema of the path parameters (one key per `{name}` of the template; views.ts names the shared ones). */
+  readonly params?: z.AnyZodObject;
+  /** The request headers the route reads, as named parameter schemas (views.ts), in the document's order. */
+  readonly headers?: readonly z.ZodTypeAny[];
   /** zod schema of the query string (express's parsed `req.query`) the handler reads; absent: none is read. */
   readonly query?: z.ZodTypeAny;
   /** zod schema of the JSON body the handler reads; absent: the route reads no body. */

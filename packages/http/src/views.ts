@@ -1,7 +1,7 @@
-import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { extendZodWithOpenApi, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { idSchema, TOKEN_PATTERN } from '@waiting-queue/core/ids';
-import { MAX_TOKEN_COUNT_TO_MOVE, waitingItemInputSchema } from '@waiting-queue/core/item-store';
+import { idSchema, RESERVATION_ID_PATTERN, TOKEN_PATTERN } from '@waiting-queue/core/ids';
+import { LANE_PATTERN, MAX_TOKEN_COUNT_TO_MOVE, waitingItemInputSchema } from '@waiting-queue/core/item-store';
 import { reservationInputSchema } from '@waiting-queue/core/reservation-store';
 
 extendZodWithOpenApi(z);
@@ -25,6 +25,110 @@ export const waitingQueueTokenComponent = z
 
 /** An ES256 JWT in compact form (three base64url parts). */
 const ENTRY_PASS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The request parameters the route tables name (path ids and headers), each registered once under its name in the
+ * document's `components.parameters`. A route lists them in its `params` (path) and `headers`.
+ */
+export const parameterRegistry = new OpenAPIRegistry();
+
+/** Path parameter `itemId`. */
+export const itemIdParam = parameterRegistry.registerParameter(
+  'itemId',
+  idSchema.openapi({ param: { name: 'itemId', in: 'path' } }),
+);
+/** Path parameter `waitingQueueToken`. */
+export const waitingQueueTokenParam = parameterRegistry.registerParameter(
+  'waitingQueueToken',
+  z
+    .string()
+    .regex(TOKEN_PATTERN)
+    .openapi({ param: { name: 'waitingQueueToken', in: 'path' } }),
+);
+/** Path parameter `reservationId`, `<itemId>.<n>`. */
+export const reservationIdParam = parameterRegistry.registerParameter(
+  'reservationId',
+  z
+    .string()
+    .regex(RESERVATION_ID_PATTERN)
+    .openapi({ param: { name: 'reservationId', in: 'path', description: '`<itemId>.<n>`.' } }),
+);
+/** Header `user-id`: the shopper, set by the trusted gateway. */
+export const userIdHeader = parameterRegistry.registerParameter(
+  'userId',
+  idSchema.optional().openapi({
+    param: {
+      name: 'user-id',
+      in: 'header',
+      description: "The shopper's id, set by the trusted gateway. Required in header identity mode (the default).",
+    },
+  }),
+);
+/** Header `user-tier`: the shopper's lane, set or stripped by the trusted gateway. */
+export const userTierHeader = parameterRegistry.registerParameter(
+  'userTier',
+  z
+    .string()
+    .regex(LANE_PATTERN)
+    .optional()
+    .openapi({
+      param: {
+        name: 'user-tier',
+        in: 'header',
+        description:
+          "The shopper's priority lane (one of the item's `lanes`), set or stripped by the trusted gateway; ignored in JWT identity mode (the lane claim decides); absent or unknown: the last lane.",
+      },
+    }),
+);
+/** Header `Idempotency-Key` of the writes. */
+export const idempotencyKeyHeader = parameterRegistry.registerParameter(
+  'idempotencyKey',
+  z
+    .string()
+    .regex(/^[\x20-\x7e]{1,255}$/)
+    .optional()
+    .openapi({
+      param: {
+        name: 'Idempotency-Key',
+        in: 'header',
+        description:
+          'IETF httpapi draft "The Idempotency-Key HTTP Header Field": makes a retry of this write safe. The key and the first answer are recorded in the same atomic step as the change (IDEMPOTENCY_TTL_SECONDS, default 24 h; at most IDEMPOTENCY_MAX_KEYS per item); a retry with the same key gets the first answer (status and body) and changes nothing; the same key with another request (route, parameters, body or caller) is 422 `IDEMPOTENCY_KEY_REUSED`. Send one after a 503, whose outcome is unknown. Without it, the write behaves as without the header.',
+      },
+    }),
+);
+/** Header `if-match` of the item upsert. */
+export const ifMatchHeader = parameterRegistry.registerParameter(
+  'ifMatch',
+  z
+    .string()
+    .optional()
+    .openapi({
+      param: {
+        name: 'if-match',
+        in: 'header',
+        description:
+          'The ETag of a GET of the item (or `*`: the item exists; not enough to set remainCount). Absent: no precondition.',
+      },
+    }),
+);
+/** Header `x-request-id`: the caller's request id. */
+export const requestIdHeader = parameterRegistry.registerParameter(
+  'requestId',
+  z
+    .string()
+    .optional()
+    .openapi({
+      param: {
+        name: 'x-request-id',
+        in: 'header',
+        description:
+          "The caller's request id, echoed in `X-Request-Id` and logged; ignored unless 1-128 of `[A-Za-z0-9._-]`.",
+      },
+    }),
+);
+
+/** A path parameter the document does not name: any string (pages and static files). */
+export const anyPathParam = z.string();
 
 /** `data` of register and poll: a shopper's place in the waiting queue, or their admission. */
 export const waitingQueueViewSchema = z
