@@ -4,7 +4,7 @@ import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
 import { ID_CHARS } from '@waiting-queue/core/ids';
-import { parameterRegistry, viewSchemas } from './views';
+import { idempotencyKeyHeader, parameterRegistry, requestIdHeader as requestIdHeaderParam, viewSchemas } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -75,10 +75,22 @@ const etagHeader: Json = {
 const itemOk = (description: string): Json =>
   jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
 
-/** Responses every operation of the envelope APIs may give. */
-const common = { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') };
-/** Responses of operations that accept a JSON body (parsed by express even when unused). */
-const bodyErrors = { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') };
+/**
+ * The answers a route's declaration implies (routes.ts): every envelope route (one that reads `x-request-id`, not a
+ * page or a file) may answer 400, 500 and 503, and a POST or PUT the body errors 413 and 415 (express parses a
+ * body even when the route reads none); a bearer route 401; a route that reads an Idempotency-Key 422.
+ */
+function impliedResponses(route: RouteSpec): Json {
+  const envelope = !route.static && !route.html && (route.headers ?? []).includes(requestIdHeaderParam);
+  return {
+    ...(envelope ? { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') } : {}),
+    ...(['internal', 'admin', 'metrics'].includes(route.security) ? { '401': R('Unauthorized') } : {}),
+    ...((route.headers ?? []).includes(idempotencyKeyHeader) ? { '422': R('IdempotencyKeyReused') } : {}),
+    ...(envelope && (route.method === 'post' || route.method === 'put')
+      ? { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') }
+      : {}),
+  };
+}
 
 const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
 const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
@@ -126,14 +138,12 @@ const operations: Record<OperationId, Json> = {
     tags: ['public'],
     summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
     responses: {
-      ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '409': fail(
         'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
         ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
         { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
       ),
-      ...bodyErrors,
       '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
     },
   },
@@ -141,7 +151,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['public'],
     summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
     responses: {
-      ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
       '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
@@ -156,8 +165,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['internal'],
     summary: "An order service's check of a token",
     responses: {
-      ...common,
-      '401': R('Unauthorized'),
       '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
       '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
     },
@@ -166,38 +173,29 @@ const operations: Record<OperationId, Json> = {
     tags: ['internal'],
     summary: 'Consume an admission, once (the order is being placed)',
     responses: {
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
       '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
-      ...bodyErrors,
     },
   },
   getTokenCountToMove: {
     tags: ['admin'],
     summary: 'The global N (tokens admitted per item per tick)',
-    responses: { ...common, '401': R('Unauthorized') },
+    responses: {},
   },
   setTokenCountToMove: {
     tags: ['admin'],
     summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-    responses: {
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
-      ...bodyErrors,
-    },
+    responses: {},
   },
   getTokenCounts: {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of every registered item',
-    responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized') },
+    responses: { '200': ok(ref('TokenCountList')) },
   },
   searchTokenCounts: {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of the listed items (or all)',
-    responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+    responses: { '200': ok(ref('TokenCountList')) },
   },
   upsertWaitingItem: {
     tags: ['admin'],
@@ -208,14 +206,10 @@ const operations: Record<OperationId, Json> = {
       '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
     responses: {
       '200': itemOk('The item as stored, and its new ETag.'),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '412': fail(
         'If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.',
         ['PRECONDITION_FAILED'],
       ),
-      ...bodyErrors,
     },
   },
   getWaitingItem: {
@@ -223,8 +217,6 @@ const operations: Record<OperationId, Json> = {
     summary: 'A waiting item',
     responses: {
       '200': itemOk('The item and its ETag.'),
-      ...common,
-      '401': R('Unauthorized'),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
     },
   },
@@ -232,7 +224,6 @@ const operations: Record<OperationId, Json> = {
     tags: ['public'],
     summary: 'What the waiting-room page shows of an item',
     responses: {
-      ...common,
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
     },
   },
@@ -269,7 +260,7 @@ const operations: Record<OperationId, Json> = {
     tags: ['admin'],
     summary:
       "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
-    responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
+    responses: { '200': ok(ref('HistoryAnswer')) },
   },
   getAudit: {
     tags: ['admin'],
@@ -282,14 +273,12 @@ const operations: Record<OperationId, Json> = {
         additionalProperties: false,
         properties: { entries: { type: 'array', items: ref('AuditEntry') } },
       }),
-      ...common,
-      '401': R('Unauthorized'),
     },
   },
   getOverview: {
     tags: ['admin'],
     summary: "Everything the console's table shows: items, counts, admission rates, N",
-    responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
+    responses: { '200': ok(ref('ConsoleOverview')) },
   },
   claim: {
     tags: ['public'],
@@ -297,8 +286,6 @@ const operations: Record<OperationId, Json> = {
     description:
       'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
     responses: {
-      ...common,
-      '422': R('IdempotencyKeyReused'),
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
       '409': fail(
@@ -306,7 +293,6 @@ const operations: Record<OperationId, Json> = {
         ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
         { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
       ),
-      ...bodyErrors,
     },
   },
   reserve: {
@@ -314,9 +300,6 @@ const operations: Record<OperationId, Json> = {
     summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
     responses: {
       '200': ok(ref('ReservationView')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '403': fail(
         "The token is another user's or item's (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).",
         ['TOKEN_MISMATCH', 'NOT_ADMITTED'],
@@ -330,7 +313,6 @@ const operations: Record<OperationId, Json> = {
           properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() },
         },
       ),
-      ...bodyErrors,
     },
   },
   getReservation: {
@@ -338,8 +320,6 @@ const operations: Record<OperationId, Json> = {
     summary: 'A reservation',
     responses: {
       '200': ok(ref('Reservation')),
-      ...common,
-      '401': R('Unauthorized'),
       '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']),
     },
   },
@@ -348,13 +328,9 @@ const operations: Record<OperationId, Json> = {
     summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
     responses: {
       '200': ok(ref('Reservation')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
       '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
       '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-      ...bodyErrors,
     },
   },
   cancelReservation: {
@@ -362,13 +338,9 @@ const operations: Record<OperationId, Json> = {
     summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
     responses: {
       '200': ok(ref('Reservation')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
       '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
       '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-      ...bodyErrors,
     },
   },
   restock: {
@@ -376,11 +348,7 @@ const operations: Record<OperationId, Json> = {
     summary: 'Adds stock; a sold-out queue reopens',
     responses: {
       '200': ok(ref('RestockResult')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-      ...bodyErrors,
     },
   },
   clearFence: {
@@ -389,10 +357,7 @@ const operations: Record<OperationId, Json> = {
       'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
     responses: {
       '200': ok(ref('FenceClearResult')),
-      ...common,
-      '401': R('Unauthorized'),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-      ...bodyErrors,
     },
   },
   metrics: {
@@ -404,7 +369,6 @@ const operations: Record<OperationId, Json> = {
         headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
         content: { 'text/plain': { schema: { type: 'string' } } },
       },
-      '401': R('Unauthorized'),
     },
   },
   openapi: {
@@ -493,7 +457,7 @@ const zodGenerated = generated();
 /**
  * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
  * (operationId, security, query parameters, request body, the success answer's `data`) and from
- * {@link operations} (tags, summary, the other parameters and answers).
+ * {@link operations} (tags, summary, the other answers), with the answers the declaration implies.
  */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
@@ -511,7 +475,11 @@ function pathsOf(): Json {
         ...rest,
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(fromZod.requestBody ? { requestBody: fromZod.requestBody } : {}),
-        responses: data ? { '200': ok(data), ...describedResponses } : describedResponses,
+        responses: {
+          ...(data ? { '200': ok(data) } : {}),
+          ...impliedResponses(route),
+          ...describedResponses,
+        },
         security: SECURITY[route.security],
       };
     }

@@ -81,6 +81,7 @@ export const apiRoutes = defineRoutes({
     method: 'get',
     path: '/waiting-room/{itemId}',
     operationId: 'waitingRoomPage',
+    html: true,
     params: z.object({ itemId: anyPathParam }),
     headers: [requestIdHeader],
     security: 'public',
@@ -221,7 +222,7 @@ export const adminRoutes = defineRoutes({
     headers: [requestIdHeader],
     security: 'admin',
   },
-  adminConsole: { method: 'get', path: '/admin', operationId: 'adminConsole', security: 'public' },
+  adminConsole: { method: 'get', path: '/admin', operationId: 'adminConsole', html: true, security: 'public' },
   adminConsoleAsset: {
     method: 'get',
     path: '/admin/assets/{file}',

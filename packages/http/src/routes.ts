@@ -30,6 +30,8 @@ export interface RouteSpec {
   readonly security: RouteSecurity;
   /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
   readonly static?: true;
+  /** An HTML page (not the envelope). */
+  readonly html?: true;
   /** zod schema of the path parameters (one key per `{name}` of the template; views.ts names the shared ones). */
   readonly params?: z.AnyZodObject;
   /** The request headers the route reads, as named parameter schemas (views.ts), in the document's order. */
