@@ -9,13 +9,15 @@ const http = require('node:http');
 const { keys } = require('@waiting-queue/core/keys');
 const { connectRedis } = require('@waiting-queue/core/redis');
 const { script } = require('@waiting-queue/core/scripts');
+const { apiRoutes } = require('@waiting-queue/http/route-tables');
 
 async function main() {
   const redis = await connectRedis({ url: process.env.REDIS_URL }, 'bench-floor');
   const status = script('wq_status');
   const register = script('wq_register');
   for (const s of [status, register]) await redis.script('LOAD', s.lua);
-  const prefix = '/api/v1/item/';
+  // The api's item routes begin with this prefix (the route table's register path up to its itemId).
+  const prefix = apiRoutes.register.path.slice(0, apiRoutes.register.path.indexOf('{itemId}'));
   http
     .createServer((req, res) => {
       const url = req.url ?? '';

@@ -23,6 +23,8 @@ const { ItemStore } = require('@waiting-queue/core/item-store');
 const { keys } = require('@waiting-queue/core/keys');
 const { QueueStore } = require('@waiting-queue/core/queue-store');
 const { connectRedis } = require('@waiting-queue/core/redis');
+const { apiRoutes } = require('@waiting-queue/http/route-tables');
+const { pathOf } = require('@waiting-queue/http/routes');
 const { startEmbeddedRedis, freePort } = require('@waiting-queue/testkit/embedded-redis');
 const { startService } = require('@waiting-queue/testkit/stack');
 const { simulatePolling } = require('./polling-model');
@@ -276,7 +278,7 @@ async function seedItem(_redis, itemId, stock = 1e12) {
 function pollRequests(itemId, users) {
   return users.map(([userId, seq]) => ({
     method: 'GET',
-    path: `/api/v1/item/${itemId}/waiting-queue/${codec.tokenFor(itemId, userId, seq)}`,
+    path: pathOf(apiRoutes.poll, { itemId, waitingQueueToken: codec.tokenFor(itemId, userId, seq) }),
     headers: { 'user-id': userId },
   }));
 }
@@ -357,7 +359,7 @@ async function main() {
         return [
           {
             method: 'POST',
-            path: '/api/v1/item/bench/waiting-queue',
+            path: pathOf(apiRoutes.register, { itemId: 'bench' }),
             setupRequest: (/** @type {import('autocannon').Request} */ req) => {
               req.headers = { 'user-id': prefix + n++ };
               return req;
@@ -383,7 +385,7 @@ async function main() {
       F.claim = await load(
         'claim',
         api.url,
-        registerRequests(`c${runId}_`).map((r) => ({ ...r, path: '/api/v1/item/benchdirect/claims' })),
+        registerRequests(`c${runId}_`).map((r) => ({ ...r, path: pathOf(apiRoutes.claim, { itemId: 'benchdirect' }) })),
         {},
         api.pids,
       );
@@ -401,7 +403,10 @@ async function main() {
         api.url,
         Array.from({ length: LIST_USERS }, (_, i) => ({
           method: 'GET',
-          path: `/internal/v1/item/bench/waiting-queue/${codec.tokenFor('bench', `u${i * 10}`, i * 10 + 1)}`,
+          path: pathOf(apiRoutes.validate, {
+            itemId: 'bench',
+            waitingQueueToken: codec.tokenFor('bench', `u${i * 10}`, i * 10 + 1),
+          }),
         })),
         {},
         api.pids,
@@ -524,7 +529,7 @@ async function main() {
           return [
             {
               method: 'POST',
-              path: '/api/v1/item/bench/waiting-queue',
+              path: pathOf(apiRoutes.register, { itemId: 'bench' }),
               setupRequest: (/** @type {import('autocannon').Request} */ req) => (
                 (req.headers = { 'user-id': prefix + n++ }),
                 req

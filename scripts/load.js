@@ -29,6 +29,8 @@
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
 const { Redis } = require('ioredis');
+const { adminRoutes } = require('@waiting-queue/http/route-tables');
+const { pathOf } = require('@waiting-queue/http/routes');
 const { shopperWorkload } = require('./lib/shopper-workload');
 const { memoryTrend, redisUsedMemory, rssBytes } = require('./lib/soak-stats');
 
@@ -118,12 +120,12 @@ const log = (/** @type {string} */ m) => process.stderr.write(`[load] ${m}\n`);
  * @param {Options} o
  */
 async function prepareItem(o) {
-  const url = `${o.adminUrl}/internal/admin/v1/waiting-item/${encodeURIComponent(o.itemId)}`;
+  const url = `${o.adminUrl}${pathOf(adminRoutes.getWaitingItem, { itemId: o.itemId })}`;
   /** @type {Record<string, string>} */
   const auth = o.adminToken ? { authorization: `Bearer ${o.adminToken}` } : {};
   const current = await fetch(url, { headers: auth });
   const etag = current.ok ? current.headers.get('etag') : null;
-  const res = await fetch(`${url}/manually`, {
+  const res = await fetch(`${o.adminUrl}${pathOf(adminRoutes.upsertWaitingItem, { itemId: o.itemId })}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...auth, ...(etag ? { 'if-match': etag } : {}) },
     body: JSON.stringify({

@@ -27,6 +27,8 @@
  */
 const { createHash, generateKeyPairSync, randomBytes } = require('node:crypto');
 const { parseArgs } = require('node:util');
+const { adminRoutes, apiRoutes } = require('@waiting-queue/http/route-tables');
+const { pathOf } = require('@waiting-queue/http/routes');
 const { startStack } = require('@waiting-queue/testkit/stack');
 
 const USAGE = `usage: node scripts/simulate.js [--customers N] [--vip-ratio R] [--abandon-ratio R] [--max-waiting N]
@@ -245,7 +247,7 @@ async function main() {
     ...(VIP_RATIO > 0 ? { lanes: ['vip', 'regular'] } : {}),
     ...(MAX_WAITING !== undefined ? { maxWaiting: MAX_WAITING } : {}),
   };
-  const up = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/manually`, {
+  const up = await call(urls.admin, 'POST', pathOf(adminRoutes.upsertWaitingItem, { itemId: item }), {
     headers: adminAuth,
     body: itemBody,
   });
@@ -280,7 +282,7 @@ async function main() {
     await sleep(arriveMs);
     const userId = `c${i}_${run}`.slice(0, 64);
     const headers = { 'user-id': userId, ...(tier ? { 'user-tier': tier } : {}) };
-    const reg = await call(urls.base, 'POST', `/api/v1/item/${item}/waiting-queue`, { headers });
+    const reg = await call(urls.base, 'POST', pathOf(apiRoutes.register, { itemId: item }), { headers });
     if (reg.status !== 200) {
       stats.refused++;
       return fail(i, `registration ${reg.status} ${reg.body?.errorCode}`);
@@ -297,15 +299,20 @@ async function main() {
     while (!view.canOrder) {
       if (Date.now() > deadline) return fail(i, 'never admitted');
       await sleep(Math.max(200, Math.min(view.pollAfterMs || 1000, 2000)));
-      const p = await call(urls.base, 'GET', `/api/v1/item/${item}/waiting-queue/${view.waitingQueueToken}`, {
-        headers,
-      });
+      const p = await call(
+        urls.base,
+        'GET',
+        pathOf(apiRoutes.poll, { itemId: item, waitingQueueToken: view.waitingQueueToken }),
+        {
+          headers,
+        },
+      );
       if (p.status !== 200) return fail(i, `poll ${p.status} ${p.body?.errorCode}`);
       view = p.body.data;
     }
     stats.waits.push(Date.now() - registeredAt);
     event(`customer ${i} admitted after ${((Date.now() - registeredAt) / 1000).toFixed(1)} s`);
-    const res = await call(urls.base, 'POST', `/internal/v1/item/${item}/reservations`, {
+    const res = await call(urls.base, 'POST', pathOf(apiRoutes.reserve, { itemId: item }), {
       headers: internalAuth,
       body: { waitingQueueToken: view.waitingQueueToken, userId, quantity: 1 },
     });
@@ -313,7 +320,7 @@ async function main() {
     const conf = await call(
       urls.base,
       'POST',
-      `/internal/v1/reservations/${encodeURIComponent(res.body.data.reservationId)}/confirm`,
+      pathOf(apiRoutes.confirmReservation, { reservationId: res.body.data.reservationId }),
       { headers: internalAuth },
     );
     if (conf.status !== 200) return fail(i, `confirm ${conf.status} ${conf.body?.errorCode}`);
@@ -334,7 +341,7 @@ async function main() {
     for (const { afterMs, qty } of restockPlan) {
       await sleep(afterMs);
       if (done) break;
-      const r = await call(urls.admin, 'POST', `/internal/admin/v1/waiting-item/${item}/restock`, {
+      const r = await call(urls.admin, 'POST', pathOf(adminRoutes.restock, { itemId: item }), {
         headers: adminAuth,
         body: { quantity: qty },
       });
@@ -350,7 +357,9 @@ async function main() {
   await Promise.all(plan.map((p, i) => customer(i, p.arriveMs, p.tier, p.abandons)));
   done = true;
   await restocker;
-  const got = await call(urls.admin, 'GET', `/internal/admin/v1/waiting-item/${item}`, { headers: adminAuth });
+  const got = await call(urls.admin, 'GET', pathOf(adminRoutes.getWaitingItem, { itemId: item }), {
+    headers: adminAuth,
+  });
   if (got.status !== 200)
     throw new Error(`cannot read the item's final stock: ${got.status} ${JSON.stringify(got.body)}`);
   const final = got.body.data.remainCount;

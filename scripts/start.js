@@ -17,6 +17,8 @@ const { availableParallelism } = require('node:os');
 const { redisTarget } = require('@waiting-queue/core/config');
 const { ItemStore } = require('@waiting-queue/core/item-store');
 const { connectRedis } = require('@waiting-queue/core/redis');
+const { adminRoutes, apiRoutes, builtinRoutes } = require('@waiting-queue/http/route-tables');
+const { pathOf } = require('@waiting-queue/http/routes');
 const { startStack } = require('@waiting-queue/testkit/stack');
 
 const env = { ...process.env };
@@ -115,12 +117,14 @@ async function main() {
   const api = `http://127.0.0.1:${apiPort}`;
   const admin = `http://127.0.0.1:${adminPort}`;
   log('waiting-queue is running:');
-  log(`  waiting room   ${api}/waiting-room/1   (open in a browser: items 1..${DEMO_ITEMS}; type a user id)`);
-  log(`  admin console  ${admin}/admin${env.ADMIN_TOKEN ? '   (asks for ADMIN_TOKEN)' : ''}`);
-  log(`  public API     ${api}/api/v1/item/1/waiting-queue   (POST with header user-id)`);
-  log(`  internal API   ${api}/internal/v1/item/{itemId}/waiting-queue/{token}`);
-  log(`  admin API      ${admin}/internal/admin/v1/waiting-queue/token-count`);
-  log(`  health         ${api}/health/ready   ${admin}/health/ready`);
+  log(
+    `  waiting room   ${api}${pathOf(apiRoutes.waitingRoomPage, { itemId: 1 })}   (open in a browser: items 1..${DEMO_ITEMS}; type a user id)`,
+  );
+  log(`  admin console  ${admin}${adminRoutes.adminConsole.path}${env.ADMIN_TOKEN ? '   (asks for ADMIN_TOKEN)' : ''}`);
+  log(`  public API     ${api}${pathOf(apiRoutes.register, { itemId: 1 })}   (POST with header user-id)`);
+  log(`  internal API   ${api}${apiRoutes.validate.path}`);
+  log(`  admin API      ${admin}${adminRoutes.getTokenCounts.path}`);
+  log(`  health         ${api}${builtinRoutes.readiness.path}   ${admin}${builtinRoutes.readiness.path}`);
   log(
     `  api workers    ${env.API_WORKERS?.trim() || availableParallelism()} on one port (API_WORKERS; /health/ready answers for the worker it reaches, /metrics for all)`,
   );

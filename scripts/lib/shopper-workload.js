@@ -14,6 +14,9 @@
  * error, timeout: autocannon reports no response); such a user stays in Redis until its admission expires.
  */
 
+const { apiRoutes } = require('@waiting-queue/http/route-tables');
+const { pathOf } = require('@waiting-queue/http/routes');
+
 const CYCLE = 5;
 
 /**
@@ -22,8 +25,12 @@ const CYCLE = 5;
  */
 function shopperWorkload(o) {
   const prefix = o.prefix ?? `l${Date.now().toString(36)}`;
-  const base = `/api/v1/item/${encodeURIComponent(o.itemId)}/waiting-queue`;
-  const consumeBase = `/internal/v1/item/${encodeURIComponent(o.itemId)}/waiting-queue`;
+  // The paths come from the route tables, built once per workload: a request only joins its token in.
+  const base = pathOf(apiRoutes.register, { itemId: o.itemId });
+  /** @param {import('@waiting-queue/http/routes').RouteSpec} route @returns {string[]} the path before and after the token */
+  const aroundToken = (route) => pathOf(route, { itemId: o.itemId, waitingQueueToken: '\u0000' }).split('%00');
+  const [pollHead, pollTail] = aroundToken(apiRoutes.poll);
+  const [consumeHead, consumeTail] = aroundToken(apiRoutes.consume);
   const auth = o.internalToken ? { authorization: `Bearer ${o.internalToken}` } : {};
   /** @type {{userId: string, token: string}[]} */
   const waiting = [];
@@ -53,7 +60,7 @@ function shopperWorkload(o) {
       return {
         ...req,
         method: 'POST',
-        path: `${consumeBase}/${user.token}/consume`,
+        path: `${consumeHead}${user.token}${consumeTail}`,
         headers: { ...req.headers, ...auth },
         body: undefined,
       };
@@ -64,7 +71,7 @@ function shopperWorkload(o) {
       return {
         ...req,
         method: 'GET',
-        path: `${base}/${user.token}`,
+        path: `${pollHead}${user.token}${pollTail}`,
         headers: { ...req.headers, 'user-id': user.userId },
         body: undefined,
       };

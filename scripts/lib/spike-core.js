@@ -10,6 +10,8 @@
 const { setTimeout: sleep } = require('node:timers/promises');
 const { randomBytes } = require('node:crypto');
 const { Pool } = require('undici');
+const { apiRoutes } = require('@waiting-queue/http/route-tables');
+const { pathOf } = require('@waiting-queue/http/routes');
 const { percentile, latencySummary, vuWindow, countFifoViolations } = require('./spike-stats');
 const { perSecond } = require('./report');
 
@@ -157,6 +159,13 @@ async function runSpike(options = {}, onProgress) {
   };
   const stagesMs = stages.rampUpMs + stages.holdMs + stages.rampDownMs;
   const client = new RecordingClient(o.baseUrl, o.vus, o.requestTimeoutMs);
+  // The paths come from the route tables, built once per item before the run: a poll only joins its token in.
+  /** @type {Map<string, {register: string, pollHead: string, pollTail: string}>} */
+  const paths = new Map();
+  for (let i = 1; i <= o.items; i++) {
+    const [pollHead, pollTail] = pathOf(apiRoutes.poll, { itemId: i, waitingQueueToken: '\u0000' }).split('%00');
+    paths.set(String(i), { register: pathOf(apiRoutes.register, { itemId: i }), pollHead, pollTail });
+  }
   /** @type {SpikeUser[]} */
   const users = [];
   let polls = 0;
@@ -187,7 +196,8 @@ async function runSpike(options = {}, onProgress) {
       await sleep(waitMs);
       user.polls++;
       polls++;
-      const res = await client.call('GET', `/api/v1/item/${user.itemId}/waiting-queue/${user.token}`, user.userId);
+      const p = /** @type {{pollHead: string, pollTail: string}} */ (paths.get(user.itemId));
+      const res = await client.call('GET', `${p.pollHead}${user.token}${p.pollTail}`, user.userId);
       if (res.status >= 200 && res.status < 300 && res.body && res.body.data) {
         view = res.body.data;
         waitMs = res.body.data.pollAfterMs;
@@ -221,7 +231,11 @@ async function runSpike(options = {}, onProgress) {
       outcome: 'registering',
     };
     users.push(user);
-    const res = await client.call('POST', `/api/v1/item/${user.itemId}/waiting-queue`, user.userId);
+    const res = await client.call(
+      'POST',
+      /** @type {{register: string}} */ (paths.get(user.itemId)).register,
+      user.userId,
+    );
     user.registeredAt = now();
     const view = res.body && res.body.data;
     if (res.status < 200 || res.status > 299 || !view || !view.waitingQueueToken) {

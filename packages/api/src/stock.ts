@@ -6,13 +6,14 @@ import { parseToken, requireId, type TokenCodec } from '@waiting-queue/core/ids'
 import { type QueueStore } from '@waiting-queue/core/queue-store';
 import {
   parseReservationId,
-  reservationInputSchema,
   type Reservation,
   type ReservationStore,
   type ReserveResult,
   type SettleResult,
 } from '@waiting-queue/core/reservation-store';
+import { parseOr400 } from '@waiting-queue/http/http';
 import { idempotentRequest } from '@waiting-queue/http/request-headers';
+import { apiRoutes } from '@waiting-queue/http/route-tables';
 import { type ClaimView } from '@waiting-queue/http/views';
 
 /** A reservation as the internal API returns it, with the item's stock after the call. */
@@ -51,22 +52,12 @@ export class StockService {
    */
   async reserve(itemIdRaw: unknown, body: unknown, headers: IncomingHttpHeaders = {}): Promise<ReservationView> {
     const itemId = requireId(itemIdRaw, 'itemId');
-    const parsed = reservationInputSchema.safeParse(body ?? null);
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      throw new WqError('INVALID_PARAMETER', `invalid reservation: ${detail}`);
-    }
-    const userId = requireId(parsed.data.userId, 'userId');
-    const token = parseToken(parsed.data.waitingQueueToken);
+    const input = parseOr400(apiRoutes.reserve.body, body ?? null, 'reservation');
+    const userId = requireId(input.userId, 'userId');
+    const token = parseToken(input.waitingQueueToken);
     if (token.itemId !== itemId || token.userId !== userId)
       throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
-    const idem = idempotentRequest(headers, [
-      'reserve',
-      itemId,
-      parsed.data.waitingQueueToken,
-      userId,
-      parsed.data.quantity,
-    ]);
+    const idem = idempotentRequest(headers, ['reserve', itemId, input.waitingQueueToken, userId, input.quantity]);
     // As consume: read the place, verify the token's HMAC against its number; the script compares that number again.
     const place = await this.o.queue.status(itemId, userId);
     if (typeof place === 'string' || place.status !== 'ADMITTED' || !this.o.tokens.matches(token, place.seq)) {
@@ -78,7 +69,7 @@ export class StockService {
     }
     return this.reserved(
       itemId,
-      await this.o.reservations.reserve(itemId, userId, place.seq, parsed.data.quantity, this.o.reservationTtlMs, idem),
+      await this.o.reservations.reserve(itemId, userId, place.seq, input.quantity, this.o.reservationTtlMs, idem),
     );
   }
 

@@ -13,46 +13,87 @@ import type { RedisClient } from './redis';
 export const LANE_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
 export { MAX_LANES };
 
-/** Body of an item upsert (admin API and the `item-changed-event` consumer). */
+/**
+ * Body of an item upsert (admin API and the `item-changed-event` consumer). Each field's `describe()` text is its
+ * documentation, also in the OpenAPI document.
+ */
 export const waitingItemInputSchema = z
   .object({
     itemName: z.string().min(1).max(200),
-    /** Stock; required to create an item, optional on update (absent: the stored stock is kept, atomically). */
-    remainCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    remainCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .describe('Stock. Required to create an item; absent on update: the stored stock is kept (atomically).'),
     waitingQueueEnabled: z.boolean(),
-    /** Per-item N, tokens per tick; null: the global N; absent: unchanged. */
-    tokenCountToMove: z.number().int().min(0).max(1_000_000).nullable().optional(),
-    /** Cap on unexpired admissions; null: no cap; absent: unchanged. */
-    maxActiveUsers: z.number().int().min(1).max(100_000_000).nullable().optional(),
-    /** Where admitted shoppers go to order (http(s) URL; the waiting-room page appends the token); null: none; absent: unchanged. */
+    tokenCountToMove: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .nullable()
+      .optional()
+      .describe('Per-item N, tokens per tick; null: the global N; absent: unchanged.'),
+    maxActiveUsers: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .nullable()
+      .optional()
+      .describe('Cap on unexpired admissions; null: none; absent: unchanged.'),
     targetUrl: z
       .string()
       .url()
       .max(2048)
-      .regex(/^https?:\/\//i, 'must be an http(s) URL')
+      // Case-insensitive by its classes rather than a flag, so that the document's `pattern` says the same.
+      .regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\//, 'must be an http(s) URL')
       .nullable()
-      .optional(),
-    /** GENERAL or TIME_DEAL (needs startAt); absent: unchanged (GENERAL when never set). */
-    type: z.enum(['GENERAL', 'TIME_DEAL']).optional(),
-    /** Opening of a TIME_DEAL: epoch ms or an ISO 8601 date-time; null: none; absent: unchanged. */
+      .optional()
+      .describe(
+        'Order page of admitted shoppers (the waiting-room page appends the token); null: none; absent: unchanged.',
+      ),
+    type: z
+      .enum(['GENERAL', 'TIME_DEAL'])
+      .optional()
+      .describe('TIME_DEAL needs startAt; absent: unchanged (GENERAL when never set).'),
     startAt: z
       .union([z.number().int().min(0).max(8_640_000_000_000_000), z.string().datetime({ offset: true })])
       .nullable()
-      .optional(),
-    /** Most units one user may hold in reservations; null: 1; absent: unchanged. */
-    maxPerUser: z.number().int().min(1).max(1_000_000).nullable().optional(),
-    /** WAITING (a waiting room) or DIRECT (first-come claims, no waiting room); absent: unchanged (WAITING). */
-    queueMode: z.enum(['WAITING', 'DIRECT']).optional(),
-    /** Priority lanes, highest first, e.g. ["vip", "regular"] (the `user-tier` header picks one); null: none. */
+      .optional()
+      .describe('Opening of a TIME_DEAL: epoch ms or ISO 8601; null: none; absent: unchanged.'),
+    maxPerUser: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .nullable()
+      .optional()
+      .describe('Most units one user may hold in reservations; null: 1; absent: unchanged.'),
+    queueMode: z
+      .enum(['WAITING', 'DIRECT'])
+      .optional()
+      .describe('DIRECT: first-come claims, no waiting room; absent: unchanged (WAITING).'),
     lanes: z
       .array(z.string().regex(LANE_PATTERN))
       .min(1)
       .max(MAX_LANES)
       .refine((l) => new Set(l).size === l.length, 'lanes must be distinct')
       .nullable()
-      .optional(),
-    /** Most users waiting at once (409 QUEUE_FULL beyond); null: no cap; absent: unchanged. */
-    maxWaiting: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+      .optional()
+      .describe(
+        'Priority lanes, highest first, e.g. ["vip", "regular"] (the `user-tier` header picks one); distinct; null: none.',
+      ),
+    maxWaiting: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .nullable()
+      .optional()
+      .describe('Most users waiting at once (409 QUEUE_FULL beyond); null: no cap; absent: unchanged.'),
   })
   .strict();
 

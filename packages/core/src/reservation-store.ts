@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ID_PATTERN } from './ids';
+import { ID_PATTERN, TOKEN_PATTERN } from './ids';
 import { keys } from './keys';
 import {
   callIdempotent,
@@ -31,9 +31,12 @@ export interface Reservation {
 /** Body of `POST /internal/v1/item/{itemId}/reservations`; `quantity` defaults to 1. */
 export const reservationInputSchema = z
   .object({
-    waitingQueueToken: z.string().max(256),
-    userId: z.string().max(64),
-    quantity: z.number().int().min(1).max(1_000_000).optional().default(1),
+    waitingQueueToken: z
+      .string()
+      .regex(TOKEN_PATTERN)
+      .describe('The admitted waiting-queue token, `<userId>-<itemId>-<uuid v4>`.'),
+    userId: z.string().regex(ID_PATTERN).describe('The shopper the token belongs to.'),
+    quantity: z.number().int().min(1).max(1_000_000).optional().default(1).describe('Units to reserve.'),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Router } from 'express';
+import type { z } from 'zod';
 import { failure, success } from './envelope';
 import { toWqError, WqError, type ErrorCode } from '@waiting-queue/core/errors';
 import type { Logger } from '@waiting-queue/core/logger';
@@ -62,6 +63,28 @@ export function route(fn: (req: Request) => Promise<unknown>): RequestHandler {
     markRoute(req);
     fn(req).then((data) => sendSuccess(res, data), next);
   };
+}
+
+/**
+ * Parses a request's input with a schema (a route table's `query` or `body`, routes.ts).
+ * @param what names the input in the message and in `data.fields` when the whole input is wrong (e.g. `body`).
+ * @returns the parsed value (`z.output` of the schema: defaults applied).
+ * @throws WqError 400 `INVALID_PARAMETER` listing what is wrong, with `data.fields`: field path (e.g. `lanes.1`, or
+ *   `what` for the whole input; an unknown field by its name) -> the first message about it, so a form can show
+ *   each next to its field.
+ */
+export function parseOr400<S extends z.ZodTypeAny>(schema: S, input: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const detail = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
+    const fields: Record<string, string> = {};
+    for (const i of r.error.issues) {
+      const unknownKeys = i.code === 'unrecognized_keys' ? i.keys : [];
+      for (const path of unknownKeys.length > 0 ? unknownKeys : [i.path.join('.') || what]) fields[path] ??= i.message;
+    }
+    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`, { data: { fields } });
+  }
+  return r.data as z.output<S>;
 }
 
 /**

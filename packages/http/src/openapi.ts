@@ -1,8 +1,10 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { AnyZodObject } from 'zod';
 import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
-import { ID_CHARS, RESERVATION_ID_PATTERN } from '@waiting-queue/core/ids';
-import { viewComponents } from './views';
+import { ID_CHARS } from '@waiting-queue/core/ids';
+import { idempotencyKeyHeader, parameterRegistry, requestIdHeader as requestIdHeaderParam, viewSchemas } from './views';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
@@ -73,16 +75,22 @@ const etagHeader: Json = {
 const itemOk = (description: string): Json =>
   jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
 
-/** Responses every operation of the envelope APIs may give. */
-const common = { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') };
-/** Responses of operations that accept a JSON body (parsed by express even when unused). */
-const bodyErrors = { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') };
-
-const itemIdParam: Json = { $ref: '#/components/parameters/itemId' };
-const tokenParam: Json = { $ref: '#/components/parameters/waitingQueueToken' };
-const userIdHeader: Json = { $ref: '#/components/parameters/userId' };
-const requestIdParam: Json = { $ref: '#/components/parameters/requestId' };
-const idempotencyKeyParam: Json = { $ref: '#/components/parameters/idempotencyKey' };
+/**
+ * The answers a route's declaration implies (routes.ts): every envelope route (one that reads `x-request-id`, not a
+ * page or a file) may answer 400, 500 and 503, and a POST or PUT the body errors 413 and 415 (express parses a
+ * body even when the route reads none); a bearer route 401; a route that reads an Idempotency-Key 422.
+ */
+function impliedResponses(route: RouteSpec): Json {
+  const envelope = !route.static && !route.html && (route.headers ?? []).includes(requestIdHeaderParam);
+  return {
+    ...(envelope ? { '400': R('InvalidParameter'), '500': R('Unknown'), '503': R('ServiceUnavailable') } : {}),
+    ...(['internal', 'admin', 'metrics'].includes(route.security) ? { '401': R('Unauthorized') } : {}),
+    ...((route.headers ?? []).includes(idempotencyKeyHeader) ? { '422': R('IdempotencyKeyReused') } : {}),
+    ...(envelope && (route.method === 'post' || route.method === 'put')
+      ? { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') }
+      : {}),
+  };
+}
 
 const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
 const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
@@ -129,27 +137,20 @@ const operations: Record<OperationId, Json> = {
   register: {
     tags: ['public'],
     summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
-    parameters: [itemIdParam, userIdHeader, { $ref: '#/components/parameters/userTier' }, requestIdParam],
     responses: {
-      '200': ok(ref('WaitingQueueView')),
-      ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '409': fail(
         'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
         ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
         { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
       ),
-      ...bodyErrors,
       '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
     },
   },
   poll: {
     tags: ['public'],
     summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
-    parameters: [itemIdParam, tokenParam, userIdHeader, requestIdParam],
     responses: {
-      '200': ok(ref('WaitingQueueView')),
-      ...common,
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
       '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
@@ -163,11 +164,7 @@ const operations: Record<OperationId, Json> = {
   validate: {
     tags: ['internal'],
     summary: "An order service's check of a token",
-    parameters: [itemIdParam, tokenParam, requestIdParam],
     responses: {
-      '200': ok(ref('ValidationView')),
-      ...common,
-      '401': R('Unauthorized'),
       '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
       '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
     },
@@ -175,58 +172,30 @@ const operations: Record<OperationId, Json> = {
   consume: {
     tags: ['internal'],
     summary: 'Consume an admission, once (the order is being placed)',
-    parameters: [itemIdParam, tokenParam, requestIdParam, idempotencyKeyParam],
     responses: {
-      '200': ok(ref('ConsumeResult')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
       '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
-      ...bodyErrors,
     },
   },
   getTokenCountToMove: {
     tags: ['admin'],
     summary: 'The global N (tokens admitted per item per tick)',
-    parameters: [requestIdParam],
-    responses: { '200': ok(ref('TokenCountToMove')), ...common, '401': R('Unauthorized') },
+    responses: {},
   },
   setTokenCountToMove: {
     tags: ['admin'],
     summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-    parameters: [
-      requestIdParam,
-      idempotencyKeyParam,
-      {
-        name: 'tokenCountToMove',
-        in: 'query',
-        required: false,
-        description: 'N; wins over the body.',
-        schema: { type: 'string', pattern: '^[0-9]{1,7}$' },
-      },
-    ],
-    requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountToMove') } } },
-    responses: {
-      '200': ok(ref('TokenCountToMove')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
-      ...bodyErrors,
-    },
+    responses: {},
   },
   getTokenCounts: {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of every registered item',
-    parameters: [requestIdParam],
-    responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized') },
+    responses: { '200': ok(ref('TokenCountList')) },
   },
   searchTokenCounts: {
     tags: ['admin'],
     summary: 'Waiting and admitted counts of the listed items (or all)',
-    parameters: [requestIdParam],
-    requestBody: { required: false, content: { 'application/json': { schema: ref('TokenCountSearch') } } },
-    responses: { '200': ok(ref('TokenCountList')), ...common, '401': R('Unauthorized'), ...bodyErrors },
+    responses: { '200': ok(ref('TokenCountList')) },
   },
   upsertWaitingItem: {
     tags: ['admin'],
@@ -235,45 +204,32 @@ const operations: Record<OperationId, Json> = {
       'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
       'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
       '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
-    parameters: [itemIdParam, { $ref: '#/components/parameters/ifMatch' }, requestIdParam, idempotencyKeyParam],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('WaitingItemInput') } } },
     responses: {
       '200': itemOk('The item as stored, and its new ETag.'),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '412': fail(
         'If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.',
         ['PRECONDITION_FAILED'],
       ),
-      ...bodyErrors,
     },
   },
   getWaitingItem: {
     tags: ['admin'],
     summary: 'A waiting item',
-    parameters: [itemIdParam, requestIdParam],
     responses: {
       '200': itemOk('The item and its ETag.'),
-      ...common,
-      '401': R('Unauthorized'),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
     },
   },
   getPublicItem: {
     tags: ['public'],
     summary: 'What the waiting-room page shows of an item',
-    parameters: [itemIdParam, requestIdParam],
     responses: {
-      '200': ok(ref('PublicItemView')),
-      ...common,
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
     },
   },
   waitingRoomPage: {
     tags: ['pages'],
     summary: "The shoppers' waiting-room page (HTML; the userId comes from the gateway's `user-id` header or cookie)",
-    parameters: [{ name: 'itemId', in: 'path', required: true, schema: { type: 'string' } }, requestIdParam],
     responses: {
       '200': html('The page.'),
       '404': html('The page, saying that the item does not exist.'),
@@ -283,7 +239,6 @@ const operations: Record<OperationId, Json> = {
   waitingRoomAsset: {
     tags: ['pages'],
     summary: "The waiting-room page's CSS and JavaScript",
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   adminConsole: {
@@ -294,45 +249,23 @@ const operations: Record<OperationId, Json> = {
   adminConsoleAsset: {
     tags: ['pages'],
     summary: "The console's CSS and JavaScript",
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   adminConsoleVendorAsset: {
     tags: ['pages'],
     summary: "The console's chart library (uPlot's dist/ files, served from node_modules)",
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
     responses: { '200': asset('The file.'), '404': R('NotFound') },
   },
   getHistory: {
     tags: ['admin'],
     summary:
       "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
-    parameters: [
-      {
-        name: 'itemId',
-        in: 'query',
-        required: false,
-        description: 'The item; absent: the sum over all items.',
-        schema: ref('Id'),
-      },
-      requestIdParam,
-    ],
-    responses: { '200': ok(ref('HistoryAnswer')), ...common, '401': R('Unauthorized') },
+    responses: { '200': ok(ref('HistoryAnswer')) },
   },
   getAudit: {
     tags: ['admin'],
     summary:
       'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
-    parameters: [
-      {
-        name: 'limit',
-        in: 'query',
-        required: false,
-        description: 'How many, 1-500 (default 50).',
-        schema: { type: 'string', pattern: '^[0-9]{1,4}$' },
-      },
-      requestIdParam,
-    ],
     responses: {
       '200': ok({
         type: 'object',
@@ -340,26 +273,19 @@ const operations: Record<OperationId, Json> = {
         additionalProperties: false,
         properties: { entries: { type: 'array', items: ref('AuditEntry') } },
       }),
-      ...common,
-      '401': R('Unauthorized'),
     },
   },
   getOverview: {
     tags: ['admin'],
     summary: "Everything the console's table shows: items, counts, admission rates, N",
-    parameters: [requestIdParam],
-    responses: { '200': ok(ref('ConsoleOverview')), ...common, '401': R('Unauthorized') },
+    responses: { '200': ok(ref('ConsoleOverview')) },
   },
   claim: {
     tags: ['public'],
     summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
     description:
       'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
-    parameters: [itemIdParam, userIdHeader, requestIdParam, idempotencyKeyParam],
     responses: {
-      '200': ok(ref('ClaimView')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
       '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
       '409': fail(
@@ -367,19 +293,13 @@ const operations: Record<OperationId, Json> = {
         ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
         { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
       ),
-      ...bodyErrors,
     },
   },
   reserve: {
     tags: ['internal'],
     summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
-    parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('ReservationInput') } } },
     responses: {
       '200': ok(ref('ReservationView')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '403': fail(
         "The token is another user's or item's (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).",
         ['TOKEN_MISMATCH', 'NOT_ADMITTED'],
@@ -393,75 +313,51 @@ const operations: Record<OperationId, Json> = {
           properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() },
         },
       ),
-      ...bodyErrors,
     },
   },
   getReservation: {
     tags: ['internal'],
     summary: 'A reservation',
-    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam],
     responses: {
       '200': ok(ref('Reservation')),
-      ...common,
-      '401': R('Unauthorized'),
       '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']),
     },
   },
   confirmReservation: {
     tags: ['internal'],
     summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
-    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('Reservation')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
       '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
       '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-      ...bodyErrors,
     },
   },
   cancelReservation: {
     tags: ['internal'],
     summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
-    parameters: [{ $ref: '#/components/parameters/reservationId' }, requestIdParam, idempotencyKeyParam],
     responses: {
       '200': ok(ref('Reservation')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
       '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
       '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-      ...bodyErrors,
     },
   },
   restock: {
     tags: ['admin'],
     summary: 'Adds stock; a sold-out queue reopens',
-    parameters: [itemIdParam, requestIdParam, idempotencyKeyParam],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('RestockInput') } } },
     responses: {
       '200': ok(ref('RestockResult')),
-      ...common,
-      '422': R('IdempotencyKeyReused'),
-      '401': R('Unauthorized'),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-      ...bodyErrors,
     },
   },
   clearFence: {
     tags: ['admin'],
     summary:
       'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
-    parameters: [itemIdParam, requestIdParam],
     responses: {
       '200': ok(ref('FenceClearResult')),
-      ...common,
-      '401': R('Unauthorized'),
       '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-      ...bodyErrors,
     },
   },
   metrics: {
@@ -473,7 +369,6 @@ const operations: Record<OperationId, Json> = {
         headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
         content: { 'text/plain': { schema: { type: 'string' } } },
       },
-      '401': R('Unauthorized'),
     },
   },
   openapi: {
@@ -506,20 +401,85 @@ const SECURITY: Record<RouteSecurity, Json[]> = {
   metrics: [{ metricsBearer: [] }, {}],
 };
 
-/** The document's paths: every route of the tables, on the servers that answer it. */
+/** The tables, each with the servers that answer its routes. */
+const TABLES: [Record<string, RouteSpec>, Json[]][] = [
+  [apiRoutes, API_SERVER],
+  [adminRoutes, ADMIN_SERVER],
+  [builtinRoutes, BOTH_SERVERS],
+];
+
+/**
+ * What zod-to-openapi generates from the route tables' zod schemas (one registry): per route, the query parameters,
+ * path and header parameters, the request body and the JSON schema of the SUCCESS envelope's `data`; and the
+ * component schemas and parameters they and views.ts name.
+ */
+function generated(): { operations: Map<string, Json>; schemas: Json; parameters: Json } {
+  const registry = new OpenAPIRegistry();
+  for (const [table] of TABLES) {
+    for (const r of Object.values(table)) {
+      const config: RouteConfig = { method: r.method, path: r.path, responses: {} };
+      config.request = {};
+      if (r.params) config.request.params = r.params;
+      if (r.headers) config.request.headers = [...r.headers];
+      if (r.query) config.request.query = r.query as AnyZodObject;
+      if (r.body)
+        config.request.body = {
+          required: r.bodyRequired ?? true,
+          content: { 'application/json': { schema: r.body } },
+        };
+      if (r.data) config.responses[200] = { description: 'data', content: { 'application/json': { schema: r.data } } };
+      registry.registerPath(config);
+    }
+  }
+  const components = viewSchemas.map((schema) => ({ type: 'schema' as const, schema }));
+  const definitions = [...components, ...parameterRegistry.definitions, ...registry.definitions];
+  const doc = new OpenApiGeneratorV31(definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: '', version: '' },
+  });
+  const operations = new Map<string, Json>();
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>))
+    for (const [method, op] of Object.entries(item)) operations.set(`${method} ${path}`, op as Json);
+  // A registered parameter's schema comes out as a component schema of the parameter's name: inline it there.
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, Json>;
+  const parameters = (doc.components?.parameters ?? {}) as unknown as Record<string, Json>;
+  for (const [name, parameter] of Object.entries(parameters)) {
+    const own = `#/components/schemas/${name}`;
+    if ((parameter.schema as Json | undefined)?.$ref !== own) continue;
+    parameter.schema = schemas[name];
+    delete schemas[name];
+  }
+  return { operations, schemas, parameters };
+}
+
+const zodGenerated = generated();
+
+/**
+ * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
+ * (operationId, security, query parameters, request body, the success answer's `data`) and from
+ * {@link operations} (tags, summary, the other answers), with the answers the declaration implies.
+ */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
-  const tables: [Record<string, RouteSpec>, Json[]][] = [
-    [apiRoutes, API_SERVER],
-    [adminRoutes, ADMIN_SERVER],
-    [builtinRoutes, BOTH_SERVERS],
-  ];
-  for (const [table, servers] of tables) {
+  for (const [table, servers] of TABLES) {
     for (const route of Object.values(table)) {
       const item = (paths[route.path] ??= { servers });
+      const described = operations[route.operationId as OperationId];
+      const fromZod = zodGenerated.operations.get(`${route.method} ${route.path}`) ?? {};
+      const parameters = [...((fromZod.parameters as Json[]) ?? []), ...((described.parameters as Json[]) ?? [])];
+      const success = (fromZod.responses as Record<string, Json> | undefined)?.['200'];
+      const data = (success?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
+      const { responses: describedResponses, ...rest } = described as { responses: Json };
       item[route.method] = {
         operationId: route.operationId,
-        ...operations[route.operationId as OperationId],
+        ...rest,
+        ...(parameters.length > 0 ? { parameters } : {}),
+        ...(fromZod.requestBody ? { requestBody: fromZod.requestBody } : {}),
+        responses: {
+          ...(data ? { '200': ok(data) } : {}),
+          ...impliedResponses(route),
+          ...describedResponses,
+        },
         security: SECURITY[route.security],
       };
     }
@@ -585,56 +545,8 @@ export const openApiDocument: Json = {
       },
     },
     headers: { RequestId: requestIdHeader, RetryAfter: retryAfterHeader, ETag: etagHeader },
-    parameters: {
-      itemId: { name: 'itemId', in: 'path', required: true, schema: ref('Id') },
-      waitingQueueToken: { name: 'waitingQueueToken', in: 'path', required: true, schema: ref('WaitingQueueToken') },
-      userId: {
-        name: 'user-id',
-        in: 'header',
-        required: false,
-        description: "The shopper's id, set by the trusted gateway. Required in header identity mode (the default).",
-        schema: ref('Id'),
-      },
-      userTier: {
-        name: 'user-tier',
-        in: 'header',
-        required: false,
-        description:
-          "The shopper's priority lane (one of the item's `lanes`), set or stripped by the trusted gateway; ignored in JWT identity mode (the lane claim decides); absent or unknown: the last lane.",
-        schema: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-      },
-      reservationId: {
-        name: 'reservationId',
-        in: 'path',
-        required: true,
-        description: '`<itemId>.<n>`.',
-        schema: { type: 'string', pattern: RESERVATION_ID_PATTERN.source },
-      },
-      idempotencyKey: {
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        description:
-          'IETF httpapi draft "The Idempotency-Key HTTP Header Field": makes a retry of this write safe. The key and the first answer are recorded in the same atomic step as the change (IDEMPOTENCY_TTL_SECONDS, default 24 h; at most IDEMPOTENCY_MAX_KEYS per item); a retry with the same key gets the first answer (status and body) and changes nothing; the same key with another request (route, parameters, body or caller) is 422 `IDEMPOTENCY_KEY_REUSED`. Send one after a 503, whose outcome is unknown. Without it, the write behaves as without the header.',
-        schema: { type: 'string', pattern: '^[\\x20-\\x7e]{1,255}$' },
-      },
-      ifMatch: {
-        name: 'if-match',
-        in: 'header',
-        required: false,
-        description:
-          'The ETag of a GET of the item (or `*`: the item exists; not enough to set remainCount). Absent: no precondition.',
-        schema: { type: 'string' },
-      },
-      requestId: {
-        name: 'x-request-id',
-        in: 'header',
-        required: false,
-        description:
-          "The caller's request id, echoed in `X-Request-Id` and logged; ignored unless 1-128 of `[A-Za-z0-9._-]`.",
-        schema: { type: 'string' },
-      },
-    },
+    // Generated from the parameter schemas of views.ts.
+    parameters: zodGenerated.parameters,
     responses: {
       InvalidParameter: fail(
         'Malformed ids, token, query or body (including malformed JSON, a body that is not JSON, bad URL encoding). When a body or query fails its schema, `data.fields` maps each field path (e.g. `lanes`, `lanes.1`) to its message, so a form can show it next to the field; otherwise `data` is null.',
@@ -675,9 +587,8 @@ export const openApiDocument: Json = {
       },
     },
     schemas: {
-      // Generated from the zod views (views.ts): Id, WaitingQueueToken, WaitingQueueView, PublicItemView, ValidationView,
-      // ConsumeResult, ClaimView.
-      ...viewComponents(),
+      // Generated from the zod schemas of views.ts and the route tables.
+      ...zodGenerated.schemas,
       ErrorCode: {
         enum: Object.keys(ErrorCodes),
         description: 'Stable error codes; each maps to one HTTP status (see packages/core/src/errors.ts).',
@@ -707,16 +618,6 @@ export const openApiDocument: Json = {
         properties: { itemId: ref('Id'), opensAt: int({ description: "The TIME_DEAL's startAt, epoch ms." }) },
       },
       ItemRef: { type: 'object', required: ['itemId'], additionalProperties: false, properties: { itemId: ref('Id') } },
-      ReservationInput: {
-        type: 'object',
-        required: ['waitingQueueToken', 'userId'],
-        additionalProperties: false,
-        properties: {
-          waitingQueueToken: ref('WaitingQueueToken'),
-          userId: ref('Id'),
-          quantity: int({ minimum: 1, maximum: 1_000_000, default: 1 }),
-        },
-      },
       Reservation: {
         type: 'object',
         required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt'],
@@ -771,31 +672,11 @@ export const openApiDocument: Json = {
         additionalProperties: false,
         properties: { reservation: ref('Reservation') },
       },
-      RestockInput: {
-        type: 'object',
-        required: ['quantity'],
-        additionalProperties: false,
-        properties: { quantity: int({ minimum: 1, maximum: 1_000_000_000 }) },
-      },
       RestockResult: {
         type: 'object',
         required: ['itemId', 'quantity', 'remainCount'],
         additionalProperties: false,
         properties: { itemId: ref('Id'), quantity: int({ minimum: 1 }), remainCount: int({ minimum: 0 }) },
-      },
-      TokenCountToMove: {
-        type: 'object',
-        required: ['tokenCountToMove'],
-        additionalProperties: false,
-        properties: { tokenCountToMove: int({ minimum: 0, maximum: 1_000_000 }) },
-      },
-      TokenCountSearch: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          searchAll: { type: 'boolean', default: false },
-          itemIdListToSearch: { type: 'array', items: ref('Id'), maxItems: 10_000, default: [] },
-        },
       },
       TokenCountList: {
         type: 'object',
@@ -820,64 +701,6 @@ export const openApiDocument: Json = {
               },
             },
           },
-        },
-      },
-      WaitingItemInput: {
-        type: 'object',
-        required: ['itemName', 'waitingQueueEnabled'],
-        additionalProperties: false,
-        properties: {
-          itemName: { type: 'string', minLength: 1, maxLength: 200 },
-          remainCount: int({
-            minimum: 0,
-            description: 'Stock. Required to create an item; absent on update: the stored stock is kept (atomically).',
-          }),
-          waitingQueueEnabled: { type: 'boolean' },
-          tokenCountToMove: nullable(
-            int({ minimum: 0, maximum: 1_000_000, description: 'Per-item N; null: the global N; absent: unchanged.' }),
-          ),
-          maxActiveUsers: nullable(
-            int({
-              minimum: 1,
-              maximum: 100_000_000,
-              description: 'Cap on unexpired admissions; null: none; absent: unchanged.',
-            }),
-          ),
-          targetUrl: nullable({
-            type: 'string',
-            format: 'uri',
-            maxLength: 2048,
-            pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
-            description: 'Order page; null: none; absent: unchanged.',
-          }),
-          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'TIME_DEAL needs startAt; absent: unchanged.' },
-          startAt: nullable({
-            oneOf: [int({ minimum: 0 }), { type: 'string', format: 'date-time' }],
-            description: 'Opening of a TIME_DEAL: epoch ms or ISO 8601.',
-          }),
-          maxPerUser: nullable(
-            int({
-              minimum: 1,
-              maximum: 1_000_000,
-              description: 'Most units one user may hold in reservations; null: 1.',
-            }),
-          ),
-          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'DIRECT: first-come claims, no waiting room.' },
-          lanes: nullable({
-            type: 'array',
-            items: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-            minItems: 1,
-            maxItems: 8,
-            uniqueItems: true,
-            description: 'Priority lanes, highest first.',
-          }),
-          maxWaiting: nullable(
-            int({
-              minimum: 1,
-              maximum: 1_000_000_000,
-              description: 'Most users waiting at once (409 QUEUE_FULL beyond).',
-            }),
-          ),
         },
       },
       WaitingItem: {

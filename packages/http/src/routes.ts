@@ -1,7 +1,10 @@
+import type { z } from 'zod';
+
 /**
  * The declaration kit of the route tables: each service declares every route once (method, path template,
- * operationId, security) in a table, and the express registration, the fast-path matchers, the metric's `route`
- * label and the literal URLs of callers are derived from it. Pure: no express, no node:http.
+ * operationId, security, and the zod schemas of its query, body and answer) in a table, and the express
+ * registration, the fast-path matchers, the metric's `route` label, the literal URLs of callers, the handlers'
+ * input parsing and types and the OpenAPI document are derived from it. Pure: no express, no node:http.
  */
 
 /** HTTP methods of the tables (HEAD is answered as GET by express and by the built-in routes). */
@@ -27,7 +30,28 @@ export interface RouteSpec {
   readonly security: RouteSecurity;
   /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
   readonly static?: true;
+  /** An HTML page (not the envelope). */
+  readonly html?: true;
+  /** zod schema of the path parameters (one key per `{name}` of the template; views.ts names the shared ones). */
+  readonly params?: z.AnyZodObject;
+  /** The request headers the route reads, as named parameter schemas (views.ts), in the document's order. */
+  readonly headers?: readonly z.ZodTypeAny[];
+  /** zod schema of the query string (express's parsed `req.query`) the handler reads; absent: none is read. */
+  readonly query?: z.ZodTypeAny;
+  /** zod schema of the JSON body the handler reads; absent: the route reads no body. */
+  readonly body?: z.ZodTypeAny;
+  /** Whether a request must carry {@link body} (default true when `body` is declared). */
+  readonly bodyRequired?: boolean;
+  /** zod schema of `data` in the SUCCESS envelope; absent: the route does not answer the envelope (or not yet typed). */
+  readonly data?: z.ZodTypeAny;
 }
+
+/** The parsed body of a route (`z.output` of its `body` schema; `undefined` when it declares none). */
+export type BodyOf<R extends RouteSpec> = R['body'] extends z.ZodTypeAny ? z.output<R['body']> : undefined;
+/** The parsed query of a route (`z.output` of its `query` schema; `undefined` when it declares none). */
+export type QueryOf<R extends RouteSpec> = R['query'] extends z.ZodTypeAny ? z.output<R['query']> : undefined;
+/** The `data` a route answers (`z.input` of its `data` schema; `unknown` when it declares none). */
+export type DataOf<R extends RouteSpec> = R['data'] extends z.ZodTypeAny ? z.input<R['data']> : unknown;
 
 /**
  * Declares a route table: returns it as given, checked to be {@link RouteSpec}s and kept literal for typing.

@@ -1,13 +1,7 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
-import { z } from 'zod';
 import { WqError, isRedisUnavailable } from '@waiting-queue/core/errors';
-import { idSchema, requireId } from '@waiting-queue/core/ids';
-import {
-  ItemUpsertRefused,
-  MAX_TOKEN_COUNT_TO_MOVE,
-  waitingItemInputSchema,
-  type ItemStore,
-} from '@waiting-queue/core/item-store';
+import { requireId } from '@waiting-queue/core/ids';
+import { ItemUpsertRefused, type ItemStore } from '@waiting-queue/core/item-store';
 import { type Logger } from '@waiting-queue/core/logger';
 import { type QueueStore } from '@waiting-queue/core/queue-store';
 import { success } from '@waiting-queue/http/envelope';
@@ -16,6 +10,7 @@ import {
   registerRoutes,
   errorHandler,
   notFound,
+  parseOr400,
   rejectNonJsonBody,
   route,
   sendJson,
@@ -75,43 +70,15 @@ function changedFields(
 }
 
 /**
- * Parses `input` with `schema`.
- * @throws WqError 400 `INVALID_PARAMETER` listing what is wrong, with `data.fields`: field path (e.g. `lanes.1`, or
- * `what` for the whole input) -> the first message about it, so a form can show each next to its field.
+ * N from `?tokenCountToMove=N` (decimal digits only; wins) or a JSON body `{tokenCountToMove: N}` (the route's
+ * schemas).
+ * @throws WqError 400 `INVALID_PARAMETER` (with `data.fields`) when neither holds a valid N.
  */
-export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const r = schema.safeParse(input);
-  if (!r.success) {
-    const detail = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
-    const fields: Record<string, string> = {};
-    for (const i of r.error.issues) {
-      const unknownKeys = i.code === 'unrecognized_keys' ? i.keys : [];
-      for (const path of unknownKeys.length > 0 ? unknownKeys : [i.path.join('.') || what]) fields[path] ??= i.message;
-    }
-    throw new WqError('INVALID_PARAMETER', `invalid ${what}: ${detail}`, { data: { fields } });
-  }
-  return r.data;
-}
-
-const tokenCountSchema = z.number().int().min(0).max(MAX_TOKEN_COUNT_TO_MOVE);
-const tokenCountSearchSchema = z
-  .object({
-    searchAll: z.boolean().optional().default(false),
-    itemIdListToSearch: z.array(idSchema).max(10_000).optional().default([]),
-  })
-  .strict();
-
-/** N from `?tokenCountToMove=N` (decimal digits only) or a JSON body `{tokenCountToMove: N}`. */
 function tokenCountFrom(req: Request): number {
-  const q = req.query.tokenCountToMove;
-  if (q !== undefined) {
-    if (typeof q !== 'string' || !/^\d{1,7}$/.test(q)) {
-      throw new WqError('INVALID_PARAMETER', 'tokenCountToMove must be a non-negative integer');
-    }
-    return parseOr400(tokenCountSchema, Number(q), 'tokenCountToMove');
-  }
-  const body = parseOr400(z.object({ tokenCountToMove: tokenCountSchema }).strict(), req.body ?? {}, 'body');
-  return body.tokenCountToMove;
+  const route = adminRoutes.setTokenCountToMove;
+  const q = parseOr400(route.query, req.query, 'query').tokenCountToMove;
+  if (q !== undefined) return parseOr400(route.body.shape.tokenCountToMove, Number(q), 'tokenCountToMove');
+  return parseOr400(route.body, req.body ?? {}, 'body').tokenCountToMove;
 }
 
 /** The HTTP answer to an upsert ItemStore refused: 412 for a failed precondition, 400 for input that cannot be stored. */
@@ -196,7 +163,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
   };
   handlers.getTokenCounts = route(async () => counts(await listIds()));
   handlers.searchTokenCounts = route(async (req) => {
-    const body = parseOr400(tokenCountSearchSchema, req.body ?? {}, 'body');
+    const body = parseOr400(adminRoutes.searchTokenCounts.body, req.body ?? {}, 'body');
     return counts(body.searchAll ? await listIds() : [...new Set(body.itemIdListToSearch)]);
   });
 
@@ -205,7 +172,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
   // item needs If-Match (stockRule 'match'), so a stale figure never undoes claims or reservations.
   handlers.upsertWaitingItem = itemRoute(async (req) => {
     const itemId = requireId(req.params.itemId, 'itemId');
-    const input = parseOr400(waitingItemInputSchema, req.body, 'waiting item');
+    const input = parseOr400(adminRoutes.upsertWaitingItem.body, req.body, 'waiting item');
     const ifMatch = parseItemIfMatch(req.headers['if-match']);
     // With an Idempotency-Key, a retry answers the item (and ETag) the first upsert stored, and writes nothing.
     const idem = idempotentRequest(req.headers, ['upsert', itemId, input, req.headers['if-match'] ?? null]);

@@ -1,14 +1,12 @@
 import type { RequestHandler } from 'express';
-import { z } from 'zod';
 import { WqError } from '@waiting-queue/core/errors';
 import { requireId } from '@waiting-queue/core/ids';
 import { type ItemStore } from '@waiting-queue/core/item-store';
 import { type Logger } from '@waiting-queue/core/logger';
-import { route } from '@waiting-queue/http/http';
+import { parseOr400, route } from '@waiting-queue/http/http';
+import { adminRoutes } from '@waiting-queue/http/route-tables';
 import { idempotentRequest } from '@waiting-queue/http/request-headers';
 import type { AuditRecorder } from './admin-app';
-
-const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();
 
 /**
  * The admin stock route `restock` (routes.ts; behind the admin bearer check):
@@ -21,18 +19,12 @@ const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000
 export function restockHandler(items: ItemStore, logger: Logger, audited?: AuditRecorder): RequestHandler {
   return route(async (req) => {
     const itemId = requireId(req.params.itemId, 'itemId');
-    const parsed = restockSchema.safeParse(req.body ?? null);
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      const fields: Record<string, string> = {};
-      for (const i of parsed.error.issues) fields[i.path.join('.') || 'body'] ??= i.message;
-      throw new WqError('INVALID_PARAMETER', `invalid restock: ${detail}`, { data: { fields } });
-    }
-    const idem = idempotentRequest(req.headers, ['restock', itemId, parsed.data.quantity]);
+    const { quantity } = parseOr400(adminRoutes.restock.body, req.body ?? null, 'restock');
+    const idem = idempotentRequest(req.headers, ['restock', itemId, quantity]);
     const before = audited ? await items.get(itemId) : null;
-    const remainCount = await items.restock(itemId, parsed.data.quantity, idem);
+    const remainCount = await items.restock(itemId, quantity, idem);
     if (remainCount === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);
-    logger.info({ itemId, quantity: parsed.data.quantity, remainCount }, 'item restocked');
+    logger.info({ itemId, quantity: quantity, remainCount }, 'item restocked');
     // A retry under its Idempotency-Key answers the first reply and changes nothing: the stock read before it is
     // then that reply's, and no second entry is recorded.
     if (audited && before?.remainCount !== remainCount) {
@@ -41,9 +33,9 @@ export function restockHandler(items: ItemStore, logger: Logger, audited?: Audit
         'restock',
         itemId,
         { remainCount: before?.remainCount ?? null },
-        { remainCount, quantity: parsed.data.quantity },
+        { remainCount, quantity: quantity },
       );
     }
-    return { itemId, quantity: parsed.data.quantity, remainCount };
+    return { itemId, quantity: quantity, remainCount };
   });
 }

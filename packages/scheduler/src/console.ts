@@ -1,19 +1,16 @@
 import { dirname, join } from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
-import { z } from 'zod';
 import { isRedisUnavailable, WqError } from '@waiting-queue/core/errors';
-import { idSchema } from '@waiting-queue/core/ids';
 import { type ItemStore, type WaitingItem } from '@waiting-queue/core/item-store';
 import { redisErrors } from '@waiting-queue/core/metrics';
 import { type QueueStore } from '@waiting-queue/core/queue-store';
 import { type RedisClient } from '@waiting-queue/core/redis';
-import { bearerAuth, registerRoutes, route } from '@waiting-queue/http/http';
+import { bearerAuth, parseOr400, registerRoutes, route } from '@waiting-queue/http/http';
 import { adminRoutes, type AdminRouteName } from '@waiting-queue/http/route-tables';
 import { redisTime } from './coordinator';
 import { orLastKnown } from './last-known';
 import { outboxGaps } from './metrics';
 import { readRelayLag } from './outbox-relay';
-import { parseOr400 } from './admin-app';
 import { AUDIT_MAX_LIMIT, AuditLog } from './audit';
 import { TickHistory } from './history';
 
@@ -194,16 +191,7 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
   items.getTokenCountToMove = () => n();
   const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
   const history = o.history ?? new TickHistory(o.redis, o.tickMs);
-  const historyQuery = z.object({ itemId: idSchema.optional() }).strict();
   const audit = o.audit ?? new AuditLog(o.redis);
-  const auditQuery = z
-    .object({
-      limit: z
-        .string()
-        .regex(/^\d{1,4}$/, 'must be an integer 1-500')
-        .optional(),
-    })
-    .strict();
   // The console's routes of the admin server's table; the router stays mountable alone, so it checks the bearer itself.
   const handlers: { [K in AdminRouteName]?: RequestHandler[] } = {
     adminConsole: [
@@ -217,7 +205,7 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     getHistory: [
       auth,
       route(async (req) => {
-        const { itemId } = parseOr400(historyQuery, req.query, 'query');
+        const { itemId } = parseOr400(adminRoutes.getHistory.query, req.query, 'query');
         const [sec, micro] = await redisTime(o.redis);
         return history.read(itemId ?? null, Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
       }),
@@ -225,7 +213,7 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     getAudit: [
       auth,
       route(async (req) => {
-        const limit = Number(parseOr400(auditQuery, req.query, 'query').limit ?? 50);
+        const limit = Number(parseOr400(adminRoutes.getAudit.query, req.query, 'query').limit ?? 50);
         if (limit < 1 || limit > AUDIT_MAX_LIMIT)
           throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, {
             data: { fields: { limit: `must be 1-${AUDIT_MAX_LIMIT}` } },
