@@ -39,6 +39,7 @@ describe('item snapshots', () => {
       soldOut: false,
       remainCount: 10,
       admitRate: 3,
+      waiting: 2,
       timeDeal: null,
     });
     expect(typeof s.nowMs).toBe('number');
@@ -65,7 +66,7 @@ describe('item snapshots', () => {
       (await queue.admit('snap2', { tokenCountToMove: 1, admissionTtlMs: 50, fence: fence++, tickMs: 1000 })).expired,
     ).toBe(1);
     const s = (await snapshots.publish('snap2', 2))!;
-    expect(s).toMatchObject({ soldOut: true, remainCount: 0, admitRate: 0 });
+    expect(s).toMatchObject({ soldOut: true, remainCount: 0, admitRate: 0, waiting: 1 });
     expect(s.lanes[0]).toMatchObject({ waiting: 1, head: '2', admittedThrough: '1' });
   });
 

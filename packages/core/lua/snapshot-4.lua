@@ -17,6 +17,8 @@
     soldOut      remainCount <= 0
     remainCount  the item's stock
     admitRate    admission capacity, tokens per second, as the tick wrote it
+    waiting      users waiting in the item, all lanes (more than the lanes' sum when places of a lane since removed
+                 from the item still wait)
     timeDeal     null, or {startAt (epoch ms), open (startAt <= nowMs)} for a TIME_DEAL
     lanes        one per lane, highest priority first (one, named null, on an item without lanes):
                  {name, rank (r, see includes/lanes.lua), waiting (count), head, tail (lowest and highest waiting place
@@ -76,6 +78,7 @@ local body = cjson.encode({
   soldOut = remain <= 0,
   remainCount = remain,
   admitRate = tonumber(item[3]) or 0,
+  waiting = redis.call('ZCARD', KEYS[2]),
   timeDeal = timeDeal,
   lanes = lanes,
 })

@@ -32,6 +32,8 @@ export interface ItemSnapshot {
   remainCount: number;
   /** Admission capacity, tokens per second. */
   admitRate: number;
+  /** Users waiting in the item, all lanes: more than the lanes' sum when a removed lane's places still wait. */
+  waiting: number;
   /** A TIME_DEAL's start (epoch ms) and whether it is open; null for other items. */
   timeDeal: { startAt: number; open: boolean } | null;
   /** Lanes, highest priority first; one (name null) on an item without lanes. */
