@@ -1,7 +1,8 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
 import { WqError } from './errors';
+import { packPlaceUuid, PLACE_MAC_BYTES, unpackPlaceUuid } from './place-token';
 
 /**
  * The characters of an id (userId or itemId), unanchored: 1-64 of `[A-Za-z0-9_]`; `-` is reserved as the token
@@ -60,14 +61,17 @@ export function parseToken(token: unknown): ParsedToken {
 }
 
 /**
- * Derives token ids from a place in a queue, so that the waiting queue stores only `userId -> sequence` (about
- * 100 B per waiting user) and still recognises the tokens it issued.
+ * Issues and checks the tokens of places in a queue, so that the waiting queue stores only `userId -> place` (about
+ * 100 B per waiting user) and an api process knows a token's place without reading Redis.
  *
- * The uuid of a token is HMAC-SHA256(secret, `itemId \n userId \n seq`), its first 16 bytes formatted as a
- * RFC 9562 version-4 UUID (the version and variant bits are set by `uuid`'s v4 with those bytes as its random
- * input). To anyone without the secret it is as unguessable as a random v4 UUID; to us it is checkable with the
- * sequence number kept in the queue. The idea is the stateless-token pattern of signed cookies / SYN cookies.
- * Registering again after the place is gone (consumed or expired) gives a new sequence, hence a new token.
+ * A token's uuid carries its place number and a 64-bit MAC (the first 8 bytes of HMAC-SHA256(secret,
+ * `place-token \n itemId \n userId \n place`)), laid out as a RFC 9562 version-4 UUID by place-token.ts. To anyone
+ * without the secret it cannot be forged; to us it is checkable from the token alone. The idea is the
+ * stateless-token pattern of signed cookies / SYN cookies. Registering again after the place is gone (consumed or
+ * expired) gives a new place, hence a new token.
+ *
+ * Tokens of the earlier format (uuid = the first 16 bytes of HMAC-SHA256(secret, `itemId \n userId \n seq`) as a
+ * v4 UUID, without the place in clear) are still accepted by {@link matches}: their place has to be read from Redis.
  */
 export class TokenCodec {
   private readonly secret: Buffer;
@@ -75,8 +79,8 @@ export class TokenCodec {
 
   /**
    * @param secret at least 16 bytes; every api process of one deployment must use the same one. New tokens use it.
-   * @param previous earlier secrets (TOKEN_SECRET_PREVIOUS), accepted by {@link matches} only, so that tokens issued
-   *   before a rotation keep working until their places are gone.
+   * @param previous earlier secrets (TOKEN_SECRET_PREVIOUS), accepted by {@link matches} and {@link placeOf} only, so
+   *   that tokens issued before a rotation keep working until their places are gone.
    * @throws Error when a secret is shorter than 16 bytes.
    */
   constructor(secret: string | Buffer, previous: ReadonlyArray<string | Buffer> = []) {
@@ -94,33 +98,56 @@ export class TokenCodec {
     return randomBytes(32).toString('hex');
   }
 
-  /** The uuid v4 of the place `seq` of `userId` in `itemId`'s queue. */
+  /**
+   * The uuid v4 of the place `seq` of `userId` in `itemId`'s queue.
+   * @param seq the place number: a safe integer, or its decimal string as Redis returns it.
+   * @throws RangeError when `seq` is not a safe integer.
+   */
   uuidFor(itemId: string, userId: string, seq: number | string): string {
-    return TokenCodec.uuidWith(this.secret, itemId, userId, seq);
+    const place = Number(seq);
+    return packPlaceUuid(place, TokenCodec.placeMac(this.secret, itemId, userId, place));
   }
 
-  private static uuidWith(secret: Buffer, itemId: string, userId: string, seq: number | string): string {
-    const digest = createHmac('sha256', secret).update(`${itemId}\n${userId}\n${seq}`).digest();
-    return uuidv4({ random: digest.subarray(0, 16) });
-  }
-
-  /** The full token `<userId>-<itemId>-<uuid>`. */
+  /** The full token `<userId>-<itemId>-<uuid>`. @throws RangeError as {@link uuidFor}. */
   tokenFor(itemId: string, userId: string, seq: number | string): string {
     return `${userId}-${itemId}-${this.uuidFor(itemId, userId, seq)}`;
   }
 
   /**
-   * True when `uuid` is the one issued for that place (compared in constant time), by the current secret or, the
-   * token format not saying which secret made it, by one of the previous ones.
+   * The place a token carries, checked against its MAC (current secret, then the previous ones) without Redis.
+   * @returns the place number, or undefined when the token carries no place (earlier format) or its MAC does not
+   *   match (forged, or of an unknown secret). Whether the place is still held is for the queue to say.
+   */
+  placeOf(parsed: ParsedToken): number | undefined {
+    const unpacked = unpackPlaceUuid(parsed.uuid);
+    if (!unpacked) return undefined;
+    for (const secret of [this.secret, ...this.previous]) {
+      const expected = TokenCodec.placeMac(secret, parsed.itemId, parsed.userId, unpacked.place);
+      if (timingSafeEqual(expected.subarray(0, PLACE_MAC_BYTES), unpacked.mac)) return unpacked.place;
+    }
+    return undefined;
+  }
+
+  /**
+   * True when `uuid` is the one issued for that place: a place-carrying uuid whose place is `seq` and whose MAC
+   * matches, or a uuid of the earlier format made for `seq` (compared in constant time); by the current secret or
+   * one of the previous ones.
    */
   matches(parsed: ParsedToken, seq: number | string): boolean {
-    if (this.matchesWith(parsed, seq, this.secret)) return true;
-    for (const secret of this.previous) if (this.matchesWith(parsed, seq, secret)) return true;
+    const place = this.placeOf(parsed);
+    if (place !== undefined) return place === Number(seq);
+    if (this.matchesEarlier(parsed, seq, this.secret)) return true;
+    for (const secret of this.previous) if (this.matchesEarlier(parsed, seq, secret)) return true;
     return false;
   }
 
-  private matchesWith(parsed: ParsedToken, seq: number | string, secret: Buffer): boolean {
-    const expected = TokenCodec.uuidWith(secret, parsed.itemId, parsed.userId, seq);
+  private static placeMac(secret: Buffer, itemId: string, userId: string, place: number): Buffer {
+    return createHmac('sha256', secret).update(`place-token\n${itemId}\n${userId}\n${place}`).digest();
+  }
+
+  private matchesEarlier(parsed: ParsedToken, seq: number | string, secret: Buffer): boolean {
+    const digest = createHmac('sha256', secret).update(`${parsed.itemId}\n${parsed.userId}\n${seq}`).digest();
+    const expected = uuidv4({ random: digest.subarray(0, 16) });
     // Both strings are 36 ASCII characters, so a plain comparison leaks only timing on a public-format value;
     // still, compare without early exit.
     let diff = expected.length ^ parsed.uuid.length;

@@ -36,6 +36,10 @@
  *                                      the item's writes (lua/includes/idempotency.lua).
  * - `wq:{<itemId>}:idempotency-expiry` ZSET Idempotency-Key by expiry, epoch ms (Redis clock): trimmed and capped
  *                                      (IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_MAX_KEYS) by each write that records.
+ * - `wq:{<itemId>}:snapshot`  HASH  the item's latest snapshot, written by the scheduler after each admission tick
+ *                                    (lua/snapshot-4.lua, snapshot-store.ts): `version` (+1 per snapshot), `body` (JSON).
+ * - `wq:{<itemId>}:snapshot-channel` pub/sub channel (SPUBLISH on a Cluster, PUBLISH otherwise) of the same snapshot
+ *                                    bodies; its hash tag puts it in the item's slot.
  * - `wq:{<itemId>}:history`   LIST  the console's per-tick samples of the item, oldest first, JSON
  *                                    `[atMs, waiting, admitted, moved, tickDurationMs]` (atMs: the tick's slot, Redis
  *                                    clock), trimmed to the last 15 minutes of ticks (scheduler history.ts).
@@ -83,6 +87,10 @@ export const keys = {
   reservationsDone: (itemId: string) => `wq:{${itemId}}:reservations-done`,
   holdings: (itemId: string) => `wq:{${itemId}}:holdings`,
   claims: (itemId: string) => `wq:{${itemId}}:claims`,
+  /** The item's latest snapshot (HASH `version`, `body`; lua/snapshot-4.lua). */
+  snapshot: (itemId: string) => `wq:{${itemId}}:snapshot`,
+  /** The pub/sub channel of the item's snapshots (sharded on a Cluster: the item's hash tag picks the shard). */
+  snapshotChannel: (itemId: string) => `wq:{${itemId}}:snapshot-channel`,
   /** The two Idempotency-Key keys of an item (records, expiries), in the order the write scripts take them. */
   idempotency: (itemId: string): [string, string] => [
     `wq:{${itemId}}:idempotency`,

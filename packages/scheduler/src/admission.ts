@@ -5,6 +5,7 @@ import { type Logger } from '@waiting-queue/core/logger';
 import { type AdmitResult, type QueueStore } from '@waiting-queue/core/queue-store';
 import { type RedisClient } from '@waiting-queue/core/redis';
 import { type ReservationStore } from '@waiting-queue/core/reservation-store';
+import { type SnapshotStore } from '@waiting-queue/core/snapshot-store';
 
 /** Settings of the admission tick. */
 export interface AdmissionOptions {
@@ -33,6 +34,8 @@ export interface AdmissionTickerOptions {
   reservations?: ReservationStore;
   /** Where the api publishes its abandonment setting; absent: `settings.abandonAfterMs` only. */
   redis?: RedisClient;
+  /** With it, each item this tick moved gets its snapshot taken, stored and published after its admission. */
+  snapshots?: SnapshotStore;
 }
 
 /** Something that runs admission ticks: the {@link AdmissionTicker}, or a wrapper of it (metrics, history). */
@@ -69,7 +72,8 @@ export interface TickReport {
  * together (auto-pipelining), so a tick costs about one round trip per Redis node. With a ReservationStore, each
  * item's due reservations are expired first (lua/expire-reservations-6.lua, sent just before the admission on the
  * same connection, so stock they restore reopens the item in the same tick); that sweep is idempotent, so two
- * schedulers running it at once restore each reservation's stock once.
+ * schedulers running it at once restore each reservation's stock once. With a SnapshotStore, each item this run
+ * moved then gets its snapshot taken, stored and published (snapshot-store.ts) for the api processes.
  */
 export class AdmissionTicker implements Ticker {
   private readonly items: ItemStore;
@@ -78,6 +82,7 @@ export class AdmissionTicker implements Ticker {
   private readonly logger: Logger;
   private readonly reservations?: ReservationStore;
   private readonly redis?: RedisClient;
+  private readonly snapshots?: SnapshotStore;
 
   constructor(o: AdmissionTickerOptions) {
     this.items = o.items;
@@ -86,6 +91,20 @@ export class AdmissionTicker implements Ticker {
     this.logger = o.logger;
     this.reservations = o.reservations;
     this.redis = o.redis;
+    this.snapshots = o.snapshots;
+  }
+
+  /**
+   * Publishes `itemId`'s snapshot after this tick's admission (status OK: this run moved the item). A failure is
+   * logged and the tick goes on: api processes fall back to reading the stored snapshot or Redis.
+   */
+  private async publishSnapshot(itemId: string, result: AdmitResult, slotMs: number): Promise<void> {
+    if (!this.snapshots || result.status !== 'OK') return;
+    try {
+      await this.snapshots.publish(itemId, slotMs);
+    } catch (err) {
+      this.logger.warn({ itemId, err: (err as Error).message }, 'snapshot not published for item; next tick retries');
+    }
   }
 
   /** The last global settings read from Redis, used while their key's master is unreachable (a failover). */
@@ -166,6 +185,10 @@ export class AdmissionTicker implements Ticker {
             failed.push(itemId);
             this.logger.warn({ itemId, err: err.message }, 'admission failed for item; retrying next tick');
             return null;
+          })
+          .then(async (r) => {
+            if (r) await this.publishSnapshot(itemId, r, slotMs);
+            return r;
           }),
       ),
     );

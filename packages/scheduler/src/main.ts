@@ -3,6 +3,7 @@ import type { Consumer } from 'kafkajs';
 import { ItemStore } from '@waiting-queue/core/item-store';
 import { QueueStore } from '@waiting-queue/core/queue-store';
 import { ReservationStore } from '@waiting-queue/core/reservation-store';
+import { SnapshotStore } from '@waiting-queue/core/snapshot-store';
 import { bootService } from '@waiting-queue/http/boot';
 import { createAdminApp } from './admin-app';
 import { createConsoleRouter } from './console';
@@ -41,6 +42,7 @@ void bootService({
       logger,
       reservations: new ReservationStore(redis, limits),
       redis,
+      snapshots: new SnapshotStore(redis),
     });
     const instanceId = `${process.pid}-${randomUUID()}`;
     const history = new TickHistory(redis, tickMs);
