@@ -27,7 +27,7 @@ import { orLastKnown } from './last-known';
 import { restockHandler } from './admin-stock';
 import { clearFenceHandler } from './admin-fence';
 
-import { auditActor, type AuditAction, type AuditLog } from './audit';
+import { auditActor, type AuditLog, type AuditRecorder } from './audit';
 
 /** What the admin app needs. */
 export interface AdminAppOptions {
@@ -48,15 +48,6 @@ export interface AdminAppOptions {
   /** The admin audit trail (audit.ts): every change through this app is recorded there when given. */
   audit?: AuditLog;
 }
-
-/** Records one admin change of `req` in the audit trail (when one is configured). */
-export type AuditRecorder = (
-  req: Request,
-  action: AuditAction,
-  itemId: string | null,
-  before: unknown,
-  after: unknown,
-) => Promise<void>;
 
 /** The fields of `after` whose value differs from `before`'s, each side with only those fields (null: absent). */
 function changedFields(

@@ -6,7 +6,7 @@ import { type ItemStore } from '@waiting-queue/core/item-store';
 import { type Logger } from '@waiting-queue/core/logger';
 import { route } from '@waiting-queue/http/http';
 import { idempotentRequest } from '@waiting-queue/http/request-headers';
-import type { AuditRecorder } from './admin-app';
+import type { AuditRecorder } from './audit';
 
 const restockSchema = z.object({ quantity: z.number().int().min(1).max(1_000_000_000) }).strict();
 

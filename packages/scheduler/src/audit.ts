@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Request } from 'express';
 import { keys } from '@waiting-queue/core/keys';
 import { type RedisClient } from '@waiting-queue/core/redis';
 import { callScript } from '@waiting-queue/core/scripts';
@@ -35,6 +36,18 @@ export interface AuditEntry {
   before: unknown;
   after: unknown;
 }
+
+/**
+ * Records one admin change in the audit trail (when one is configured): the credential comes from `req`'s headers,
+ * `before`/`after` are the fields the change touched (JSON values; null: absent). Resolves once recorded.
+ */
+export type AuditRecorder = (
+  req: Request,
+  action: AuditAction,
+  itemId: string | null,
+  before: unknown,
+  after: unknown,
+) => Promise<void>;
 
 /**
  * Which credential made an admin request: a hash prefix of its bearer token (never the token), or `dev mode` when
