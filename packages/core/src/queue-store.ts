@@ -54,11 +54,21 @@ export interface AdmitResult {
    * tick ahead of Redis time: every tick is refused until an operator clears it, see {@link QueueStore.clearFence}).
    */
   status: 'OK' | 'NO_ITEM' | 'STALE_FENCE' | 'FENCE_AHEAD' | 'STUCK_FENCE';
-  moved: number;
+  /** Tokens this tick admitted (moved from the waiting queue into the admitted set). */
+  admittedCount: number;
+  /** Admissions that expired and were swept this tick. */
   expired: number;
+  /** Tokens still waiting after the tick. */
   waiting: number;
   /** Waiting users dropped for not polling (abandonment on). */
   abandoned: number;
+}
+
+/** How many tokens of one item wait and how many are admitted (unexpired admissions). */
+export interface QueueCounts {
+  itemId: string;
+  waiting: number;
+  admitted: number;
 }
 
 /** Parameters of an admission tick. */
@@ -179,7 +189,7 @@ export class QueueStore {
     );
     return {
       status: raw[0],
-      moved: Number(raw[1]),
+      admittedCount: Number(raw[1]),
       expired: Number(raw[2]),
       waiting: Number(raw[3]),
       abandoned: Number(raw[4]),
@@ -205,8 +215,12 @@ export class QueueStore {
     };
   }
 
-  /** Number of waiting tokens and of unexpired admissions of each item (one script per item, pipelined). */
-  async counts(itemIds: string[]): Promise<{ itemId: string; waitingTokenCount: number; enteredTokenCount: number }[]> {
+  /**
+   * Number of waiting tokens (`waiting`) and of unexpired admissions (`admitted`) of each item, in the order of
+   * `itemIds` (one script per item, pipelined).
+   * @throws the Redis error when an item's node cannot be read.
+   */
+  async counts(itemIds: string[]): Promise<QueueCounts[]> {
     return Promise.all(
       itemIds.map(async (itemId) => {
         const [waiting, admitted] = await callScript<[number, number]>(
@@ -215,7 +229,7 @@ export class QueueStore {
           [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)],
           [],
         );
-        return { itemId, waitingTokenCount: waiting, enteredTokenCount: admitted };
+        return { itemId, waiting, admitted };
       }),
     );
   }

@@ -173,7 +173,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
     const list = await Promise.all(
       itemIds.map((itemId) =>
         o.queue.counts([itemId]).then(
-          ([c]) => c,
+          ([c]) => ({ itemId, waitingTokenCount: c.waiting, enteredTokenCount: c.admitted }),
           (err: unknown) => {
             if (!isRedisUnavailable(err)) throw err;
             outage = err;

@@ -139,7 +139,8 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
     if ('unavailable' in r) return void unavailableItems.push(r.id);
     if (!r.row) return; // registered but not (or no longer) stored: the scheduler skips it too
     const { item, state } = r.row;
-    const { waitingTokenCount, enteredTokenCount } = r.counts;
+    // Internal counts, under the wire names the console's overview answers.
+    const { waiting: waitingTokenCount, admitted: enteredTokenCount } = r.counts;
     const admitRate = state.admitRate;
     items.push({
       ...item,

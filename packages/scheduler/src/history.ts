@@ -68,9 +68,9 @@ export class TickHistory {
     items.forEach((r, i) => {
       waiting += r.waiting;
       admittedTotal += admitted[i];
-      push(keys.itemHistory(r.itemId), [report.slotMs, r.waiting, admitted[i], r.moved, duration]);
+      push(keys.itemHistory(r.itemId), [report.slotMs, r.waiting, admitted[i], r.admittedCount, duration]);
     });
-    push(keys.totalHistory, [report.slotMs, waiting, admittedTotal, report.moved, duration]);
+    push(keys.totalHistory, [report.slotMs, waiting, admittedTotal, report.admittedCount, duration]);
     const results = await pipe.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
