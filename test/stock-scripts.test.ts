@@ -2,7 +2,7 @@ import { ClaimStore } from '@waiting-queue/core/claim-store';
 import { readOutbox } from '@waiting-queue/core/events';
 import { ItemStore } from '@waiting-queue/core/item-store';
 import { keys } from '@waiting-queue/core/keys';
-import { QueueStore, type Place } from '@waiting-queue/core/queue-store';
+import { QueueStore, type QueuePosition } from '@waiting-queue/core/queue-store';
 import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { ReservationStore } from '@waiting-queue/core/reservation-store';
 import { register } from './helpers/queue';
@@ -24,7 +24,7 @@ describe('stock, reservation, claim and lane scripts', () => {
   let fence = 1;
   const admit = (itemId: string, n: number, admissionTtlMs = 600_000, abandonAfterMs?: number) =>
     queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs, fence: fence++, tickMs: 1000, abandonAfterMs });
-  const placeOf = (p: Place | string): Place => {
+  const placeOf = (p: QueuePosition | string): QueuePosition => {
     if (typeof p === 'string') throw new Error(`refused: ${p}`);
     return p;
   };

@@ -3,7 +3,7 @@ import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
 import { parseToken, requireId, type ParsedToken, type TokenCodec } from '@waiting-queue/core/ids';
 import { LANE_PATTERN } from '@waiting-queue/core/item-store';
 import { estimateWaitSeconds, POLL_MIN_MS, pollAfterMs } from '@waiting-queue/core/poll-policy';
-import { type Place, type QueueStore } from '@waiting-queue/core/queue-store';
+import { type QueuePosition, type QueueStore } from '@waiting-queue/core/queue-store';
 import { type VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 import { type ConsumeResult, type ValidationView, type WaitingQueueView } from '@waiting-queue/http/views';
 
@@ -166,7 +166,7 @@ export class WaitingRoom {
    * @param trackPoll record the poll of a waiting user (abandonment on; the shopper's poll only).
    * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND`, or the store's errors (503).
    */
-  private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<Place> {
+  private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<QueuePosition> {
     const place = await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined);
     // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
     // the current sequence, and is as unknown as a forged one.
@@ -185,7 +185,12 @@ export class WaitingRoom {
     return true;
   }
 
-  private async view(itemId: string, userId: string, place: Place, tokenKnown?: string): Promise<WaitingQueueView> {
+  private async view(
+    itemId: string,
+    userId: string,
+    place: QueuePosition,
+    tokenKnown?: string,
+  ): Promise<WaitingQueueView> {
     const admitted = place.status === 'ADMITTED';
     let token = tokenKnown;
     if (token === undefined) {
