@@ -27,6 +27,13 @@ export interface WaitingRoomExtras {
   verifiedTokens?: VerifiedTokenCache;
 }
 
+/** What a {@link WaitingRoom} works with: its stores and codec, and the optional collaborators. */
+export interface WaitingRoomOptions extends WaitingRoomExtras {
+  queue: QueueStore;
+  /** Issues and checks the tokens (HMAC over item, user and place). */
+  tokens: TokenCodec;
+}
+
 const REFUSALS = {
   NO_ITEM: 'the item does not exist',
   DISABLED: 'the item does not use a waiting queue now',
@@ -58,11 +65,15 @@ function laneOf(tier: unknown): string | undefined {
  * the same errors.
  */
 export class WaitingRoom {
-  constructor(
-    private readonly queue: QueueStore,
-    private readonly tokens: TokenCodec,
-    private readonly extras: WaitingRoomExtras = {},
-  ) {}
+  private readonly queue: QueueStore;
+  private readonly tokens: TokenCodec;
+  private readonly extras: WaitingRoomExtras;
+
+  constructor(o: WaitingRoomOptions) {
+    this.queue = o.queue;
+    this.tokens = o.tokens;
+    this.extras = o;
+  }
 
   /**
    * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
