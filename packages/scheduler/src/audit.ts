@@ -69,7 +69,11 @@ export function auditActor(headers: IncomingHttpHeaders, adminToken: string | un
  * reaches Kafka and the ledger; the global N has no item and is kept in the stream only.
  */
 export class AuditLog {
-  constructor(private readonly redis: RedisClient) {}
+  private readonly redis: RedisClient;
+
+  constructor(o: { redis: RedisClient }) {
+    this.redis = o.redis;
+  }
 
   /**
    * Appends one entry. Called after the change succeeded.

@@ -194,9 +194,9 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
   const n = orLastKnown(() => o.items.getTokenCountToMove(o.defaultTokenCountToMove));
   items.getTokenCountToMove = () => n();
   const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
-  const history = o.history ?? new TickHistory(o.redis, o.tickMs);
+  const history = o.history ?? new TickHistory({ redis: o.redis, tickMs: o.tickMs });
   const historyQuery = z.object({ itemId: idSchema.optional() }).strict();
-  const audit = o.audit ?? new AuditLog(o.redis);
+  const audit = o.audit ?? new AuditLog({ redis: o.redis });
   const auditQuery = z
     .object({
       limit: z

@@ -44,11 +44,15 @@ export class TickHistory {
   /** Samples kept per list: 15 minutes of ticks, at most {@link HISTORY_MAX_SAMPLES}. */
   readonly capacity: number;
 
-  constructor(
-    private readonly redis: RedisClient,
-    /** Admission tick interval, milliseconds. */
-    readonly tickMs: number,
-  ) {
+  private readonly redis: RedisClient;
+  /** Admission tick interval, milliseconds. */
+  readonly tickMs: number;
+
+  /** @param o.tickMs the admission tick interval, milliseconds (> 0). */
+  constructor(o: { redis: RedisClient; tickMs: number }) {
+    this.redis = o.redis;
+    this.tickMs = o.tickMs;
+    const tickMs = o.tickMs;
     this.capacity = Math.min(HISTORY_MAX_SAMPLES, Math.max(1, Math.ceil(HISTORY_WINDOW_MS / tickMs)));
   }
 

@@ -43,12 +43,12 @@ void bootService({
       redis,
     });
     const instanceId = `${process.pid}-${randomUUID()}`;
-    const history = new TickHistory(redis, tickMs);
+    const history = new TickHistory({ redis, tickMs });
     const instrumented = recordHistory(meterTicker(ticker), history, (err) =>
       logger.warn({ err: err.message }, 'console history sample not written'),
     );
-    const audit = new AuditLog(redis);
-    queueGauges(items, queue, config.tokenCountToMove);
+    const audit = new AuditLog({ redis });
+    queueGauges({ items, queue, defaultTokenCountToMove: config.tokenCountToMove });
     const task = scheduleAdmission({
       expression: config.cron,
       ticker: instrumented,

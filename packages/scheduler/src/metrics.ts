@@ -95,9 +95,17 @@ interface QueueSnapshot {
  * `wq_waiting_users{item_id}`, `wq_admitted_users{item_id}` (unexpired admissions) over the item registry
  * (QueueStore.counts, one script per item, pipelined), and `wq_token_count_to_move` (the global N).
  * A Redis error during a scrape leaves the gauges empty for that scrape and counts `wq_redis_errors_total{kind="scrape"}`.
- * @param defaultTokenCountToMove the N reported while Redis holds none.
+ * `defaultTokenCountToMove` is the N reported while Redis holds none.
  */
-export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCountToMove: number): void {
+export function queueGauges({
+  items,
+  queue,
+  defaultTokenCountToMove,
+}: {
+  items: ItemStore;
+  queue: QueueStore;
+  defaultTokenCountToMove: number;
+}): void {
   // Both gauges are collected by one read per scrape: the first collector starts it, the others share it.
   let pending: Promise<QueueSnapshot | null> | undefined;
   const snapshot = (): Promise<QueueSnapshot | null> => {
