@@ -26,7 +26,7 @@ void bootService({
   build: async ({ config, logger, redis, telemetry }) => {
     await publishAbandonAfterMs(redis, config.abandonAfterMs);
     // Outside DEV_MODE loadConfig requires TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK: the Redis fallbacks are for development.
-    const secret = await resolveTokenSecret(redis, config.tokenSecret, TokenCodec.generateSecret);
+    const secret = await resolveTokenSecret(redis, config.tokenSecret, () => TokenCodec.generateSecret());
     const limiter = new RegistrationLimiter({ redis, user: config.rateLimit.user, ip: config.rateLimit.ip });
     const entryPasses = await EntryPassIssuer.create({
       redis,

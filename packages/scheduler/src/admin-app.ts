@@ -169,14 +169,14 @@ export function createAdminApp(o: AdminAppOptions): Express {
   // Per item: an item whose Redis node is unreachable (a Cluster failover) is marked `unavailable` with counts 0;
   // the others answer. When none answers, Redis is down: 503.
   const counts = async (itemIds: string[]) => {
-    let outage: unknown;
+    let outage: Error | undefined;
     const list = await Promise.all(
       itemIds.map((itemId) =>
         o.queue.counts([itemId]).then(
           ([c]) => ({ itemId, waitingTokenCount: c.waiting, enteredTokenCount: c.admitted }),
           (err: unknown) => {
             if (!isRedisUnavailable(err)) throw err;
-            outage = err;
+            outage = err as Error; // isRedisUnavailable holds only for Errors
             return { itemId, waitingTokenCount: 0, enteredTokenCount: 0, unavailable: true };
           },
         ),

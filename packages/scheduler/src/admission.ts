@@ -113,7 +113,7 @@ export class AdmissionTicker implements Ticker {
         { err: (err as Error).message, setting: name },
         'global setting unreachable; the tick goes on with the last known value',
       );
-      return last as NonNullable<AdmissionTicker['lastKnown'][K]>;
+      return last;
     }
   }
 

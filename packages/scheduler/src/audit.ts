@@ -121,8 +121,8 @@ export class AuditLog {
         actor: f.actor,
         action: f.action as AuditAction,
         itemId: f.itemId || null,
-        before: JSON.parse(f.before ?? 'null'),
-        after: JSON.parse(f.after ?? 'null'),
+        before: JSON.parse(f.before ?? 'null') as unknown,
+        after: JSON.parse(f.after ?? 'null') as unknown,
       };
     });
   }

@@ -77,7 +77,7 @@ export class TickHistory {
     push(keys.totalHistory, [report.slotMs, waiting, admittedTotal, report.admittedCount, duration]);
     const results = await pipe.exec();
     const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (failed?.[0]) throw failed[0];
   }
 
   /**

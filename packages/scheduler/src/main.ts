@@ -114,8 +114,9 @@ void bootService({
         await pipeline.stop();
         await consumer?.disconnect().catch(() => undefined);
       },
-      started: async (_server, port) => {
+      started: (_server, port) => {
         logger.info({ port, cron: config.cron, tickMs, tokenCountToMove: n, instanceId, kafka }, 'scheduler ready');
+        return Promise.resolve();
       },
     };
   },

@@ -218,9 +218,14 @@ export class OutboxRelay {
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'outbox relay failed; events wait in the outbox');
       }
-      if (this.timer !== undefined) this.timer = setTimeout(() => (this.running = loop()), intervalMs);
+      if (this.timer !== undefined)
+        this.timer = setTimeout(() => {
+          this.running = loop();
+        }, intervalMs);
     };
-    this.timer = setTimeout(() => (this.running = loop()), 0);
+    this.timer = setTimeout(() => {
+      this.running = loop();
+    }, 0);
   }
 
   /** Stops the loop and waits for a round in progress. */
