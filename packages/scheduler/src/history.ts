@@ -101,7 +101,15 @@ export class TickHistory {
  * Writing the samples does not delay or fail the tick: a Redis error there is logged through `onError`.
  * @returns the recording ticker; `ticker` itself is left as it was.
  */
-export function recordHistory(ticker: Ticker, history: TickHistory, onError: (err: Error) => void): Ticker {
+export function recordHistory({
+  ticker,
+  history,
+  onError,
+}: {
+  ticker: Ticker;
+  history: TickHistory;
+  onError: (err: Error) => void;
+}): Ticker {
   return {
     async tick(slotMs: number) {
       const started = performance.now();

@@ -44,9 +44,11 @@ void bootService({
     });
     const instanceId = `${process.pid}-${randomUUID()}`;
     const history = new TickHistory({ redis, tickMs });
-    const instrumented = recordHistory(meterTicker(ticker), history, (err) =>
-      logger.warn({ err: err.message }, 'console history sample not written'),
-    );
+    const instrumented = recordHistory({
+      ticker: meterTicker(ticker),
+      history,
+      onError: (err) => logger.warn({ err: err.message }, 'console history sample not written'),
+    });
     const audit = new AuditLog({ redis });
     queueGauges({ items, queue, defaultTokenCountToMove: config.tokenCountToMove });
     const task = scheduleAdmission({
