@@ -502,8 +502,8 @@ async function main() {
           fence: fence++,
           tickMs: 1000,
         });
-        if (r.moved === 0) break;
-        moved += r.moved;
+        if (r.admittedCount === 0) break;
+        moved += r.admittedCount;
       }
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       F.admission = { moved, seconds: s, tokensPerSec: moved / s, batch: 10_000 };

@@ -97,7 +97,7 @@ describe('api processes (x2) on one redis', () => {
     let admitted = 0;
     for (const step of [1, 99, 250, 13, 400, 237]) {
       const r = await admit(itemId, step);
-      expect(r).toMatchObject({ status: 'OK', moved: step, waiting: 1000 - admitted - step });
+      expect(r).toMatchObject({ status: 'OK', admittedCount: step, waiting: 1000 - admitted - step });
       admitted += step;
       const entry = (await redis.zrange(keys.admitted(itemId), 0, -1)).sort();
       expect(entry).toEqual(order.slice(0, admitted).sort());
@@ -178,7 +178,7 @@ describe('api processes (x2) on one redis', () => {
     }
 
     // Admit the head: alice gets rank 0 and may order; bob moves up to rank 1.
-    expect(await admit('bind_a', 1)).toMatchObject({ status: 'OK', moved: 1, waiting: 1 });
+    expect(await admit('bind_a', 1)).toMatchObject({ status: 'OK', admittedCount: 1, waiting: 1 });
     const before = Date.now();
     const aliceNow = expectSuccess(await poll(api1.url, 'bind_a', alice.waitingQueueToken, 'alice'));
     expect(aliceNow).toMatchObject({
@@ -238,7 +238,7 @@ describe('api processes (x2) on one redis', () => {
     const forged = `carol-${itemId}-${randomUUID()}`;
     expectFailure(await poll(api0.url, itemId, forged, 'carol'), 404, 'WAITING_QUEUE_NOT_FOUND');
 
-    expect(await admit(itemId, 1)).toMatchObject({ moved: 1 });
+    expect(await admit(itemId, 1)).toMatchObject({ admittedCount: 1 });
     expect(expectSuccess(await consume(api1.url, itemId, old, INTERNAL_TOKEN))).toMatchObject({ consumed: true });
     const fresh = tokenOf(await register(api1.url, itemId, 'carol'));
     expect(fresh).not.toBe(old);
@@ -280,7 +280,7 @@ describe('api processes (x2) on one redis', () => {
     });
     expectFailure(await consume(api1.url, itemId, u1, INTERNAL_TOKEN), 409, 'NOT_ADMITTED');
 
-    expect(await admit(itemId, 3)).toMatchObject({ moved: 3, waiting: 1 });
+    expect(await admit(itemId, 3)).toMatchObject({ admittedCount: 3, waiting: 1 });
     const v = expectSuccess(await validate(api1.url, itemId, u1, INTERNAL_TOKEN));
     expect(v).toMatchObject({ admitted: true, userId: 'u1', itemId });
     expect(v.expiresInSeconds).toBeGreaterThan(0);

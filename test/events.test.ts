@@ -230,13 +230,21 @@ describe('the outbox and its relay', () => {
           return producer.send(r);
         },
       } as unknown as Producer;
-      const a = new OutboxRelay(redis, slow, items, logger, {
+      const a = new OutboxRelay({
+        redis,
+        producer: slow,
+        items,
+        logger,
         topic: 'waiting-queue-events',
         instanceId: 'relay-a',
         batchSize: 10,
         leaseMs: 1000,
       });
-      const b = new OutboxRelay(redis, producer, items, logger, {
+      const b = new OutboxRelay({
+        redis,
+        producer,
+        items,
+        logger,
         topic: 'waiting-queue-events',
         instanceId: 'relay-b',
         batchSize: 10,

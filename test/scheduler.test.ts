@@ -192,11 +192,14 @@ describe('scheduler processes', () => {
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => queues[i % 2].admit(itemId, params)));
       expect(results.filter((r) => r.status === 'OK')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'STALE_FENCE')).toHaveLength(19);
-      expect(results.reduce((s, r) => s + r.moved, 0)).toBe(5);
+      expect(results.reduce((s, r) => s + r.admittedCount, 0)).toBe(5);
       expect(await redis.zcard(keys.admitted(itemId))).toBe(5);
       // An older tick arriving late is rejected too; the next one admits N more.
       expect((await queue.admit(itemId, { ...params, fence: fence - 1000 })).status).toBe('STALE_FENCE');
-      expect(await queue.admit(itemId, { ...params, fence: fence + 1000 })).toMatchObject({ status: 'OK', moved: 5 });
+      expect(await queue.admit(itemId, { ...params, fence: fence + 1000 })).toMatchObject({
+        status: 'OK',
+        admittedCount: 5,
+      });
     } finally {
       other.disconnect();
     }

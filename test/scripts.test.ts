@@ -27,7 +27,7 @@ describe('queue scripts on a real redis-server', () => {
     for (const u of ['u1', 'u2', 'u3']) places.push(await register(queue, 's1', u));
     expect(places.map((p) => (typeof p === 'string' ? p : p.rank))).toEqual([1, 2, 3]);
     const r = await admit('s1', 2);
-    expect(r).toMatchObject({ status: 'OK', moved: 2, waiting: 1 });
+    expect(r).toMatchObject({ status: 'OK', admittedCount: 2, waiting: 1 });
     const s1 = await queue.status('s1', 'u1');
     const s3 = await queue.status('s1', 'u3');
     expect(s1).toMatchObject({ status: 'ADMITTED', rank: 0 });
@@ -38,10 +38,10 @@ describe('queue scripts on a real redis-server', () => {
     await items.upsert('s2', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
     for (const u of ['a', 'b', 'c', 'd']) await register(queue, 's2', u);
     const base = { tokenCountToMove: 1, admissionTtlMs: 60_000, tickMs: 1000 };
-    expect((await queue.admit('s2', { ...base, fence: 5000 })).moved).toBe(1);
+    expect((await queue.admit('s2', { ...base, fence: 5000 })).admittedCount).toBe(1);
     expect((await queue.admit('s2', { ...base, fence: 5000 })).status).toBe('STALE_FENCE');
     expect((await queue.admit('s2', { ...base, fence: 4000 })).status).toBe('STALE_FENCE');
-    expect((await queue.admit('s2', { ...base, fence: 6000 })).moved).toBe(1);
+    expect((await queue.admit('s2', { ...base, fence: 6000 })).admittedCount).toBe(1);
   });
 
   test('consume is compare-and-delete on the sequence, once', async () => {
@@ -57,12 +57,12 @@ describe('queue scripts on a real redis-server', () => {
   test('admissions expire and are swept; maxActiveUsers caps unexpired admissions', async () => {
     await items.upsert('s4', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true, maxActiveUsers: 2 });
     for (const u of ['a', 'b', 'c']) await register(queue, 's4', u);
-    expect((await admit('s4', 10, 200)).moved).toBe(2);
+    expect((await admit('s4', 10, 200)).admittedCount).toBe(2);
     expect(await queue.status('s4', 'a')).toMatchObject({ status: 'ADMITTED' });
     await new Promise((r) => setTimeout(r, 300));
     expect(await queue.status('s4', 'a')).toBe('NOT_FOUND');
     const r = await admit('s4', 10, 200);
-    expect(r).toMatchObject({ expired: 2, moved: 1 });
+    expect(r).toMatchObject({ expired: 2, admittedCount: 1 });
     expect(await redis.zcard(keys.admitted('s4'))).toBe(1);
     expect(await redis.zcard(keys.admissionBatches('s4'))).toBe(1);
   });

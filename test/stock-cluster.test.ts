@@ -73,7 +73,7 @@ describe('stock scripts on a 3-master Redis Cluster', () => {
         tickMs: 1000,
         abandonAfterMs: 60_000,
       });
-      expect(tick).toMatchObject({ status: 'OK', moved: 3, abandoned: 0 });
+      expect(tick).toMatchObject({ status: 'OK', admittedCount: 3, abandoned: 0 });
       const a = await rsv.reserve(id, 'v1', v1.seq, 1, 60_000);
       const b = await rsv.reserve(id, 'r1', r1.seq, 1, 60_000);
       const c = await rsv.reserve(id, 'r2', r2.seq, 1, 1);
@@ -108,8 +108,6 @@ describe('stock scripts on a 3-master Redis Cluster', () => {
         'item.sold_out',
       ]);
     }
-    expect(await queue.counts(ITEMS)).toEqual(
-      ITEMS.map((itemId) => ({ itemId, waitingTokenCount: 0, enteredTokenCount: 0 })),
-    );
+    expect(await queue.counts(ITEMS)).toEqual(ITEMS.map((itemId) => ({ itemId, waiting: 0, admitted: 0 })));
   });
 });

@@ -2,7 +2,7 @@ import { ClaimStore } from '@waiting-queue/core/claim-store';
 import { readOutbox } from '@waiting-queue/core/events';
 import { ItemStore } from '@waiting-queue/core/item-store';
 import { keys } from '@waiting-queue/core/keys';
-import { QueueStore, type Place } from '@waiting-queue/core/queue-store';
+import { QueueStore, type QueuePosition } from '@waiting-queue/core/queue-store';
 import { connectRedis, type RedisClient } from '@waiting-queue/core/redis';
 import { ReservationStore } from '@waiting-queue/core/reservation-store';
 import { register } from './helpers/queue';
@@ -24,7 +24,7 @@ describe('stock, reservation, claim and lane scripts', () => {
   let fence = 1;
   const admit = (itemId: string, n: number, admissionTtlMs = 600_000, abandonAfterMs?: number) =>
     queue.admit(itemId, { tokenCountToMove: n, admissionTtlMs, fence: fence++, tickMs: 1000, abandonAfterMs });
-  const placeOf = (p: Place | string): Place => {
+  const placeOf = (p: QueuePosition | string): QueuePosition => {
     if (typeof p === 'string') throw new Error(`refused: ${p}`);
     return p;
   };
@@ -56,7 +56,7 @@ describe('stock, reservation, claim and lane scripts', () => {
     for (const u of ['a', 'b', 'c']) seqs.push(placeOf(await register(queue, 'plain', u)).seq);
     expect(seqs).toEqual(['1', '2', '3']);
     await queue.status('plain', 'a');
-    expect(await admit('plain', 2)).toMatchObject({ status: 'OK', moved: 2, abandoned: 0 });
+    expect(await admit('plain', 2)).toMatchObject({ status: 'OK', admittedCount: 2, abandoned: 0 });
     expect(await redis.zrange(keys.admissionBatches('plain'), 0, -1)).toHaveLength(1);
     expect((await redis.zrange(keys.admissionBatches('plain'), 0, -1))[0]).toMatch(/^2:\d+$/);
     expect(await redis.exists(keys.lastPoll('plain'))).toBe(0);
@@ -88,7 +88,7 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(await redis.zrange(keys.waiting('ln'), 0, -1)).toEqual(['v1', 'v2', 'r1', 'r2', 'r3']);
     expect(placeOf(await queue.status('ln', 'r1')).rank).toBe(3);
 
-    expect(await admit('ln', 3)).toMatchObject({ moved: 3, waiting: 2 });
+    expect(await admit('ln', 3)).toMatchObject({ admittedCount: 3, waiting: 2 });
     expect((await redis.zrange(keys.admitted('ln'), 0, -1)).sort()).toEqual(['r1', 'v1', 'v2']);
     // One batch record per lane that admitted, and one batch.admitted event per lane.
     expect(await redis.zcard(keys.admissionBatches('ln'))).toBe(2);
@@ -106,7 +106,7 @@ describe('stock, reservation, claim and lane scripts', () => {
     expect(await queue.status('ln', 'r2')).toMatchObject({ status: 'WAITING', rank: 1 });
     // consume compares the (negative) place number as before.
     expect(await queue.consume('ln', 'v1', v1.seq)).toBe(true);
-    expect(await queue.counts(['ln'])).toEqual([{ itemId: 'ln', waitingTokenCount: 2, enteredTokenCount: 3 }]);
+    expect(await queue.counts(['ln'])).toEqual([{ itemId: 'ln', waiting: 2, admitted: 3 }]);
   });
 
   test('lanes: expired batches are swept per lane, though an older-looking lane still holds unexpired ones', async () => {
@@ -122,7 +122,7 @@ describe('stock, reservation, claim and lane scripts', () => {
     await admit('lx', 1, 600_000); // a vip, for 10 min: its batch has the lowest score
     await new Promise((r) => setTimeout(r, 300));
     // Not swept yet, but no longer counted.
-    expect(await queue.counts(['lx'])).toEqual([{ itemId: 'lx', waitingTokenCount: 0, enteredTokenCount: 1 }]);
+    expect(await queue.counts(['lx'])).toEqual([{ itemId: 'lx', waiting: 0, admitted: 1 }]);
     expect(await queue.status('lx', 'r1')).toBe('NOT_FOUND');
     const r = await admit('lx', 1);
     expect(r.expired).toBe(2);
@@ -376,7 +376,7 @@ describe('stock, reservation, claim and lane scripts', () => {
       tickMs: 1000,
       abandonAfterMs: 300,
     });
-    expect(paused).toMatchObject({ moved: 0, abandoned: 2, waiting: 2 });
+    expect(paused).toMatchObject({ admittedCount: 0, abandoned: 2, waiting: 2 });
     expect(await queue.status('ab', 'gone1')).toBe('NOT_FOUND');
     await items.upsert('ab', { itemName: 'ab', remainCount: 10, waitingQueueEnabled: true, tokenCountToMove: 10 });
     const r = await queue.admit('ab', {
@@ -386,7 +386,7 @@ describe('stock, reservation, claim and lane scripts', () => {
       tickMs: 1000,
       abandonAfterMs: 300,
     });
-    expect(r).toMatchObject({ moved: 2, abandoned: 0 });
+    expect(r).toMatchObject({ admittedCount: 2, abandoned: 0 });
     // A user never tracked (registered before abandonment was on) is not dropped.
     expect((await redis.zrange(keys.admitted('ab'), 0, -1)).sort()).toEqual(['legacy', 'stay']);
     expect(await redis.exists(keys.lastPoll('ab'))).toBe(0);

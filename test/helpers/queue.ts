@@ -1,4 +1,4 @@
-import type { Place, QueueStore, RegisterOptions, RegisterRefusal } from '@waiting-queue/core/queue-store';
+import type { QueuePosition, QueueStore, RegisterOptions, RegisterRefusal } from '@waiting-queue/core/queue-store';
 
 /**
  * Registers `userId` in `itemId`'s waiting queue through the production path ({@link QueueStore.registerOrRefuse},
@@ -10,7 +10,7 @@ export async function register(
   itemId: string,
   userId: string,
   opts: RegisterOptions = {},
-): Promise<Place | RegisterRefusal> {
+): Promise<QueuePosition | RegisterRefusal> {
   const r = await queue.registerOrRefuse(itemId, userId, opts);
   return 'refusal' in r ? r.refusal : r;
 }

@@ -16,6 +16,16 @@ export interface EntryPassClaims {
   expiresAtMs: number;
 }
 
+/** Where an {@link EntryPassIssuer} gets its keys. */
+export interface EntryPassIssuerOptions {
+  /** Holds the key generated in development (no `configured`), shared by all api processes. */
+  redis: RedisClient;
+  /** ENTRY_PASS_PRIVATE_JWK: the signing key, a private EC P-256 JWK as JSON; absent: DEV_MODE's generated key. */
+  configured?: string;
+  /** ENTRY_PASS_PUBLIC_JWKS: public keys of earlier signing keys (a JWK Set or a JSON array of JWKs). */
+  olderPublic?: string;
+}
+
 /**
  * Signs entry passes: short-lived JWTs (ES256) that an order service can verify offline against the api's
  * `/.well-known/jwks.json`, as AWS's Virtual Waiting Room does with its signed admission. The pass lives as long as
@@ -34,11 +44,11 @@ export class EntryPassIssuer {
    * Loads the signing key: `configured` (a private EC P-256 JWK as JSON), else one generated once and shared by all
    * api processes through Redis (SET NX), so every process signs with the same key (DEV_MODE only: outside it,
    * the configuration requires ENTRY_PASS_PRIVATE_JWK).
-   * @param olderPublic ENTRY_PASS_PUBLIC_JWKS: public keys of earlier signing keys, published with the current one
-   *   so that passes signed before a rotation keep verifying (a JWK Set `{"keys":[...]}` or a JSON array of JWKs).
+   * `olderPublic` (ENTRY_PASS_PUBLIC_JWKS) is published with the current key so that passes signed before a rotation
+   * keep verifying.
    * @throws when `configured` is not a usable P-256 private JWK, or `olderPublic` is not a list of public EC P-256 JWKs.
    */
-  static async create(redis: RedisClient, configured?: string, olderPublic?: string): Promise<EntryPassIssuer> {
+  static async create({ redis, configured, olderPublic }: EntryPassIssuerOptions): Promise<EntryPassIssuer> {
     let json = configured;
     if (!json) {
       const { privateKey } = await generateKeyPair(ENTRY_PASS_ALG, { extractable: true });

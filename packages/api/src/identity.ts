@@ -18,10 +18,10 @@ export interface Shopper {
 /** Where the shopper's userId and lane come from: the gateway's headers, or a verified bearer JWT. */
 export interface Identity {
   /**
-   * The request's userId (unvalidated: the caller checks its form).
+   * The request's userId (unvalidated: the caller checks its form), or a promise of it (JWT mode verifies first).
    * @throws WqError 401 `UNAUTHORIZED` in JWT mode when the bearer token is missing, invalid or expired.
    */
-  userId(headers: IncomingHttpHeaders): Promise<unknown> | unknown;
+  userId(headers: IncomingHttpHeaders): unknown;
   /**
    * The request's userId and priority lane, from one verification.
    * @throws WqError 401 `UNAUTHORIZED` in JWT mode when the bearer token is missing, invalid or expired.

@@ -27,9 +27,13 @@ void bootService({
   build: async ({ config, logger, redis, telemetry }) => {
     await publishAbandonAfterMs(redis, config.abandonAfterMs);
     // Outside DEV_MODE loadConfig requires TOKEN_SECRET and ENTRY_PASS_PRIVATE_JWK: the Redis fallbacks are for development.
-    const secret = await resolveTokenSecret(redis, config.tokenSecret, TokenCodec.generateSecret);
-    const limiter = new RegistrationLimiter(redis, config.rateLimit.user, config.rateLimit.ip);
-    const entryPasses = await EntryPassIssuer.create(redis, config.entryPassPrivateJwk, config.entryPassPublicJwks);
+    const secret = await resolveTokenSecret(redis, config.tokenSecret, () => TokenCodec.generateSecret());
+    const limiter = new RegistrationLimiter({ redis, user: config.rateLimit.user, ip: config.rateLimit.ip });
+    const entryPasses = await EntryPassIssuer.create({
+      redis,
+      configured: config.entryPassPrivateJwk,
+      olderPublic: config.entryPassPublicJwks,
+    });
     if (!config.entryPassPrivateJwk)
       logger.warn(
         'DEV_MODE: ENTRY_PASS_PRIVATE_JWK is not set: entry passes are signed with a key generated once and kept in Redis',
@@ -41,7 +45,9 @@ void bootService({
         'DEV_MODE: INTERNAL_TOKEN is not set: the internal API runs WITHOUT authentication; never do this in production',
       );
     const limits = config.idempotency;
-    const room = new WaitingRoom(new QueueStore(redis, limits), new TokenCodec(secret, config.previousTokenSecrets), {
+    const room = new WaitingRoom({
+      queue: new QueueStore(redis, limits),
+      tokens: new TokenCodec(secret, config.previousTokenSecrets),
       limiter: limiter.enabled ? limiter : undefined,
       entryPasses,
       abandonAfterMs: config.abandonAfterMs,
@@ -62,7 +68,9 @@ void bootService({
       reservationTtlMs: config.reservationTtlMs,
     });
     const warmup = new WarmUp();
-    const ops = instrumentOperations(createOperations(room, stock, identity, config.trustProxy, warmup));
+    const ops = instrumentOperations(
+      createOperations({ room, stock, identity, trustProxy: config.trustProxy, warmup }),
+    );
     const shedder = new LoadShedder(config.maxInFlight);
     shedderMetrics(shedder);
     return {

@@ -44,10 +44,10 @@ function counted<T>(counter: Counter<'result'>, work: Promise<T>): Promise<T> {
 export function instrumentOperations(ops: Operations): Operations {
   return {
     register: (req, itemId) => counted(registrations, ops.register(req, itemId)),
-    poll: ops.poll,
-    validate: ops.validate,
+    poll: (req, itemId, token) => ops.poll(req, itemId, token),
+    validate: (req, itemId, token) => ops.validate(req, itemId, token),
     consume: (req, itemId, token) => counted(consumes, ops.consume(req, itemId, token)),
-    claim: ops.claim,
+    claim: (req, itemId) => ops.claim(req, itemId),
   };
 }
 

@@ -24,20 +24,23 @@ export interface Operations {
   claim(req: IncomingMessage, itemId: string): Promise<ClaimView>;
 }
 
-/**
- * Binds the waiting room and the stock service to an identity source (header or JWT) and the client-IP policy.
- * @param trustProxy trusted proxy hops (TRUST_PROXY): the client IP is that many `X-Forwarded-For` entries from
- *   the right; 0: the socket's peer address.
- * @param warmup the api's warm-up (warmup.ts WarmUp): the requests it owns take the header identity and skip the
- *   rate limits.
- */
-export function createOperations(
-  room: WaitingRoom,
-  stock: StockService,
-  identity: Identity,
-  trustProxy: number,
-  warmup?: { owns(req: IncomingMessage): boolean },
-): Operations {
+/** What {@link createOperations} binds together. */
+export interface OperationsOptions {
+  room: WaitingRoom;
+  stock: StockService;
+  /** Where userId and lane come from: the gateway's headers or a verified JWT. */
+  identity: Identity;
+  /**
+   * Trusted proxy hops (TRUST_PROXY): the client IP is that many `X-Forwarded-For` entries from the right; 0: the
+   * socket's peer address.
+   */
+  trustProxy: number;
+  /** The api's warm-up (warmup.ts WarmUp): the requests it owns take the header identity and skip the rate limits. */
+  warmup?: { owns(req: IncomingMessage): boolean };
+}
+
+/** Binds the waiting room and the stock service to an identity source (header or JWT) and the client-IP policy. */
+export function createOperations({ room, stock, identity, trustProxy, warmup }: OperationsOptions): Operations {
   const isWarmup = (req: IncomingMessage) => warmup?.owns(req) === true;
   const identityOf = (req: IncomingMessage) => (isWarmup(req) ? headerIdentity : identity);
   const userOf = (req: IncomingMessage) => identityOf(req).userId(req.headers);

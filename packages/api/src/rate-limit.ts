@@ -10,6 +10,16 @@ export interface Limit {
   durationSeconds: number;
 }
 
+/** What a {@link RegistrationLimiter} works with. */
+export interface RegistrationLimiterOptions {
+  /** Where the counters live (shared by all api processes). */
+  redis: RedisClient;
+  /** Registrations per user. */
+  user: Limit;
+  /** Registrations per client IP. */
+  ip: Limit;
+}
+
 /**
  * Limits registrations per user and per client IP (rate-limiter-flexible on Redis, so the limit holds across all
  * api processes). Over a limit: 429 `TOO_MANY_REQUESTS` with `Retry-After` in seconds.
@@ -18,7 +28,7 @@ export class RegistrationLimiter {
   private readonly perUser?: RateLimiterRedis;
   private readonly perIp?: RateLimiterRedis;
 
-  constructor(redis: RedisClient, user: Limit, ip: Limit) {
+  constructor({ redis, user, ip }: RegistrationLimiterOptions) {
     const make = (prefix: string, l: Limit) =>
       l.points > 0
         ? new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: l.points, duration: l.durationSeconds })

@@ -3,7 +3,7 @@ import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
 import { parseToken, requireId, type ParsedToken, type TokenCodec } from '@waiting-queue/core/ids';
 import { LANE_PATTERN } from '@waiting-queue/core/item-store';
 import { estimateWaitSeconds, POLL_MIN_MS, pollAfterMs } from '@waiting-queue/core/poll-policy';
-import { type Place, type QueueStore } from '@waiting-queue/core/queue-store';
+import { type QueuePosition, type QueueStore } from '@waiting-queue/core/queue-store';
 import { type VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 import { type ConsumeResult, type ValidationView, type WaitingQueueView } from '@waiting-queue/http/views';
 
@@ -25,6 +25,13 @@ export interface WaitingRoomExtras {
   abandonAfterMs?: number;
   /** Tokens already verified against their place: repeated polls skip the HMAC. Absent: every check hashes. */
   verifiedTokens?: VerifiedTokenCache;
+}
+
+/** What a {@link WaitingRoom} works with: its stores and codec, and the optional collaborators. */
+export interface WaitingRoomOptions extends WaitingRoomExtras {
+  queue: QueueStore;
+  /** Issues and checks the tokens (HMAC over item, user and place). */
+  tokens: TokenCodec;
 }
 
 const REFUSALS = {
@@ -58,11 +65,15 @@ function laneOf(tier: unknown): string | undefined {
  * the same errors.
  */
 export class WaitingRoom {
-  constructor(
-    private readonly queue: QueueStore,
-    private readonly tokens: TokenCodec,
-    private readonly extras: WaitingRoomExtras = {},
-  ) {}
+  private readonly queue: QueueStore;
+  private readonly tokens: TokenCodec;
+  private readonly extras: WaitingRoomExtras;
+
+  constructor(o: WaitingRoomOptions) {
+    this.queue = o.queue;
+    this.tokens = o.tokens;
+    this.extras = o;
+  }
 
   /**
    * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
@@ -166,7 +177,7 @@ export class WaitingRoom {
    * @param trackPoll record the poll of a waiting user (abandonment on; the shopper's poll only).
    * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND`, or the store's errors (503).
    */
-  private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<Place> {
+  private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<QueuePosition> {
     const place = await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined);
     // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
     // the current sequence, and is as unknown as a forged one.
@@ -185,7 +196,12 @@ export class WaitingRoom {
     return true;
   }
 
-  private async view(itemId: string, userId: string, place: Place, tokenKnown?: string): Promise<WaitingQueueView> {
+  private async view(
+    itemId: string,
+    userId: string,
+    place: QueuePosition,
+    tokenKnown?: string,
+  ): Promise<WaitingQueueView> {
     const admitted = place.status === 'ADMITTED';
     let token = tokenKnown;
     if (token === undefined) {

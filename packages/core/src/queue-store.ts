@@ -10,7 +10,7 @@ import { callScript } from './scripts';
 import type { RedisClient } from './redis';
 
 /** A user's place in an item's queue, as the Lua scripts report it. */
-export interface Place {
+export interface QueuePosition {
   status: 'WAITING' | 'ADMITTED';
   /** The place's sequence number in the item (string, as Redis returns it): the token's uuid is derived from it. */
   seq: string;
@@ -54,11 +54,21 @@ export interface AdmitResult {
    * tick ahead of Redis time: every tick is refused until an operator clears it, see {@link QueueStore.clearFence}).
    */
   status: 'OK' | 'NO_ITEM' | 'STALE_FENCE' | 'FENCE_AHEAD' | 'STUCK_FENCE';
-  moved: number;
+  /** Tokens this tick admitted (moved from the waiting queue into the admitted set). */
+  admittedCount: number;
+  /** Admissions that expired and were swept this tick. */
   expired: number;
+  /** Tokens still waiting after the tick. */
   waiting: number;
   /** Waiting users dropped for not polling (abandonment on). */
   abandoned: number;
+}
+
+/** How many tokens of one item wait and how many are admitted (unexpired admissions). */
+export interface QueueCounts {
+  itemId: string;
+  waiting: number;
+  admitted: number;
 }
 
 /** Parameters of an admission tick. */
@@ -79,14 +89,14 @@ export interface AdmitParams {
 }
 
 /** A place as register-5 and status-5 reply: {status, seq, rank, admitRate, expiresAtMs, remainCount, nowMs}. */
-type RawPlace = [string, (string | number)?, number?, string?, number?, string?, number?];
+type RawQueuePosition = [string, (string | number)?, number?, string?, number?, string?, number?];
 
 /** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
 const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
 
-function toPlace(raw: RawPlace): Place {
+function toQueuePosition(raw: RawQueuePosition): QueuePosition {
   return {
-    status: raw[0] as Place['status'],
+    status: raw[0] as QueuePosition['status'],
     seq: String(raw[1]),
     rank: Number(raw[2]),
     admitRate: Number(raw[3]),
@@ -111,14 +121,14 @@ export class QueueStore {
    * @returns the place, or why registration is refused: `{refusal}`, with `opensAt` and `nowMs` (epoch ms) for a
    * TIME_DEAL before its start.
    */
-  async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [
+  async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<QueuePosition | Refused> {
+    const raw = await callScript<RawQueuePosition>(this.redis, 'wq_register', queueKeys(itemId), [
       userId,
       opts.lane ?? '',
       opts.trackPoll ? '1' : '',
     ]);
     if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
-    return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toPlace(raw);
+    return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toQueuePosition(raw);
   }
 
   /**
@@ -129,12 +139,12 @@ export class QueueStore {
     itemId: string,
     userId: string,
     opts: { trackPoll?: boolean } = {},
-  ): Promise<Place | 'NO_ITEM' | 'NOT_FOUND'> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_status', queueKeys(itemId), [
+  ): Promise<QueuePosition | 'NO_ITEM' | 'NOT_FOUND'> {
+    const raw = await callScript<RawQueuePosition>(this.redis, 'wq_status', queueKeys(itemId), [
       userId,
       opts.trackPoll ? '1' : '',
     ]);
-    return raw.length === 1 ? (raw[0] as 'NO_ITEM' | 'NOT_FOUND') : toPlace(raw);
+    return raw.length === 1 ? (raw[0] as 'NO_ITEM' | 'NOT_FOUND') : toQueuePosition(raw);
   }
 
   /**
@@ -179,7 +189,7 @@ export class QueueStore {
     );
     return {
       status: raw[0],
-      moved: Number(raw[1]),
+      admittedCount: Number(raw[1]),
       expired: Number(raw[2]),
       waiting: Number(raw[3]),
       abandoned: Number(raw[4]),
@@ -205,8 +215,12 @@ export class QueueStore {
     };
   }
 
-  /** Number of waiting tokens and of unexpired admissions of each item (one script per item, pipelined). */
-  async counts(itemIds: string[]): Promise<{ itemId: string; waitingTokenCount: number; enteredTokenCount: number }[]> {
+  /**
+   * Number of waiting tokens (`waiting`) and of unexpired admissions (`admitted`) of each item, in the order of
+   * `itemIds` (one script per item, pipelined).
+   * @throws the Redis error when an item's node cannot be read.
+   */
+  async counts(itemIds: string[]): Promise<QueueCounts[]> {
     return Promise.all(
       itemIds.map(async (itemId) => {
         const [waiting, admitted] = await callScript<[number, number]>(
@@ -215,7 +229,7 @@ export class QueueStore {
           [keys.waiting(itemId), keys.admitted(itemId), keys.admissionBatches(itemId)],
           [],
         );
-        return { itemId, waitingTokenCount: waiting, enteredTokenCount: admitted };
+        return { itemId, waiting, admitted };
       }),
     );
   }

@@ -58,7 +58,7 @@ export const SLOTS_REFRESH_INTERVAL_MS = 1000;
 export class FailoverAwareCluster extends Cluster {
   /** ioredis's pipeline (used by auto-pipelining for every batch), watched for redirections. */
   override pipeline(commands?: unknown[][]): ReturnType<Cluster['pipeline']> {
-    const p = super.pipeline(commands as never);
+    const p = super.pipeline(commands);
     const pending = (p as unknown as { promise: Promise<[Error | null, unknown][]> }).promise;
     pending.then(
       (results) => {

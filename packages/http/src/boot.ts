@@ -89,7 +89,7 @@ export async function bootService<R extends ConfigRole>(o: BootOptions<R>): Prom
     setDurability(config.durability.replicas, config.durability.timeoutMs);
     startProcessMetrics();
     meterRedisNodes(redis);
-    const telemetry = new RequestTelemetry(logger, config.logRequests);
+    const telemetry = new RequestTelemetry({ logger, logRequests: config.logRequests });
 
     const parts = await o.build({ config, logger, redis, telemetry });
     const observed = observedListener({

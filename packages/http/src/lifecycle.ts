@@ -65,11 +65,11 @@ export async function serveWithLifecycle(o: LifecycleOptions): Promise<ServedSer
     timeout: o.timeoutMs,
     useExit0: true,
     healthChecks: {
-      '/health/live': async () => ({ live: true }),
-      '/health/ready': async () => {
-        if (shuttingDown || !o.isReady()) throw new Error('not ready');
-        return { ready: true, ...(o.readyDetails?.() ?? {}) };
-      },
+      '/health/live': () => Promise.resolve({ live: true }),
+      '/health/ready': () =>
+        shuttingDown || !o.isReady()
+          ? Promise.reject(new Error('not ready'))
+          : Promise.resolve({ ready: true, ...(o.readyDetails?.() ?? {}) }),
       verbatim: true,
     },
     beforeShutdown: async () => {
@@ -80,11 +80,12 @@ export async function serveWithLifecycle(o: LifecycleOptions): Promise<ServedSer
     onSignal: async () => {
       await o.onShutdown();
     },
-    onShutdown: async () => {
+    onShutdown: () => {
       o.logger.info('shut down');
+      return Promise.resolve();
     },
     // A failing readiness check is a state, not an error: keep it out of the error log.
-    logger: (msg, err) => o.logger.debug({ err: (err as Error)?.message }, msg),
+    logger: (msg, err) => o.logger.debug({ err: err?.message }, msg),
   });
   // Keep-alive connections idle for longer than a load balancer's are closed by it first, not by us.
   server.keepAliveTimeout = 65_000;

@@ -106,10 +106,14 @@ export class RequestTelemetry {
   private readonly prefix = `${randomBytes(4).toString('hex')}-`;
   private seq = 0;
 
-  constructor(
-    private readonly logger: Logger,
-    private readonly logRequests: boolean,
-  ) {}
+  private readonly logger: Logger;
+  private readonly logRequests: boolean;
+
+  /** @param o.logRequests LOG_REQUESTS: one JSON line per request when true. */
+  constructor(o: { logger: Logger; logRequests: boolean }) {
+    this.logger = o.logger;
+    this.logRequests = o.logRequests;
+  }
 
   /**
    * Starts the request's telemetry (idempotent): request id and start time. Sets no header: `sendJson` writes

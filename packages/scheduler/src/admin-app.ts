@@ -22,7 +22,7 @@ import { orLastKnown } from './last-known';
 import { restockHandler } from './admin-stock';
 import { clearFenceHandler } from './admin-fence';
 
-import { auditActor, type AuditAction, type AuditLog } from './audit';
+import { auditActor, type AuditLog, type AuditRecorder } from './audit';
 
 /** What the admin app needs. */
 export interface AdminAppOptions {
@@ -43,15 +43,6 @@ export interface AdminAppOptions {
   /** The admin audit trail (audit.ts): every change through this app is recorded there when given. */
   audit?: AuditLog;
 }
-
-/** Records one admin change of `req` in the audit trail (when one is configured). */
-export type AuditRecorder = (
-  req: Request,
-  action: AuditAction,
-  itemId: string | null,
-  before: unknown,
-  after: unknown,
-) => Promise<void>;
 
 /** The fields of `after` whose value differs from `before`'s, each side with only those fields (null: absent). */
 function changedFields(
@@ -145,14 +136,14 @@ export function createAdminApp(o: AdminAppOptions): Express {
   // Per item: an item whose Redis node is unreachable (a Cluster failover) is marked `unavailable` with counts 0;
   // the others answer. When none answers, Redis is down: 503.
   const counts = async (itemIds: string[]) => {
-    let outage: unknown;
+    let outage: Error | undefined;
     const list = await Promise.all(
       itemIds.map((itemId) =>
         o.queue.counts([itemId]).then(
-          ([c]) => c,
+          ([c]) => ({ itemId, waitingTokenCount: c.waiting, enteredTokenCount: c.admitted }),
           (err: unknown) => {
             if (!isRedisUnavailable(err)) throw err;
-            outage = err;
+            outage = err as Error; // isRedisUnavailable holds only for Errors
             return { itemId, waitingTokenCount: 0, enteredTokenCount: 0, unavailable: true };
           },
         ),

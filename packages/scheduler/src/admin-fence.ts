@@ -4,7 +4,7 @@ import { requireId } from '@waiting-queue/core/ids';
 import { type Logger } from '@waiting-queue/core/logger';
 import { type QueueStore } from '@waiting-queue/core/queue-store';
 import { route } from '@waiting-queue/http/http';
-import type { AuditRecorder } from './admin-app';
+import type { AuditRecorder } from './audit';
 
 /**
  * The admin fence route `clearFence` (routes.ts; behind the admin bearer check):

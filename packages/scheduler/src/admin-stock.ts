@@ -6,7 +6,7 @@ import { type Logger } from '@waiting-queue/core/logger';
 import { parseOr400, route } from '@waiting-queue/http/http';
 import { adminRoutes } from '@waiting-queue/http/route-tables';
 import { idempotentRequest } from '@waiting-queue/http/request-headers';
-import type { AuditRecorder } from './admin-app';
+import type { AuditRecorder } from './audit';
 
 /**
  * The admin stock route `restock` (routes.ts; behind the admin bearer check):

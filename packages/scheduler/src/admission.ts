@@ -55,7 +55,8 @@ export interface TickReport {
   /** The tick's slot, epoch ms on the Redis clock (its fencing token). */
   slotMs: number;
   tokenCountToMove: number;
-  moved: number;
+  /** Tokens admitted this tick, over all items. */
+  admittedCount: number;
   expired: number;
   items: (AdmitResult & { itemId: string })[];
   /** Items whose admission failed (Redis errors), retried next tick. */
@@ -131,7 +132,7 @@ export class AdmissionTicker implements Ticker {
         { err: (err as Error).message, setting: name },
         'global setting unreachable; the tick goes on with the last known value',
       );
-      return last as NonNullable<AdmissionTicker['lastKnown'][K]>;
+      return last;
     }
   }
 
@@ -197,7 +198,7 @@ export class AdmissionTicker implements Ticker {
     return {
       slotMs,
       tokenCountToMove,
-      moved: items.reduce((s, r) => s + r.moved, 0),
+      admittedCount: items.reduce((s, r) => s + r.admittedCount, 0),
       expired: items.reduce((s, r) => s + r.expired, 0),
       items,
       failed,

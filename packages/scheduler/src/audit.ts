@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Request } from 'express';
 import { keys } from '@waiting-queue/core/keys';
 import { type RedisClient } from '@waiting-queue/core/redis';
 import { callScript } from '@waiting-queue/core/scripts';
@@ -37,6 +38,18 @@ export interface AuditEntry {
 }
 
 /**
+ * Records one admin change in the audit trail (when one is configured): the credential comes from `req`'s headers,
+ * `before`/`after` are the fields the change touched (JSON values; null: absent). Resolves once recorded.
+ */
+export type AuditRecorder = (
+  req: Request,
+  action: AuditAction,
+  itemId: string | null,
+  before: unknown,
+  after: unknown,
+) => Promise<void>;
+
+/**
  * Which credential made an admin request: a hash prefix of its bearer token (never the token), or `dev mode` when
  * the admin API runs without ADMIN_TOKEN. Only called after bearerAuth accepted the request.
  */
@@ -56,7 +69,11 @@ export function auditActor(headers: IncomingHttpHeaders, adminToken: string | un
  * reaches Kafka and the ledger; the global N has no item and is kept in the stream only.
  */
 export class AuditLog {
-  constructor(private readonly redis: RedisClient) {}
+  private readonly redis: RedisClient;
+
+  constructor(o: { redis: RedisClient }) {
+    this.redis = o.redis;
+  }
 
   /**
    * Appends one entry. Called after the change succeeded.
@@ -104,8 +121,8 @@ export class AuditLog {
         actor: f.actor,
         action: f.action as AuditAction,
         itemId: f.itemId || null,
-        before: JSON.parse(f.before ?? 'null'),
-        after: JSON.parse(f.after ?? 'null'),
+        before: JSON.parse(f.before ?? 'null') as unknown,
+        after: JSON.parse(f.after ?? 'null') as unknown,
       };
     });
   }

@@ -136,7 +136,8 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
     if ('unavailable' in r) return void unavailableItems.push(r.id);
     if (!r.row) return; // registered but not (or no longer) stored: the scheduler skips it too
     const { item, state } = r.row;
-    const { waitingTokenCount, enteredTokenCount } = r.counts;
+    // Internal counts, under the wire names the console's overview answers.
+    const { waiting: waitingTokenCount, admitted: enteredTokenCount } = r.counts;
     const admitRate = state.admitRate;
     items.push({
       ...item,
@@ -190,8 +191,8 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
   const n = orLastKnown(() => o.items.getTokenCountToMove(o.defaultTokenCountToMove));
   items.getTokenCountToMove = () => n();
   const auth = bearerAuth(o.adminToken, 'waiting-queue-admin');
-  const history = o.history ?? new TickHistory(o.redis, o.tickMs);
-  const audit = o.audit ?? new AuditLog(o.redis);
+  const history = o.history ?? new TickHistory({ redis: o.redis, tickMs: o.tickMs });
+  const audit = o.audit ?? new AuditLog({ redis: o.redis });
   // The console's routes of the admin server's table; the router stays mountable alone, so it checks the bearer itself.
   const handlers: { [K in AdminRouteName]?: RequestHandler[] } = {
     adminConsole: [

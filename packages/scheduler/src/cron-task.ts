@@ -82,7 +82,7 @@ export function scheduleAdmission(o: ScheduleAdmissionOptions): ScheduledTask {
           );
         }
         if (
-          report.moved > 0 ||
+          report.admittedCount > 0 ||
           report.expired > 0 ||
           report.failed.length > 0 ||
           report.reservationsExpired > 0 ||
@@ -91,7 +91,7 @@ export function scheduleAdmission(o: ScheduleAdmissionOptions): ScheduledTask {
           logger.info(
             {
               slot: new Date(slotMs).toISOString(),
-              moved: report.moved,
+              moved: report.admittedCount,
               expired: report.expired,
               failed: report.failed.length,
               reservationsExpired: report.reservationsExpired,

@@ -52,7 +52,11 @@ export function startEventPipeline(o: EventPipelineOptions): EventPipeline {
       allowAutoTopicCreation: true,
     });
     producer = p;
-    relay = new OutboxRelay(redis, p, items, logger, {
+    relay = new OutboxRelay({
+      redis,
+      producer: p,
+      items,
+      logger,
       topic: eventsTopic,
       instanceId,
       connect: async () => {

@@ -44,11 +44,15 @@ export class TickHistory {
   /** Samples kept per list: 15 minutes of ticks, at most {@link HISTORY_MAX_SAMPLES}. */
   readonly capacity: number;
 
-  constructor(
-    private readonly redis: RedisClient,
-    /** Admission tick interval, milliseconds. */
-    readonly tickMs: number,
-  ) {
+  private readonly redis: RedisClient;
+  /** Admission tick interval, milliseconds. */
+  readonly tickMs: number;
+
+  /** @param o.tickMs the admission tick interval, milliseconds (> 0). */
+  constructor(o: { redis: RedisClient; tickMs: number }) {
+    this.redis = o.redis;
+    this.tickMs = o.tickMs;
+    const tickMs = o.tickMs;
     this.capacity = Math.min(HISTORY_MAX_SAMPLES, Math.max(1, Math.ceil(HISTORY_WINDOW_MS / tickMs)));
   }
 
@@ -68,12 +72,12 @@ export class TickHistory {
     items.forEach((r, i) => {
       waiting += r.waiting;
       admittedTotal += admitted[i];
-      push(keys.itemHistory(r.itemId), [report.slotMs, r.waiting, admitted[i], r.moved, duration]);
+      push(keys.itemHistory(r.itemId), [report.slotMs, r.waiting, admitted[i], r.admittedCount, duration]);
     });
-    push(keys.totalHistory, [report.slotMs, waiting, admittedTotal, report.moved, duration]);
+    push(keys.totalHistory, [report.slotMs, waiting, admittedTotal, report.admittedCount, duration]);
     const results = await pipe.exec();
     const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (failed?.[0]) throw failed[0];
   }
 
   /**
@@ -97,7 +101,15 @@ export class TickHistory {
  * Writing the samples does not delay or fail the tick: a Redis error there is logged through `onError`.
  * @returns the recording ticker; `ticker` itself is left as it was.
  */
-export function recordHistory(ticker: Ticker, history: TickHistory, onError: (err: Error) => void): Ticker {
+export function recordHistory({
+  ticker,
+  history,
+  onError,
+}: {
+  ticker: Ticker;
+  history: TickHistory;
+  onError: (err: Error) => void;
+}): Ticker {
   return {
     async tick(slotMs: number) {
       const started = performance.now();

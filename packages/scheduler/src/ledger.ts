@@ -55,7 +55,8 @@ const RESERVATION_STATUS: Partial<Record<EventType, string>> = {
  */
 const STATUS_RANK_SQL = (column: string) => `(CASE ${column} WHEN 'PENDING' THEN 0 ELSE 1 END)`;
 
-const str = (v: unknown) => (v === undefined || v === null ? null : String(v));
+/** A payload field as a text column: strings as they are, other JSON values in their JSON form; absent: null. */
+const str = (v: unknown) => (v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
  * Writes one event in one transaction: the event row (ON CONFLICT DO NOTHING: a redelivered event changes

@@ -45,12 +45,14 @@ void bootService({
       snapshots: new SnapshotStore(redis),
     });
     const instanceId = `${process.pid}-${randomUUID()}`;
-    const history = new TickHistory(redis, tickMs);
-    const instrumented = recordHistory(meterTicker(ticker), history, (err) =>
-      logger.warn({ err: err.message }, 'console history sample not written'),
-    );
-    const audit = new AuditLog(redis);
-    queueGauges(items, queue, config.tokenCountToMove);
+    const history = new TickHistory({ redis, tickMs });
+    const instrumented = recordHistory({
+      ticker: meterTicker(ticker),
+      history,
+      onError: (err) => logger.warn({ err: err.message }, 'console history sample not written'),
+    });
+    const audit = new AuditLog({ redis });
+    queueGauges({ items, queue, defaultTokenCountToMove: config.tokenCountToMove });
     const task = scheduleAdmission({
       expression: config.cron,
       ticker: instrumented,
@@ -116,8 +118,9 @@ void bootService({
         await pipeline.stop();
         await consumer?.disconnect().catch(() => undefined);
       },
-      started: async (_server, port) => {
+      started: (_server, port) => {
         logger.info({ port, cron: config.cron, tickMs, tokenCountToMove: n, instanceId, kafka }, 'scheduler ready');
+        return Promise.resolve();
       },
     };
   },

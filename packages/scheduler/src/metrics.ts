@@ -1,6 +1,6 @@
 import { type ItemStore } from '@waiting-queue/core/item-store';
 import { countRedisError, Counter, Gauge, Histogram, metricsRegistry } from '@waiting-queue/core/metrics';
-import { type QueueStore } from '@waiting-queue/core/queue-store';
+import { type QueueCounts, type QueueStore } from '@waiting-queue/core/queue-store';
 import type { Ticker, TickReport } from './admission';
 
 /** `wq_admissions_total{item_id}`: tokens moved from the waiting queue into the entry set by this process's ticks. */
@@ -51,7 +51,7 @@ export const refusedTicks = new Counter({
 /** Records one tick's report: admissions and expirations per item, refused item ticks, items that failed (Redis errors). */
 export function recordTick(report: TickReport): void {
   for (const r of report.items) {
-    admissions.inc({ item_id: r.itemId }, r.moved);
+    admissions.inc({ item_id: r.itemId }, r.admittedCount);
     expirations.inc({ item_id: r.itemId }, r.expired);
     if (r.status === 'STALE_FENCE' || r.status === 'FENCE_AHEAD' || r.status === 'STUCK_FENCE')
       refusedTicks.inc({ reason: r.status.toLowerCase() });
@@ -86,7 +86,7 @@ export function meterTicker(ticker: Ticker): Ticker {
 
 /** What one scrape reads from Redis. */
 interface QueueSnapshot {
-  counts: { itemId: string; waitingTokenCount: number; enteredTokenCount: number }[];
+  counts: QueueCounts[];
   tokenCountToMove: number;
 }
 
@@ -95,9 +95,17 @@ interface QueueSnapshot {
  * `wq_waiting_users{item_id}`, `wq_admitted_users{item_id}` (unexpired admissions) over the item registry
  * (QueueStore.counts, one script per item, pipelined), and `wq_token_count_to_move` (the global N).
  * A Redis error during a scrape leaves the gauges empty for that scrape and counts `wq_redis_errors_total{kind="scrape"}`.
- * @param defaultTokenCountToMove the N reported while Redis holds none.
+ * `defaultTokenCountToMove` is the N reported while Redis holds none.
  */
-export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCountToMove: number): void {
+export function queueGauges({
+  items,
+  queue,
+  defaultTokenCountToMove,
+}: {
+  items: ItemStore;
+  queue: QueueStore;
+  defaultTokenCountToMove: number;
+}): void {
   // Both gauges are collected by one read per scrape: the first collector starts it, the others share it.
   let pending: Promise<QueueSnapshot | null> | undefined;
   const snapshot = (): Promise<QueueSnapshot | null> => {
@@ -128,7 +136,7 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
     async collect() {
       const s = await snapshot();
       this.reset();
-      for (const c of s?.counts ?? []) this.set({ item_id: c.itemId }, c.waitingTokenCount);
+      for (const c of s?.counts ?? []) this.set({ item_id: c.itemId }, c.waiting);
     },
   });
   new Gauge({
@@ -139,7 +147,7 @@ export function queueGauges(items: ItemStore, queue: QueueStore, defaultTokenCou
     async collect() {
       const s = await snapshot();
       this.reset();
-      for (const c of s?.counts ?? []) this.set({ item_id: c.itemId }, c.enteredTokenCount);
+      for (const c of s?.counts ?? []) this.set({ item_id: c.itemId }, c.admitted);
     },
   });
   new Gauge({

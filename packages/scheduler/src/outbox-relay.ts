@@ -52,6 +52,13 @@ export async function readRelayLag(redis: RedisClient, itemIds: string[]): Promi
 
 /** Settings of the relay. */
 export interface OutboxRelayOptions {
+  /** Holds the outboxes, the cursors and the lease. */
+  redis: RedisClient;
+  /** Publishes to Kafka. */
+  producer: Producer;
+  /** The item registry: whose outboxes to relay. */
+  items: ItemStore;
+  logger: Logger;
   topic: string;
   /** Unique per process, for the lease. */
   instanceId: string;
@@ -86,13 +93,16 @@ export class OutboxRelay {
   /** The cursor at which a gap was last reported, per item (a gap is reported once, not every round). */
   private readonly gapReported = new Map<string, string>();
 
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly producer: Producer,
-    private readonly items: ItemStore,
-    private readonly logger: Logger,
-    private readonly o: OutboxRelayOptions,
-  ) {
+  private readonly redis: RedisClient;
+  private readonly producer: Producer;
+  private readonly items: ItemStore;
+  private readonly logger: Logger;
+
+  constructor(private readonly o: OutboxRelayOptions) {
+    this.redis = o.redis;
+    this.producer = o.producer;
+    this.items = o.items;
+    this.logger = o.logger;
     this.batchSize = o.batchSize ?? 500;
     this.leaseMs = o.leaseMs ?? 10_000;
   }
@@ -208,9 +218,14 @@ export class OutboxRelay {
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'outbox relay failed; events wait in the outbox');
       }
-      if (this.timer !== undefined) this.timer = setTimeout(() => (this.running = loop()), intervalMs);
+      if (this.timer !== undefined)
+        this.timer = setTimeout(() => {
+          this.running = loop();
+        }, intervalMs);
     };
-    this.timer = setTimeout(() => (this.running = loop()), 0);
+    this.timer = setTimeout(() => {
+      this.running = loop();
+    }, 0);
   }
 
   /** Stops the loop and waits for a round in progress. */
