@@ -29,7 +29,8 @@ describe('item snapshots', () => {
     for (const u of ['v1', 'v2']) await register(queue, 'snap1', u, { lane: 'vip' });
     // Places: r1 1, r2 2, r3 3 (lane 0); v1 4 - 2^40, v2 5 - 2^40 (lane 1).
     expect(
-      (await queue.admit('snap1', { tokenCountToMove: 3, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000 })).admittedCount,
+      (await queue.admit('snap1', { tokenCountToMove: 3, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000 }))
+        .admittedCount,
     ).toBe(3);
     const s = (await snapshots.publish('snap1', 42))!;
     expect(s).toMatchObject({
