@@ -81,6 +81,9 @@ export interface AdmitParams {
 /** A place as register-5 and status-5 reply: {status, seq, rank, admitRate, expiresAtMs, remainCount, nowMs}. */
 type RawPlace = [string, (string | number)?, number?, string?, number?, string?, number?];
 
+/** register-5's reply: a place, a refusal alone, or {'NOT_OPEN', opensAtMs, nowMs}. */
+type RawRegistration = RawPlace | ['NOT_OPEN', string | number, number];
+
 /** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
 const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
 
@@ -96,8 +99,14 @@ function toPlace(raw: RawPlace): Place {
   };
 }
 
+/** A registration's reply as a place or a refusal. */
+function toRegistration(raw: RawRegistration): Place | Refused {
+  if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
+  return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toPlace(raw as RawPlace);
+}
+
 /**
- * Typed wrappers of the queue scripts (lua/register-5, status-5, consume-6, admit-6). Each call is one EVALSHA:
+ * Typed wrappers of the queue scripts (lua/register-5, register-batch-5, status-5, consume-6, admit-6). Each call is one EVALSHA:
  * one round trip, atomic on the item's Redis node.
  */
 export class QueueStore {
@@ -112,13 +121,33 @@ export class QueueStore {
    * TIME_DEAL before its start.
    */
   async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<Place | Refused> {
-    const raw = await callScript<RawPlace>(this.redis, 'wq_register', queueKeys(itemId), [
+    const raw = await callScript<RawRegistration>(this.redis, 'wq_register', queueKeys(itemId), [
       userId,
       opts.lane ?? '',
       opts.trackPoll ? '1' : '',
     ]);
-    if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
-    return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toPlace(raw);
+    return toRegistration(raw);
+  }
+
+  /**
+   * Registers several users in `itemId`'s waiting queue in one script call (lua/register-batch-5.lua), in the order
+   * given (FIFO within a lane follows it), each exactly as {@link registerOrRefuse} would one after another: a user
+   * named twice gets the same place twice.
+   * @param users each user's id and lane (unknown or absent: the item's last lane); empty: no call, [].
+   * @param trackPoll record each waiting user's last poll (abandonment on).
+   * @returns one place or refusal per user, in order.
+   * @throws the Redis error of the call (then none, or all, of the registrations happened: the script is atomic).
+   */
+  async registerBatch(
+    itemId: string,
+    users: { userId: string; lane?: string }[],
+    trackPoll = false,
+  ): Promise<(Place | Refused)[]> {
+    if (users.length === 0) return [];
+    const args: string[] = [trackPoll ? '1' : ''];
+    for (const u of users) args.push(u.userId, u.lane ?? '');
+    const raw = await callScript<RawRegistration[]>(this.redis, 'wq_register_batch', queueKeys(itemId), args);
+    return raw.map(toRegistration);
   }
 
   /**
