@@ -1,9 +1,10 @@
 import { WqError } from '@waiting-queue/core/errors';
+import { GroupCommit, type GroupCommitOptions } from '@waiting-queue/core/group-commit';
 import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
 import { parseToken, requireId, type ParsedToken, type TokenCodec } from '@waiting-queue/core/ids';
 import { LANE_PATTERN } from '@waiting-queue/core/item-store';
 import { estimateWaitSeconds, POLL_MIN_MS, pollAfterMs } from '@waiting-queue/core/poll-policy';
-import { type Place, type QueueStore } from '@waiting-queue/core/queue-store';
+import { type Place, type QueueStore, type Refused } from '@waiting-queue/core/queue-store';
 import { type VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 import { type ConsumeResult, type ValidationView, type WaitingQueueView } from '@waiting-queue/http/views';
 
@@ -25,6 +26,11 @@ export interface WaitingRoomExtras {
   abandonAfterMs?: number;
   /** Tokens already verified against their place: repeated polls skip the HMAC. Absent: every check hashes. */
   verifiedTokens?: VerifiedTokenCache;
+  /**
+   * Group commit of registrations: the registrations of one item that arrive in the same event-loop turn (or
+   * within `windowMs`, 0..2 ms) go to Redis as one script call. Absent: on, same turn only; false: one call each.
+   */
+  groupCommit?: GroupCommitOptions | false;
 }
 
 const REFUSALS = {
@@ -54,15 +60,27 @@ function laneOf(tier: unknown): string | undefined {
 
 /**
  * The shopper-facing and order-service operations of the waiting room. Every operation is one Lua script call
- * (consume: two), and all input is validated here so that each transport (express routes, the fast path) gets
+ * (consume: two; registrations of one item in one event-loop turn share one), and all input is validated here so that each transport (express routes, the fast path) gets
  * the same errors.
  */
 export class WaitingRoom {
+  /** One item's registrations of a turn, sent together; undefined: group commit off. */
+  private readonly registrations?: GroupCommit<{ userId: string; lane?: string }, Place | Refused>;
+
+  /** @throws RangeError when `extras.groupCommit.windowMs` is outside 0..2. */
   constructor(
     private readonly queue: QueueStore,
     private readonly tokens: TokenCodec,
     private readonly extras: WaitingRoomExtras = {},
-  ) {}
+  ) {
+    if (extras.groupCommit !== false) {
+      const trackPoll = (extras.abandonAfterMs ?? 0) > 0;
+      this.registrations = new GroupCommit(
+        (itemId, users) => queue.registerBatch(itemId, users, trackPoll),
+        extras.groupCommit,
+      );
+    }
+  }
 
   /**
    * Registers a user in an item's waiting queue (idempotent: the same user gets the same token and current rank).
@@ -76,11 +94,14 @@ export class WaitingRoom {
     const userId = requireId(userIdRaw, 'userId');
     const lane = laneOf(options.tier);
     const { ip, skipRateLimit = false } = options;
+    // Rate limits are charged per request, before the registration joins a batch.
     if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.charge(userId, ip);
-    const result = await this.queue.registerOrRefuse(itemId, userId, {
-      lane,
-      trackPoll: (this.extras.abandonAfterMs ?? 0) > 0,
-    });
+    const result = this.registrations
+      ? await this.registrations.submit(itemId, { userId, lane })
+      : await this.queue.registerOrRefuse(itemId, userId, {
+          lane,
+          trackPoll: (this.extras.abandonAfterMs ?? 0) > 0,
+        });
     if ('refusal' in result) {
       const r = result.refusal;
       if (r === 'QUEUE_FULL')
