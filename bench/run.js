@@ -521,6 +521,33 @@ async function main() {
         );
         await api.stop();
       }
+      // Validations of admitted tokens, with group commit off and on (same turn).
+      await redis.del(...keys.queue('benchval'));
+      await seedItem(redis, 'benchval');
+      await fillQueue(redis, 'benchval', 1000);
+      await new QueueStore(redis).admit('benchval', {
+        tokenCountToMove: 1000,
+        admissionTtlMs: 3_600_000,
+        fence: 1,
+        tickMs: 1000,
+      });
+      for (const [key, env] of /** @type {[string, Record<string, string>][]} */ ([
+        ['validationGroupCommitOff', { GROUP_COMMIT: '0' }],
+        ['validationGroupCommitTurn', { GROUP_COMMIT_WINDOW_MS: '0' }],
+      ])) {
+        const api = await startApi(redisServer.url, env);
+        F[key] = await load(
+          `validation, ${key}`,
+          api.url,
+          Array.from({ length: LIST_USERS }, (_, i) => ({
+            method: 'GET',
+            path: `/internal/v1/item/benchval/waiting-queue/${codec.tokenFor('benchval', `u${i * 10}`, i * 10 + 1)}`,
+          })),
+          {},
+          api.pids,
+        );
+        await api.stop();
+      }
       const [off, turn, ms1] = /** @type {LoadFigures[]} */ ([
         F.registerGroupCommitOff,
         F.registerGroupCommitTurn,
@@ -631,11 +658,13 @@ async function main() {
     ['registerGroupCommitOff', 'group commit off'],
     ['registerGroupCommitTurn', 'group commit, same event-loop turn'],
     ['registerGroupCommit1ms', 'group commit, 1 ms window'],
+    ['validationGroupCommitOff', 'group commit off (validation)'],
+    ['validationGroupCommitTurn', 'group commit, same event-loop turn (validation)'],
   ]) {
     const f = F[k];
     if (f)
       rows.push([
-        `register req/s (vs raw), p50, p99 ms, ${what}`,
+        `${k.startsWith('validation') ? 'validation' : 'register'} req/s (vs raw), p50, p99 ms, ${what}`,
         `${Math.round(f.reqPerSec)} (${ratio(f.reqPerSec)?.toFixed(3) ?? '?'}), ${f.p50Ms}, ${f.p99Ms}`,
         '(info)',
         '',

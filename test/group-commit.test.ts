@@ -166,6 +166,33 @@ describe('group commit of registrations', () => {
     expect(errors.slice(2).map((e) => e!.data?.reason)).toEqual(['SOLD_OUT', 'NO_ITEM']);
   });
 
+  test('validations of one item in one turn are one read, each answered for its own token', async () => {
+    await items.upsert('gc_val', { itemName: 'val', remainCount: 100, waitingQueueEnabled: true });
+    const views = await Promise.all(['v1', 'v2', 'v3'].map((u) => batched.register('gc_val', u)));
+    const queue = new QueueStore(redis);
+    await queue.admit('gc_val', { tokenCountToMove: 2, admissionTtlMs: 60_000, fence: 1, tickMs: 1000 });
+    const tokens = views.map((v) => v.waitingQueueToken);
+    const forged = tokens[2].slice(0, -4) + (tokens[2].endsWith('0000') ? '1111' : '0000');
+    // Load the script, so that the count below sees EVALSHA only.
+    await callScript(redis, 'wq_status_batch', keys.queue('gc_val'), ['v1']);
+    await env.client.config('RESETSTAT');
+    const outcomes = await Promise.all(
+      [...tokens, forged].map((t) =>
+        batched.validate('gc_val', t).then(
+          (v) => ({ admitted: v.admitted, userId: v.userId, expires: v.expiresInSeconds !== null }),
+          (err: WqError) => err.errorCode,
+        ),
+      ),
+    );
+    expect(await scriptCalls()).toBe(1);
+    expect(outcomes).toEqual([
+      { admitted: true, userId: 'v1', expires: true },
+      { admitted: true, userId: 'v2', expires: true },
+      { admitted: false, userId: 'v3', expires: false },
+      'WAITING_QUEUE_NOT_FOUND',
+    ]);
+  });
+
   describe('a dropped connection', () => {
     let proxy: DropProxy;
     let viaProxy: RedisClient;

@@ -27,8 +27,8 @@ export interface WaitingRoomExtras {
   /** Tokens already verified against their place: repeated polls skip the HMAC. Absent: every check hashes. */
   verifiedTokens?: VerifiedTokenCache;
   /**
-   * Group commit of registrations: the registrations of one item that arrive in the same event-loop turn (or
-   * within `windowMs`, 0..2 ms) go to Redis as one script call. Absent: on, same turn only; false: one call each.
+   * Group commit: the registrations (and, apart, the validations) of one item that arrive in the same event-loop
+   * turn (or within `windowMs`, 0..2 ms) go to Redis as one script call. Absent: on, same turn only; false: one call each.
    */
   groupCommit?: GroupCommitOptions | false;
 }
@@ -60,12 +60,14 @@ function laneOf(tier: unknown): string | undefined {
 
 /**
  * The shopper-facing and order-service operations of the waiting room. Every operation is one Lua script call
- * (consume: two; registrations of one item in one event-loop turn share one), and all input is validated here so that each transport (express routes, the fast path) gets
- * the same errors.
+ * (consume: two; registrations, and validations, of one item in one event-loop turn share one), and all input is
+ * validated here so that each transport (express routes, the fast path) gets the same errors.
  */
 export class WaitingRoom {
   /** One item's registrations of a turn, sent together; undefined: group commit off. */
   private readonly registrations?: GroupCommit<{ userId: string; lane?: string }, Place | Refused>;
+  /** One item's validations of a turn, read together; undefined: group commit off. */
+  private readonly validations?: GroupCommit<string, Place | 'NO_ITEM' | 'NOT_FOUND'>;
 
   /** @throws RangeError when `extras.groupCommit.windowMs` is outside 0..2. */
   constructor(
@@ -79,6 +81,7 @@ export class WaitingRoom {
         (itemId, users) => queue.registerBatch(itemId, users, trackPoll),
         extras.groupCommit,
       );
+      this.validations = new GroupCommit((itemId, userIds) => queue.statusBatch(itemId, userIds), extras.groupCommit);
     }
   }
 
@@ -144,7 +147,10 @@ export class WaitingRoom {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
-    const place = await this.place(token, tokenRaw as string);
+    const found = this.validations
+      ? await this.validations.submit(itemId, token.userId)
+      : await this.queue.status(itemId, token.userId);
+    const place = this.checked(token, tokenRaw as string, found);
     const admitted = place.status === 'ADMITTED';
     return {
       admitted,
@@ -188,7 +194,18 @@ export class WaitingRoom {
    * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND`, or the store's errors (503).
    */
   private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<Place> {
-    const place = await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined);
+    return this.checked(
+      token,
+      raw,
+      await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined),
+    );
+  }
+
+  /**
+   * `place` (a status reply for the token's user) when `raw` is its token.
+   * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND` when there is no place, or the token is not the place's.
+   */
+  private checked(token: ParsedToken, raw: string, place: Place | 'NO_ITEM' | 'NOT_FOUND'): Place {
     // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
     // the current sequence, and is as unknown as a forged one.
     if (typeof place === 'string' || !this.verified(token, raw, place.seq)) {

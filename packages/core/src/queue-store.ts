@@ -167,6 +167,17 @@ export class QueueStore {
   }
 
   /**
+   * Where each of `userIds` stands in `itemId`'s queue, in one read-only script call (lua/status-batch-4.lua): as
+   * {@link status} without recording a poll. Empty: no call, [].
+   * @returns one place, `NO_ITEM` or `NOT_FOUND` per user, in order. @throws the Redis error of the call.
+   */
+  async statusBatch(itemId: string, userIds: string[]): Promise<(Place | 'NO_ITEM' | 'NOT_FOUND')[]> {
+    if (userIds.length === 0) return [];
+    const raw = await callScript<RawPlace[]>(this.redis, 'wq_status_batch', keys.queue(itemId), userIds);
+    return raw.map((r) => (r.length === 1 ? (r[0] as 'NO_ITEM' | 'NOT_FOUND') : toPlace(r)));
+  }
+
+  /**
    * Consumes the admission of place `seq` of `userId`, once. @returns true when this call consumed it (or, with
    * `idem`, when the call that recorded its key did).
    * @throws IdempotencyKeyReusedError, or Redis errors.
