@@ -562,6 +562,76 @@ async function main() {
       }
     }
 
+    if (want('groupcommit')) {
+      // Group commit's cost and gain: register with it off (one script call per registration), on within one
+      // event-loop turn (the default) and on with a 1 ms window, same load; the p50/p99 differences are the
+      // latency that batching adds (or saves, when fewer round trips queue up behind each other).
+      await seedItem(redis, 'bench');
+      const runId = Date.now().toString(36);
+      for (const [key, env] of /** @type {[string, Record<string, string>][]} */ ([
+        ['registerGroupCommitOff', { GROUP_COMMIT: '0' }],
+        ['registerGroupCommitTurn', { GROUP_COMMIT_WINDOW_MS: '0' }],
+        ['registerGroupCommit1ms', { GROUP_COMMIT_WINDOW_MS: '1' }],
+      ])) {
+        const api = await startApi(redisServer.url, env);
+        let n = 0;
+        F[key] = await load(
+          `register, ${key}`,
+          api.url,
+          [
+            {
+              method: 'POST',
+              path: '/api/v1/item/bench/waiting-queue',
+              setupRequest: (/** @type {import('autocannon').Request} */ req) => (
+                (req.headers = { 'user-id': `g${key}${runId}_${n++}` }),
+                req
+              ),
+            },
+          ],
+          {},
+          api.pids,
+        );
+        await api.stop();
+      }
+      // Validations of admitted tokens, with group commit off and on (same turn).
+      await redis.del(...keys.queue('benchval'));
+      await seedItem(redis, 'benchval');
+      await fillQueue(redis, 'benchval', 1000);
+      await new QueueStore(redis).admit('benchval', {
+        tokenCountToMove: 1000,
+        admissionTtlMs: 3_600_000,
+        fence: 1,
+        tickMs: 1000,
+      });
+      for (const [key, env] of /** @type {[string, Record<string, string>][]} */ ([
+        ['validationGroupCommitOff', { GROUP_COMMIT: '0' }],
+        ['validationGroupCommitTurn', { GROUP_COMMIT_WINDOW_MS: '0' }],
+      ])) {
+        const api = await startApi(redisServer.url, env);
+        F[key] = await load(
+          `validation, ${key}`,
+          api.url,
+          Array.from({ length: LIST_USERS }, (_, i) => ({
+            method: 'GET',
+            path: `/internal/v1/item/benchval/waiting-queue/${codec.tokenFor('benchval', `u${i * 10}`, i * 10 + 1)}`,
+          })),
+          {},
+          api.pids,
+        );
+        await api.stop();
+      }
+      const [off, turn, ms1] = /** @type {LoadFigures[]} */ ([
+        F.registerGroupCommitOff,
+        F.registerGroupCommitTurn,
+        F.registerGroupCommit1ms,
+      ]);
+      log(
+        `group commit: register off ${Math.round(off.reqPerSec)} req/s p50 ${off.p50Ms} p99 ${off.p99Ms} ms; ` +
+          `same turn ${Math.round(turn.reqPerSec)} req/s p50 ${turn.p50Ms} p99 ${turn.p99Ms} ms; ` +
+          `1 ms window ${Math.round(ms1.reqPerSec)} req/s p50 ${ms1.p50Ms} p99 ${ms1.p99Ms} ms`,
+      );
+    }
+
     if (want('polling')) {
       F.polling = simulatePolling({ users: 10_000, admissionsPerSecond: 100 });
       log(
@@ -658,6 +728,31 @@ async function main() {
     rows.push(['register req/s vs its floor', ratios.registerVsFloor.toFixed(3), '(info)', '']);
   if (ratios.claimVsRaw)
     rows.push(['claim req/s vs raw (first-come, DIRECT item)', ratios.claimVsRaw.toFixed(3), '(info)', '']);
+  for (const [k, what] of [
+    ['registerGroupCommitOff', 'group commit off'],
+    ['registerGroupCommitTurn', 'group commit, same event-loop turn'],
+    ['registerGroupCommit1ms', 'group commit, 1 ms window'],
+    ['validationGroupCommitOff', 'group commit off (validation)'],
+    ['validationGroupCommitTurn', 'group commit, same event-loop turn (validation)'],
+  ]) {
+    const f = F[k];
+    if (f)
+      rows.push([
+        `${k.startsWith('validation') ? 'validation' : 'register'} req/s (vs raw), p50, p99 ms, ${what}`,
+        `${Math.round(f.reqPerSec)} (${ratio(f.reqPerSec)?.toFixed(3) ?? '?'}), ${f.p50Ms}, ${f.p99Ms}`,
+        '(info)',
+        '',
+      ]);
+  }
+  if (F.registerGroupCommitOff && F.registerGroupCommitTurn)
+    rows.push([
+      'latency group commit adds (same turn vs off): p50, p99 ms',
+      `${(F.registerGroupCommitTurn.p50Ms - F.registerGroupCommitOff.p50Ms).toFixed(2)}, ${(
+        F.registerGroupCommitTurn.p99Ms - F.registerGroupCommitOff.p99Ms
+      ).toFixed(2)}`,
+      '(info)',
+      '',
+    ]);
   for (const k of ['registerDurability0', 'registerDurability1']) {
     const f = F[k];
     if (f)

@@ -94,4 +94,13 @@ describe('configuration schemas', () => {
       clusterNodes: ['a:1', 'b:2'],
     });
   });
+
+  test('group commit: on within one turn by default, a window of 0..2 ms, GROUP_COMMIT=0 turns it off', () => {
+    expect(loadConfig(API_SECRETS, 'api').groupCommit).toEqual({ windowMs: 0 });
+    expect(loadConfig({ ...API_SECRETS, GROUP_COMMIT_WINDOW_MS: '1.5' }, 'api').groupCommit).toEqual({ windowMs: 1.5 });
+    expect(loadConfig({ ...API_SECRETS, GROUP_COMMIT: '0' }, 'api').groupCommit).toBe(false);
+    expect(errorOf(() => loadConfig({ ...API_SECRETS, GROUP_COMMIT_WINDOW_MS: '3' }, 'api'))).toContain(
+      'GROUP_COMMIT_WINDOW_MS',
+    );
+  });
 });

@@ -52,6 +52,7 @@ void bootService({
       entryPasses,
       abandonAfterMs: config.abandonAfterMs,
       verifiedTokens: new VerifiedTokenCache(config.tokenCacheSize),
+      groupCommit: config.groupCommit,
     });
     const identity = config.jwt ? jwtIdentity(config.jwt) : headerIdentity;
     if (config.jwt) {

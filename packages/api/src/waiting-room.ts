@@ -1,9 +1,10 @@
 import { WqError } from '@waiting-queue/core/errors';
+import { GroupCommit, type GroupCommitOptions } from '@waiting-queue/core/group-commit';
 import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
 import { parseToken, requireId, type ParsedToken, type TokenCodec } from '@waiting-queue/core/ids';
 import { LANE_PATTERN } from '@waiting-queue/core/item-store';
 import { estimateWaitSeconds, POLL_MIN_MS, pollAfterMs } from '@waiting-queue/core/poll-policy';
-import { type QueuePosition, type QueueStore } from '@waiting-queue/core/queue-store';
+import { type QueuePosition, type QueueStore, type Refused } from '@waiting-queue/core/queue-store';
 import { type VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 import { type ConsumeResult, type ValidationView, type WaitingQueueView } from '@waiting-queue/http/views';
 
@@ -25,6 +26,11 @@ export interface WaitingRoomExtras {
   abandonAfterMs?: number;
   /** Tokens already verified against their place: repeated polls skip the HMAC. Absent: every check hashes. */
   verifiedTokens?: VerifiedTokenCache;
+  /**
+   * Group commit: the registrations (and, apart, the validations) of one item that arrive in the same event-loop
+   * turn (or within `windowMs`, 0..2 ms) go to Redis as one script call. Absent: on, same turn only; false: one call each.
+   */
+  groupCommit?: GroupCommitOptions | false;
 }
 
 /** What a {@link WaitingRoom} works with: its stores and codec, and the optional collaborators. */
@@ -61,18 +67,32 @@ function laneOf(tier: unknown): string | undefined {
 
 /**
  * The shopper-facing and order-service operations of the waiting room. Every operation is one Lua script call
- * (consume: two), and all input is validated here so that each transport (express routes, the fast path) gets
- * the same errors.
+ * (consume: two; registrations, and validations, of one item in one event-loop turn share one), and all input is
+ * validated here so that each transport (express routes, the fast path) gets the same errors.
  */
 export class WaitingRoom {
   private readonly queue: QueueStore;
   private readonly tokens: TokenCodec;
   private readonly extras: WaitingRoomExtras;
+  /** One item's registrations of a turn, sent together; undefined: group commit off. */
+  private readonly registrations?: GroupCommit<{ userId: string; lane?: string }, QueuePosition | Refused>;
+  /** One item's validations of a turn, read together; undefined: group commit off. */
+  private readonly validations?: GroupCommit<string, QueuePosition | 'NO_ITEM' | 'NOT_FOUND'>;
 
+  /** @throws RangeError when `o.groupCommit.windowMs` is outside 0..2. */
   constructor(o: WaitingRoomOptions) {
     this.queue = o.queue;
     this.tokens = o.tokens;
     this.extras = o;
+    const queue = o.queue;
+    if (o.groupCommit !== false) {
+      const trackPoll = (o.abandonAfterMs ?? 0) > 0;
+      this.registrations = new GroupCommit(
+        (itemId, users) => queue.registerBatch(itemId, users, trackPoll),
+        o.groupCommit,
+      );
+      this.validations = new GroupCommit((itemId, userIds) => queue.statusBatch(itemId, userIds), o.groupCommit);
+    }
   }
 
   /**
@@ -87,11 +107,14 @@ export class WaitingRoom {
     const userId = requireId(userIdRaw, 'userId');
     const lane = laneOf(options.tier);
     const { ip, skipRateLimit = false } = options;
+    // Rate limits are charged per request, before the registration joins a batch.
     if (this.extras.limiter && !skipRateLimit) await this.extras.limiter.charge(userId, ip);
-    const result = await this.queue.registerOrRefuse(itemId, userId, {
-      lane,
-      trackPoll: (this.extras.abandonAfterMs ?? 0) > 0,
-    });
+    const result = this.registrations
+      ? await this.registrations.submit(itemId, { userId, lane })
+      : await this.queue.registerOrRefuse(itemId, userId, {
+          lane,
+          trackPoll: (this.extras.abandonAfterMs ?? 0) > 0,
+        });
     if ('refusal' in result) {
       const r = result.refusal;
       if (r === 'QUEUE_FULL')
@@ -134,7 +157,10 @@ export class WaitingRoom {
     const itemId = requireId(itemIdRaw, 'itemId');
     const token = parseToken(tokenRaw);
     if (token.itemId !== itemId) throw new WqError('TOKEN_MISMATCH', 'the token belongs to another item');
-    const place = await this.place(token, tokenRaw as string);
+    const found = this.validations
+      ? await this.validations.submit(itemId, token.userId)
+      : await this.queue.status(itemId, token.userId);
+    const place = this.checked(token, tokenRaw as string, found);
     const admitted = place.status === 'ADMITTED';
     return {
       admitted,
@@ -178,7 +204,18 @@ export class WaitingRoom {
    * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND`, or the store's errors (503).
    */
   private async place(token: ParsedToken, raw: string, trackPoll = false): Promise<QueuePosition> {
-    const place = await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined);
+    return this.checked(
+      token,
+      raw,
+      await this.queue.status(token.itemId, token.userId, trackPoll ? { trackPoll } : undefined),
+    );
+  }
+
+  /**
+   * `place` (a status reply for the token's user) when `raw` is its token.
+   * @throws WqError 404 `WAITING_QUEUE_NOT_FOUND` when there is no place, or the token is not the place's.
+   */
+  private checked(token: ParsedToken, raw: string, place: QueuePosition | 'NO_ITEM' | 'NOT_FOUND'): QueuePosition {
     // A token of an earlier place of the same user (consumed or expired, then registered again) does not match
     // the current sequence, and is as unknown as a forged one.
     if (typeof place === 'string' || !this.verified(token, raw, place.seq)) {

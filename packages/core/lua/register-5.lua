@@ -29,35 +29,6 @@
     nowMs       Redis time, epoch ms (the api computes waits and Retry-After from it, never from its host clock)
 ]]
 -- @include now
--- @include place
--- @include lanes
+-- @include register
 
-local userId = ARGV[1]
-local now = nowMs()
-local item = redis.call('HMGET', KEYS[1], 'enabled', 'remainCount', 'admitRate', 'queueMode', 'type', 'startAt', 'maxWaiting', 'lanes')
-local admitRate = item[3] or '0'
-
-local status, seq, rank, exp = placeOf(KEYS[2], KEYS[3], KEYS[4], userId, now)
-if status then
-  if status == 'WAITING' and ARGV[3] == '1' then redis.call('ZADD', KEYS[5], now, userId) end
-  return {status, seq, rank, admitRate, exp, item[2] or '0', now}
-end
-
-if not item[1] then return {'NO_ITEM'} end
-if item[1] ~= '1' then return {'DISABLED'} end
-if item[4] == 'DIRECT' then return {'DIRECT'} end
-if item[5] == 'TIME_DEAL' and item[6] and tonumber(item[6]) > now then return {'NOT_OPEN', item[6], now} end
-if (tonumber(item[2]) or 0) <= 0 then return {'SOLD_OUT'} end
-if item[7] and redis.call('ZCARD', KEYS[2]) >= tonumber(item[7]) then return {'QUEUE_FULL'} end
-
-local lane = laneRank(item[8], ARGV[2])
-seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - lane * LANE_SPAN
-redis.call('ZADD', KEYS[2], fmtInt(seq), userId)
-if ARGV[3] == '1' then redis.call('ZADD', KEYS[5], now, userId) end
-if lane == 0 then
-  -- The new member has the highest score, so its rank is the queue's length.
-  rank = redis.call('ZCARD', KEYS[2])
-else
-  rank = redis.call('ZRANK', KEYS[2], userId) + 1
-end
-return {'WAITING', seq, rank, admitRate, 0, item[2], now}
+return registerOne(KEYS, readItem(KEYS[1]), ARGV[1], ARGV[2], ARGV[3] == '1', nowMs())

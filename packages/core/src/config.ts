@@ -89,6 +89,16 @@ const apiEnv = baseEnv.extend({
   TOKEN_SECRET: optionalString,
   /** Earlier TOKEN_SECRETs (comma-separated), still accepted when checking tokens while a rotation is under way. */
   TOKEN_SECRET_PREVIOUS: list,
+  /**
+   * Group commit of registrations: how long a batch of one item's registrations waits for more after its first,
+   * milliseconds, 0..2 (fractions allowed). 0: the registrations of one event-loop turn only (no timer wait).
+   */
+  GROUP_COMMIT_WINDOW_MS: z.coerce.number().min(0).max(2).default(0),
+  /** `0` or `false`: no group commit (one script call per registration); unset or anything else: on. */
+  GROUP_COMMIT: z
+    .string()
+    .optional()
+    .transform((v) => v !== '0' && v !== 'false'),
   /** Registrations per user per RATE_LIMIT_USER_SECONDS; 0: no per-user limit (default: registration is idempotent). */
   RATE_LIMIT_USER_POINTS: int(0),
   RATE_LIMIT_USER_SECONDS: int(10, 1),
@@ -222,6 +232,8 @@ export interface ApiConfig extends BaseConfig {
   maxInFlight: number;
   /** api processes (node:cluster workers on one port); 1: one process, no cluster primary. */
   workers: number;
+  /** Group commit of registrations: the batch window, milliseconds (0..2); false: one script call per registration. */
+  groupCommit: { windowMs: number } | false;
 }
 
 /** The scheduler's configuration. */
@@ -354,6 +366,7 @@ export const apiConfigSchema = serviceEnv(
     entryPassPublicJwks: e.ENTRY_PASS_PUBLIC_JWKS,
     maxInFlight: e.MAX_IN_FLIGHT,
     workers: e.API_WORKERS,
+    groupCommit: e.GROUP_COMMIT ? { windowMs: e.GROUP_COMMIT_WINDOW_MS } : false,
   })),
 );
 

@@ -91,6 +91,9 @@ export interface AdmitParams {
 /** A place as register-5 and status-5 reply: {status, seq, rank, admitRate, expiresAtMs, remainCount, nowMs}. */
 type RawQueuePosition = [string, (string | number)?, number?, string?, number?, string?, number?];
 
+/** register-5's reply: a place, a refusal alone, or {'NOT_OPEN', opensAtMs, nowMs}. */
+type RawRegistration = RawQueuePosition | ['NOT_OPEN', string | number, number];
+
 /** The queue scripts' keys: the four queue keys, then the last-poll set (lua/register-5.lua). */
 const queueKeys = (itemId: string) => [...keys.queue(itemId), keys.lastPoll(itemId)];
 
@@ -106,8 +109,14 @@ function toQueuePosition(raw: RawQueuePosition): QueuePosition {
   };
 }
 
+/** A registration's reply as a place or a refusal. */
+function toRegistration(raw: RawRegistration): QueuePosition | Refused {
+  if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
+  return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toQueuePosition(raw as RawQueuePosition);
+}
+
 /**
- * Typed wrappers of the queue scripts (lua/register-5, status-5, consume-6, admit-6). Each call is one EVALSHA:
+ * Typed wrappers of the queue scripts (lua/register-5, register-batch-5, status-5, consume-6, admit-6). Each call is one EVALSHA:
  * one round trip, atomic on the item's Redis node.
  */
 export class QueueStore {
@@ -122,13 +131,33 @@ export class QueueStore {
    * TIME_DEAL before its start.
    */
   async registerOrRefuse(itemId: string, userId: string, opts: RegisterOptions = {}): Promise<QueuePosition | Refused> {
-    const raw = await callScript<RawQueuePosition>(this.redis, 'wq_register', queueKeys(itemId), [
+    const raw = await callScript<RawRegistration>(this.redis, 'wq_register', queueKeys(itemId), [
       userId,
       opts.lane ?? '',
       opts.trackPoll ? '1' : '',
     ]);
-    if (raw[0] === 'NOT_OPEN') return { refusal: 'NOT_OPEN', opensAt: Number(raw[1]), nowMs: Number(raw[2]) };
-    return raw.length === 1 ? { refusal: raw[0] as RegisterRefusal } : toQueuePosition(raw);
+    return toRegistration(raw);
+  }
+
+  /**
+   * Registers several users in `itemId`'s waiting queue in one script call (lua/register-batch-5.lua), in the order
+   * given (FIFO within a lane follows it), each exactly as {@link registerOrRefuse} would one after another: a user
+   * named twice gets the same place twice.
+   * @param users each user's id and lane (unknown or absent: the item's last lane); empty: no call, [].
+   * @param trackPoll record each waiting user's last poll (abandonment on).
+   * @returns one place or refusal per user, in order.
+   * @throws the Redis error of the call (then none, or all, of the registrations happened: the script is atomic).
+   */
+  async registerBatch(
+    itemId: string,
+    users: { userId: string; lane?: string }[],
+    trackPoll = false,
+  ): Promise<(QueuePosition | Refused)[]> {
+    if (users.length === 0) return [];
+    const args: string[] = [trackPoll ? '1' : ''];
+    for (const u of users) args.push(u.userId, u.lane ?? '');
+    const raw = await callScript<RawRegistration[]>(this.redis, 'wq_register_batch', queueKeys(itemId), args);
+    return raw.map(toRegistration);
   }
 
   /**
@@ -145,6 +174,17 @@ export class QueueStore {
       opts.trackPoll ? '1' : '',
     ]);
     return raw.length === 1 ? (raw[0] as 'NO_ITEM' | 'NOT_FOUND') : toQueuePosition(raw);
+  }
+
+  /**
+   * Where each of `userIds` stands in `itemId`'s queue, in one read-only script call (lua/status-batch-4.lua): as
+   * {@link status} without recording a poll. Empty: no call, [].
+   * @returns one place, `NO_ITEM` or `NOT_FOUND` per user, in order. @throws the Redis error of the call.
+   */
+  async statusBatch(itemId: string, userIds: string[]): Promise<(QueuePosition | 'NO_ITEM' | 'NOT_FOUND')[]> {
+    if (userIds.length === 0) return [];
+    const raw = await callScript<RawQueuePosition[]>(this.redis, 'wq_status_batch', keys.queue(itemId), userIds);
+    return raw.map((r) => (r.length === 1 ? (r[0] as 'NO_ITEM' | 'NOT_FOUND') : toQueuePosition(r)));
   }
 
   /**

@@ -82,7 +82,7 @@ export function script(command: string): LuaScript {
 }
 
 /** Scripts that only read: no WAIT after them. */
-const READ_ONLY_SCRIPTS = new Set(['wq_counts', 'wq_status', 'wq_idempotency_lookup']);
+const READ_ONLY_SCRIPTS = new Set(['wq_counts', 'wq_status', 'wq_status_batch', 'wq_idempotency_lookup']);
 
 let durability = { replicas: 0, timeoutMs: 0 };
 
