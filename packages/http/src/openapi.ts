@@ -108,19 +108,9 @@ const asset = (description: string): Json => ({
   content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
 });
 
-const health = (what: string): Json => ({
-  tags: ['operations'],
-  summary: `${what} (@godaddy/terminus; not the envelope)`,
-  responses: {
-    '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
-    '503': {
-      description:
-        what === 'Liveness'
-          ? 'Shutting down (SIGTERM received).'
-          : 'Not ready: warming up, Redis unreachable, or shutting down.',
-      content: { 'application/json': { schema: ref('HealthError') } },
-    },
-  },
+const health = (down: string): Json => ({
+  '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
+  '503': { description: down, content: { 'application/json': { schema: ref('HealthError') } } },
 });
 
 /** An operationId of a route table (route-tables.ts). */
@@ -128,263 +118,75 @@ type OperationId = { [K in keyof AnyTable]: AnyTable[K]['operationId'] }[keyof A
 type AnyTable = typeof apiRoutes & typeof adminRoutes & typeof builtinRoutes;
 
 /**
- * What the document says of each operation beyond its route: tags, summary, parameters and responses. The path,
- * the method, the operationId and the security come from the route tables (route-tables.ts).
+ * The answers of the operations that the route tables do not declare yet: those that are not the envelope (pages,
+ * files, health, keys, metrics, this document) and the SUCCESS answers whose `data` is a hand-written schema.
  */
-const operations: Record<OperationId, Json> = {
-  liveness: health('Liveness'),
-  readiness: health('Readiness'),
-  register: {
-    tags: ['public'],
-    summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
-    responses: {
-      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-      '409': fail(
-        'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
-        ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
-        { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
-      ),
-      '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
-    },
-  },
-  poll: {
-    tags: ['public'],
-    summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
-    responses: {
-      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-      '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
-      '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
-    },
-  },
-  jwks: {
-    tags: ['public'],
-    summary: 'Public keys of the entry passes (RFC 7517 JWK Set; not the envelope)',
-    responses: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
-  },
-  validate: {
-    tags: ['internal'],
-    summary: "An order service's check of a token",
-    responses: {
-      '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
-      '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
-    },
-  },
-  consume: {
-    tags: ['internal'],
-    summary: 'Consume an admission, once (the order is being placed)',
-    responses: {
-      '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
-      '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
-    },
-  },
-  getTokenCountToMove: {
-    tags: ['admin'],
-    summary: 'The global N (tokens admitted per item per tick)',
-    responses: {},
-  },
-  setTokenCountToMove: {
-    tags: ['admin'],
-    summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-    responses: {},
-  },
-  getTokenCounts: {
-    tags: ['admin'],
-    summary: 'Waiting and admitted counts of every registered item',
-    responses: { '200': ok(ref('TokenCountList')) },
-  },
-  searchTokenCounts: {
-    tags: ['admin'],
-    summary: 'Waiting and admitted counts of the listed items (or all)',
-    responses: { '200': ok(ref('TokenCountList')) },
-  },
+const answers: Partial<Record<OperationId, Json>> = {
+  liveness: health('Shutting down (SIGTERM received).'),
+  readiness: health('Not ready: warming up, Redis unreachable, or shutting down.'),
+  jwks: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
+  getTokenCounts: { '200': ok(ref('TokenCountList')) },
+  searchTokenCounts: { '200': ok(ref('TokenCountList')) },
   upsertWaitingItem: {
-    tags: ['admin'],
-    summary: 'Creates or updates a waiting item and registers it for admission',
-    description:
-      'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
-      'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
-      '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
-    responses: {
-      '200': itemOk('The item as stored, and its new ETag.'),
-      '412': fail(
-        'If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.',
-        ['PRECONDITION_FAILED'],
-      ),
-    },
+    '200': itemOk('The item as stored, and its new ETag.'),
   },
   getWaitingItem: {
-    tags: ['admin'],
-    summary: 'A waiting item',
-    responses: {
-      '200': itemOk('The item and its ETag.'),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
-  },
-  getPublicItem: {
-    tags: ['public'],
-    summary: 'What the waiting-room page shows of an item',
-    responses: {
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
+    '200': itemOk('The item and its ETag.'),
   },
   waitingRoomPage: {
-    tags: ['pages'],
-    summary: "The shoppers' waiting-room page (HTML; the userId comes from the gateway's `user-id` header or cookie)",
-    responses: {
-      '200': html('The page.'),
-      '404': html('The page, saying that the item does not exist.'),
-      '503': html('Redis is unreachable: a short page asking to reload.'),
-    },
+    '200': html('The page.'),
+    '404': html('The page, saying that the item does not exist.'),
+    '503': html('Redis is unreachable: a short page asking to reload.'),
   },
-  waitingRoomAsset: {
-    tags: ['pages'],
-    summary: "The waiting-room page's CSS and JavaScript",
-    responses: { '200': asset('The file.'), '404': R('NotFound') },
-  },
-  adminConsole: {
-    tags: ['pages'],
-    summary: "The operators' console (HTML; asks for the admin token and calls the admin API with it)",
-    responses: { '200': html('The console.') },
-  },
-  adminConsoleAsset: {
-    tags: ['pages'],
-    summary: "The console's CSS and JavaScript",
-    responses: { '200': asset('The file.'), '404': R('NotFound') },
-  },
-  adminConsoleVendorAsset: {
-    tags: ['pages'],
-    summary: "The console's chart library (uPlot's dist/ files, served from node_modules)",
-    responses: { '200': asset('The file.'), '404': R('NotFound') },
-  },
-  getHistory: {
-    tags: ['admin'],
-    summary:
-      "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
-    responses: { '200': ok(ref('HistoryAnswer')) },
-  },
+  waitingRoomAsset: { '200': asset('The file.'), '404': R('NotFound') },
+  adminConsole: { '200': html('The console.') },
+  adminConsoleAsset: { '200': asset('The file.'), '404': R('NotFound') },
+  adminConsoleVendorAsset: { '200': asset('The file.'), '404': R('NotFound') },
+  getHistory: { '200': ok(ref('HistoryAnswer')) },
   getAudit: {
-    tags: ['admin'],
-    summary:
-      'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
-    responses: {
-      '200': ok({
-        type: 'object',
-        required: ['entries'],
-        additionalProperties: false,
-        properties: { entries: { type: 'array', items: ref('AuditEntry') } },
-      }),
-    },
+    '200': ok({
+      type: 'object',
+      required: ['entries'],
+      additionalProperties: false,
+      properties: { entries: { type: 'array', items: ref('AuditEntry') } },
+    }),
   },
-  getOverview: {
-    tags: ['admin'],
-    summary: "Everything the console's table shows: items, counts, admission rates, N",
-    responses: { '200': ok(ref('ConsoleOverview')) },
-  },
-  claim: {
-    tags: ['public'],
-    summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
-    description:
-      'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
-    responses: {
-      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-      '409': fail(
-        'Sold out; this user holds a claim already (`data.claimId`); not a DIRECT item; disabled; or a TIME_DEAL before its start.',
-        ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
-        { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
-      ),
-    },
-  },
+  getOverview: { '200': ok(ref('ConsoleOverview')) },
   reserve: {
-    tags: ['internal'],
-    summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
-    responses: {
-      '200': ok(ref('ReservationView')),
-      '403': fail(
-        "The token is another user's or item's (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).",
-        ['TOKEN_MISMATCH', 'NOT_ADMITTED'],
-      ),
-      '409': fail(
-        'Over maxPerUser minus what the user holds (`data.maxPerUser`, `data.held`), or not enough stock (`data.remainCount`).',
-        ['LIMIT_EXCEEDED', 'INSUFFICIENT_STOCK'],
-        {
-          type: 'object',
-          required: ['itemId'],
-          properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() },
-        },
-      ),
-    },
+    '200': ok(ref('ReservationView')),
   },
   getReservation: {
-    tags: ['internal'],
-    summary: 'A reservation',
-    responses: {
-      '200': ok(ref('Reservation')),
-      '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']),
-    },
+    '200': ok(ref('Reservation')),
   },
   confirmReservation: {
-    tags: ['internal'],
-    summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
-    responses: {
-      '200': ok(ref('Reservation')),
-      '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
-      '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
-      '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-    },
+    '200': ok(ref('Reservation')),
   },
   cancelReservation: {
-    tags: ['internal'],
-    summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
-    responses: {
-      '200': ok(ref('Reservation')),
-      '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
-      '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
-      '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-    },
+    '200': ok(ref('Reservation')),
   },
   restock: {
-    tags: ['admin'],
-    summary: 'Adds stock; a sold-out queue reopens',
-    responses: {
-      '200': ok(ref('RestockResult')),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
+    '200': ok(ref('RestockResult')),
   },
   clearFence: {
-    tags: ['admin'],
-    summary:
-      'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
-    responses: {
-      '200': ok(ref('FenceClearResult')),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
+    '200': ok(ref('FenceClearResult')),
   },
   metrics: {
-    tags: ['operations'],
-    summary: 'Prometheus metrics (text exposition format; bearer METRICS_TOKEN when set, else open for the scraper)',
-    responses: {
-      '200': {
-        description: "The process's metrics.",
-        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-        content: { 'text/plain': { schema: { type: 'string' } } },
-      },
+    '200': {
+      description: "The process's metrics.",
+      headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+      content: { 'text/plain': { schema: { type: 'string' } } },
     },
   },
   openapi: {
-    tags: ['operations'],
-    summary: 'This document',
-    responses: {
-      '200': {
-        description: 'The OpenAPI 3.1 document.',
-        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['openapi', 'paths'],
-              properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } },
-            },
+    '200': {
+      description: 'The OpenAPI 3.1 document.',
+      headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            required: ['openapi', 'paths'],
+            properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } },
           },
         },
       },
@@ -410,7 +212,8 @@ const TABLES: [Record<string, RouteSpec>, Json[]][] = [
 
 /**
  * What zod-to-openapi generates from the route tables' zod schemas (one registry): per route, the query parameters,
- * path and header parameters, the request body and the JSON schema of the SUCCESS envelope's `data`; and the
+ * path and header parameters, the request body and the JSON schemas of the envelopes' `data` (SUCCESS under 200,
+ * a declared FAIL answer's under its status); and the
  * component schemas and parameters they and views.ts name.
  */
 function generated(): { operations: Map<string, Json>; schemas: Json; parameters: Json } {
@@ -428,6 +231,9 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
           content: { 'application/json': { schema: r.body } },
         };
       if (r.data) config.responses[200] = { description: 'data', content: { 'application/json': { schema: r.data } } };
+      for (const e of r.errors ?? [])
+        if (e.data)
+          config.responses[e.status] = { description: 'data', content: { 'application/json': { schema: e.data } } };
       registry.registerPath(config);
     }
   }
@@ -454,31 +260,49 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
 
 const zodGenerated = generated();
 
+/** The JSON schema of `data` that zod-to-openapi generated under `status` of an operation (undefined: none). */
+function generatedData(op: Json, status: number): Json | undefined {
+  const response = (op.responses as Record<string, Json> | undefined)?.[String(status)];
+  return (response?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
+}
+
+/** The route's own FAIL answers ({@link RouteSpec.errors}), with their generated `data` schemas. */
+function errorResponses(route: RouteSpec, op: Json): Json {
+  const responses: Json = {};
+  for (const e of route.errors ?? [])
+    responses[String(e.status)] = fail(
+      e.description,
+      [...e.errorCodes],
+      e.data ? generatedData(op, e.status) : undefined,
+    );
+  return responses;
+}
+
 /**
  * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
- * (operationId, security, query parameters, request body, the success answer's `data`) and from
- * {@link operations} (tags, summary, the other answers), with the answers the declaration implies.
+ * (operationId, tags, summary, description, security, parameters, request body, the success answer's `data`, its
+ * own FAIL answers) and from {@link answers}, with the answers the declaration implies.
  */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
   for (const [table, servers] of TABLES) {
     for (const route of Object.values(table)) {
       const item = (paths[route.path] ??= { servers });
-      const described = operations[route.operationId as OperationId];
       const fromZod = zodGenerated.operations.get(`${route.method} ${route.path}`) ?? {};
-      const parameters = [...((fromZod.parameters as Json[]) ?? []), ...((described.parameters as Json[]) ?? [])];
-      const success = (fromZod.responses as Record<string, Json> | undefined)?.['200'];
-      const data = (success?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
-      const { responses: describedResponses, ...rest } = described as { responses: Json };
+      const parameters = (fromZod.parameters as Json[] | undefined) ?? [];
+      const data = route.data ? generatedData(fromZod, 200) : undefined;
       item[route.method] = {
         operationId: route.operationId,
-        ...rest,
+        tags: [route.tag],
+        summary: route.summary,
+        ...(route.description ? { description: route.description } : {}),
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(fromZod.requestBody ? { requestBody: fromZod.requestBody } : {}),
         responses: {
           ...(data ? { '200': ok(data) } : {}),
           ...impliedResponses(route),
-          ...describedResponses,
+          ...errorResponses(route, fromZod),
+          ...answers[route.operationId as OperationId],
         },
         security: SECURITY[route.security],
       };
@@ -605,34 +429,6 @@ export const openApiDocument: Json = {
           data: {},
         },
       },
-      RegisterRefusal: {
-        type: 'object',
-        required: ['itemId', 'reason'],
-        additionalProperties: false,
-        properties: { itemId: ref('Id'), reason: { enum: ['NO_ITEM', 'DISABLED', 'SOLD_OUT', 'DIRECT'] } },
-      },
-      NotOpen: {
-        type: 'object',
-        required: ['itemId', 'opensAt'],
-        additionalProperties: false,
-        properties: { itemId: ref('Id'), opensAt: int({ description: "The TIME_DEAL's startAt, epoch ms." }) },
-      },
-      ItemRef: { type: 'object', required: ['itemId'], additionalProperties: false, properties: { itemId: ref('Id') } },
-      Reservation: {
-        type: 'object',
-        required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt'],
-        additionalProperties: false,
-        properties: {
-          reservationId: { type: 'string', description: '`<itemId>.<n>`.' },
-          itemId: ref('Id'),
-          userId: ref('Id'),
-          quantity: int({ minimum: 1 }),
-          status: { enum: ['PENDING', 'CONFIRMED', 'CANCELLED', 'EXPIRED'] },
-          createdAt: int({ description: 'Epoch ms (Redis clock).' }),
-          expiresAt: int({ description: 'A PENDING reservation expires at this time, epoch ms.' }),
-          updatedAt: int({ description: 'Epoch ms.' }),
-        },
-      },
       ReservationView: {
         description: "A new reservation (as Reservation), with the item's stock after it.",
         type: 'object',
@@ -659,18 +455,6 @@ export const openApiDocument: Json = {
           updatedAt: int(),
           remainCount: int({ minimum: 0 }),
         },
-      },
-      ReservationStatusRef: {
-        type: 'object',
-        required: ['reservationId', 'status'],
-        additionalProperties: false,
-        properties: { reservationId: { type: 'string' }, status: { enum: ['CONFIRMED', 'CANCELLED'] } },
-      },
-      ExpiredReservation: {
-        type: 'object',
-        required: ['reservation'],
-        additionalProperties: false,
-        properties: { reservation: ref('Reservation') },
       },
       RestockResult: {
         type: 'object',

@@ -293,6 +293,64 @@ export const auditQuerySchema = z
   })
   .strict();
 
+/** `data` of register's 409 for an item that cannot take waiting users, with the reason. */
+export const registerRefusalSchema = z
+  .object({ itemId: idComponent, reason: z.enum(['NO_ITEM', 'DISABLED', 'SOLD_OUT', 'DIRECT']) })
+  .strict()
+  .openapi('RegisterRefusal');
+
+/** `data` of ITEM_NOT_OPEN: a TIME_DEAL before its start. */
+export const notOpenSchema = z
+  .object({
+    itemId: idComponent,
+    opensAt: z.number().int().openapi({ description: "The TIME_DEAL's startAt, epoch ms." }),
+  })
+  .strict()
+  .openapi('NotOpen');
+
+/** `data` of a refusal that names only the item. */
+export const itemRefSchema = z.object({ itemId: idComponent }).strict().openapi('ItemRef');
+
+/** `data` of a claim's 409: the item, and `claimId` when this user holds a claim already. */
+export const claimRefusalSchema = z.object({ itemId: idComponent });
+
+/** `data` of a reservation's 409: the item, and the limit or the stock that refused it. */
+export const reserveRefusalSchema = z.object({
+  itemId: idComponent,
+  maxPerUser: z.number().int().optional(),
+  held: z.number().int().optional(),
+  remainCount: z.number().int().optional(),
+});
+
+/** A reservation of stock, as the internal API answers it. */
+export const reservationSchema = z
+  .object({
+    reservationId: z.string().openapi({ description: '`<itemId>.<n>`.' }),
+    itemId: idComponent,
+    userId: idComponent,
+    quantity: z.number().int().min(1),
+    status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED', 'EXPIRED']),
+    createdAt: z.number().int().openapi({ description: 'Epoch ms (Redis clock).' }),
+    expiresAt: z.number().int().openapi({ description: 'A PENDING reservation expires at this time, epoch ms.' }),
+    updatedAt: z.number().int().openapi({ description: 'Epoch ms.' }),
+  })
+  .strict()
+  .openapi('Reservation');
+/** A reservation (the fields as {@link reservationSchema} describes them). */
+export type ReservationAnswer = z.infer<typeof reservationSchema>;
+
+/** `data` of RESERVATION_NOT_PENDING: the reservation's final status. */
+export const reservationStatusRefSchema = z
+  .object({ reservationId: z.string(), status: z.enum(['CONFIRMED', 'CANCELLED']) })
+  .strict()
+  .openapi('ReservationStatusRef');
+
+/** `data` of RESERVATION_EXPIRED: the expired reservation. */
+export const expiredReservationSchema = z
+  .object({ reservation: reservationSchema })
+  .strict()
+  .openapi('ExpiredReservation');
+
 /**
  * The named schemas of the document's components (each carries its `.openapi(name)`): those the route tables use,
  * and the ids they reference. openapi.ts registers them with the route tables' paths in one zod-to-openapi registry.
@@ -310,4 +368,10 @@ export const viewSchemas: readonly z.ZodTypeAny[] = [
   waitingItemInputComponent,
   restockInputSchema,
   reservationInputComponent,
+  registerRefusalSchema,
+  notOpenSchema,
+  itemRefSchema,
+  reservationSchema,
+  reservationStatusRefSchema,
+  expiredReservationSchema,
 ];
