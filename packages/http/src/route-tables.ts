@@ -30,6 +30,14 @@ import {
   registerRefusalSchema,
   reservationStatusRefSchema,
   reserveRefusalSchema,
+  auditAnswerSchema,
+  consoleOverviewSchema,
+  fenceClearResultSchema,
+  historyAnswerSchema,
+  reservationSchema,
+  reservationViewSchema,
+  restockResultSchema,
+  tokenCountListSchema,
 } from './views';
 
 /**
@@ -235,6 +243,7 @@ export const apiRoutes = defineRoutes({
     params: z.object({ itemId: itemIdParam }),
     headers: [requestIdHeader, idempotencyKeyHeader],
     body: reservationInputComponent,
+    data: reservationViewSchema,
     security: 'internal',
   },
   getReservation: {
@@ -248,6 +257,7 @@ export const apiRoutes = defineRoutes({
     ],
     params: z.object({ reservationId: reservationIdParam }),
     headers: [requestIdHeader],
+    data: reservationSchema,
     security: 'internal',
   },
   confirmReservation: {
@@ -273,6 +283,7 @@ export const apiRoutes = defineRoutes({
     ],
     params: z.object({ reservationId: reservationIdParam }),
     headers: [requestIdHeader, idempotencyKeyHeader],
+    data: reservationSchema,
     security: 'internal',
   },
   cancelReservation: {
@@ -298,6 +309,7 @@ export const apiRoutes = defineRoutes({
     ],
     params: z.object({ reservationId: reservationIdParam }),
     headers: [requestIdHeader, idempotencyKeyHeader],
+    data: reservationSchema,
     security: 'internal',
   },
 });
@@ -337,6 +349,7 @@ export const adminRoutes = defineRoutes({
     tag: 'admin',
     summary: 'Waiting and admitted counts of every registered item',
     headers: [requestIdHeader],
+    data: tokenCountListSchema,
     security: 'admin',
   },
   searchTokenCounts: {
@@ -348,6 +361,7 @@ export const adminRoutes = defineRoutes({
     headers: [requestIdHeader],
     body: tokenCountSearchSchema,
     bodyRequired: false,
+    data: tokenCountListSchema,
     security: 'admin',
   },
   upsertWaitingItem: {
@@ -394,6 +408,7 @@ export const adminRoutes = defineRoutes({
     params: z.object({ itemId: itemIdParam }),
     headers: [requestIdHeader, idempotencyKeyHeader],
     body: restockInputSchema,
+    data: restockResultSchema,
     security: 'admin',
   },
   clearFence: {
@@ -406,6 +421,7 @@ export const adminRoutes = defineRoutes({
     errors: [{ status: 404, errorCodes: ['WAITING_ITEM_NOT_FOUND'], description: 'No such item.' }],
     params: z.object({ itemId: itemIdParam }),
     headers: [requestIdHeader],
+    data: fenceClearResultSchema,
     security: 'admin',
   },
   adminConsole: {
@@ -444,6 +460,7 @@ export const adminRoutes = defineRoutes({
     tag: 'admin',
     summary: "Everything the console's table shows: items, counts, admission rates, N",
     headers: [requestIdHeader],
+    data: consoleOverviewSchema,
     security: 'admin',
   },
   getHistory: {
@@ -455,6 +472,7 @@ export const adminRoutes = defineRoutes({
       "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
     headers: [requestIdHeader],
     query: historyQuerySchema,
+    data: historyAnswerSchema,
     security: 'admin',
   },
   getAudit: {
@@ -466,6 +484,7 @@ export const adminRoutes = defineRoutes({
       'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
     headers: [requestIdHeader],
     query: auditQuerySchema,
+    data: auditAnswerSchema,
     security: 'admin',
   },
 });
