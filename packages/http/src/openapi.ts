@@ -50,9 +50,6 @@ function jsonResponse(description: string, schema: Json, headers: Json = {}): Js
   };
 }
 
-const ok = (data: Json, description = 'Success: the SUCCESS envelope.') =>
-  jsonResponse(description, successEnvelope(data));
-
 /** A FAIL response for `codes` (all of one HTTP status). */
 function fail(description: string, codes: ErrorCode[], data?: Json): Json {
   const retry = codes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'TOO_MANY_REQUESTS' || c === 'ITEM_NOT_OPEN');
@@ -70,14 +67,11 @@ const etagHeader: Json = {
   required: true,
   schema: { type: 'string', pattern: '^"[0-9]+\\.[0-9]+"$' },
 };
-/** A SUCCESS answer of one waiting item, with its ETag. */
-const itemOk = (description: string): Json =>
-  jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
-
 /**
  * The answers a route's declaration implies (routes.ts): every envelope route (one that reads `x-request-id`, not a
  * page or a file) may answer 400, 500 and 503, and a POST or PUT the body errors 413 and 415 (express parses a
- * body even when the route reads none); a bearer route 401; a route that reads an Idempotency-Key 422.
+ * body even when the route reads none); a bearer route 401; a route that reads an Idempotency-Key 422; a static
+ * file mount 404 `NOT_FOUND` for a file it does not have.
  */
 function impliedResponses(route: RouteSpec): Json {
   const envelope = !route.static && !route.html && (route.headers ?? []).includes(requestIdHeaderParam);
@@ -88,80 +82,13 @@ function impliedResponses(route: RouteSpec): Json {
     ...(envelope && (route.method === 'post' || route.method === 'put')
       ? { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') }
       : {}),
+    ...(route.static ? { '404': R('NotFound') } : {}),
   };
 }
 
 const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
 const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
 const BOTH_SERVERS = [...API_SERVER, ...ADMIN_SERVER];
-
-/** An HTML page response (not the envelope). */
-const html = (description: string): Json => ({
-  description,
-  headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-  content: { 'text/html': { schema: { type: 'string' } } },
-});
-/** A static file response (CSS or JavaScript). */
-const asset = (description: string): Json => ({
-  description,
-  content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
-});
-
-const health = (down: string): Json => ({
-  '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
-  '503': { description: down, content: { 'application/json': { schema: ref('HealthError') } } },
-});
-
-/** An operationId of a route table (route-tables.ts). */
-type OperationId = { [K in keyof AnyTable]: AnyTable[K]['operationId'] }[keyof AnyTable];
-type AnyTable = typeof apiRoutes & typeof adminRoutes & typeof builtinRoutes;
-
-/**
- * The answers of the operations that the route tables do not declare yet: those that are not the envelope (pages,
- * files, health, keys, metrics, this document) and the SUCCESS answers whose `data` is a hand-written schema.
- */
-const answers: Partial<Record<OperationId, Json>> = {
-  liveness: health('Shutting down (SIGTERM received).'),
-  readiness: health('Not ready: warming up, Redis unreachable, or shutting down.'),
-  jwks: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
-  upsertWaitingItem: {
-    '200': itemOk('The item as stored, and its new ETag.'),
-  },
-  getWaitingItem: {
-    '200': itemOk('The item and its ETag.'),
-  },
-  waitingRoomPage: {
-    '200': html('The page.'),
-    '404': html('The page, saying that the item does not exist.'),
-    '503': html('Redis is unreachable: a short page asking to reload.'),
-  },
-  waitingRoomAsset: { '200': asset('The file.'), '404': R('NotFound') },
-  adminConsole: { '200': html('The console.') },
-  adminConsoleAsset: { '200': asset('The file.'), '404': R('NotFound') },
-  adminConsoleVendorAsset: { '200': asset('The file.'), '404': R('NotFound') },
-  metrics: {
-    '200': {
-      description: "The process's metrics.",
-      headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-      content: { 'text/plain': { schema: { type: 'string' } } },
-    },
-  },
-  openapi: {
-    '200': {
-      description: 'The OpenAPI 3.1 document.',
-      headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['openapi', 'paths'],
-            properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } },
-          },
-        },
-      },
-    },
-  },
-};
 
 /** The OpenAPI security requirement of a route's {@link RouteSecurity}. */
 const SECURITY: Record<RouteSecurity, Json[]> = {
@@ -200,6 +127,11 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
           content: { 'application/json': { schema: r.body } },
         };
       if (r.data) config.responses[200] = { description: 'data', content: { 'application/json': { schema: r.data } } };
+      for (const a of r.answers ?? [])
+        config.responses[a.status] = {
+          description: a.description,
+          content: Object.fromEntries(Object.entries(a.content).map(([type, schema]) => [type, { schema }])),
+        };
       for (const e of r.errors ?? [])
         if (e.data)
           config.responses[e.status] = { description: 'data', content: { 'application/json': { schema: e.data } } };
@@ -235,6 +167,28 @@ function generatedData(op: Json, status: number): Json | undefined {
   return (response?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
 }
 
+/** The route's answers that are not the envelope ({@link RouteSpec.answers}), as generated, with their headers. */
+function plainResponses(route: RouteSpec, op: Json): Json {
+  const responses: Json = {};
+  for (const a of route.answers ?? []) {
+    const generatedAnswer = (op.responses as Record<string, Json>)[String(a.status)];
+    responses[String(a.status)] = {
+      ...generatedAnswer,
+      ...(a.requestId === false ? {} : { headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } } }),
+    };
+  }
+  return responses;
+}
+
+/** The SUCCESS answer of a route that declares `data`, with its description and headers. */
+function successResponse(route: RouteSpec, data: Json): Json {
+  return jsonResponse(
+    route.successDescription ?? 'Success: the SUCCESS envelope.',
+    successEnvelope(data),
+    route.etag ? { ETag: { $ref: '#/components/headers/ETag' } } : {},
+  );
+}
+
 /** The route's own FAIL answers ({@link RouteSpec.errors}), with their generated `data` schemas. */
 function errorResponses(route: RouteSpec, op: Json): Json {
   const responses: Json = {};
@@ -249,8 +203,8 @@ function errorResponses(route: RouteSpec, op: Json): Json {
 
 /**
  * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
- * (operationId, tags, summary, description, security, parameters, request body, the success answer's `data`, its
- * own FAIL answers) and from {@link answers}, with the answers the declaration implies.
+ * (operationId, tags, summary, description, security, parameters, request body, the success answer, its answers
+ * that are not the envelope, its own FAIL answers), with the answers the declaration implies.
  */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
@@ -268,10 +222,10 @@ function pathsOf(): Json {
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(fromZod.requestBody ? { requestBody: fromZod.requestBody } : {}),
         responses: {
-          ...(data ? { '200': ok(data) } : {}),
+          ...(data ? { '200': successResponse(route, data) } : {}),
+          ...plainResponses(route, fromZod),
           ...impliedResponses(route),
           ...errorResponses(route, fromZod),
-          ...answers[route.operationId as OperationId],
         },
         security: SECURITY[route.security],
       };

@@ -36,6 +36,18 @@ export interface RouteError {
   readonly data?: z.ZodTypeAny;
 }
 
+/**
+ * An answer of a route that is not the envelope (a page, a file, a health or key answer, metrics, the document):
+ * its HTTP status, what it means, the zod schema of its body per media type, and whether it carries
+ * `X-Request-Id` (default true; false for answers given before the request telemetry or by a file server).
+ */
+export interface RouteAnswer {
+  readonly status: number;
+  readonly description: string;
+  readonly content: Readonly<Record<string, z.ZodTypeAny>>;
+  readonly requestId?: boolean;
+}
+
 /** One route as a table declares it. */
 export interface RouteSpec {
   readonly method: RouteMethod;
@@ -52,6 +64,12 @@ export interface RouteSpec {
   readonly description?: string;
   /** The route's own FAIL answers, one per status (see {@link RouteError}). */
   readonly errors?: readonly RouteError[];
+  /** The route's answers that are not the envelope (see {@link RouteAnswer}). */
+  readonly answers?: readonly RouteAnswer[];
+  /** What the SUCCESS answer holds, when it says more than the envelope (default: the SUCCESS envelope). */
+  readonly successDescription?: string;
+  /** The SUCCESS answer carries the item's `ETag` (send it back in `If-Match`). */
+  readonly etag?: true;
   /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
   readonly static?: true;
   /** An HTML page (not the envelope). */

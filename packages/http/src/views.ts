@@ -595,6 +595,15 @@ export const healthOkSchema = z
 /** The health answer when down (terminus). */
 export const healthErrorSchema = z.object({ status: z.literal('error') }).openapi('HealthError');
 
+/** Body of an HTML page. */
+export const htmlPage = { 'text/html': z.string() };
+/** Body of a static file: CSS or JavaScript. */
+export const assetFile = { 'text/css': z.string(), 'text/javascript': z.string() };
+/** Body of `/metrics`: the Prometheus text exposition format. */
+export const metricsText = { 'text/plain': z.string() };
+/** Body of `/openapi.json`: an OpenAPI 3.1 document (only its version and paths are promised). */
+export const openApiDocumentSchema = z.object({ openapi: z.literal('3.1.0'), paths: z.record(z.unknown()) });
+
 /**
  * The named schemas of the document's components (each carries its `.openapi(name)`): those the route tables use,
  * and the ids they reference. openapi.ts registers them with the route tables' paths in one zod-to-openapi registry.
