@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { AnyZodObject } from 'zod';
-import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
+import type { ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
 import { ID_CHARS } from '@waiting-queue/core/ids';
@@ -9,7 +9,6 @@ import { idempotencyKeyHeader, parameterRegistry, requestIdHeader as requestIdHe
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
 
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const nullable = (schema: Json): Json => ({ oneOf: [schema, { type: 'null' }] });
 
 /** The SUCCESS envelope around `data`. */
@@ -204,12 +203,16 @@ function errorResponses(route: RouteSpec, op: Json): Json {
 /**
  * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
  * (operationId, tags, summary, description, security, parameters, request body, the success answer, its answers
- * that are not the envelope, its own FAIL answers), with the answers the declaration implies.
+ * that are not the envelope, its own FAIL answers), with the answers the declaration implies and, on the api, the
+ * load shedder's 429 unless the route declares its own.
  */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
   for (const [table, servers] of TABLES) {
     for (const route of Object.values(table)) {
+      // The api's load shedder (MAX_IN_FLIGHT, packages/api/src/load-shedder.ts) answers any request of the api,
+      // before routing, with 429 TOO_MANY_REQUESTS; only /health/* (answered by terminus before it) is never shed.
+      const shed = servers.includes(API_SERVER[0]) && !route.path.startsWith('/health/');
       const item = (paths[route.path] ??= { servers });
       const fromZod = zodGenerated.operations.get(`${route.method} ${route.path}`) ?? {};
       const parameters = (fromZod.parameters as Json[] | undefined) ?? [];
@@ -225,6 +228,7 @@ function pathsOf(): Json {
           ...(data ? { '200': successResponse(route, data) } : {}),
           ...plainResponses(route, fromZod),
           ...impliedResponses(route),
+          ...(shed ? { '429': R('Shed') } : {}),
           ...errorResponses(route, fromZod),
         },
         security: SECURITY[route.security],
@@ -336,39 +340,9 @@ export const openApiDocument: Json = {
     schemas: {
       // Generated from the zod schemas of views.ts and the route tables.
       ...zodGenerated.schemas,
-      ErrorCode: {
-        enum: Object.keys(ErrorCodes),
-        description: 'Stable error codes; each maps to one HTTP status (see packages/core/src/errors.ts).',
-      },
-      Envelope: {
-        type: 'object',
-        description: 'The envelope of every API response.',
-        required: ['state', 'errorCode', 'errorMessage', 'data'],
-        additionalProperties: false,
-        properties: {
-          state: { enum: ['SUCCESS', 'FAIL'] },
-          errorCode: nullable(ref('ErrorCode')),
-          errorMessage: { type: ['string', 'null'] },
-          data: {},
-        },
-      },
     },
   },
 };
-
-/**
- * The api's load shedder (MAX_IN_FLIGHT, packages/api/src/load-shedder.ts) answers any request of the api, before
- * routing, with 429 `TOO_MANY_REQUESTS`; only `/health/*` (answered by terminus before it) is never shed. Every
- * operation the api serves gets that 429 unless it documents its own.
- */
-for (const [path, item] of Object.entries(openApiDocument.paths as Record<string, Json>)) {
-  if (path.startsWith('/health/') || !(item.servers as { url: string }[]).some((s) => s.url === API_SERVER[0].url))
-    continue;
-  for (const op of Object.values(item)) {
-    const responses = (op as { responses?: Json }).responses;
-    if (responses && !responses['429']) responses['429'] = R('Shed');
-  }
-}
 
 let serialized: string | undefined;
 

@@ -1,5 +1,6 @@
 import { extendZodWithOpenApi, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
 import { idSchema, RESERVATION_ID_PATTERN, TOKEN_PATTERN } from '@waiting-queue/core/ids';
 import { LANE_PATTERN, MAX_TOKEN_COUNT_TO_MOVE, waitingItemInputSchema } from '@waiting-queue/core/item-store';
 import { reservationInputSchema } from '@waiting-queue/core/reservation-store';
@@ -358,11 +359,10 @@ export const expiredReservationSchema = z
 const nullableId = z.union([idComponent, z.null()]);
 
 /** Any JSON value, present (JSON null included): `z.unknown()` alone would be an optional field. */
-const anyValue = (description: string) =>
-  z
-    .unknown()
-    .refine((v) => v !== undefined, 'required')
-    .openapi({ description });
+const anyValue = (description?: string) => {
+  const schema = z.unknown().refine((v) => v !== undefined, 'required');
+  return description ? schema.openapi({ description }) : schema;
+};
 
 /** An integer (`z.number().int()`), optionally with a description. */
 const int = (description?: string) => {
@@ -604,6 +604,22 @@ export const metricsText = { 'text/plain': z.string() };
 /** Body of `/openapi.json`: an OpenAPI 3.1 document (only its version and paths are promised). */
 export const openApiDocumentSchema = z.object({ openapi: z.literal('3.1.0'), paths: z.record(z.unknown()) });
 
+/** Component `ErrorCode`: every stable error code (core errors.ts ErrorCodes). */
+export const errorCodeSchema = z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]).openapi('ErrorCode', {
+  description: 'Stable error codes; each maps to one HTTP status (see packages/core/src/errors.ts).',
+});
+
+/** Component `Envelope`: the envelope of every API answer, SUCCESS or FAIL. */
+export const envelopeSchema = z
+  .object({
+    state: z.enum(['SUCCESS', 'FAIL']),
+    errorCode: z.union([errorCodeSchema, z.null()]),
+    errorMessage: z.string().nullable(),
+    data: anyValue(),
+  })
+  .strict()
+  .openapi('Envelope', { description: 'The envelope of every API response.' });
+
 /**
  * The named schemas of the document's components (each carries its `.openapi(name)`): those the route tables use,
  * and the ids they reference. openapi.ts registers them with the route tables' paths in one zod-to-openapi registry.
@@ -639,4 +655,6 @@ export const viewSchemas: readonly z.ZodTypeAny[] = [
   jwkSetSchema,
   healthOkSchema,
   healthErrorSchema,
+  errorCodeSchema,
+  envelopeSchema,
 ];
