@@ -53,8 +53,10 @@ import {
  * and the zod schemas (views.ts) of the query and body it reads and the `data` it answers. The services register
  * their handlers by route name (`registerRoutes`) and parse their inputs with the route's schemas (`parseOr400`),
  * the api's fast path builds its matchers from them (`pathRegExp`), the HTTP metrics label requests by their
- * templates (`expressPath`), callers build URLs with `pathOf`, and the OpenAPI document (openapi.ts) takes its
- * paths, methods, operationIds, security, request bodies and success schemas from them. They live here, not in the services, because both servers serve the one document of both.
+ * templates (`expressPath`), callers build URLs with `pathOf`, and the OpenAPI document (openapi.ts) takes every
+ * per-route fact from them: path, method, operationId, security, tag, summary, description, parameters, request
+ * body, the SUCCESS `data`, the route's own FAIL answers and its answers that are not the envelope. They live here,
+ * not in the services, because both servers serve the one document of both.
  */
 
 /** Mount of the internal API: every path under it answers 401 without the bearer (INTERNAL_TOKEN), matched or not. */
