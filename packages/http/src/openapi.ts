@@ -106,6 +106,29 @@ const TABLES: [Record<string, RouteSpec>, Json[]][] = [
 ];
 
 /**
+ * Removes repeated alternatives of every `anyOf` under `node`, in place: the generator writes a union with null
+ * (a nullable reference) as `anyOf: [ref, {type: null}, {type: null}]`, which means the same as one null.
+ */
+function dropRepeatedAlternatives(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const child of node) dropRepeatedAlternatives(child);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const obj = node as Json;
+  if (Array.isArray(obj.anyOf)) {
+    const seen = new Set<string>();
+    obj.anyOf = obj.anyOf.filter((alternative) => {
+      const key = JSON.stringify(alternative);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+  for (const child of Object.values(obj)) dropRepeatedAlternatives(child);
+}
+
+/**
  * What zod-to-openapi generates from the route tables' zod schemas (one registry): per route, the query parameters,
  * path and header parameters, the request body and the JSON schemas of the envelopes' `data` (SUCCESS under 200,
  * a declared FAIL answer's under its status); and the
@@ -143,6 +166,7 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
     openapi: '3.1.0',
     info: { title: '', version: '' },
   });
+  dropRepeatedAlternatives(doc);
   const operations = new Map<string, Json>();
   for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>))
     for (const [method, op] of Object.entries(item)) operations.set(`${method} ${path}`, op as Json);
