@@ -360,7 +360,7 @@ const nullableId = z.union([idComponent, z.null()]);
 
 /** Any JSON value, present (JSON null included): `z.unknown()` alone would be an optional field. */
 const anyValue = (description?: string) => {
-  const schema = z.unknown().refine((v) => v !== undefined, 'required');
+  const schema = z.unknown().refine((v): boolean => v !== undefined, 'required');
   return description ? schema.openapi({ description }) : schema;
 };
 
@@ -550,6 +550,8 @@ export const auditEntrySchema = z
 
 /** `data` of the audit trail: the newest entries first. */
 export const auditAnswerSchema = z.object({ entries: z.array(auditEntrySchema) }).strict();
+/** `data` of the audit trail. */
+export type AuditAnswer = z.infer<typeof auditAnswerSchema>;
 
 /** `data` of a new reservation: the reservation, with the item's stock after it. */
 export const reservationViewSchema = z
