@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { AnyZodObject } from 'zod';
-import { ErrorCodes, type ErrorCode } from '@waiting-queue/core/errors';
+import type { ErrorCode } from '@waiting-queue/core/errors';
 import { adminRoutes, apiRoutes, builtinRoutes } from './route-tables';
 import type { RouteSecurity, RouteSpec } from './routes';
 import { ID_CHARS } from '@waiting-queue/core/ids';
@@ -9,9 +9,7 @@ import { idempotencyKeyHeader, parameterRegistry, requestIdHeader as requestIdHe
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 type Json = { [key: string]: unknown };
 
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const nullable = (schema: Json): Json => ({ oneOf: [schema, { type: 'null' }] });
-const int = (extra: Json = {}): Json => ({ type: 'integer', ...extra });
 
 /** The SUCCESS envelope around `data`. */
 function successEnvelope(data: Json): Json {
@@ -51,9 +49,6 @@ function jsonResponse(description: string, schema: Json, headers: Json = {}): Js
   };
 }
 
-const ok = (data: Json, description = 'Success: the SUCCESS envelope.') =>
-  jsonResponse(description, successEnvelope(data));
-
 /** A FAIL response for `codes` (all of one HTTP status). */
 function fail(description: string, codes: ErrorCode[], data?: Json): Json {
   const retry = codes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'TOO_MANY_REQUESTS' || c === 'ITEM_NOT_OPEN');
@@ -71,14 +66,11 @@ const etagHeader: Json = {
   required: true,
   schema: { type: 'string', pattern: '^"[0-9]+\\.[0-9]+"$' },
 };
-/** A SUCCESS answer of one waiting item, with its ETag. */
-const itemOk = (description: string): Json =>
-  jsonResponse(description, successEnvelope(ref('WaitingItem')), { ETag: { $ref: '#/components/headers/ETag' } });
-
 /**
  * The answers a route's declaration implies (routes.ts): every envelope route (one that reads `x-request-id`, not a
  * page or a file) may answer 400, 500 and 503, and a POST or PUT the body errors 413 and 415 (express parses a
- * body even when the route reads none); a bearer route 401; a route that reads an Idempotency-Key 422.
+ * body even when the route reads none); a bearer route 401; a route that reads an Idempotency-Key 422; a static
+ * file mount 404 `NOT_FOUND` for a file it does not have.
  */
 function impliedResponses(route: RouteSpec): Json {
   const envelope = !route.static && !route.html && (route.headers ?? []).includes(requestIdHeaderParam);
@@ -89,308 +81,13 @@ function impliedResponses(route: RouteSpec): Json {
     ...(envelope && (route.method === 'post' || route.method === 'put')
       ? { '413': R('PayloadTooLarge'), '415': R('UnsupportedMediaType') }
       : {}),
+    ...(route.static ? { '404': R('NotFound') } : {}),
   };
 }
 
 const API_SERVER = [{ url: 'http://localhost:8080', description: 'api (API_PORT)' }];
 const ADMIN_SERVER = [{ url: 'http://127.0.0.1:8081', description: 'scheduler admin server (ADMIN_HOST:ADMIN_PORT)' }];
 const BOTH_SERVERS = [...API_SERVER, ...ADMIN_SERVER];
-
-/** An HTML page response (not the envelope). */
-const html = (description: string): Json => ({
-  description,
-  headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-  content: { 'text/html': { schema: { type: 'string' } } },
-});
-/** A static file response (CSS or JavaScript). */
-const asset = (description: string): Json => ({
-  description,
-  content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
-});
-
-const health = (what: string): Json => ({
-  tags: ['operations'],
-  summary: `${what} (@godaddy/terminus; not the envelope)`,
-  responses: {
-    '200': { description: 'Up.', content: { 'application/json': { schema: ref('HealthOk') } } },
-    '503': {
-      description:
-        what === 'Liveness'
-          ? 'Shutting down (SIGTERM received).'
-          : 'Not ready: warming up, Redis unreachable, or shutting down.',
-      content: { 'application/json': { schema: ref('HealthError') } },
-    },
-  },
-});
-
-/** An operationId of a route table (route-tables.ts). */
-type OperationId = { [K in keyof AnyTable]: AnyTable[K]['operationId'] }[keyof AnyTable];
-type AnyTable = typeof apiRoutes & typeof adminRoutes & typeof builtinRoutes;
-
-/**
- * What the document says of each operation beyond its route: tags, summary, parameters and responses. The path,
- * the method, the operationId and the security come from the route tables (route-tables.ts).
- */
-const operations: Record<OperationId, Json> = {
-  liveness: health('Liveness'),
-  readiness: health('Readiness'),
-  register: {
-    tags: ['public'],
-    summary: "Register in an item's waiting queue (idempotent: the same user gets the same token and current rank)",
-    responses: {
-      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-      '409': fail(
-        'The item is unknown, disabled, sold out or DIRECT (`data.reason`); a TIME_DEAL before its start (`data.opensAt`); or the queue holds maxWaiting users.',
-        ['ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN', 'QUEUE_FULL'],
-        { anyOf: [ref('RegisterRefusal'), ref('NotOpen'), ref('ItemRef')] },
-      ),
-      '429': fail('Over a registration rate limit (RATE_LIMIT_*).', ['TOO_MANY_REQUESTS']),
-    },
-  },
-  poll: {
-    tags: ['public'],
-    summary: "A shopper's poll of their place (poll again after `pollAfterMs`)",
-    responses: {
-      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-      '403': fail('The token belongs to another user or item.', ['TOKEN_MISMATCH']),
-      '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
-    },
-  },
-  jwks: {
-    tags: ['public'],
-    summary: 'Public keys of the entry passes (RFC 7517 JWK Set; not the envelope)',
-    responses: { '200': { description: 'The key set.', content: { 'application/json': { schema: ref('JwkSet') } } } },
-  },
-  validate: {
-    tags: ['internal'],
-    summary: "An order service's check of a token",
-    responses: {
-      '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
-      '404': fail('Unknown, consumed or expired token, or unknown item.', ['WAITING_QUEUE_NOT_FOUND']),
-    },
-  },
-  consume: {
-    tags: ['internal'],
-    summary: 'Consume an admission, once (the order is being placed)',
-    responses: {
-      '403': fail('The token belongs to another item.', ['TOKEN_MISMATCH']),
-      '409': fail('Not admitted: waiting, expired, already consumed or unknown.', ['NOT_ADMITTED']),
-    },
-  },
-  getTokenCountToMove: {
-    tags: ['admin'],
-    summary: 'The global N (tokens admitted per item per tick)',
-    responses: {},
-  },
-  setTokenCountToMove: {
-    tags: ['admin'],
-    summary: 'Sets the global N for every scheduler from the next tick (0 pauses admission)',
-    responses: {},
-  },
-  getTokenCounts: {
-    tags: ['admin'],
-    summary: 'Waiting and admitted counts of every registered item',
-    responses: { '200': ok(ref('TokenCountList')) },
-  },
-  searchTokenCounts: {
-    tags: ['admin'],
-    summary: 'Waiting and admitted counts of the listed items (or all)',
-    responses: { '200': ok(ref('TokenCountList')) },
-  },
-  upsertWaitingItem: {
-    tags: ['admin'],
-    summary: 'Creates or updates a waiting item and registers it for admission',
-    description:
-      'With `If-Match`, the update applies only if the item is unchanged since the GET that gave the ETag: without `remainCount` the ' +
-      'settings version is compared (claims and reservations meanwhile do not refuse it), with `remainCount` the stock too. Setting ' +
-      '`remainCount` of an existing item needs `If-Match` (a blind set would undo claims and reservations); a restock adds units without it.',
-    responses: {
-      '200': itemOk('The item as stored, and its new ETag.'),
-      '412': fail(
-        'If-Match does not match the item (changed since, or missing), or remainCount of an existing item without If-Match.',
-        ['PRECONDITION_FAILED'],
-      ),
-    },
-  },
-  getWaitingItem: {
-    tags: ['admin'],
-    summary: 'A waiting item',
-    responses: {
-      '200': itemOk('The item and its ETag.'),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
-  },
-  getPublicItem: {
-    tags: ['public'],
-    summary: 'What the waiting-room page shows of an item',
-    responses: {
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
-  },
-  waitingRoomPage: {
-    tags: ['pages'],
-    summary: "The shoppers' waiting-room page (HTML; the userId comes from the gateway's `user-id` header or cookie)",
-    responses: {
-      '200': html('The page.'),
-      '404': html('The page, saying that the item does not exist.'),
-      '503': html('Redis is unreachable: a short page asking to reload.'),
-    },
-  },
-  waitingRoomAsset: {
-    tags: ['pages'],
-    summary: "The waiting-room page's CSS and JavaScript",
-    responses: { '200': asset('The file.'), '404': R('NotFound') },
-  },
-  adminConsole: {
-    tags: ['pages'],
-    summary: "The operators' console (HTML; asks for the admin token and calls the admin API with it)",
-    responses: { '200': html('The console.') },
-  },
-  adminConsoleAsset: {
-    tags: ['pages'],
-    summary: "The console's CSS and JavaScript",
-    responses: { '200': asset('The file.'), '404': R('NotFound') },
-  },
-  adminConsoleVendorAsset: {
-    tags: ['pages'],
-    summary: "The console's chart library (uPlot's dist/ files, served from node_modules)",
-    responses: { '200': asset('The file.'), '404': R('NotFound') },
-  },
-  getHistory: {
-    tags: ['admin'],
-    summary:
-      "The console charts' per-tick samples of the last 15 minutes (kept in Redis), of one item or summed over all",
-    responses: { '200': ok(ref('HistoryAnswer')) },
-  },
-  getAudit: {
-    tags: ['admin'],
-    summary:
-      'The newest admin changes (N, pause/resume, item upserts, enable/disable, restocks, fence clears), newest first',
-    responses: {
-      '200': ok({
-        type: 'object',
-        required: ['entries'],
-        additionalProperties: false,
-        properties: { entries: { type: 'array', items: ref('AuditEntry') } },
-      }),
-    },
-  },
-  getOverview: {
-    tags: ['admin'],
-    summary: "Everything the console's table shows: items, counts, admission rates, N",
-    responses: { '200': ok(ref('ConsoleOverview')) },
-  },
-  claim: {
-    tags: ['public'],
-    summary: 'A first-come claim on a DIRECT item: at most the stock in total, one per user',
-    description:
-      'With an Idempotency-Key, only an issued claim is recorded: a refusal (409, 404) changed nothing, so a retry with the same key asks again (e.g. once a TIME_DEAL opens).',
-    responses: {
-      '401': fail('JWT identity mode: missing, invalid or expired bearer token.', ['UNAUTHORIZED']),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-      '409': fail(
-        'Sold out; this user holds a claim already (`data.claimId`); not a DIRECT item; disabled; or a TIME_DEAL before its start.',
-        ['SOLD_OUT', 'ALREADY_CLAIMED', 'ITEM_NOT_DIRECT', 'ITEM_CANNOT_USE_WAITING_QUEUE', 'ITEM_NOT_OPEN'],
-        { type: 'object', required: ['itemId'], properties: { itemId: ref('Id') } },
-      ),
-    },
-  },
-  reserve: {
-    tags: ['internal'],
-    summary: 'Reserve stock with an admitted token (consumes the admission; PENDING until confirmed or expired)',
-    responses: {
-      '200': ok(ref('ReservationView')),
-      '403': fail(
-        "The token is another user's or item's (TOKEN_MISMATCH), or not admitted, expired or used (NOT_ADMITTED).",
-        ['TOKEN_MISMATCH', 'NOT_ADMITTED'],
-      ),
-      '409': fail(
-        'Over maxPerUser minus what the user holds (`data.maxPerUser`, `data.held`), or not enough stock (`data.remainCount`).',
-        ['LIMIT_EXCEEDED', 'INSUFFICIENT_STOCK'],
-        {
-          type: 'object',
-          required: ['itemId'],
-          properties: { itemId: ref('Id'), maxPerUser: int(), held: int(), remainCount: int() },
-        },
-      ),
-    },
-  },
-  getReservation: {
-    tags: ['internal'],
-    summary: 'A reservation',
-    responses: {
-      '200': ok(ref('Reservation')),
-      '404': fail('Unknown, or purged after the retention.', ['RESERVATION_NOT_FOUND']),
-    },
-  },
-  confirmReservation: {
-    tags: ['internal'],
-    summary: 'PENDING -> CONFIRMED (idempotent on a confirmed one)',
-    responses: {
-      '200': ok(ref('Reservation')),
-      '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
-      '409': fail('Cancelled (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
-      '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-    },
-  },
-  cancelReservation: {
-    tags: ['internal'],
-    summary: 'PENDING -> CANCELLED, restoring the stock (idempotent on a cancelled one)',
-    responses: {
-      '200': ok(ref('Reservation')),
-      '404': fail('Unknown reservation.', ['RESERVATION_NOT_FOUND']),
-      '409': fail('Confirmed (`data.status`).', ['RESERVATION_NOT_PENDING'], ref('ReservationStatusRef')),
-      '410': fail('Expired: its stock went back.', ['RESERVATION_EXPIRED'], ref('ExpiredReservation')),
-    },
-  },
-  restock: {
-    tags: ['admin'],
-    summary: 'Adds stock; a sold-out queue reopens',
-    responses: {
-      '200': ok(ref('RestockResult')),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
-  },
-  clearFence: {
-    tags: ['admin'],
-    summary:
-      'Clears a stuck admission fence (more than one tick ahead of Redis time); a fence that is not stuck is kept',
-    responses: {
-      '200': ok(ref('FenceClearResult')),
-      '404': fail('No such item.', ['WAITING_ITEM_NOT_FOUND']),
-    },
-  },
-  metrics: {
-    tags: ['operations'],
-    summary: 'Prometheus metrics (text exposition format; bearer METRICS_TOKEN when set, else open for the scraper)',
-    responses: {
-      '200': {
-        description: "The process's metrics.",
-        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-        content: { 'text/plain': { schema: { type: 'string' } } },
-      },
-    },
-  },
-  openapi: {
-    tags: ['operations'],
-    summary: 'This document',
-    responses: {
-      '200': {
-        description: 'The OpenAPI 3.1 document.',
-        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['openapi', 'paths'],
-              properties: { openapi: { const: '3.1.0' }, paths: { type: 'object' } },
-            },
-          },
-        },
-      },
-    },
-  },
-};
 
 /** The OpenAPI security requirement of a route's {@link RouteSecurity}. */
 const SECURITY: Record<RouteSecurity, Json[]> = {
@@ -409,8 +106,32 @@ const TABLES: [Record<string, RouteSpec>, Json[]][] = [
 ];
 
 /**
+ * Removes repeated alternatives of every `anyOf` under `node`, in place: the generator writes a union with null
+ * (a nullable reference) as `anyOf: [ref, {type: null}, {type: null}]`, which means the same as one null.
+ */
+function dropRepeatedAlternatives(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const child of node) dropRepeatedAlternatives(child);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const obj = node as Json;
+  if (Array.isArray(obj.anyOf)) {
+    const seen = new Set<string>();
+    obj.anyOf = obj.anyOf.filter((alternative) => {
+      const key = JSON.stringify(alternative);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+  for (const child of Object.values(obj)) dropRepeatedAlternatives(child);
+}
+
+/**
  * What zod-to-openapi generates from the route tables' zod schemas (one registry): per route, the query parameters,
- * path and header parameters, the request body and the JSON schema of the SUCCESS envelope's `data`; and the
+ * path and header parameters, the request body and the JSON schemas of the envelopes' `data` (SUCCESS under 200,
+ * a declared FAIL answer's under its status); and the
  * component schemas and parameters they and views.ts name.
  */
 function generated(): { operations: Map<string, Json>; schemas: Json; parameters: Json } {
@@ -428,6 +149,14 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
           content: { 'application/json': { schema: r.body } },
         };
       if (r.data) config.responses[200] = { description: 'data', content: { 'application/json': { schema: r.data } } };
+      for (const a of r.answers ?? [])
+        config.responses[a.status] = {
+          description: a.description,
+          content: Object.fromEntries(Object.entries(a.content).map(([type, schema]) => [type, { schema }])),
+        };
+      for (const e of r.errors ?? [])
+        if (e.data)
+          config.responses[e.status] = { description: 'data', content: { 'application/json': { schema: e.data } } };
       registry.registerPath(config);
     }
   }
@@ -437,6 +166,7 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
     openapi: '3.1.0',
     info: { title: '', version: '' },
   });
+  dropRepeatedAlternatives(doc);
   const operations = new Map<string, Json>();
   for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>))
     for (const [method, op] of Object.entries(item)) operations.set(`${method} ${path}`, op as Json);
@@ -454,31 +184,76 @@ function generated(): { operations: Map<string, Json>; schemas: Json; parameters
 
 const zodGenerated = generated();
 
+/** The JSON schema of `data` that zod-to-openapi generated under `status` of an operation (undefined: none). */
+function generatedData(op: Json, status: number): Json | undefined {
+  const response = (op.responses as Record<string, Json> | undefined)?.[String(status)];
+  return (response?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
+}
+
+/** The route's answers that are not the envelope ({@link RouteSpec.answers}), as generated, with their headers. */
+function plainResponses(route: RouteSpec, op: Json): Json {
+  const responses: Json = {};
+  for (const a of route.answers ?? []) {
+    const generatedAnswer = (op.responses as Record<string, Json>)[String(a.status)];
+    responses[String(a.status)] = {
+      ...generatedAnswer,
+      ...(a.requestId === false ? {} : { headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } } }),
+    };
+  }
+  return responses;
+}
+
+/** The SUCCESS answer of a route that declares `data`, with its description and headers. */
+function successResponse(route: RouteSpec, data: Json): Json {
+  return jsonResponse(
+    route.successDescription ?? 'Success: the SUCCESS envelope.',
+    successEnvelope(data),
+    route.etag ? { ETag: { $ref: '#/components/headers/ETag' } } : {},
+  );
+}
+
+/** The route's own FAIL answers ({@link RouteSpec.errors}), with their generated `data` schemas. */
+function errorResponses(route: RouteSpec, op: Json): Json {
+  const responses: Json = {};
+  for (const e of route.errors ?? [])
+    responses[String(e.status)] = fail(
+      e.description,
+      [...e.errorCodes],
+      e.data ? generatedData(op, e.status) : undefined,
+    );
+  return responses;
+}
+
 /**
  * The document's paths: every route of the tables, on the servers that answer it, its operation from the tables
- * (operationId, security, query parameters, request body, the success answer's `data`) and from
- * {@link operations} (tags, summary, the other answers), with the answers the declaration implies.
+ * (operationId, tags, summary, description, security, parameters, request body, the success answer, its answers
+ * that are not the envelope, its own FAIL answers), with the answers the declaration implies and, on the api, the
+ * load shedder's 429 unless the route declares its own.
  */
 function pathsOf(): Json {
   const paths: Record<string, Json> = {};
   for (const [table, servers] of TABLES) {
     for (const route of Object.values(table)) {
+      // The api's load shedder (MAX_IN_FLIGHT, packages/api/src/load-shedder.ts) answers any request of the api,
+      // before routing, with 429 TOO_MANY_REQUESTS; only /health/* (answered by terminus before it) is never shed.
+      const shed = servers.includes(API_SERVER[0]) && !route.path.startsWith('/health/');
       const item = (paths[route.path] ??= { servers });
-      const described = operations[route.operationId as OperationId];
       const fromZod = zodGenerated.operations.get(`${route.method} ${route.path}`) ?? {};
-      const parameters = [...((fromZod.parameters as Json[]) ?? []), ...((described.parameters as Json[]) ?? [])];
-      const success = (fromZod.responses as Record<string, Json> | undefined)?.['200'];
-      const data = (success?.content as Record<string, { schema: Json }> | undefined)?.['application/json'].schema;
-      const { responses: describedResponses, ...rest } = described as { responses: Json };
+      const parameters = (fromZod.parameters as Json[] | undefined) ?? [];
+      const data = route.data ? generatedData(fromZod, 200) : undefined;
       item[route.method] = {
         operationId: route.operationId,
-        ...rest,
+        tags: [route.tag],
+        summary: route.summary,
+        ...(route.description ? { description: route.description } : {}),
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(fromZod.requestBody ? { requestBody: fromZod.requestBody } : {}),
         responses: {
-          ...(data ? { '200': ok(data) } : {}),
+          ...(data ? { '200': successResponse(route, data) } : {}),
+          ...plainResponses(route, fromZod),
           ...impliedResponses(route),
-          ...describedResponses,
+          ...(shed ? { '429': R('Shed') } : {}),
+          ...errorResponses(route, fromZod),
         },
         security: SECURITY[route.security],
       };
@@ -589,365 +364,9 @@ export const openApiDocument: Json = {
     schemas: {
       // Generated from the zod schemas of views.ts and the route tables.
       ...zodGenerated.schemas,
-      ErrorCode: {
-        enum: Object.keys(ErrorCodes),
-        description: 'Stable error codes; each maps to one HTTP status (see packages/core/src/errors.ts).',
-      },
-      Envelope: {
-        type: 'object',
-        description: 'The envelope of every API response.',
-        required: ['state', 'errorCode', 'errorMessage', 'data'],
-        additionalProperties: false,
-        properties: {
-          state: { enum: ['SUCCESS', 'FAIL'] },
-          errorCode: nullable(ref('ErrorCode')),
-          errorMessage: { type: ['string', 'null'] },
-          data: {},
-        },
-      },
-      RegisterRefusal: {
-        type: 'object',
-        required: ['itemId', 'reason'],
-        additionalProperties: false,
-        properties: { itemId: ref('Id'), reason: { enum: ['NO_ITEM', 'DISABLED', 'SOLD_OUT', 'DIRECT'] } },
-      },
-      NotOpen: {
-        type: 'object',
-        required: ['itemId', 'opensAt'],
-        additionalProperties: false,
-        properties: { itemId: ref('Id'), opensAt: int({ description: "The TIME_DEAL's startAt, epoch ms." }) },
-      },
-      ItemRef: { type: 'object', required: ['itemId'], additionalProperties: false, properties: { itemId: ref('Id') } },
-      Reservation: {
-        type: 'object',
-        required: ['reservationId', 'itemId', 'userId', 'quantity', 'status', 'createdAt', 'expiresAt', 'updatedAt'],
-        additionalProperties: false,
-        properties: {
-          reservationId: { type: 'string', description: '`<itemId>.<n>`.' },
-          itemId: ref('Id'),
-          userId: ref('Id'),
-          quantity: int({ minimum: 1 }),
-          status: { enum: ['PENDING', 'CONFIRMED', 'CANCELLED', 'EXPIRED'] },
-          createdAt: int({ description: 'Epoch ms (Redis clock).' }),
-          expiresAt: int({ description: 'A PENDING reservation expires at this time, epoch ms.' }),
-          updatedAt: int({ description: 'Epoch ms.' }),
-        },
-      },
-      ReservationView: {
-        description: "A new reservation (as Reservation), with the item's stock after it.",
-        type: 'object',
-        required: [
-          'reservationId',
-          'itemId',
-          'userId',
-          'quantity',
-          'status',
-          'createdAt',
-          'expiresAt',
-          'updatedAt',
-          'remainCount',
-        ],
-        additionalProperties: false,
-        properties: {
-          reservationId: { type: 'string' },
-          itemId: ref('Id'),
-          userId: ref('Id'),
-          quantity: int({ minimum: 1 }),
-          status: { const: 'PENDING' },
-          createdAt: int(),
-          expiresAt: int(),
-          updatedAt: int(),
-          remainCount: int({ minimum: 0 }),
-        },
-      },
-      ReservationStatusRef: {
-        type: 'object',
-        required: ['reservationId', 'status'],
-        additionalProperties: false,
-        properties: { reservationId: { type: 'string' }, status: { enum: ['CONFIRMED', 'CANCELLED'] } },
-      },
-      ExpiredReservation: {
-        type: 'object',
-        required: ['reservation'],
-        additionalProperties: false,
-        properties: { reservation: ref('Reservation') },
-      },
-      RestockResult: {
-        type: 'object',
-        required: ['itemId', 'quantity', 'remainCount'],
-        additionalProperties: false,
-        properties: { itemId: ref('Id'), quantity: int({ minimum: 1 }), remainCount: int({ minimum: 0 }) },
-      },
-      TokenCountList: {
-        type: 'object',
-        required: ['currentWaitingQueueList'],
-        additionalProperties: false,
-        properties: {
-          currentWaitingQueueList: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['itemId', 'waitingTokenCount', 'enteredTokenCount'],
-              additionalProperties: false,
-              properties: {
-                itemId: ref('Id'),
-                waitingTokenCount: int({ minimum: 0 }),
-                enteredTokenCount: int({ minimum: 0, description: 'Unexpired admissions.' }),
-                unavailable: {
-                  type: 'boolean',
-                  description:
-                    "True when the item's Redis node is unreachable now (a Cluster failover): its counts read 0, retry shortly.",
-                },
-              },
-            },
-          },
-        },
-      },
-      WaitingItem: {
-        type: 'object',
-        required: ['itemId', 'itemName', 'remainCount', 'waitingQueueEnabled', 'tokenCountToMove', 'maxActiveUsers'],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          itemName: { type: 'string' },
-          remainCount: int({ minimum: 0 }),
-          waitingQueueEnabled: { type: 'boolean' },
-          tokenCountToMove: nullable(int({ minimum: 0 })),
-          maxActiveUsers: nullable(int({ minimum: 1 })),
-          targetUrl: { type: 'string', format: 'uri', description: 'Absent when none is configured.' },
-          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'Absent: GENERAL.' },
-          startAt: int({ description: 'Opening of a TIME_DEAL, epoch ms.' }),
-          maxPerUser: int({ minimum: 1, description: 'Absent: 1.' }),
-          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
-          lanes: {
-            type: 'array',
-            items: { type: 'string' },
-            description: 'Priority lanes, highest first; absent: one lane.',
-          },
-          maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
-        },
-      },
-      ConsoleItemRow: {
-        type: 'object',
-        description: 'A WaitingItem with its queue counts and admission rate.',
-        required: [
-          'itemId',
-          'itemName',
-          'remainCount',
-          'waitingQueueEnabled',
-          'tokenCountToMove',
-          'maxActiveUsers',
-          'waitingTokenCount',
-          'enteredTokenCount',
-          'admitRate',
-          'admittedTotal',
-          'drainSeconds',
-          'lastTickAt',
-          'fence',
-          'fenceStuck',
-        ],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          itemName: { type: 'string' },
-          remainCount: int({ minimum: 0 }),
-          waitingQueueEnabled: { type: 'boolean' },
-          tokenCountToMove: nullable(int({ minimum: 0 })),
-          maxActiveUsers: nullable(int({ minimum: 1 })),
-          targetUrl: { type: 'string', format: 'uri' },
-          type: { enum: ['GENERAL', 'TIME_DEAL'], description: 'Absent: GENERAL.' },
-          startAt: int({ description: 'Opening of a TIME_DEAL, epoch ms.' }),
-          maxPerUser: int({ minimum: 1, description: 'Absent: 1.' }),
-          queueMode: { enum: ['WAITING', 'DIRECT'], description: 'Absent: WAITING.' },
-          lanes: {
-            type: 'array',
-            items: { type: 'string' },
-            description: 'Priority lanes, highest first; absent: one lane.',
-          },
-          maxWaiting: int({ minimum: 1, description: 'Absent: no cap.' }),
-          waitingTokenCount: int({ minimum: 0 }),
-          enteredTokenCount: int({ minimum: 0 }),
-          admitRate: {
-            type: 'number',
-            minimum: 0,
-            description: 'Admission capacity, tokens per second (0: paused, disabled, sold out).',
-          },
-          admittedTotal: int({ minimum: 0, description: 'Places that ever left the waiting queue.' }),
-          drainSeconds: nullable(
-            int({ minimum: 0, description: 'Estimated seconds to drain the waiting queue; null when admitRate is 0.' }),
-          ),
-          lastTickAt: nullable(int({ description: "Redis time of the item's last admission tick, epoch ms." })),
-          fence: nullable(
-            int({ description: 'Admission fence: slot of the last tick that moved the item, epoch ms (Redis clock).' }),
-          ),
-          fenceStuck: {
-            type: 'boolean',
-            description: 'The fence is more than one tick ahead of Redis time: ticks are refused until it is cleared.',
-          },
-        },
-      },
-      FenceClearResult: {
-        type: 'object',
-        required: ['itemId', 'cleared', 'previousFence', 'fence', 'redisNow'],
-        additionalProperties: false,
-        properties: {
-          itemId: ref('Id'),
-          cleared: { type: 'boolean', description: 'False when the fence was not stuck (nothing changed).' },
-          previousFence: nullable(int({ description: 'Epoch ms.' })),
-          fence: nullable(int({ description: 'The stored fence now, epoch ms: Redis now + one tick when cleared.' })),
-          redisNow: int({ description: 'Redis TIME, epoch ms.' }),
-        },
-      },
-      HistoryAnswer: {
-        type: 'object',
-        required: ['itemId', 'tickMs', 'windowMs', 'samples'],
-        additionalProperties: false,
-        properties: {
-          itemId: nullable(ref('Id')),
-          tickMs: int({
-            minimum: 1,
-            description: 'Admission tick interval, ms: admissions/s = moved x 1000 / tickMs.',
-          }),
-          windowMs: int({ minimum: 1 }),
-          samples: {
-            type: 'array',
-            description: 'Oldest first, one per tick.',
-            items: {
-              type: 'object',
-              required: ['at', 'waiting', 'admitted', 'moved', 'tickDurationMs'],
-              additionalProperties: false,
-              properties: {
-                at: int({ description: "The tick's slot, epoch ms (Redis clock)." }),
-                waiting: int({ minimum: 0 }),
-                admitted: int({ minimum: 0, description: 'Unexpired admissions after the tick.' }),
-                moved: int({ minimum: 0, description: 'Tokens the tick admitted.' }),
-                tickDurationMs: { type: 'number', minimum: 0 },
-              },
-            },
-          },
-        },
-      },
-      AuditEntry: {
-        type: 'object',
-        required: ['id', 'at', 'actor', 'action', 'itemId', 'before', 'after'],
-        additionalProperties: false,
-        properties: {
-          id: { type: 'string', description: 'Stream entry id.' },
-          at: int({ description: 'When, epoch ms (Redis clock).' }),
-          actor: {
-            type: 'string',
-            description: '`bearer:<first 12 hex of SHA-256 of the admin token>`, or `dev mode`.',
-          },
-          action: {
-            enum: [
-              'token-count-to-move',
-              'pause',
-              'resume',
-              'item-upsert',
-              'item-enable',
-              'item-disable',
-              'restock',
-              'fence-clear',
-            ],
-          },
-          itemId: nullable(ref('Id')),
-          before: { description: 'The fields the change touched, before it (null: the item did not exist).' },
-          after: { description: 'The same fields after it.' },
-        },
-      },
-      ConsoleOverview: {
-        type: 'object',
-        required: [
-          'tokenCountToMove',
-          'tickMs',
-          'serverTime',
-          'redisTime',
-          'relay',
-          'redisErrors',
-          'items',
-          'truncated',
-        ],
-        additionalProperties: false,
-        properties: {
-          tokenCountToMove: int({ minimum: 0 }),
-          tickMs: int({ minimum: 1 }),
-          serverTime: int({
-            description: 'Epoch ms, the Redis clock (as redisTime): the console compares it with lastTickAt.',
-          }),
-          redisTime: int({ description: 'Redis TIME, epoch ms: the clock fences and expiries are compared with.' }),
-          redisErrors: int({
-            minimum: 0,
-            description:
-              'Redis errors this scheduler process counted since it started (wq_redis_errors_total, all kinds).',
-          }),
-          relay: nullable({
-            type: 'object',
-            description:
-              'The outbox relay (null without KAFKA_BROKERS): events not yet acknowledged by Kafka, the age of the oldest, gaps found.',
-            required: ['lagEntries', 'lagSeconds', 'gaps'],
-            additionalProperties: false,
-            properties: {
-              lagEntries: int({ minimum: 0 }),
-              lagSeconds: { type: 'number', minimum: 0 },
-              gaps: int({ minimum: 0 }),
-            },
-          }),
-          items: { type: 'array', items: ref('ConsoleItemRow') },
-          unavailableItems: {
-            type: 'array',
-            items: ref('Id'),
-            description: 'Listed items whose Redis node is unreachable now (a Cluster failover); absent when none.',
-          },
-          truncated: { type: 'boolean' },
-        },
-      },
-      JwkSet: {
-        type: 'object',
-        required: ['keys'],
-        properties: {
-          keys: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              required: ['kty', 'crv', 'x', 'y', 'kid', 'alg', 'use'],
-              properties: {
-                kty: { const: 'EC' },
-                crv: { const: 'P-256' },
-                x: { type: 'string' },
-                y: { type: 'string' },
-                kid: { type: 'string' },
-                alg: { const: 'ES256' },
-                use: { const: 'sig' },
-                d: false,
-              },
-            },
-          },
-        },
-      },
-      HealthOk: {
-        type: 'object',
-        required: ['status'],
-        properties: { status: { const: 'ok' }, live: { const: true }, ready: { const: true } },
-      },
-      HealthError: { type: 'object', required: ['status'], properties: { status: { const: 'error' } } },
     },
   },
 };
-
-/**
- * The api's load shedder (MAX_IN_FLIGHT, packages/api/src/load-shedder.ts) answers any request of the api, before
- * routing, with 429 `TOO_MANY_REQUESTS`; only `/health/*` (answered by terminus before it) is never shed. Every
- * operation the api serves gets that 429 unless it documents its own.
- */
-for (const [path, item] of Object.entries(openApiDocument.paths as Record<string, Json>)) {
-  if (path.startsWith('/health/') || !(item.servers as { url: string }[]).some((s) => s.url === API_SERVER[0].url))
-    continue;
-  for (const op of Object.values(item)) {
-    const responses = (op as { responses?: Json }).responses;
-    if (responses && !responses['429']) responses['429'] = R('Shed');
-  }
-}
 
 let serialized: string | undefined;
 

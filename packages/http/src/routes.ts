@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ErrorCode } from '@waiting-queue/core/errors';
 
 /**
  * The declaration kit of the route tables: each service declares every route once (method, path template,
@@ -20,6 +21,33 @@ export type RouteMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
  */
 export type RouteSecurity = 'public' | 'shopper' | 'internal' | 'admin' | 'metrics';
 
+/** The document's group of a route: who calls it (`pages` and `operations` are not the envelope APIs). */
+export type RouteTag = 'public' | 'internal' | 'admin' | 'pages' | 'operations';
+
+/**
+ * A FAIL envelope a route answers beyond those its declaration implies (400, 401, 413, 415, 422, 500, 503): its
+ * HTTP status, the errorCodes it carries under that status, what it means, and the zod schema of its `data`
+ * (absent: `data` is null).
+ */
+export interface RouteError {
+  readonly status: number;
+  readonly errorCodes: readonly ErrorCode[];
+  readonly description: string;
+  readonly data?: z.ZodTypeAny;
+}
+
+/**
+ * An answer of a route that is not the envelope (a page, a file, a health or key answer, metrics, the document):
+ * its HTTP status, what it means, the zod schema of its body per media type, and whether it carries
+ * `X-Request-Id` (default true; false for answers given before the request telemetry or by a file server).
+ */
+export interface RouteAnswer {
+  readonly status: number;
+  readonly description: string;
+  readonly content: Readonly<Record<string, z.ZodTypeAny>>;
+  readonly requestId?: boolean;
+}
+
 /** One route as a table declares it. */
 export interface RouteSpec {
   readonly method: RouteMethod;
@@ -28,6 +56,20 @@ export interface RouteSpec {
   /** The OpenAPI operationId; unique over every table. */
   readonly operationId: string;
   readonly security: RouteSecurity;
+  /** The document's group of the route. */
+  readonly tag: RouteTag;
+  /** One line of what the route does (the operation's summary). */
+  readonly summary: string;
+  /** More than the summary says, when needed (the operation's description). */
+  readonly description?: string;
+  /** The route's own FAIL answers, one per status (see {@link RouteError}). */
+  readonly errors?: readonly RouteError[];
+  /** The route's answers that are not the envelope (see {@link RouteAnswer}). */
+  readonly answers?: readonly RouteAnswer[];
+  /** What the SUCCESS answer holds, when it says more than the envelope (default: the SUCCESS envelope). */
+  readonly successDescription?: string;
+  /** The SUCCESS answer carries the item's `ETag` (send it back in `If-Match`). */
+  readonly etag?: true;
   /** A static file mount: its handler serves the files under the path's prefix (the template ends in `/{file}`). */
   readonly static?: true;
   /** An HTML page (not the envelope). */

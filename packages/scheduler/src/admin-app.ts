@@ -17,6 +17,7 @@ import {
 } from '@waiting-queue/http/http';
 import { idempotentRequest, parseItemIfMatch } from '@waiting-queue/http/request-headers';
 import { markRoute } from '@waiting-queue/http/request-log';
+import type { TokenCountList } from '@waiting-queue/http/views';
 import { ADMIN_PREFIX, adminRoutes, type AdminRouteName } from '@waiting-queue/http/route-tables';
 import { orLastKnown } from './last-known';
 import { restockHandler } from './admin-stock';
@@ -135,7 +136,7 @@ export function createAdminApp(o: AdminAppOptions): Express {
   const listIds = orLastKnown(() => o.items.listIds());
   // Per item: an item whose Redis node is unreachable (a Cluster failover) is marked `unavailable` with counts 0;
   // the others answer. When none answers, Redis is down: 503.
-  const counts = async (itemIds: string[]) => {
+  const counts = async (itemIds: string[]): Promise<TokenCountList> => {
     let outage: Error | undefined;
     const list = await Promise.all(
       itemIds.map((itemId) =>

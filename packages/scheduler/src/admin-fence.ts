@@ -4,6 +4,7 @@ import { requireId } from '@waiting-queue/core/ids';
 import { type Logger } from '@waiting-queue/core/logger';
 import { type QueueStore } from '@waiting-queue/core/queue-store';
 import { route } from '@waiting-queue/http/http';
+import type { FenceClearResult } from '@waiting-queue/http/views';
 import type { AuditRecorder } from './audit';
 
 /**
@@ -21,7 +22,7 @@ export function clearFenceHandler(
   logger: Logger,
   audited?: AuditRecorder,
 ): RequestHandler {
-  return route(async (req) => {
+  return route(async (req): Promise<FenceClearResult> => {
     const itemId = requireId(req.params.itemId, 'itemId');
     const res = await queue.clearFence(itemId, tickMs);
     if (res.status === 'NO_ITEM') throw new WqError('WAITING_ITEM_NOT_FOUND', `no waiting item ${itemId}`);

@@ -6,6 +6,7 @@ import { type Logger } from '@waiting-queue/core/logger';
 import { parseOr400, route } from '@waiting-queue/http/http';
 import { adminRoutes } from '@waiting-queue/http/route-tables';
 import { idempotentRequest } from '@waiting-queue/http/request-headers';
+import type { RestockResult } from '@waiting-queue/http/views';
 import type { AuditRecorder } from './audit';
 
 /**
@@ -17,7 +18,7 @@ import type { AuditRecorder } from './audit';
  * adds nothing. With `audited`, each restock is recorded in the audit trail (stock before and after).
  */
 export function restockHandler(items: ItemStore, logger: Logger, audited?: AuditRecorder): RequestHandler {
-  return route(async (req) => {
+  return route(async (req): Promise<RestockResult> => {
     const itemId = requireId(req.params.itemId, 'itemId');
     const { quantity } = parseOr400(adminRoutes.restock.body, req.body ?? null, 'restock');
     const idem = idempotentRequest(req.headers, ['restock', itemId, quantity]);

@@ -7,6 +7,11 @@ import { type QueueStore } from '@waiting-queue/core/queue-store';
 import { type RedisClient } from '@waiting-queue/core/redis';
 import { bearerAuth, parseOr400, registerRoutes, route } from '@waiting-queue/http/http';
 import { adminRoutes, type AdminRouteName } from '@waiting-queue/http/route-tables';
+import type {
+  AuditAnswer,
+  ConsoleOverview as ConsoleOverviewView,
+  HistoryAnswer as HistoryAnswerView,
+} from '@waiting-queue/http/views';
 import { redisTime } from './coordinator';
 import { orLastKnown } from './last-known';
 import { outboxGaps } from './metrics';
@@ -202,10 +207,11 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     ],
     adminConsoleAsset: [express.static(CONSOLE_ASSETS_DIR, { index: false, maxAge: '10m' })],
     adminConsoleVendorAsset: [express.static(UPLOT_DIST_DIR, { index: false, maxAge: '10m' })],
-    getOverview: [auth, route(() => readOverview({ ...o, items }))],
+    // Each answer is typed as the view the document is generated from, so the compiler checks them against it.
+    getOverview: [auth, route((): Promise<ConsoleOverviewView> => readOverview({ ...o, items }))],
     getHistory: [
       auth,
-      route(async (req) => {
+      route(async (req): Promise<HistoryAnswerView> => {
         const { itemId } = parseOr400(adminRoutes.getHistory.query, req.query, 'query');
         const [sec, micro] = await redisTime(o.redis);
         return history.read(itemId ?? null, Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
@@ -213,7 +219,7 @@ export function createConsoleRouter(o: ConsoleOptions): Router {
     ],
     getAudit: [
       auth,
-      route(async (req) => {
+      route(async (req): Promise<AuditAnswer> => {
         const limit = Number(parseOr400(adminRoutes.getAudit.query, req.query, 'query').limit ?? 50);
         if (limit < 1 || limit > AUDIT_MAX_LIMIT)
           throw new WqError('INVALID_PARAMETER', `limit must be 1-${AUDIT_MAX_LIMIT}`, {
