@@ -55,10 +55,10 @@ export function createApiApp(o: ApiAppOptions): Express {
   if (o.stock) {
     const stock = o.stock.service;
     handlers.claim = route((req) => ops.claim(req, req.params.itemId as string));
-    handlers.reserve = route((req) => stock.reserve(req.params.itemId as string, req.body, req.headers));
-    handlers.getReservation = route((req) => stock.get(req.params.reservationId as string));
-    handlers.confirmReservation = route((req) => stock.confirm(req.params.reservationId as string, req.headers));
-    handlers.cancelReservation = route((req) => stock.cancel(req.params.reservationId as string, req.headers));
+    handlers.reserve = route((req) => stock.reserve(req.params.itemId, req.body, req.headers));
+    handlers.getReservation = route((req) => stock.get(req.params.reservationId));
+    handlers.confirmReservation = route((req) => stock.confirm(req.params.reservationId, req.headers));
+    handlers.cancelReservation = route((req) => stock.cancel(req.params.reservationId, req.headers));
   }
   if (o.page) {
     const page = createPageHandlers({ items: o.page.items, logger: o.logger });

@@ -66,9 +66,10 @@ export class SnapshotCache {
   }
 
   /** Stops the subscriber connection and the refresh timer. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     clearInterval(this.timer);
     this.subscriber.disconnect();
+    return Promise.resolve();
   }
 
   private watch(itemId: string): void {
