@@ -36,12 +36,12 @@ describe('snapshot cache', () => {
   }
 
   test('an unknown item is not served; its stored snapshot is read, then published ones arrive', async () => {
-    await store.publish('c1', 1);
+    await store.publish('c1', 1, TICK_MS);
     expect(cache.fresh('c1')).toBeUndefined();
     await until(() => cache.fresh('c1') !== undefined);
     expect(cache.fresh('c1')?.version).toBe(1);
     await sleep(50); // the subscription is in place
-    await store.publish('c1', 2);
+    await store.publish('c1', 2, TICK_MS);
     await until(() => cache.fresh('c1')?.version === 2, 150);
     expect(cache.fresh('c1')).toMatchObject({ version: 2, tickSlotMs: 2 });
   });
@@ -53,15 +53,15 @@ describe('snapshot cache', () => {
     await callScript<string>(
       env.redis,
       'wq_snapshot',
-      [keys.item('c2'), keys.waiting('c2'), keys.admissionBatches('c2'), keys.snapshot('c2')],
-      [7],
+      [keys.item('c2'), keys.waiting('c2'), keys.admissionBatches('c2'), keys.snapshot('c2'), keys.removedPlaces('c2')],
+      [7, TICK_MS],
     );
     await until(() => cache.fresh('c2')?.version === 1, 4 * TICK_MS);
     expect(cache.fresh('c2')).toMatchObject({ version: 1, tickSlotMs: 7 });
   });
 
   test('a snapshot older than two ticks is not served; an older version never replaces a newer one', async () => {
-    await store.publish('c1', 3);
+    await store.publish('c1', 3, TICK_MS);
     await until(() => cache.fresh('c1')?.version === 3);
     expect(cache.fresh('c1')?.version).toBe(3);
     await sleep(2 * TICK_MS + 100);
@@ -69,7 +69,7 @@ describe('snapshot cache', () => {
     await env.redis.publish(keys.snapshotChannel('c1'), JSON.stringify({ version: 2, lanes: [] }));
     await sleep(50);
     expect(cache.fresh('c1')).toBeUndefined();
-    await store.publish('c1', 4);
+    await store.publish('c1', 4, TICK_MS);
     await until(() => cache.fresh('c1')?.version === 4);
     expect(cache.fresh('c1')).toMatchObject({ version: 4, tickSlotMs: 4 });
   });
@@ -82,7 +82,7 @@ describe('snapshot cache', () => {
       maxItems: 1,
     });
     try {
-      await store.publish('c2', 9);
+      await store.publish('c2', 9, TICK_MS);
       small.fresh('c1');
       small.fresh('c2');
       await sleep(100);

@@ -32,10 +32,11 @@ describe('item snapshots', () => {
       (await queue.admit('snap1', { tokenCountToMove: 3, admissionTtlMs: 60_000, fence: fence++, tickMs: 1000 }))
         .admittedCount,
     ).toBe(3);
-    const s = (await snapshots.publish('snap1', 42))!;
+    const s = (await snapshots.publish('snap1', 42, 1000))!;
     expect(s).toMatchObject({
       version: 1,
       tickSlotMs: 42,
+      tickMs: 1000,
       enabled: true,
       soldOut: false,
       remainCount: 10,
@@ -45,11 +46,29 @@ describe('item snapshots', () => {
     });
     expect(typeof s.nowMs).toBe('number');
     expect(s.lanes).toEqual([
-      { name: 'vip', rank: 1, waiting: 0, head: null, tail: null, admittedThrough: String(5 - LANE_SPAN) },
-      { name: 'std', rank: 0, waiting: 2, head: '2', tail: '3', admittedThrough: '1' },
+      {
+        name: 'vip',
+        rank: 1,
+        waiting: 0,
+        head: null,
+        tail: null,
+        admittedThrough: String(5 - LANE_SPAN),
+        issuedThrough: String(5 - LANE_SPAN),
+        removed: null,
+      },
+      {
+        name: 'std',
+        rank: 0,
+        waiting: 2,
+        head: '2',
+        tail: '3',
+        admittedThrough: '1',
+        issuedThrough: '3',
+        removed: [],
+      },
     ]);
     expect(await snapshots.read('snap1')).toEqual(s);
-    const next = (await snapshots.publish('snap1', 43))!;
+    const next = (await snapshots.publish('snap1', 43, 1000))!;
     expect(next.version).toBe(2);
     expect(next.lanes).toEqual(s.lanes);
   });
@@ -58,15 +77,24 @@ describe('item snapshots', () => {
     await items.upsert('snap2', { itemName: 'a', remainCount: 1, waitingQueueEnabled: true });
     for (const u of ['a', 'b']) await register(queue, 'snap2', u);
     await queue.admit('snap2', { tokenCountToMove: 1, admissionTtlMs: 50, fence: fence++, tickMs: 1000 });
-    expect((await snapshots.publish('snap2', 1))!.lanes).toEqual([
-      { name: null, rank: 0, waiting: 1, head: '2', tail: '2', admittedThrough: '1' },
+    expect((await snapshots.publish('snap2', 1, 1000))!.lanes).toEqual([
+      {
+        name: null,
+        rank: 0,
+        waiting: 1,
+        head: '2',
+        tail: '2',
+        admittedThrough: '1',
+        issuedThrough: '2',
+        removed: [],
+      },
     ]);
     await new Promise((r) => setTimeout(r, 100));
     await items.upsert('snap2', { itemName: 'a', remainCount: 0, waitingQueueEnabled: true });
     expect(
       (await queue.admit('snap2', { tokenCountToMove: 1, admissionTtlMs: 50, fence: fence++, tickMs: 1000 })).expired,
     ).toBe(1);
-    const s = (await snapshots.publish('snap2', 2))!;
+    const s = (await snapshots.publish('snap2', 2, 1000))!;
     expect(s).toMatchObject({ soldOut: true, remainCount: 0, admitRate: 0, waiting: 1 });
     expect(s.lanes[0]).toMatchObject({ waiting: 1, head: '2', admittedThrough: '1' });
   });
@@ -80,8 +108,8 @@ describe('item snapshots', () => {
       type: 'TIME_DEAL',
       startAt,
     });
-    expect((await snapshots.publish('snap3', 1))!.timeDeal).toEqual({ startAt, open: false });
-    expect(await snapshots.publish('nope', 1)).toBeUndefined();
+    expect((await snapshots.publish('snap3', 1, 1000))!.timeDeal).toEqual({ startAt, open: false });
+    expect(await snapshots.publish('nope', 1, 1000)).toBeUndefined();
     expect(await snapshots.read('nope')).toBeUndefined();
     expect(await env.redis.exists(keys.snapshot('nope'))).toBe(0);
   });

@@ -2,8 +2,10 @@ import { publishAbandonAfterMs } from '@waiting-queue/core/abandonment';
 import { ClaimStore } from '@waiting-queue/core/claim-store';
 import { TokenCodec } from '@waiting-queue/core/ids';
 import { ItemStore } from '@waiting-queue/core/item-store';
+import { PollRecorder } from '@waiting-queue/core/poll-recorder';
 import { QueueStore } from '@waiting-queue/core/queue-store';
 import { ReservationStore } from '@waiting-queue/core/reservation-store';
+import { SnapshotCache } from '@waiting-queue/core/snapshot-cache';
 import { VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 import { resolveTokenSecret } from '@waiting-queue/core/token-secret';
 import { bootService } from '@waiting-queue/http/boot';
@@ -12,7 +14,7 @@ import { EntryPassIssuer } from './entry-pass';
 import { createFastPath } from './fast-path';
 import { headerIdentity, jwtIdentity } from './identity';
 import { LoadShedder } from './load-shedder';
-import { instrumentOperations, shedderMetrics } from './metrics';
+import { instrumentOperations, polls, shedderMetrics } from './metrics';
 import { createOperations } from './operations';
 import { RegistrationLimiter } from './rate-limit';
 import { StockService } from './stock';
@@ -45,6 +47,8 @@ void bootService({
         'DEV_MODE: INTERNAL_TOKEN is not set: the internal API runs WITHOUT authentication; never do this in production',
       );
     const limits = config.idempotency;
+    const snapshots = config.pollFromMemory ? new SnapshotCache({ redis, logger }) : undefined;
+    const pollRecorder = snapshots && config.abandonAfterMs > 0 ? new PollRecorder({ redis, logger }) : undefined;
     const room = new WaitingRoom({
       queue: new QueueStore(redis, limits),
       tokens: new TokenCodec(secret, config.previousTokenSecrets),
@@ -53,6 +57,9 @@ void bootService({
       abandonAfterMs: config.abandonAfterMs,
       verifiedTokens: new VerifiedTokenCache(config.tokenCacheSize),
       groupCommit: config.groupCommit,
+      snapshots,
+      pollRecorder,
+      onPoll: (source) => polls.inc({ source }),
     });
     const identity = config.jwt ? jwtIdentity(config.jwt) : headerIdentity;
     if (config.jwt) {
@@ -91,6 +98,11 @@ void bootService({
         next(req, res);
       },
       isReady: () => !warmup.active,
+      // After in-flight requests, before Redis closes: the last polls recorded are written, the subscriber stops.
+      onShutdown: async () => {
+        await pollRecorder?.close();
+        await snapshots?.close();
+      },
       started: async (server, port, baseUrl) => {
         logger.info({ port }, 'api listening; warming up');
         await warmup.run({ redis, server, baseUrl, logger, internalToken: config.internalToken });

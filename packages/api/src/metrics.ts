@@ -23,6 +23,17 @@ export const consumes = new Counter({
   registers: [metricsRegistry],
 });
 
+/**
+ * `wq_polls_total{source}`: shopper polls answered, by where the answer came from: `memory` (the item's snapshot in
+ * this process) or `redis`. Refused polls (400, 403, 404) are not counted.
+ */
+export const polls = new Counter({
+  name: 'wq_polls_total',
+  help: 'Shopper polls answered, by source (memory: the item snapshot in the api process; redis)',
+  labelNames: ['source'] as const,
+  registers: [metricsRegistry],
+});
+
 function counted<T>(counter: Counter<'result'>, work: Promise<T>): Promise<T> {
   return work.then(
     (v) => {

@@ -4,7 +4,9 @@ import { type IdempotentRequest } from '@waiting-queue/core/idempotency';
 import { parseToken, requireId, type ParsedToken, type TokenCodec } from '@waiting-queue/core/ids';
 import { LANE_PATTERN } from '@waiting-queue/core/item-store';
 import { estimateWaitSeconds, POLL_MIN_MS, pollAfterMs } from '@waiting-queue/core/poll-policy';
+import { type PollRecorder } from '@waiting-queue/core/poll-recorder';
 import { type QueuePosition, type QueueStore, type Refused } from '@waiting-queue/core/queue-store';
+import { type SnapshotCache } from '@waiting-queue/core/snapshot-cache';
 import { type VerifiedTokenCache } from '@waiting-queue/core/token-cache';
 import { type ConsumeResult, type ValidationView, type WaitingQueueView } from '@waiting-queue/http/views';
 
@@ -31,7 +33,20 @@ export interface WaitingRoomExtras {
    * turn (or within `windowMs`, 0..2 ms) go to Redis as one script call. Absent: on, same turn only; false: one call each.
    */
   groupCommit?: GroupCommitOptions | false;
+  /**
+   * Polls answered from memory: the scheduler's per-item snapshots (snapshot-cache.ts). A poll of a token whose
+   * place the fresh snapshot can rank exactly is answered without Redis; every other poll reads Redis. Absent: every
+   * poll reads Redis.
+   */
+  snapshots?: SnapshotCache;
+  /** With `snapshots` and abandonment on: the last polls of polls answered from memory, written behind. */
+  pollRecorder?: PollRecorder;
+  /** Called once per answered poll with where its answer came from (metrics). */
+  onPoll?: (source: PollSource) => void;
 }
+
+/** Where a poll's answer came from: the item's snapshot in this process, or Redis. */
+export type PollSource = 'memory' | 'redis';
 
 /** What a {@link WaitingRoom} works with: its stores and codec, and the optional collaborators. */
 export interface WaitingRoomOptions extends WaitingRoomExtras {
@@ -144,9 +159,65 @@ export class WaitingRoom {
     if (token.userId !== userId || token.itemId !== itemId) {
       throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
     }
+    const fromMemory = this.pollFromSnapshot(itemId, userId, token, tokenRaw as string);
+    if (fromMemory) {
+      this.extras.onPoll?.('memory');
+      return fromMemory;
+    }
     const place = await this.place(token, tokenRaw as string, (this.extras.abandonAfterMs ?? 0) > 0);
+    this.extras.onPoll?.('redis');
     // place() verified the token against the place, so it is the place's token: no second HMAC.
     return this.view(itemId, userId, place, tokenRaw as string);
+  }
+
+  /**
+   * A poll answered from the item's snapshot, or undefined when it must read Redis (see snapshot-rank.ts
+   * rankFromIndex): the token carries its place (checked by its MAC, or remembered as checked), and the fresh
+   * snapshot ranks that place exactly. Only waiting places are answered here: never `canOrder: true`, never 404.
+   */
+  private pollFromSnapshot(
+    itemId: string,
+    userId: string,
+    token: ParsedToken,
+    raw: string,
+  ): WaitingQueueView | undefined {
+    const snapshots = this.extras.snapshots;
+    if (!snapshots) return undefined;
+    const place = this.tokenPlace(token, raw);
+    if (place === undefined) return undefined;
+    const found = snapshots.rank(itemId, place);
+    if (!found) return undefined;
+    if ((this.extras.abandonAfterMs ?? 0) > 0) this.extras.pollRecorder?.record(itemId, userId);
+    const { rank, snapshot } = found;
+    return {
+      itemId,
+      waitingQueueToken: raw,
+      waitingQueueRank: rank,
+      canOrder: false,
+      estimatedWaitSeconds: estimateWaitSeconds(rank, snapshot.admitRate),
+      pollAfterMs: this.pollAfter(rank, snapshot.admitRate),
+      admissionExpiresAt: null,
+      soldOut: snapshot.remainCount <= 0,
+      entryPass: null,
+    };
+  }
+
+  /** The place `raw` (parsed as `token`) carries: remembered as verified, or checked by its MAC and remembered. */
+  private tokenPlace(token: ParsedToken, raw: string): number | undefined {
+    const cache = this.extras.verifiedTokens;
+    const known = cache?.get(raw);
+    if (known !== undefined) return Number(known);
+    const place = this.tokens.placeOf(token);
+    if (place !== undefined) cache?.add(raw, String(place));
+    return place;
+  }
+
+  /** Milliseconds until the next poll at `rank`; below half the abandonment window when abandonment is on. */
+  private pollAfter(rank: number, admitRate: number): number {
+    const abandonAfterMs = this.extras.abandonAfterMs;
+    return abandonAfterMs
+      ? Math.min(pollAfterMs(rank, admitRate), Math.max(POLL_MIN_MS, Math.floor(abandonAfterMs / 2)))
+      : pollAfterMs(rank, admitRate);
   }
 
   /**
@@ -256,12 +327,7 @@ export class WaitingRoom {
       waitingQueueRank: place.rank,
       canOrder: admitted,
       estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),
-      pollAfterMs: this.extras.abandonAfterMs
-        ? Math.min(
-            pollAfterMs(place.rank, place.admitRate),
-            Math.max(POLL_MIN_MS, Math.floor(this.extras.abandonAfterMs / 2)),
-          )
-        : pollAfterMs(place.rank, place.admitRate),
+      pollAfterMs: this.pollAfter(place.rank, place.admitRate),
       admissionExpiresAt: admitted ? place.expiresAtMs : null,
       soldOut: place.remainCount <= 0,
       entryPass,

@@ -1,6 +1,6 @@
 --[[
   Clears an item's stuck admission fence (admin API `POST /internal/admin/v1/waiting-item/{itemId}/fence/clear`).
-  A fence is stuck when it lies more than one tick ahead of Redis time: admit-6.lua refuses every tick as
+  A fence is stuck when it lies more than one tick ahead of Redis time: admit-7.lua refuses every tick as
   STUCK_FENCE then. It is replaced by Redis now + one tick, which is at least every slot a tick may have used (a
   slot is never more than one tick ahead of Redis time), so no slot that already admitted can admit again. A fence
   that is not stuck is left as it is, so a retried or mistaken clear changes nothing.

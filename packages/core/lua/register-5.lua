@@ -4,7 +4,7 @@
 
   Order comes from the item's own sequence (HINCRBY), so FIFO holds across any number of api processes. On an item
   with priority lanes, the place number also carries the user's lane (includes/lanes.lua): higher lanes first,
-  FIFO within each.
+  FIFO within each; each lane has its own sequence, so the numbers of one lane are contiguous.
 
   Input:
     KEYS[1] item hash        wq:{itemId}:item

@@ -99,6 +99,14 @@ const apiEnv = baseEnv.extend({
     .string()
     .optional()
     .transform((v) => v !== '0' && v !== 'false'),
+  /**
+   * `0` or `false`: every poll reads Redis; unset or anything else: polls the scheduler's latest snapshot can rank
+   * exactly are answered from memory (snapshot-cache.ts).
+   */
+  POLL_FROM_MEMORY: z
+    .string()
+    .optional()
+    .transform((v) => v !== '0' && v !== 'false'),
   /** Registrations per user per RATE_LIMIT_USER_SECONDS; 0: no per-user limit (default: registration is idempotent). */
   RATE_LIMIT_USER_POINTS: int(0),
   RATE_LIMIT_USER_SECONDS: int(10, 1),
@@ -234,6 +242,8 @@ export interface ApiConfig extends BaseConfig {
   workers: number;
   /** Group commit of registrations: the batch window, milliseconds (0..2); false: one script call per registration. */
   groupCommit: { windowMs: number } | false;
+  /** Polls the latest snapshot ranks exactly are answered from memory; false: every poll reads Redis. */
+  pollFromMemory: boolean;
 }
 
 /** The scheduler's configuration. */
@@ -367,6 +377,7 @@ export const apiConfigSchema = serviceEnv(
     maxInFlight: e.MAX_IN_FLIGHT,
     workers: e.API_WORKERS,
     groupCommit: e.GROUP_COMMIT ? { windowMs: e.GROUP_COMMIT_WINDOW_MS } : false,
+    pollFromMemory: e.POLL_FROM_MEMORY,
   })),
 );
 

@@ -16,7 +16,7 @@ import type { RedisClient } from './redis';
 
 /**
  * Payload of each event type (times epoch ms, Redis clock), and the script that writes it:
- * - `batch.admitted`: admit-6.lua, one per lane and tick;
+ * - `batch.admitted`: admit-7.lua, one per lane and tick;
  * - `reservation.*`: reserve-9.lua, confirm-reservation-8.lua, cancel-reservation-8.lua,
  *   expire-reservations-6.lua (an expiry, or a late confirm/cancel);
  * - `claim.issued`: claim-5.lua; `item.restocked`: restock-4.lua;

@@ -36,8 +36,10 @@
  *                                      the item's writes (lua/includes/idempotency.lua).
  * - `wq:{<itemId>}:idempotency-expiry` ZSET Idempotency-Key by expiry, epoch ms (Redis clock): trimmed and capped
  *                                      (IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_MAX_KEYS) by each write that records.
+ * - `wq:{<itemId>}:removed`   ZSET  places of waiting users dropped other than by admission (abandonment): member and
+ *                                    score = the place number; trimmed below each lane's head by each snapshot.
  * - `wq:{<itemId>}:snapshot`  HASH  the item's latest snapshot, written by the scheduler after each admission tick
- *                                    (lua/snapshot-4.lua, snapshot-store.ts): `version` (+1 per snapshot), `body` (JSON).
+ *                                    (lua/snapshot-5.lua, snapshot-store.ts): `version` (+1 per snapshot), `body` (JSON).
  * - `wq:{<itemId>}:snapshot-channel` pub/sub channel (SPUBLISH on a Cluster, PUBLISH otherwise) of the same snapshot
  *                                    bodies; its hash tag puts it in the item's slot.
  * - `wq:{<itemId>}:history`   LIST  the console's per-tick samples of the item, oldest first, JSON
@@ -87,7 +89,12 @@ export const keys = {
   reservationsDone: (itemId: string) => `wq:{${itemId}}:reservations-done`,
   holdings: (itemId: string) => `wq:{${itemId}}:holdings`,
   claims: (itemId: string) => `wq:{${itemId}}:claims`,
-  /** The item's latest snapshot (HASH `version`, `body`; lua/snapshot-4.lua). */
+  /**
+   * Places of waiting users dropped other than by admission (abandonment, lua/admit-7.lua): ZSET, member and score
+   * = the place number; lua/snapshot-5.lua lists those between each lane's head and tail, and trims those below it.
+   */
+  removedPlaces: (itemId: string) => `wq:{${itemId}}:removed`,
+  /** The item's latest snapshot (HASH `version`, `body`; lua/snapshot-5.lua). */
   snapshot: (itemId: string) => `wq:{${itemId}}:snapshot`,
   /** The pub/sub channel of the item's snapshots (sharded on a Cluster: the item's hash tag picks the shard). */
   snapshotChannel: (itemId: string) => `wq:{${itemId}}:snapshot-channel`,
@@ -128,6 +135,14 @@ export const keys = {
   adminAudit: 'wq:{admin}:audit',
 } as const;
 
+/**
+ * The item hash field of lane r's own sequence (r counted from the last lane, lua/includes/lanes.lua): `seq` for
+ * the last lane, `seq:<r>` for a higher one. Each lane numbering its own places keeps one lane's numbers contiguous.
+ */
+export function laneSeqField(r: number): string {
+  return r === 0 ? 'seq' : `seq:${r}`;
+}
+
 /** Fields of the item hash `wq:{<itemId>}:item`. */
 export const ItemField = {
   itemName: 'itemName',
@@ -137,9 +152,12 @@ export const ItemField = {
   maxActiveUsers: 'maxActiveUsers',
   /** Order page of admitted shoppers (optional). */
   targetUrl: 'targetUrl',
-  /** Per-item sequence, HINCRBY on every new registration. */
+  /**
+   * The last (default) lane's sequence, HINCRBY on every new registration in it: on an item without lanes, every
+   * registration. A higher lane r counts its own in {@link laneSeqField}(r) (lua/includes/lanes.lua).
+   */
   seq: 'seq',
-  /** Slot (epoch ms, Redis clock) of the last tick that moved this item: the fencing token (admit-6.lua). */
+  /** Slot (epoch ms, Redis clock) of the last tick that moved this item: the fencing token (admit-7.lua). */
   fence: 'fence',
   /** Redis time (epoch ms) of the last admission tick. */
   lastMoveAt: 'lastMoveAt',

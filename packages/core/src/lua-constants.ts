@@ -13,6 +13,12 @@ export const MAX_LANES = 8;
 /** XADD MAXLEN ~ of an outbox no relay has seen yet (lua/includes/outbox.lua): a bound for when nothing reads it. */
 export const OUTBOX_MAXLEN = 100_000;
 
+/**
+ * Most removed places a snapshot lists per lane (lua/snapshot-5.lua): a lane with more removed places between its
+ * head and its tail is not answered from memory (its polls read Redis) until admission passes them.
+ */
+export const SNAPSHOT_MAX_REMOVED = 1000;
+
 if (MAX_LANES * LANE_SPAN > Number.MAX_SAFE_INTEGER) throw new Error('MAX_LANES * LANE_SPAN must stay below 2^53');
 
 /** The statuses of a reservation record (lua/includes/reservation.lua writes them; wire names of the API). */
@@ -32,4 +38,5 @@ export const LUA_CONSTANTS: Readonly<Record<string, number | Readonly<Record<str
   MAX_LANES,
   OUTBOX_MAXLEN,
   RESERVATION_STATUS,
+  SNAPSHOT_MAX_REMOVED,
 };

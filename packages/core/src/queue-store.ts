@@ -46,7 +46,7 @@ export interface RegisterOptions {
   trackPoll?: boolean;
 }
 
-/** Result of one admission tick of one item (see lua/admit-6.lua). */
+/** Result of one admission tick of one item (see lua/admit-7.lua). */
 export interface AdmitResult {
   /**
    * OK; NO_ITEM; STALE_FENCE (this slot or a later one already moved the item); FENCE_AHEAD (the fence passed is
@@ -116,7 +116,7 @@ function toRegistration(raw: RawRegistration): QueuePosition | Refused {
 }
 
 /**
- * Typed wrappers of the queue scripts (lua/register-5, register-batch-5, status-5, consume-6, admit-6). Each call is one EVALSHA:
+ * Typed wrappers of the queue scripts (lua/register-5, register-batch-5, status-5, consume-6, admit-7). Each call is one EVALSHA:
  * one round trip, atomic on the item's Redis node.
  */
 export class QueueStore {
@@ -224,7 +224,7 @@ export class QueueStore {
     const raw = await callScript<[AdmitResult['status'], number, number, number, number]>(
       this.redis,
       'wq_admit',
-      [...queueKeys(itemId), keys.outbox(itemId)],
+      [...queueKeys(itemId), keys.outbox(itemId), keys.removedPlaces(itemId)],
       [p.tokenCountToMove, p.admissionTtlMs, p.fence, p.tickMs, p.abandonAfterMs ?? 0, itemId],
     );
     return {

@@ -2,14 +2,18 @@ import { Cluster, type Redis } from 'ioredis';
 import { keys } from './keys';
 import type { Logger } from './logger';
 import type { RedisClient } from './redis';
+import { indexSnapshot, rankFromIndex, type RankIndex } from './snapshot-rank';
 import { parseSnapshot, SnapshotStore, type ItemSnapshot } from './snapshot-store';
 
 /** What a {@link SnapshotCache} works with. */
 export interface SnapshotCacheOptions {
   /** The process's Redis client: the cache reads stored snapshots with it and duplicates it to subscribe. */
   redis: RedisClient;
-  /** The admission tick interval, milliseconds: a snapshot older than two ticks is not served. */
-  tickMs: number;
+  /**
+   * The admission tick interval assumed for a snapshot that does not carry its own `tickMs`, milliseconds; also how
+   * often items whose snapshot did not arrive are read from Redis. Default 1000.
+   */
+  tickMs?: number;
   logger: Logger;
   /** Most items held (and subscribed to); an item beyond them is never served from memory. Default 10,000. */
   maxItems?: number;
@@ -17,8 +21,19 @@ export interface SnapshotCacheOptions {
 
 interface Held {
   snapshot?: ItemSnapshot;
-  /** performance.now() when `snapshot` arrived, ms: an elapsed interval on this host, not a point in time. */
-  receivedAt: number;
+  index?: RankIndex;
+  /**
+   * performance.now() when `snapshot` was taken as seen from this host, ms (arrival of a published one; a stored one
+   * read: the read less its age on the Redis clock): an elapsed interval on this host, not a point in time.
+   */
+  takenAt: number;
+}
+
+/** A poll answered from a snapshot: the place's rank and the snapshot it was counted from. */
+export interface SnapshotRank {
+  /** 1-based rank among waiting users, as of the snapshot. */
+  rank: number;
+  snapshot: ItemSnapshot;
 }
 
 /**
@@ -27,16 +42,19 @@ interface Held {
  * connection), and read from the item's stored snapshot when none arrived for a tick (a missed message, or the
  * first ask). A snapshot replaces the held one only when its version is higher.
  *
- * Freshness is the time since a snapshot arrived, measured on this host's monotonic clock: an interval, never a
- * point in time; what is decided about the queue uses the snapshot's own Redis times.
+ * Freshness is the time since a snapshot was taken, measured on this host's monotonic clock from its arrival (or,
+ * for a stored one, from the read less its age on the Redis clock): an interval, never a point in time; what is
+ * decided about the queue uses the snapshot's own Redis times.
  */
 export class SnapshotCache {
   private readonly held = new Map<string, Held>();
   private readonly store: SnapshotStore;
   private readonly subscriber: Redis | Cluster;
   private readonly timer: NodeJS.Timeout;
+  private readonly tickMs: number;
 
   constructor(private readonly o: SnapshotCacheOptions) {
+    this.tickMs = o.tickMs ?? 1000;
     this.store = new SnapshotStore(o.redis);
     // Its own connection, connected now and queueing SUBSCRIBEs until it is (the shared client's options may say
     // lazyConnect and no offline queue); ioredis subscribes again after a reconnect.
@@ -44,25 +62,31 @@ export class SnapshotCache {
       o.redis instanceof Cluster
         ? o.redis.duplicate([], { shardedSubscribers: true, enableOfflineQueue: true, lazyConnect: false })
         : o.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
-    const onMessage = (channel: string, body: string) => this.offer(channel, parseSnapshot(body));
+    const onMessage = (channel: string, body: string) => this.offer(channel, parseSnapshot(body), 0);
     this.subscriber.on('message', onMessage);
     this.subscriber.on('smessage', onMessage);
     this.subscriber.on('error', (err: Error) => o.logger.warn({ err: err.message }, 'snapshot subscriber error'));
-    this.timer = setInterval(() => void this.refreshStale(), o.tickMs);
+    this.timer = setInterval(() => void this.refreshStale(), this.tickMs);
     this.timer.unref();
   }
 
   /**
-   * The latest snapshot of `itemId` if it arrived within the last two ticks; else undefined (the caller asks Redis).
+   * The latest snapshot of `itemId` if it was taken within the last two ticks; else undefined (the caller asks Redis).
    * The first ask for an item subscribes to its channel and reads its stored snapshot, in the background.
    */
   fresh(itemId: string): ItemSnapshot | undefined {
-    const h = this.held.get(itemId);
-    if (!h) {
-      if (this.held.size < (this.o.maxItems ?? 10_000)) this.watch(itemId);
-      return undefined;
-    }
-    return h.snapshot && performance.now() - h.receivedAt <= 2 * this.o.tickMs ? h.snapshot : undefined;
+    return this.freshHeld(itemId)?.snapshot;
+  }
+
+  /**
+   * The rank of the waiting place `place` of `itemId` from the item's fresh snapshot (snapshot-rank.ts
+   * {@link rankFromIndex}), or undefined when there is no fresh snapshot or it cannot say the rank exactly.
+   */
+  rank(itemId: string, place: number): SnapshotRank | undefined {
+    const h = this.freshHeld(itemId);
+    if (!h?.index) return undefined;
+    const rank = rankFromIndex(h.index, place);
+    return rank === undefined ? undefined : { rank, snapshot: h.snapshot! };
   }
 
   /** Stops the subscriber connection and the refresh timer. */
@@ -72,8 +96,18 @@ export class SnapshotCache {
     return Promise.resolve();
   }
 
+  private freshHeld(itemId: string): Held | undefined {
+    const h = this.held.get(itemId);
+    if (!h) {
+      if (this.held.size < (this.o.maxItems ?? 10_000)) this.watch(itemId);
+      return undefined;
+    }
+    const s = h.snapshot;
+    return s && performance.now() - h.takenAt <= 2 * (s.tickMs ?? this.tickMs) ? h : undefined;
+  }
+
   private watch(itemId: string): void {
-    this.held.set(itemId, { receivedAt: performance.now() });
+    this.held.set(itemId, { takenAt: performance.now() });
     const channel = keys.snapshotChannel(itemId);
     const subscribed =
       this.subscriber instanceof Cluster ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel);
@@ -83,17 +117,19 @@ export class SnapshotCache {
     void this.read(itemId);
   }
 
-  private offer(channel: string, snapshot: ItemSnapshot | undefined): void {
+  /** Holds `snapshot` (taken `ageMs` ago) when it is newer than the held one. */
+  private offer(channel: string, snapshot: ItemSnapshot | undefined, ageMs: number): void {
     const itemId = /^wq:\{(.*)\}:snapshot-channel$/.exec(channel)?.[1];
     if (itemId === undefined || !snapshot) return;
     const h = this.held.get(itemId);
     if (h && h.snapshot && h.snapshot.version >= snapshot.version) return;
-    this.held.set(itemId, { snapshot, receivedAt: performance.now() });
+    this.held.set(itemId, { snapshot, index: indexSnapshot(snapshot), takenAt: performance.now() - ageMs });
   }
 
   private async read(itemId: string): Promise<void> {
     try {
-      this.offer(keys.snapshotChannel(itemId), await this.store.read(itemId));
+      const stored = await this.store.readWithAge(itemId);
+      if (stored) this.offer(keys.snapshotChannel(itemId), stored.snapshot, stored.ageMs);
     } catch (err) {
       this.o.logger.warn({ itemId, err: (err as Error).message }, 'stored snapshot unreadable; polls go to Redis');
     }
@@ -102,7 +138,9 @@ export class SnapshotCache {
   /** Reads the stored snapshot of each item that got none for more than a tick. */
   private async refreshStale(): Promise<void> {
     const now = performance.now();
-    const stale = [...this.held].filter(([, h]) => now - h.receivedAt > this.o.tickMs).map(([itemId]) => itemId);
+    const stale = [...this.held]
+      .filter(([, h]) => now - h.takenAt > (h.snapshot?.tickMs ?? this.tickMs))
+      .map(([itemId]) => itemId);
     await Promise.all(stale.map((itemId) => this.read(itemId)));
   }
 }

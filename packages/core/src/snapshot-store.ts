@@ -17,9 +17,16 @@ export interface LaneSnapshot {
   tail: string | null;
   /** Highest place number admitted so far in the lane; null when none was. */
   admittedThrough: string | null;
+  /** Highest place number the lane's own sequence has given out; null before its first registration under it. */
+  issuedThrough: string | null;
+  /**
+   * Place numbers strictly between head and tail that no longer wait (abandoned), ascending; null when they and the
+   * waiting places do not account for every number from head to tail (the lane is then not answered from memory).
+   */
+  removed: string[] | null;
 }
 
-/** An item's state after an admission tick, as lua/snapshot-4.lua takes it. */
+/** An item's state after an admission tick, as lua/snapshot-5.lua takes it. */
 export interface ItemSnapshot {
   /** +1 per snapshot of the item: a subscriber that sees a gap missed one. */
   version: number;
@@ -27,6 +34,8 @@ export interface ItemSnapshot {
   nowMs: number;
   /** The tick's slot, epoch ms on the Redis clock. */
   tickSlotMs: number;
+  /** The admission tick interval, milliseconds (absent from snapshots of an older scheduler). */
+  tickMs?: number;
   enabled: boolean;
   soldOut: boolean;
   remainCount: number;
@@ -48,7 +57,13 @@ export function parseSnapshot(body: string | null | undefined): ItemSnapshot | u
   if (!body) return undefined;
   try {
     const s = JSON.parse(body) as ItemSnapshot;
-    return typeof s.version === 'number' && Array.isArray(s.lanes) ? s : undefined;
+    if (typeof s.version !== 'number' || !Array.isArray(s.lanes)) return undefined;
+    // Lua's cjson writes an empty list as {}; a snapshot of an older scheduler has no `removed` at all.
+    for (const l of s.lanes as Array<Omit<LaneSnapshot, 'removed'> & { removed?: unknown }>) {
+      if (l.removed !== null && !Array.isArray(l.removed)) l.removed = typeof l.removed === 'object' ? [] : null;
+      l.issuedThrough ??= null;
+    }
+    return s;
   } catch {
     return undefined;
   }
@@ -63,18 +78,25 @@ export class SnapshotStore {
   constructor(private readonly redis: RedisClient) {}
 
   /**
-   * Takes `itemId`'s snapshot (lua/snapshot-4.lua: one script, atomic with the state it reads), stores it in
+   * Takes `itemId`'s snapshot (lua/snapshot-5.lua: one script, atomic with the state it reads), stores it in
    * `keys.snapshot(itemId)` and publishes it on `keys.snapshotChannel(itemId)`.
    * @param tickSlotMs the tick's slot, epoch ms on the Redis clock.
+   * @param tickMs the admission tick interval, milliseconds (api processes serve a snapshot for two of them).
    * @returns the snapshot, or undefined when the item does not exist (nothing stored or published).
    * @throws Redis errors.
    */
-  async publish(itemId: string, tickSlotMs: number): Promise<ItemSnapshot | undefined> {
+  async publish(itemId: string, tickSlotMs: number, tickMs: number): Promise<ItemSnapshot | undefined> {
     const body = await callScript<string>(
       this.redis,
       'wq_snapshot',
-      [keys.item(itemId), keys.waiting(itemId), keys.admissionBatches(itemId), keys.snapshot(itemId)],
-      [tickSlotMs],
+      [
+        keys.item(itemId),
+        keys.waiting(itemId),
+        keys.admissionBatches(itemId),
+        keys.snapshot(itemId),
+        keys.removedPlaces(itemId),
+      ],
+      [tickSlotMs, tickMs],
     );
     if (!body) return undefined;
     const channel = keys.snapshotChannel(itemId);
@@ -89,5 +111,21 @@ export class SnapshotStore {
    */
   async read(itemId: string): Promise<ItemSnapshot | undefined> {
     return parseSnapshot(await this.redis.hget(keys.snapshot(itemId), 'body'));
+  }
+
+  /**
+   * The stored snapshot of `itemId` and its age on the Redis clock (Redis TIME at the read less the snapshot's
+   * `nowMs`, milliseconds, at least 0), read together in one round trip. @returns undefined when none was taken.
+   * @throws Redis errors.
+   */
+  async readWithAge(itemId: string): Promise<{ snapshot: ItemSnapshot; ageMs: number } | undefined> {
+    const replies = await this.redis.pipeline().hget(keys.snapshot(itemId), 'body').time().exec();
+    const [[bodyErr, body], [timeErr, time]] = replies as [[Error | null, string | null], [Error | null, string[]]];
+    if (bodyErr) throw bodyErr;
+    if (timeErr) throw timeErr;
+    const snapshot = parseSnapshot(body);
+    if (!snapshot) return undefined;
+    const redisNowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    return { snapshot, ageMs: Math.max(0, redisNowMs - snapshot.nowMs) };
   }
 }

@@ -29,6 +29,15 @@ export class VerifiedTokenCache {
     return true;
   }
 
+  /** The place `token` was verified for, if still remembered (a hit in the old generation moves it to the young). */
+  get(token: string): string | undefined {
+    const young = this.young.get(token);
+    if (young !== undefined) return young;
+    const old = this.old.get(token);
+    if (old !== undefined) this.add(token, old);
+    return old;
+  }
+
   /** Remembers that `token` is the token of place `seq` (call only after verifying it). */
   add(token: string, seq: string): void {
     if (this.generationSize <= 0) return;

@@ -10,7 +10,7 @@ import type { AuditRecorder } from './audit';
 /**
  * The admin fence route `clearFence` (routes.ts; behind the admin bearer check):
  * `POST /internal/admin/v1/waiting-item/{itemId}/fence/clear` clears the item's admission fence when it is stuck, that is more than
- * one tick ahead of Redis time (admit-6.lua refuses every tick then: STUCK_FENCE). It answers
+ * one tick ahead of Redis time (admit-7.lua refuses every tick then: STUCK_FENCE). It answers
  * `{itemId, cleared, previousFence, fence, redisNow}` (epoch ms; `fence` the stored fence now, `cleared` false when
  * the fence was not stuck and nothing changed, so a retry is harmless); 404 `WAITING_ITEM_NOT_FOUND`.
  * @param tickMs the admission tick interval, milliseconds.

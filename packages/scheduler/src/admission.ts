@@ -69,7 +69,7 @@ export interface TickReport {
 
 /**
  * One admission tick over every registered item: for each, one Lua call that sweeps expired admissions and moves
- * up to N tokens from the waiting queue into the entry set (lua/admit-6.lua). Calls for all items are sent
+ * up to N tokens from the waiting queue into the entry set (lua/admit-7.lua). Calls for all items are sent
  * together (auto-pipelining), so a tick costs about one round trip per Redis node. With a ReservationStore, each
  * item's due reservations are expired first (lua/expire-reservations-6.lua, sent just before the admission on the
  * same connection, so stock they restore reopens the item in the same tick); that sweep is idempotent, so two
@@ -102,7 +102,7 @@ export class AdmissionTicker implements Ticker {
   private async publishSnapshot(itemId: string, result: AdmitResult, slotMs: number): Promise<void> {
     if (!this.snapshots || result.status !== 'OK') return;
     try {
-      await this.snapshots.publish(itemId, slotMs);
+      await this.snapshots.publish(itemId, slotMs, this.options.tickMs);
     } catch (err) {
       this.logger.warn({ itemId, err: (err as Error).message }, 'snapshot not published for item; next tick retries');
     }

@@ -7,7 +7,7 @@ import { type RedisClient } from '@waiting-queue/core/redis';
 /**
  * The tick's slot on the Redis clock: Redis `TIME` rounded to the nearest multiple of `tickMs`, epoch ms. Every
  * scheduler that fires for one tick gets the same slot whatever its own host clock says (within half a tick of
- * jitter), and the slot is at most half a tick ahead of Redis time, so admit-6.lua accepts it as a fence.
+ * jitter), and the slot is at most half a tick ahead of Redis time, so admit-7.lua accepts it as a fence.
  * On a Cluster, TIME goes to the first master that answers (connected ones first), so a failing-over master does
  * not stop the tick.
  * @param tickMs the admission tick interval, milliseconds (> 0).
@@ -37,7 +37,7 @@ export async function redisTime(redis: RedisClient): Promise<(string | number)[]
 /**
  * The run election of the admission tick on Redis: of all scheduler processes, the first to `SET NX` a slot's key
  * (`wq:{scheduler}:run:<slot ISO>`, the slot from {@link redisSlotMs}, so from the Redis clock) runs that tick; the
- * others skip it. It is a liveness aid, not the safety net: admit-6.lua's fence (the slot, per item) keeps N per
+ * others skip it. It is a liveness aid, not the safety net: admit-7.lua's fence (the slot, per item) keeps N per
  * tick even if two processes were both elected (e.g. Redis lost the key in a failover). While the election key's
  * master is unreachable (a Cluster failover), every scheduler runs the tick and the fence alone elects, per item:
  * that master must not stop the items of the other masters.

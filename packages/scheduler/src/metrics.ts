@@ -36,7 +36,7 @@ export const ticks = new Counter({
 });
 
 /**
- * `wq_admission_ticks_refused_total{reason}`: item ticks that admit-6.lua refused because of the fence:
+ * `wq_admission_ticks_refused_total{reason}`: item ticks that admit-7.lua refused because of the fence:
  * `stale_fence` (the slot already ran, e.g. two schedulers elected), `fence_ahead` (the slot is more than a tick
  * ahead of Redis time) and `stuck_fence` (the stored fence is: admission of the item is frozen until an operator
  * clears it).

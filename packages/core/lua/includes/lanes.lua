@@ -35,6 +35,15 @@ local function laneRank(csv, name)
   return 0
 end
 
+-- laneSeqField(r): the item hash field holding lane r's own sequence: 'seq' for the last lane (an item without
+-- lanes is numbered as before), 'seq:<r>' for lane r > 0 (keys.ts, ItemField.laneSeq). Each lane numbering its own
+-- places makes the place numbers of one lane contiguous, so that an api process can count the places ahead of a
+-- token from a snapshot (lua/snapshot-5.lua) without reading the waiting queue.
+local function laneSeqField(r)
+  if r == 0 then return 'seq' end
+  return 'seq:' .. r
+end
+
 -- laneName(csv, r): the name of lane r, or nil (no lanes, or a lane removed since).
 local function laneName(csv, r)
   local names = laneNames(csv)

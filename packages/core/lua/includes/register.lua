@@ -10,7 +10,7 @@ local function readItem(itemKey)
 end
 
 -- registerOne(k, item, userId, lane, trackPoll, now): the reply of register-5.lua for one user (see there).
--- item: readItem(k[1]); a registration changes none of its fields (only 'seq', read by HINCRBY), so one read serves
+-- item: readItem(k[1]); a registration changes none of its fields (only its lane's sequence, read by HINCRBY), so one read serves
 -- a whole batch. lane: the lane name, '' for the last lane. trackPoll: record the user's last poll. now: epoch ms.
 local function registerOne(k, item, userId, lane, trackPoll, now)
   local admitRate = item[3] or '0'
@@ -28,7 +28,13 @@ local function registerOne(k, item, userId, lane, trackPoll, now)
   if item[7] and redis.call('ZCARD', k[2]) >= tonumber(item[7]) then return {'QUEUE_FULL'} end
 
   local r = laneRank(item[8], lane)
-  seq = redis.call('HINCRBY', k[1], 'seq', 1) - r * LANE_SPAN
+  local field = laneSeqField(r)
+  if r > 0 and redis.call('HEXISTS', k[1], field) == 0 then
+    -- The lane's own sequence starts after every number the last lane's sequence has given out: before lanes
+    -- numbered their own places they all shared that one, so no earlier place of this lane is numbered higher.
+    redis.call('HSET', k[1], field, redis.call('HGET', k[1], 'seq') or '0')
+  end
+  seq = redis.call('HINCRBY', k[1], field, 1) - r * LANE_SPAN
   redis.call('ZADD', k[2], fmtInt(seq), userId)
   if trackPoll then redis.call('ZADD', k[5], now, userId) end
   if r == 0 then

@@ -19,6 +19,8 @@
   Input:
     KEYS[1..5] item hash, waiting queue, entry set, entry batches, last polls (as register-5.lua)
     KEYS[6]    outbox     wq:{itemId}:outbox (includes/outbox.lua)
+    KEYS[7]    removed places  wq:{itemId}:removed (member and score = the place number of a waiting user dropped
+               other than by admission; lua/snapshot-5.lua reads and trims it)
     ARGV[1]    global N (tokens per tick), used when the item has no tokenCountToMove of its own
     ARGV[2]    entry TTL, milliseconds
     ARGV[3]    fencing token: the tick's slot, epoch ms from Redis TIME (must grow from tick to tick; refused when
@@ -81,6 +83,16 @@ if abandonMs > 0 then
   cutoff = now - abandonMs
   local stale = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. fmtInt(cutoff), 'LIMIT', 0, 1000)
   if #stale > 0 then
+    -- Their places are recorded as removed, so that a snapshot still counts exactly who is ahead of a place.
+    local places = redis.call('ZMSCORE', KEYS[2], unpack(stale))
+    local removed = {}
+    for i = 1, #stale do
+      if places[i] then
+        removed[#removed + 1] = places[i]
+        removed[#removed + 1] = places[i]
+      end
+    end
+    if #removed > 0 then redis.call('ZADD', KEYS[7], unpack(removed)) end
     abandoned = redis.call('ZREM', KEYS[2], unpack(stale))
     redis.call('ZREM', KEYS[5], unpack(stale))
   end
