@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { keys } from '@waiting-queue/core/keys';
+import { launchChromium } from './helpers/browser';
 import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
@@ -20,16 +21,6 @@ declare const localStorage: { getItem(key: string): string | null };
 declare const sessionStorage: { getItem(key: string): string | null };
 declare const window: { __xss?: number };
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts', 'browser');
 const ADMIN_TOKEN = 'browser-test-admin-token';
 const MOBILE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -134,7 +125,7 @@ describe('waiting-room page and admin console in chromium', () => {
         },
       },
     ]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

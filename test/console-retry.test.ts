@@ -1,24 +1,15 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { readOutbox } from '@waiting-queue/core/events';
 import { ItemStore } from '@waiting-queue/core/item-store';
 import { keys } from '@waiting-queue/core/keys';
 import { type RedisClient } from '@waiting-queue/core/redis';
+import { launchChromium } from './helpers/browser';
 import { type ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 
 // Browser globals of the waitForFunction callbacks (they run in chromium; the tests compile without the DOM lib).
 declare const document: { getElementById(id: string): { textContent: string | null } | null };
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const ADMIN_TOKEN = 'console-retry-admin-token';
 
 jest.setTimeout(120_000);
@@ -43,7 +34,7 @@ describe('console: a write retried after its answer was lost takes effect once',
   beforeAll(async () => {
     redis = env.redis;
     [scheduler] = env.services;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 90_000);
 
   afterAll(async () => {

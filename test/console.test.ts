@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { readOutbox } from '@waiting-queue/core/events';
 import { keys } from '@waiting-queue/core/keys';
+import { launchChromium } from './helpers/browser';
 import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
@@ -22,16 +23,6 @@ declare const document: {
 };
 declare const window: { innerWidth: number };
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const ADMIN_TOKEN = 'console-test-admin-token';
 const ACTOR = `bearer:${createHash('sha256').update(ADMIN_TOKEN).digest('hex').slice(0, 12)}`;
 const DOCS = join(__dirname, '..', 'docs');
@@ -118,7 +109,7 @@ describe('admin console: every item policy, confirmations, audit trail, charts f
         },
       },
     ]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from './helpers/browser';
 import { call, type ServiceProcess } from './helpers/processes';
 import { useStack } from './helpers/stack';
 
@@ -16,14 +17,6 @@ import { useStack } from './helpers/stack';
 jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '..');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 interface ReportData {
   title: string;
@@ -86,7 +79,7 @@ describe('HTML reports with charts', () => {
       });
       expect(r.status).toBe(200);
     }
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

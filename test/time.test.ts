@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { freePort } from '@waiting-queue/testkit/embedded-redis';
 import { ItemStore } from '@waiting-queue/core/item-store';
 import { keys } from '@waiting-queue/core/keys';
 import { QueueStore } from '@waiting-queue/core/queue-store';
 import { type RedisClient } from '@waiting-queue/core/redis';
+import { launchChromium } from './helpers/browser';
 import { call, startService, type ServiceProcess } from './helpers/processes';
 import { scrape, sampleValue } from './helpers/prometheus';
 import { useStack } from './helpers/stack';
@@ -190,11 +190,7 @@ describe('time comes from Redis', () => {
     await items.upsert(itemId, { itemName: itemId, remainCount: 1000, waitingQueueEnabled: true, tokenCountToMove: 1 });
     await redis.hset(keys.item(itemId), 'fence', String((await redisNow()) + HOUR_MS));
     const s = await startScheduler(); // DEV_MODE: the console needs no token
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${s.url}/admin`);

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser';
 import { call, type ServiceProcess } from './helpers/processes';
 import { testRedis } from './helpers/redis';
 import { startServices } from './helpers/services';
@@ -16,16 +17,6 @@ import { startServices } from './helpers/services';
 // The page's globals in waitForFunction callbacks (they run in chromium; the tests compile without the DOM lib).
 declare const window: { __retries: number[] };
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const ROOT = join(__dirname, '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'page');
 const DOCS_SCREENSHOT = join(ROOT, 'docs', 'waiting-room.png');
@@ -137,7 +128,7 @@ describe('waiting-room page: accessibility, small screens, keyboard and a droppi
         },
       },
     ]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
 
     // One item per state of the page.
     await createItem('pw', { itemName: 'Sneakers “Aurora” limited edition, size 42', tokenCountToMove: 1 }); // waiting

@@ -23,19 +23,11 @@
   With an Idempotency-Key: a retry gets the reply recorded for that key and changes nothing; the key recorded
   for another request: {'IDEMPOTENCY_KEY_REUSED'}.
 ]]
--- @include now
--- @include reservation
+-- @include settle-request
 -- @include idempotency
 
 local function run()
-  local now = nowMs()
-  local k = {itemId = ARGV[2], item = KEYS[1], holdings = KEYS[2], reservations = KEYS[3], pending = KEYS[4], done = KEYS[5], outbox = KEYS[6]}
-  local r = loadReservation(KEYS[3], ARGV[1])
-  if not r then return {'NOT_FOUND'} end
-  if r.status == RESERVATION_STATUS.PENDING then
-    settleReservation(k, ARGV[1], r, now >= r.expiresAt and RESERVATION_STATUS.EXPIRED or RESERVATION_STATUS.CANCELLED, now)
-  end
-  return {r.status == RESERVATION_STATUS.CANCELLED and 'OK' or r.status, reservationJson(r)}
+  return settleRequest(KEYS, ARGV[1], ARGV[2], RESERVATION_STATUS.CANCELLED)
 end
 
 return idempotent(KEYS[7], KEYS[8], ARGV, 3, run)
