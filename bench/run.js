@@ -22,6 +22,7 @@ const { TokenCodec } = require('@waiting-queue/core/ids');
 const { ItemStore } = require('@waiting-queue/core/item-store');
 const { keys } = require('@waiting-queue/core/keys');
 const { QueueStore } = require('@waiting-queue/core/queue-store');
+const { SnapshotStore } = require('@waiting-queue/core/snapshot-store');
 const { connectRedis } = require('@waiting-queue/core/redis');
 const { apiRoutes } = require('@waiting-queue/http/route-tables');
 const { pathOf } = require('@waiting-queue/http/routes');
@@ -251,6 +252,26 @@ async function fillQueue(redis, itemId, count, prefix = 'u') {
   await redis.hset(keys.item(itemId), 'seq', count);
 }
 
+/**
+ * Publishes `itemId`'s snapshot now and then once a second, as the scheduler does after each tick, until the
+ * returned function is called. The bench does it itself rather than run a scheduler: a scheduler's tick fences on
+ * the Redis clock, which would refuse the bench's own admission calls, and its admission would drain the queue the
+ * poll load needs waiting. What the api does with a snapshot is the same either way.
+ * @param {import('@waiting-queue/core/redis').RedisClient} client
+ * @param {string} itemId
+ * @returns {Promise<() => void>}
+ */
+async function publishSnapshots(client, itemId) {
+  const store = new SnapshotStore(client);
+  const publish = async () => {
+    const [seconds] = await client.time();
+    await store.publish(itemId, Number(seconds) * 1000, 1000);
+  };
+  await publish();
+  const timer = setInterval(() => void publish().catch((err) => log(`snapshot not published: ${err.message}`)), 1000);
+  return () => clearInterval(timer);
+}
+
 /** @type {import('@waiting-queue/core/item-store').ItemStore | undefined} */
 let itemStore;
 /**
@@ -328,9 +349,15 @@ async function main() {
         { length: LIST_USERS },
         (_, i) => /** @type {[string, string]} */ ([`u${i * 10}`, String(i * 10 + 1)]),
       );
+      const stopSnapshots = await publishSnapshots(seeded, 'bench');
       let api = await startApi(redisServer.url);
       F.poll = await load('poll', api.url, pollRequests('bench', spread), {}, api.pids);
       await api.stop();
+      // The same poll with every answer read from Redis (POLL_FROM_MEMORY=0): what answering from memory saves.
+      api = await startApi(redisServer.url, { POLL_FROM_MEMORY: '0' });
+      F.pollFromRedis = await load('poll, POLL_FROM_MEMORY=0', api.url, pollRequests('bench', spread), {}, api.pids);
+      await api.stop();
+      stopSnapshots();
       // The floor of that poll: node:http and its one EVALSHA, nothing else (bench/baseline-floor.js).
       /** @param {string} name @param {import('autocannon').Request[]} requests */
       const floor = async (name, requests) => {
@@ -437,9 +464,11 @@ async function main() {
         { server: raw2.pid },
       );
       await raw2.stop();
+      const stopSnapshots = await publishSnapshots(seeded, 'bench');
       const api = await startApi(redisServer.url, {}, 2);
       F.pollWorkers2 = await load('poll, API_WORKERS=2', api.url, pollRequests('bench', spread), {}, api.pids);
       await api.stop();
+      stopSnapshots();
     }
 
     if (want('rank')) {
@@ -453,6 +482,7 @@ async function main() {
           { length: LIST_USERS },
           (_, i) => /** @type {[string, string]} */ ([`u${i * step}`, String(i * step + 1)]),
         );
+        const stopSnapshots = await publishSnapshots(seeded, 'rank');
         const api = await startApi(redisServer.url);
         F[`pollAt${size}`] = await load(
           `poll with ${size} waiting`,
@@ -462,6 +492,7 @@ async function main() {
           api.pids,
         );
         await api.stop();
+        stopSnapshots();
       }
       await redis.del(...keys.queue('rank'));
     }
@@ -650,6 +681,7 @@ async function main() {
   const ratios = {
     expressHelloVsRaw: ratio(F.expressHello?.reqPerSec),
     pollVsRaw: ratio(F.poll?.reqPerSec),
+    pollFromRedisVsRaw: ratio(F.pollFromRedis?.reqPerSec),
     pollFloorVsRaw: ratio(F.pollFloor?.reqPerSec),
     pollVsFloor: F.poll && F.pollFloor ? F.poll.reqPerSec / F.pollFloor.reqPerSec : null,
     registerFloorVsRaw: ratio(F.registerFloor?.reqPerSec),
@@ -717,6 +749,8 @@ async function main() {
   if (ratios.pollFloorVsRaw)
     rows.push(['poll floor req/s vs raw (node:http + 1 EVALSHA)', ratios.pollFloorVsRaw.toFixed(3), '(info)', '']);
   if (ratios.pollVsFloor) rows.push(['poll req/s vs its floor', ratios.pollVsFloor.toFixed(3), '(info)', '']);
+  if (ratios.pollFromRedisVsRaw)
+    rows.push(['poll req/s vs raw, POLL_FROM_MEMORY=0', ratios.pollFromRedisVsRaw.toFixed(3), '(info)', '']);
   if (ratios.registerFloorVsRaw)
     rows.push([
       'register floor req/s vs raw (node:http + 1 EVALSHA)',
