@@ -63,13 +63,14 @@ export function instrumentOperations(ops: Operations): Operations {
 }
 
 /**
- * Forgets what the request metrics recorded so far (HTTP durations, registrations, consumes); the warm-up calls it
+ * Forgets what the request metrics recorded so far (HTTP durations, registrations, consumes, polls); the warm-up calls it
  * once it is done, so that the metrics start with the first real request.
  */
 export function resetRequestMetrics(): void {
   httpRequestDuration.reset();
   registrations.reset();
   consumes.reset();
+  polls.reset();
 }
 
 /**
