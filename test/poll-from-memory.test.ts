@@ -137,6 +137,19 @@ describe('polls answered from a snapshot', () => {
     expect(rankFromIndex(later, 6)).toBe(7);
   });
 
+  test('registrations ever made count every lane, from the shared sequence of an older version on', async () => {
+    const itemId = 'counted';
+    await items.upsert(itemId, { itemName: 'a', remainCount: 10, waitingQueueEnabled: true, lanes: ['vip', 'std'] });
+    // Two places numbered by the shared sequence of an older version, which counted every lane.
+    await env.redis.zadd(keys.waiting(itemId), 1, 'old1', 2 - LANE_SPAN, 'old2');
+    await env.redis.hset(keys.item(itemId), 'seq', 2);
+    await register(queue, itemId, 'v1', { lane: 'vip' });
+    for (const u of ['s1', 's2']) await register(queue, itemId, u, { lane: 'std' });
+    await register(queue, itemId, 'v2', { lane: 'vip' });
+    await register(queue, itemId, 's1', { lane: 'std' }); // already waiting: not a new registration
+    expect((await items.getWithSchedulerState(itemId))!.state.registered).toBe(6);
+  });
+
   test('an item whose lanes no longer cover every waiting place is not answered from memory', async () => {
     const itemId = 'relaned';
     await items.upsert(itemId, { itemName: 'a', remainCount: 10, waitingQueueEnabled: true, lanes: ['vip', 'std'] });

@@ -212,15 +212,21 @@ const ITEM_FIELDS = [
 export interface ItemSchedulerState {
   /** Admission capacity of the last tick, tokens per second (0 before the first tick). */
   admitRate: number;
-  /** The item's sequence: registrations ever made (its place numbers). */
-  seq: number;
+  /** Registrations ever made in the item, all lanes (the `registered` field; the last lane's sequence before it). */
+  registered: number;
   /** Redis time of the last admission tick, epoch ms; null before the first. */
   lastMoveAt: number | null;
   /** The fencing token of the last tick that moved the item, epoch ms (Redis clock); null before the first. */
   fence: number | null;
 }
 
-const SCHEDULER_STATE_FIELDS = [ItemField.admitRate, ItemField.seq, ItemField.lastMoveAt, ItemField.fence] as const;
+const SCHEDULER_STATE_FIELDS = [
+  ItemField.admitRate,
+  ItemField.seq,
+  ItemField.lastMoveAt,
+  ItemField.fence,
+  ItemField.registered,
+] as const;
 
 /** The item and its ETag from the values of {@link ITEM_FIELDS}; null when the item does not exist. */
 function toItemWithEtag(itemId: string, values: (string | null)[]): { item: WaitingItem; etag: string } | null {
@@ -355,13 +361,13 @@ export class ItemStore {
     const values = await this.redis.hmget(keys.item(itemId), ...ITEM_FIELDS, ...SCHEDULER_STATE_FIELDS);
     const found = toItemWithEtag(itemId, values.slice(0, ITEM_FIELDS.length));
     if (!found) return null;
-    const [admitRate, seq, lastMoveAt, fence] = values.slice(ITEM_FIELDS.length);
+    const [admitRate, seq, lastMoveAt, fence, registered] = values.slice(ITEM_FIELDS.length);
     const orNull = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
     return {
       item: found.item,
       state: {
         admitRate: Number(admitRate ?? 0) || 0,
-        seq: Number(seq ?? 0),
+        registered: Number(registered ?? seq ?? 0),
         lastMoveAt: orNull(lastMoveAt),
         fence: orNull(fence),
       },

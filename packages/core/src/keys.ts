@@ -157,6 +157,8 @@ export const ItemField = {
    * registration. A higher lane r counts its own in {@link laneSeqField}(r) (lua/includes/lanes.lua).
    */
   seq: 'seq',
+  /** Registrations ever made in the item, all lanes (HINCRBY per new place; absent on an item none registered for since). */
+  registered: 'registered',
   /** Slot (epoch ms, Redis clock) of the last tick that moved this item: the fencing token (admit-7.lua). */
   fence: 'fence',
   /** Redis time (epoch ms) of the last admission tick. */

@@ -149,7 +149,7 @@ export async function readOverview(o: ConsoleOptions): Promise<ConsoleOverview> 
       waitingTokenCount,
       enteredTokenCount,
       admitRate,
-      admittedTotal: Math.max(0, state.seq - waitingTokenCount),
+      admittedTotal: Math.max(0, state.registered - waitingTokenCount),
       drainSeconds: admitRate > 0 ? Math.ceil(waitingTokenCount / admitRate) : null,
       lastTickAt: state.lastMoveAt,
       fence: state.fence,

@@ -35,6 +35,14 @@ local function registerOne(k, item, userId, lane, trackPoll, now)
     redis.call('HSET', k[1], field, redis.call('HGET', k[1], 'seq') or '0')
   end
   seq = redis.call('HINCRBY', k[1], field, 1) - r * LANE_SPAN
+  -- Registrations ever made, all lanes (the console's admitted total); started from the shared sequence, which
+  -- counted them all before lanes had their own.
+  if redis.call('HEXISTS', k[1], 'registered') == 0 then
+    redis.call('HSET', k[1], 'registered', redis.call('HGET', k[1], 'seq') or '0')
+    if r > 0 then redis.call('HINCRBY', k[1], 'registered', 1) end
+  else
+    redis.call('HINCRBY', k[1], 'registered', 1)
+  end
   redis.call('ZADD', k[2], fmtInt(seq), userId)
   if trackPoll then redis.call('ZADD', k[5], now, userId) end
   if r == 0 then
