@@ -255,13 +255,17 @@ describe('waiting-room page and admin console in chromium', () => {
     await shot(page, 'b3-after-reload');
 
     // The place is gone (as after an expired admission): the stored token polls 404, and the page registers again,
-    // now behind the users who came later.
+    // now behind the users who came later. (Removed behind the product's back, the place may still be answered
+    // from the api's snapshot until the next tick: the page polls until the 404, then registers once.)
     await env!.client.zrem(keys.waiting('b1'), 'bob');
     apiCalls.length = 0;
     await page.reload();
     await eventually('a new token', async () => (await storedPlace(page, 'b1', 'bob'))?.token !== first.token);
     await waitState(page, 'paused');
-    expect(apiCalls.slice(0, 2).map((c) => c.method)).toEqual(['GET', 'POST']);
+    const methods = apiCalls.map((c) => c.method);
+    expect(methods[0]).toBe('GET');
+    expect(methods.filter((m) => m === 'POST')).toHaveLength(1);
+    expect(methods.slice(0, methods.indexOf('POST')).every((m) => m === 'GET')).toBe(true);
     expect(await text(page, '#rank')).toBe('#5');
   });
 

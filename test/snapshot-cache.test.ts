@@ -92,4 +92,17 @@ describe('snapshot cache', () => {
       await small.close();
     }
   });
+
+  test('rank() does not start holding an item (made-up item ids cannot fill the cache); hold() does', async () => {
+    const items = new ItemStore(env.redis);
+    await items.upsert('c3', { itemName: 'a', remainCount: 10, waitingQueueEnabled: true });
+    await register(new QueueStore(env.redis), 'c3', 'u1');
+    await store.publish('c3', 1, TICK_MS);
+    expect(cache.rank('c3', 1)).toBeUndefined();
+    await sleep(100);
+    expect(cache.rank('c3', 1)).toBeUndefined();
+    cache.hold('c3');
+    await until(() => cache.rank('c3', 1) !== undefined);
+    expect(cache.rank('c3', 1)).toMatchObject({ rank: 1, snapshot: { version: 1 } });
+  });
 });

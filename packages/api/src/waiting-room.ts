@@ -144,6 +144,8 @@ export class WaitingRoom {
       }
       throw new WqError('ITEM_CANNOT_USE_WAITING_QUEUE', REFUSALS[r], { data: { itemId, reason: r } });
     }
+    // The item exists and queues: its shoppers' polls will be answered from its snapshots.
+    this.extras.snapshots?.hold(itemId);
     return this.view(itemId, userId, result);
   }
 
@@ -166,6 +168,8 @@ export class WaitingRoom {
     }
     const place = await this.place(token, tokenRaw as string, (this.extras.abandonAfterMs ?? 0) > 0);
     this.extras.onPoll?.('redis');
+    // A verified token of a place in the item: from now on the process holds the item's snapshots.
+    this.extras.snapshots?.hold(itemId);
     // place() verified the token against the place, so it is the place's token: no second HMAC.
     return this.view(itemId, userId, place, tokenRaw as string);
   }

@@ -72,7 +72,7 @@ export class SnapshotCache {
 
   /**
    * The latest snapshot of `itemId` if it was taken within the last two ticks; else undefined (the caller asks Redis).
-   * The first ask for an item subscribes to its channel and reads its stored snapshot, in the background.
+   * The first ask for an item starts holding it ({@link hold}).
    */
   fresh(itemId: string): ItemSnapshot | undefined {
     return this.freshHeld(itemId)?.snapshot;
@@ -83,10 +83,19 @@ export class SnapshotCache {
    * {@link rankFromIndex}), or undefined when there is no fresh snapshot or it cannot say the rank exactly.
    */
   rank(itemId: string, place: number): SnapshotRank | undefined {
-    const h = this.freshHeld(itemId);
+    const h = this.freshHeld(itemId, false);
     if (!h?.index) return undefined;
     const rank = rankFromIndex(h.index, place);
     return rank === undefined ? undefined : { rank, snapshot: h.snapshot! };
+  }
+
+  /**
+   * Starts holding `itemId`'s snapshots (subscribes and reads the stored one, in the background) unless it is held
+   * or the cache is full. {@link rank} does not start it: the waiting room calls this once a poll of the item was
+   * answered from Redis with a verified token, so that requests for made-up items cannot fill the cache.
+   */
+  hold(itemId: string): void {
+    if (!this.held.has(itemId) && this.held.size < (this.o.maxItems ?? 10_000)) this.watch(itemId);
   }
 
   /** Stops the subscriber connection and the refresh timer. */
@@ -96,10 +105,10 @@ export class SnapshotCache {
     return Promise.resolve();
   }
 
-  private freshHeld(itemId: string): Held | undefined {
+  private freshHeld(itemId: string, hold = true): Held | undefined {
     const h = this.held.get(itemId);
     if (!h) {
-      if (this.held.size < (this.o.maxItems ?? 10_000)) this.watch(itemId);
+      if (hold) this.hold(itemId);
       return undefined;
     }
     const s = h.snapshot;
