@@ -136,11 +136,10 @@ export const waitingQueueViewSchema = z
   .object({
     itemId: idComponent,
     waitingQueueToken: waitingQueueTokenComponent,
-    waitingQueueRank: z
-      .number()
-      .int()
-      .min(0)
-      .openapi({ description: '1-based position among waiting users; 0 once admitted.' }),
+    waitingQueueRank: z.number().int().min(0).openapi({
+      description:
+        '1-based position among waiting users, exact as of the latest admission tick (registrations in a higher lane since then count from the next one); 0 once admitted.',
+    }),
     canOrder: z.boolean().openapi({ description: 'True once admitted.' }),
     estimatedWaitSeconds: z
       .number()
