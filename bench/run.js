@@ -11,7 +11,9 @@
  *        --cpu-prof (each measured server, api, baselines and floors, writes a V8 CPU profile to bench/profiles/,
  *        for Chrome DevTools or `node bench/profile-summary.js <file>`),
  *        --report <file> (also an HTML report: the table, and a chart per target with the measured figure beside
- *        its target; uPlot, inlined).
+ *        its target; uPlot, inlined),
+ *        --million (instead of all that: a million waiting shoppers polling one 2-core box, bench/million.js;
+ *        with --smoke 20,000 for 15 s).
  * SIGINT/SIGTERM stop every child process the bench started (redis-server, api, scheduler, baselines).
  */
 const { fork } = require('node:child_process');
@@ -227,6 +229,17 @@ function pollRequests(itemId, users) {
 }
 
 async function main() {
+  if (flag('million')) {
+    await require('./million').million({
+      smoke: SMOKE,
+      durationSeconds: args.includes('--duration') ? DURATION : undefined,
+      users: args.includes('--users') ? Number(opt('users', '')) : undefined,
+      admitPerTick: args.includes('--admit-per-tick') ? Number(opt('admit-per-tick', '')) : undefined,
+      connections: args.includes('--connections') ? CONNECTIONS : undefined,
+      report: REPORT || undefined,
+    });
+    return;
+  }
   /**
    * @type {{machine: {cpus: number, node: string}, smoke: boolean, durationSeconds: number, connections: number,
    *   figures: Figures, ratios?: Record<string, number | null>,
