@@ -12,8 +12,9 @@
  *        for Chrome DevTools or `node bench/profile-summary.js <file>`),
  *        --report <file> (also an HTML report: the table, and a chart per target with the measured figure beside
  *        its target; uPlot, inlined),
- *        --million (instead of all that: a million waiting shoppers polling one 2-core box, bench/million.js;
- *        with --smoke 20,000 for 15 s).
+ *        --million (instead of all that: a million waiting shoppers polling one 2-core box, bench/million.js,
+ *        writes bench/results-million.json; --duration default 60, --users, --admit-per-tick default 2000,
+ *        --connections default 32, --cpu-prof, --report; with --smoke 20,000 users for 15 s).
  * SIGINT/SIGTERM stop every child process the bench started (redis-server, api, scheduler, baselines).
  */
 const { fork } = require('node:child_process');
@@ -237,6 +238,7 @@ async function main() {
       admitPerTick: args.includes('--admit-per-tick') ? Number(opt('admit-per-tick', '')) : undefined,
       connections: args.includes('--connections') ? CONNECTIONS : undefined,
       report: REPORT || undefined,
+      execArgv: profArgs(),
     });
     return;
   }
