@@ -81,6 +81,19 @@ async function fillQueue(redis, itemId, count, prefix = 'u') {
   await redis.hset(keys.item(itemId), 'seq', count);
 }
 
+/**
+ * The results file as it is (bench/results.json), so that a run of one mode keeps the other's figures.
+ * @param {string} file
+ * @returns {Record<string, unknown>} its object; empty when it is missing or not JSON.
+ */
+function readResults(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
 /** `used_memory` of INFO memory, bytes. @param {import('ioredis').Redis} redis */
 async function usedMemory(redis) {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
@@ -190,4 +203,5 @@ module.exports = {
   benchReportSpec,
   writeReport,
   stopOnSignal,
+  readResults,
 };

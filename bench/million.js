@@ -31,7 +31,8 @@
  * machine's). Every place admitted by a tick between the start of the load and 2 s before its end is tracked: the
  * delay from its tick to the answer that said canOrder: true to its user, or a miss when none did before the end.
  *
- * Writes bench/results-million.json and prints the figure / measured / target / met table.
+ * Writes its results as `million` in bench/results.json (keeping the rest of that file: the other phases' last run)
+ * and prints the figure / measured / target / met table.
  */
 const path = require('node:path');
 const { writeFileSync } = require('node:fs');
@@ -55,6 +56,7 @@ const {
   benchReportSpec,
   writeReport,
   stopOnSignal,
+  readResults,
 } = require('./common');
 const { HttpLoadClient } = require('./http-client');
 
@@ -513,7 +515,8 @@ async function million(o) {
       figures,
       targets,
     };
-    writeFileSync(path.join(__dirname, 'results-million.json'), JSON.stringify(results, null, 2));
+    const file = path.join(__dirname, 'results.json');
+    writeFileSync(file, JSON.stringify({ ...readResults(file), million: results }, null, 2));
 
     const fmt = (/** @type {number} */ x) => (x < 10 ? x.toFixed(2) : String(Math.round(x)));
     /** @type {(string | number)[][]} */
@@ -550,7 +553,7 @@ async function million(o) {
     ];
     printTable(rows);
     if (errorCount) console.log(`\npoll errors by kind: ${JSON.stringify(errors)}`);
-    console.log(`\nwrote bench/results-million.json${o.smoke ? ' (smoke run: figures are not representative)' : ''}`);
+    console.log(`\nwrote bench/results.json (million)${o.smoke ? ' (smoke run: figures are not representative)' : ''}`);
     if (o.report) {
       writeReport(o.report, benchReportSpec(targets, rows, o.smoke));
       console.log(`wrote the report ${o.report}`);
