@@ -25,11 +25,15 @@ class Connection {
    * @param {string} host
    * @param {(c: Connection, n: number) => void} onFree called when `n` answers (or failures) free places in this
    *   connection's pipeline.
+   * @param {(c: Connection) => void} onUp called when it has connected again after a failure.
    */
-  constructor(port, host, onFree) {
+  constructor(port, host, onFree, onUp) {
     this.port = port;
     this.host = host;
     this.onFree = onFree;
+    this.onUp = onUp;
+    /** Failed, and connecting again in a moment: takes no requests. */
+    this.down = false;
     /** Answers awaited, in order; each with the time its request was written (performance.now()). */
     /** @type {{answer: Answer, sentAt: number}[]} */
     this.pending = [];
@@ -47,10 +51,11 @@ class Connection {
   connect() {
     const s = net.connect(this.port, this.host);
     s.setNoDelay(true);
-    // Events of a socket this connection replaced (after a failure) are ignored.
-    s.on('data', (chunk) => s === this.socket && this.onData(chunk));
-    s.on('error', (e) => s === this.socket && this.fail(/** @type {{code?: string}} */ (e).code ?? String(e)));
-    s.on('close', () => s === this.socket && this.fail('socket closed'));
+    // Events of a socket that failed (and is being replaced) are ignored.
+    const current = () => s === this.socket && !this.down;
+    s.on('data', (chunk) => current() && this.onData(chunk));
+    s.on('error', (e) => current() && this.fail(/** @type {{code?: string}} */ (e).code ?? String(e)));
+    s.on('close', () => current() && this.fail('socket closed'));
     return s;
   }
 
@@ -95,11 +100,21 @@ class Connection {
     this.buf = buf.length > 0 ? buf : null;
   }
 
-  /** Fails every request in flight with `why`, and connects again. @param {string} why */
+  /**
+   * Fails every request in flight with `why`, and connects again after 100 ms (no hot loop of refused connections
+   * while a server is down; the polls due meanwhile wait, and count from their due time).
+   * @param {string} why
+   */
   fail(why) {
-    const old = this.socket;
-    if (!this.closed) this.socket = this.connect();
-    old.destroy();
+    this.down = true;
+    this.socket.destroy();
+    if (!this.closed)
+      setTimeout(() => {
+        if (this.closed) return;
+        this.socket = this.connect();
+        this.down = false;
+        this.onUp(this);
+      }, 100);
     const pending = this.pending;
     this.pending = [];
     this.out = [];
@@ -136,7 +151,13 @@ class HttpLoadClient {
     this.free = [];
     this.conns = Array.from(
       { length: o.connections },
-      () => new Connection(o.port, this.host, (c, n) => this.freed(c, n)),
+      () =>
+        new Connection(
+          o.port,
+          this.host,
+          (c, n) => this.freed(c, n),
+          (c) => this.freed(c, 0),
+        ),
     );
     for (const c of this.conns) this.list(c);
     this.onFree = onFree;
@@ -152,12 +173,16 @@ class HttpLoadClient {
   /** @param {Connection} c @param {number} n */
   freed(c, n) {
     this.inFlight -= n;
-    if (c.load < this.depth && !c.listed) this.list(c);
+    if (c.load < this.depth && !c.listed && !c.down) this.list(c);
     this.onFree();
   }
 
-  /** True when a request can be sent now. */
+  /** True when a request can be sent now (connections that failed since they were listed are dropped here). */
   get hasRoom() {
+    for (let c = this.free.at(-1); c?.down; c = this.free.at(-1)) {
+      c.listed = false;
+      this.free.pop();
+    }
     return this.free.length > 0;
   }
 
@@ -169,8 +194,8 @@ class HttpLoadClient {
    * @throws when no connection has room (check {@link hasRoom} first).
    */
   get(path, headers, answer) {
+    if (!this.hasRoom) throw new Error('no connection has room');
     const c = this.free[this.free.length - 1];
-    if (!c) throw new Error('no connection has room');
     c.send(`GET ${path} HTTP/1.1\r\nhost: ${this.host}\r\n${headers}\r\n`, answer);
     this.inFlight++;
     if (c.load >= this.depth) {
