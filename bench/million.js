@@ -96,7 +96,7 @@ class Histogram {
 
 /**
  * @typedef {{smoke: boolean, durationSeconds?: number, users?: number, admitPerTick?: number,
- *   connections?: number, report?: string, execArgv?: string[]}} MillionOptions
+ *   pollMaxSeconds?: number, connections?: number, report?: string, execArgv?: string[]}} MillionOptions
  */
 
 /**
@@ -107,9 +107,12 @@ class Histogram {
 async function million(o) {
   const USERS = o.users ?? (o.smoke ? 20_000 : 1_000_000);
   const DURATION_S = o.durationSeconds ?? (o.smoke ? 15 : 60);
-  // A flash sale's admission: 2,000 tokens per 1 s tick (a few thousand orders per second into checkout);
-  // the smoke run's smaller queue moves at 200 per tick.
-  const N = o.admitPerTick ?? (o.smoke ? 200 : 2000);
+  // A flash sale's admission: 1,000 tokens per 1 s tick (60,000 shoppers a minute into checkout); the smoke run's
+  // smaller queue moves at 200 per tick.
+  const N = o.admitPerTick ?? (o.smoke ? 200 : 1000);
+  // The api's longest poll interval (POLL_MAX_SECONDS): what a deployment with a queue of this size sets, so that
+  // the back of the queue polls about USERS / 120 times a second (the default 30 s suits smaller queues).
+  const POLL_MAX_SECONDS = o.pollMaxSeconds ?? 120;
   // The load generator's connections and requests in flight on each (pipelined: a million users share them).
   const CONNECTIONS = o.connections ?? 32;
   const DEPTH = 8;
@@ -182,7 +185,13 @@ async function million(o) {
     const api = await startService({
       name: 'api',
       workers: API_WORKERS,
-      env: { ...common, API_HOST: '127.0.0.1', TOKEN_SECRET: SECRET, INTERNAL_TOKEN: '' },
+      env: {
+        ...common,
+        API_HOST: '127.0.0.1',
+        TOKEN_SECRET: SECRET,
+        INTERNAL_TOKEN: '',
+        POLL_MAX_SECONDS: String(POLL_MAX_SECONDS),
+      },
       execArgv: o.execArgv,
       stdout: 'ignore',
       stderr: 'inherit',
@@ -449,6 +458,7 @@ async function million(o) {
       users: USERS,
       userIdExample: userId(USERS - 1),
       admitPerTick: N,
+      pollMaxSeconds: POLL_MAX_SECONDS,
       tickSeconds: 1,
       apiWorkers: API_WORKERS,
       seedSeconds,

@@ -258,6 +258,7 @@ async function main() {
       durationSeconds: args.includes('--duration') ? DURATION : undefined,
       users: args.includes('--users') ? Number(opt('users', '')) : undefined,
       admitPerTick: args.includes('--admit-per-tick') ? Number(opt('admit-per-tick', '')) : undefined,
+      pollMaxSeconds: args.includes('--poll-max-seconds') ? Number(opt('poll-max-seconds', '')) : undefined,
       connections: args.includes('--connections') ? CONNECTIONS : undefined,
       report: REPORT || undefined,
       execArgv: profArgs(),

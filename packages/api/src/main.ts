@@ -59,6 +59,7 @@ void bootService({
       groupCommit: config.groupCommit,
       snapshots,
       pollRecorder,
+      pollMaxMs: config.pollMaxMs,
       onPoll: (source) => polls.inc({ source }),
     });
     const identity = config.jwt ? jwtIdentity(config.jwt) : headerIdentity;

@@ -41,6 +41,8 @@ export interface WaitingRoomExtras {
   snapshots?: SnapshotCache;
   /** With `snapshots` and abandonment on: the last polls of polls answered from memory, written behind. */
   pollRecorder?: PollRecorder;
+  /** The longest `pollAfterMs` given to a waiting shopper, milliseconds (POLL_MAX_SECONDS); default 30 s. */
+  pollMaxMs?: number;
   /** Called once per answered poll with where its answer came from (metrics). */
   onPoll?: (source: PollSource) => void;
 }
@@ -220,8 +222,11 @@ export class WaitingRoom {
   private pollAfter(rank: number, admitRate: number): number {
     const abandonAfterMs = this.extras.abandonAfterMs;
     return abandonAfterMs
-      ? Math.min(pollAfterMs(rank, admitRate), Math.max(POLL_MIN_MS, Math.floor(abandonAfterMs / 2)))
-      : pollAfterMs(rank, admitRate);
+      ? Math.min(
+          pollAfterMs(rank, admitRate, this.extras.pollMaxMs),
+          Math.max(POLL_MIN_MS, Math.floor(abandonAfterMs / 2)),
+        )
+      : pollAfterMs(rank, admitRate, this.extras.pollMaxMs);
   }
 
   /**

@@ -63,6 +63,12 @@ const baseEnv = redisEnv.extend({
    * abandonment.ts); a scheduler's own value counts only until an api has published one. 0: off (no poll tracking).
    */
   ABANDON_AFTER_SECONDS: seconds(0),
+  /**
+   * The longest `pollAfterMs` the api gives a waiting shopper, seconds (poll-policy.ts: half the estimated wait,
+   * within 1 s and this). Longer spreads the polls of a long queue: a million waiting shoppers make about
+   * 1,000,000 / POLL_MAX_SECONDS polls per second from the back of the queue alone.
+   */
+  POLL_MAX_SECONDS: seconds(30, 1),
   /** Maximum JSON body size accepted by the servers, bytes. */
   BODY_LIMIT_BYTES: int(16 * 1024, 1),
   /** Grace period for in-flight requests on SIGTERM, milliseconds. */
@@ -244,6 +250,8 @@ export interface ApiConfig extends BaseConfig {
   groupCommit: { windowMs: number } | false;
   /** Polls the latest snapshot ranks exactly are answered from memory; false: every poll reads Redis. */
   pollFromMemory: boolean;
+  /** The longest `pollAfterMs` given to a waiting shopper, milliseconds (POLL_MAX_SECONDS). */
+  pollMaxMs: number;
 }
 
 /** The scheduler's configuration. */
@@ -378,6 +386,7 @@ export const apiConfigSchema = serviceEnv(
     workers: e.API_WORKERS,
     groupCommit: e.GROUP_COMMIT ? { windowMs: e.GROUP_COMMIT_WINDOW_MS } : false,
     pollFromMemory: e.POLL_FROM_MEMORY,
+    pollMaxMs: e.POLL_MAX_SECONDS,
   })),
 );
 

@@ -7,6 +7,7 @@
  * discovered within about one minimum interval.
  */
 export const POLL_MIN_MS = 1000;
+/** The default longest poll interval, milliseconds (POLL_MAX_SECONDS). */
 export const POLL_MAX_MS = 30_000;
 /** Poll interval while admission is paused or the rate is unknown, milliseconds. */
 export const POLL_PAUSED_MS = 5000;
@@ -22,12 +23,13 @@ export function estimateWaitSeconds(rank: number, admitRate: number): number | n
 }
 
 /**
- * Milliseconds until the next poll: half the estimated wait, within [{@link POLL_MIN_MS}, {@link POLL_MAX_MS}];
+ * Milliseconds until the next poll: half the estimated wait, within [{@link POLL_MIN_MS}, `maxMs`];
  * {@link POLL_PAUSED_MS} when the rate is 0; 0 when admitted (no more polling needed).
+ * @param maxMs the longest interval, milliseconds (POLL_MAX_SECONDS); default {@link POLL_MAX_MS}.
  */
-export function pollAfterMs(rank: number, admitRate: number): number {
+export function pollAfterMs(rank: number, admitRate: number, maxMs = POLL_MAX_MS): number {
   if (rank <= 0) return 0;
   if (!(admitRate > 0)) return POLL_PAUSED_MS;
   const half = (rank / admitRate) * 500;
-  return Math.round(Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, half)));
+  return Math.round(Math.min(maxMs, Math.max(POLL_MIN_MS, half)));
 }
