@@ -339,6 +339,19 @@ async function main() {
         return out;
       };
       F.pollFloor = await floor('poll', pollRequests('bench', spread));
+      // The floor of a poll answered from memory: node:http sending an answer of the poll's size, nothing else.
+      {
+        const port = await freePort();
+        const p = await startBaseline(path.join(__dirname, 'baseline-answer.js'), { PORT: String(port) }, profArgs());
+        F.pollAnswerFloor = await load(
+          'poll answer floor (node:http, the poll-sized answer)',
+          `http://127.0.0.1:${port}`,
+          pollRequests('bench', spread),
+          {},
+          { server: p.pid },
+        );
+        await p.stop();
+      }
 
       // register: a new user on every request (so the request is built per request, unlike the others).
       /** @param {string} prefix @returns {import('autocannon').Request[]} */
@@ -643,6 +656,8 @@ async function main() {
     expressHelloVsRaw: ratio(F.expressHello?.reqPerSec),
     pollVsRaw: ratio(F.poll?.reqPerSec),
     pollFromRedisVsRaw: ratio(F.pollFromRedis?.reqPerSec),
+    pollAnswerFloorVsRaw: ratio(F.pollAnswerFloor?.reqPerSec),
+    pollVsAnswerFloor: F.poll && F.pollAnswerFloor ? F.poll.reqPerSec / F.pollAnswerFloor.reqPerSec : null,
     pollFloorVsRaw: ratio(F.pollFloor?.reqPerSec),
     pollVsFloor: F.poll && F.pollFloor ? F.poll.reqPerSec / F.pollFloor.reqPerSec : null,
     registerFloorVsRaw: ratio(F.registerFloor?.reqPerSec),
@@ -714,6 +729,15 @@ async function main() {
   if (ratios.pollFloorVsRaw)
     rows.push(['poll floor req/s vs raw (node:http + 1 EVALSHA)', ratios.pollFloorVsRaw.toFixed(3), '(info)', '']);
   if (ratios.pollVsFloor) rows.push(['poll req/s vs its floor', ratios.pollVsFloor.toFixed(3), '(info)', '']);
+  if (ratios.pollAnswerFloorVsRaw)
+    rows.push([
+      'poll answer floor req/s vs raw (node:http, poll-sized answer)',
+      ratios.pollAnswerFloorVsRaw.toFixed(3),
+      '(info)',
+      '',
+    ]);
+  if (ratios.pollVsAnswerFloor)
+    rows.push(['poll req/s vs its answer floor', ratios.pollVsAnswerFloor.toFixed(3), '(info)', '']);
   if (ratios.pollFromRedisVsRaw)
     rows.push(['poll req/s vs raw, POLL_FROM_MEMORY=0', ratios.pollFromRedisVsRaw.toFixed(3), '(info)', '']);
   if (ratios.registerFloorVsRaw)
