@@ -74,4 +74,38 @@ describe('polls answered from memory (real processes)', () => {
       expect(fromMemory.waitingQueueRank).toBe(i < admitted ? 0 : i + 1 - admitted);
     }
   }, 60_000);
+
+  test('the place the next tick admits is told to poll just after that tick, not a whole interval later', async () => {
+    const [memoryApi, redisApi, scheduler] = env.services;
+    const itemId = 'soon';
+    expectSuccess(
+      await upsertItem(scheduler.url, itemId, {
+        itemName: 'S',
+        remainCount: 100,
+        waitingQueueEnabled: true,
+        tokenCountToMove: 1,
+      }),
+    );
+    const users = ['a', 'b', 'c', 'd'];
+    const tokens: string[] = [];
+    for (const u of users) tokens.push(expectSuccess(await register(memoryApi.url, itemId, u)).waitingQueueToken);
+    // One admitted per 1 s tick: once the snapshot shows admission running, the next place to go is rank 1.
+    const [front, second, frontUser] = await waitFor('a snapshot with admission running', async () => {
+      for (let i = 0; i < users.length - 1; i++) {
+        const v = expectSuccess(await poll(memoryApi.url, itemId, tokens[i], users[i]));
+        if (v.canOrder) continue;
+        const next = expectSuccess(await poll(memoryApi.url, itemId, tokens[i + 1], users[i + 1]));
+        if (v.waitingQueueRank === 1 && next.waitingQueueRank === 2 && v.estimatedWaitSeconds === 1)
+          return [v, next, users[i]];
+        return undefined;
+      }
+      return undefined;
+    });
+    expect(front.pollAfterMs).toBeGreaterThanOrEqual(250);
+    expect(front.pollAfterMs).toBeLessThanOrEqual(1000 + 150);
+    expect(second.pollAfterMs).toBe(1000); // rank 2 at 1/s: half its wait, at least 1 s
+    // The process without snapshots keeps the plain policy.
+    const plain = expectSuccess(await poll(redisApi.url, itemId, front.waitingQueueToken, frontUser));
+    expect([0, 1000]).toContain(plain.pollAfterMs);
+  }, 60_000);
 });

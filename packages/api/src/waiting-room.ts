@@ -47,6 +47,14 @@ export interface WaitingRoomExtras {
   onPoll?: (source: PollSource) => void;
 }
 
+/**
+ * How long after its due time a place the next tick admits polls, milliseconds: the tick's admission and the
+ * snapshot that follows it take a few milliseconds; more leaves room on a busy machine.
+ */
+export const AFTER_TICK_MS = 150;
+/** The shortest poll interval given for a place the next tick admits, milliseconds (when that tick is overdue). */
+export const AFTER_TICK_MIN_MS = 250;
+
 /** Where a poll's answer came from: the item's snapshot in this process, or Redis. */
 export type PollSource = 'memory' | 'redis';
 
@@ -201,7 +209,7 @@ export class WaitingRoom {
       waitingQueueRank: rank,
       canOrder: false,
       estimatedWaitSeconds: estimateWaitSeconds(rank, snapshot.admitRate),
-      pollAfterMs: this.pollAfter(rank, snapshot.admitRate),
+      pollAfterMs: this.pollAfter(itemId, rank, snapshot.admitRate),
       admissionExpiresAt: null,
       soldOut: snapshot.remainCount <= 0,
       entryPass: null,
@@ -218,15 +226,21 @@ export class WaitingRoom {
     return place;
   }
 
-  /** Milliseconds until the next poll at `rank`; below half the abandonment window when abandonment is on. */
-  private pollAfter(rank: number, admitRate: number): number {
+  /**
+   * Milliseconds until the next poll at `rank` (poll-policy.ts); below half the abandonment window when abandonment
+   * is on. A waiting place the next tick admits (its rank within one tick's admissions, from the item's fresh
+   * snapshot) polls just after that tick instead, {@link AFTER_TICK_MS} after it is due: the shopper learns of the
+   * admission about then rather than up to a poll interval later.
+   */
+  private pollAfter(itemId: string, rank: number, admitRate: number): number {
     const abandonAfterMs = this.extras.abandonAfterMs;
-    return abandonAfterMs
-      ? Math.min(
-          pollAfterMs(rank, admitRate, this.extras.pollMaxMs),
-          Math.max(POLL_MIN_MS, Math.floor(abandonAfterMs / 2)),
-        )
-      : pollAfterMs(rank, admitRate, this.extras.pollMaxMs);
+    let ms = pollAfterMs(rank, admitRate, this.extras.pollMaxMs);
+    if (abandonAfterMs) ms = Math.min(ms, Math.max(POLL_MIN_MS, Math.floor(abandonAfterMs / 2)));
+    if (rank > 0) {
+      const next = this.extras.snapshots?.nextTick(itemId);
+      if (next && rank <= next.perTick) ms = Math.min(ms, Math.max(AFTER_TICK_MIN_MS, next.inMs + AFTER_TICK_MS));
+    }
+    return Math.round(ms);
   }
 
   /**
@@ -336,7 +350,7 @@ export class WaitingRoom {
       waitingQueueRank: place.rank,
       canOrder: admitted,
       estimatedWaitSeconds: estimateWaitSeconds(place.rank, place.admitRate),
-      pollAfterMs: this.pollAfter(place.rank, place.admitRate),
+      pollAfterMs: this.pollAfter(itemId, place.rank, place.admitRate),
       admissionExpiresAt: admitted ? place.expiresAtMs : null,
       soldOut: place.remainCount <= 0,
       entryPass,

@@ -90,6 +90,22 @@ export class SnapshotCache {
   }
 
   /**
+   * When `itemId`'s next admission tick is due, from its fresh snapshot: the tick after the snapshot's slot
+   * (`tickSlotMs + tickMs`, Redis clock), less the time since the snapshot was taken (`nowMs`, plus the time this
+   * host has held it, measured on its monotonic clock). Undefined without a fresh snapshot.
+   * @returns `inMs` until that tick (negative when it is overdue), and `perTick`, the admissions a tick makes at the
+   *   snapshot's admission rate.
+   */
+  nextTick(itemId: string): { inMs: number; perTick: number } | undefined {
+    const h = this.freshHeld(itemId, false);
+    const s = h?.snapshot;
+    if (!h || !s) return undefined;
+    const tickMs = s.tickMs ?? this.tickMs;
+    const elapsed = performance.now() - h.takenAt;
+    return { inMs: s.tickSlotMs + tickMs - (s.nowMs + elapsed), perTick: (s.admitRate * tickMs) / 1000 };
+  }
+
+  /**
    * Starts holding `itemId`'s snapshots (subscribes and reads the stored one, in the background) unless it is held
    * or the cache is full. {@link rank} does not start it: the waiting room calls this once a poll of the item was
    * answered from Redis with a verified token, so that requests for made-up items cannot fill the cache.

@@ -147,12 +147,10 @@ export const waitingQueueViewSchema = z
       .min(0)
       .nullable()
       .openapi({ description: 'Seconds; 0 when admitted; null while nobody is admitted (paused, sold out).' }),
-    pollAfterMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(30_000)
-      .openapi({ description: 'When to poll next, ms from now; 0 once admitted.' }),
+    pollAfterMs: z.number().int().min(0).openapi({
+      description:
+        "When to poll next, ms from now: half the estimated wait, within 1 s and the server's POLL_MAX_SECONDS (30 s by default); just after the next admission tick for a place that tick admits; 0 once admitted.",
+    }),
     admissionExpiresAt: z
       .number()
       .int()
