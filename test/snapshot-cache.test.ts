@@ -105,4 +105,16 @@ describe('snapshot cache', () => {
     await until(() => cache.rank('c3', 1) !== undefined);
     expect(cache.rank('c3', 1)).toMatchObject({ rank: 1, snapshot: { version: 1 } });
   });
+
+  test('versions that began again (the snapshot key lost) replace the held snapshot once taken later', async () => {
+    cache.hold('c1');
+    await until(() => cache.fresh('c1') !== undefined);
+    const held = cache.fresh('c1')!;
+    // The key lost: the next snapshots count from 1 again, taken later on the Redis clock.
+    await env.redis.del(keys.snapshot('c1'));
+    const later = { ...held, version: 1, nowMs: held.nowMs + 10 * TICK_MS, tickSlotMs: 99 };
+    await env.redis.publish(keys.snapshotChannel('c1'), JSON.stringify(later));
+    await until(() => cache.fresh('c1')?.tickSlotMs === 99);
+    expect(cache.fresh('c1')).toMatchObject({ version: 1, tickSlotMs: 99 });
+  });
 });

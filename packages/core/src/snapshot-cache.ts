@@ -40,7 +40,8 @@ export interface SnapshotRank {
  * The latest snapshot of each item an api process was asked about (snapshot-store.ts): kept from the scheduler's
  * messages on the item's channel (SUBSCRIBE on a single Redis, SSUBSCRIBE on a Cluster, over one dedicated
  * connection), and read from the item's stored snapshot when none arrived for a tick (a missed message, or the
- * first ask). A snapshot replaces the held one only when its version is higher.
+ * first ask). A snapshot replaces the held one only when its version is higher (or, after the item's snapshot key
+ * was lost and its versions began again, when it was taken more than two ticks after the held one).
  *
  * Freshness is the time since a snapshot was taken, measured on this host's monotonic clock from its arrival (or,
  * for a stored one, from the read less its age on the Redis clock): an interval, never a point in time; what is
@@ -147,7 +148,13 @@ export class SnapshotCache {
     const itemId = /^wq:\{(.*)\}:snapshot-channel$/.exec(channel)?.[1];
     if (itemId === undefined || !snapshot) return;
     const h = this.held.get(itemId);
-    if (h && h.snapshot && h.snapshot.version >= snapshot.version) return;
+    const held = h?.snapshot;
+    // An older version never replaces a newer one, unless it was taken well after it on the Redis clock: the
+    // item's snapshot key was lost (a FLUSHALL, a failover without it) and its versions began again.
+    if (held && held.version >= snapshot.version) {
+      const restarted = snapshot.nowMs > held.nowMs + 2 * (held.tickMs ?? this.tickMs);
+      if (!restarted) return;
+    }
     this.held.set(itemId, { snapshot, index: indexSnapshot(snapshot), takenAt: performance.now() - ageMs });
   }
 
