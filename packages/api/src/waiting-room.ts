@@ -52,6 +52,8 @@ export interface WaitingRoomExtras {
  * snapshot that follows it take a few milliseconds; more leaves room on a busy machine.
  */
 export const AFTER_TICK_MS = 150;
+/** The window after {@link AFTER_TICK_MS} over which those polls are spread at random, milliseconds. */
+export const AFTER_TICK_SPREAD_MS = 400;
 /** The shortest poll interval given for a place the next tick admits, milliseconds (when that tick is overdue). */
 export const AFTER_TICK_MIN_MS = 250;
 
@@ -229,8 +231,9 @@ export class WaitingRoom {
   /**
    * Milliseconds until the next poll at `rank` (poll-policy.ts); below half the abandonment window when abandonment
    * is on. A waiting place the next tick admits (its rank within one tick's admissions, from the item's fresh
-   * snapshot) polls just after that tick instead, {@link AFTER_TICK_MS} after it is due: the shopper learns of the
-   * admission about then rather than up to a poll interval later.
+   * snapshot) polls just after that tick instead, {@link AFTER_TICK_MS} to {@link AFTER_TICK_MS} +
+   * {@link AFTER_TICK_SPREAD_MS} after it is due: the shopper learns of the admission about then rather than up to a
+   * poll interval later.
    */
   private pollAfter(itemId: string, rank: number, admitRate: number): number {
     const abandonAfterMs = this.extras.abandonAfterMs;
@@ -238,7 +241,11 @@ export class WaitingRoom {
     if (abandonAfterMs) ms = Math.min(ms, Math.max(POLL_MIN_MS, Math.floor(abandonAfterMs / 2)));
     if (rank > 0) {
       const next = this.extras.snapshots?.nextTick(itemId);
-      if (next && rank <= next.perTick) ms = Math.min(ms, Math.max(AFTER_TICK_MIN_MS, next.inMs + AFTER_TICK_MS));
+      if (next && rank <= next.perTick) {
+        // Spread over AFTER_TICK_SPREAD_MS, so that one tick's admitted do not all poll in the same millisecond.
+        const after = next.inMs + AFTER_TICK_MS + Math.random() * AFTER_TICK_SPREAD_MS;
+        ms = Math.min(ms, Math.max(AFTER_TICK_MIN_MS, after));
+      }
     }
     return Math.round(ms);
   }
