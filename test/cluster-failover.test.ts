@@ -163,6 +163,22 @@ describe('Redis Cluster failover edges (3 masters + 3 replicas)', () => {
       for (const port of masters)
         await run('redis-cli', ['-p', String(port), 'cluster', 'setslot', String(slot), 'node', newId]);
     }
+    // The replicas learn the new owner by gossip, and the client reloads its map from any node, a replica
+    // included: wait until every node names the new owner, so that the one reload the product makes finds it.
+    for (const node of cluster.nodes) {
+      const nc = new Redis(node.port, '127.0.0.1');
+      try {
+        for (let tries = 0; ; tries++) {
+          const map = (await nc.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+          const ownerOf = (slot: number) => map.find(([a, b]) => slot >= a && slot <= b)?.[2][1];
+          if (slots.every((slot) => ownerOf(slot) === newPort)) break;
+          if (tries > 100) throw new Error(`node ${node.port} does not name the new owner of the moved slots`);
+          await sleep(50);
+        }
+      } finally {
+        nc.disconnect();
+      }
+    }
     // One batch of two reads (two slots): both MOVED, each retried once alone, and both answer.
     expect(await Promise.all(items.slice(0, 2).map(counts))).toEqual([
       [0, 0],
