@@ -117,4 +117,29 @@ describe('snapshot cache', () => {
     await until(() => cache.fresh('c1')?.tickSlotMs === 99);
     expect(cache.fresh('c1')).toMatchObject({ version: 1, tickSlotMs: 99 });
   });
+
+  test('nothing is served while the Redis connection is down', async () => {
+    const client = env.redis.duplicate();
+    if (client.status === 'wait') await client.connect();
+    const own = new SnapshotCache({ redis: client, tickMs: TICK_MS, logger: createLogger('snapshot-cache', 'silent') });
+    try {
+      await store.publish('c1', 50, TICK_MS);
+      own.hold('c1');
+      await until(() => own.rank('c1', 1) !== undefined);
+      expect(own.rank('c1', 1)).toMatchObject({ rank: 1 });
+      // The server drops the connection: the snapshot is still fresh, only the connection is gone.
+      const id = Number(await client.client('ID'));
+      await env.redis.client('KILL', 'ID', id);
+      await until(() => client.status !== 'ready');
+      expect(client.status).not.toBe('ready');
+      expect(own.rank('c1', 1)).toBeUndefined();
+      expect(own.fresh('c1')).toBeUndefined();
+      // Served again once the client is back (ioredis reconnects by itself).
+      await until(() => own.rank('c1', 1) !== undefined);
+      expect(own.rank('c1', 1)).toMatchObject({ rank: 1 });
+    } finally {
+      await own.close();
+      client.disconnect();
+    }
+  });
 });

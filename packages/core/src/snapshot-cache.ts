@@ -43,6 +43,8 @@ export interface SnapshotRank {
  * first ask). A snapshot replaces the held one only when its version is higher (or, after the item's snapshot key
  * was lost and its versions began again, when it was taken more than two ticks after the held one).
  *
+ * Nothing is served while the process's Redis connection is down (its status is not `ready`).
+ *
  * Freshness is the time since a snapshot was taken, measured on this host's monotonic clock from its arrival (or,
  * for a stored one, from the read less its age on the Redis clock): an interval, never a point in time; what is
  * decided about the queue uses the snapshot's own Redis times.
@@ -123,6 +125,9 @@ export class SnapshotCache {
   }
 
   private freshHeld(itemId: string, hold = true): Held | undefined {
+    // While the process's connection to Redis is down, nothing is answered from memory: its polls get the 503 of
+    // every Redis-backed route, as its readiness says, rather than a rank no process can move on from.
+    if (this.o.redis.status !== 'ready') return undefined;
     const h = this.held.get(itemId);
     if (!h) {
       if (hold) this.hold(itemId);
