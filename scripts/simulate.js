@@ -144,8 +144,12 @@ const adminAuth = O.adminToken ? { authorization: `Bearer ${O.adminToken}` } : {
 /** @type {Record<string, string>} */
 const internalAuth = O.internalToken ? { authorization: `Bearer ${O.internalToken}` } : {};
 
+/** How long one HTTP call may take, ms: a call that hangs fails the customer rather than the whole run. */
+const CALL_TIMEOUT_MS = 15_000;
+
 /**
- * One HTTP call; never throws for an HTTP status.
+ * One HTTP call; never throws for an HTTP status. A call with no answer within {@link CALL_TIMEOUT_MS} (or a
+ * dropped connection) answers status 0 with `body.errorCode` `NO_ANSWER`, which fails the customer that made it.
  * @param {string} base
  * @param {'GET' | 'POST'} method
  * @param {string} p path
@@ -153,13 +157,18 @@ const internalAuth = O.internalToken ? { authorization: `Bearer ${O.internalToke
  * @returns {Promise<{status: number, body: any}>} body: the parsed envelope, null when not JSON
  */
 async function call(base, method, p, { headers = {}, body } = {}) {
-  const res = await fetch(`${base}${p}`, {
-    method,
-    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json().catch(() => null);
-  return { status: res.status, body: json };
+  try {
+    const res = await fetch(`${base}${p}`, {
+      method,
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
+    const json = await res.json().catch(() => null);
+    return { status: res.status, body: json };
+  } catch (e) {
+    return { status: 0, body: { errorCode: 'NO_ANSWER', message: /** @type {Error} */ (e).message } };
+  }
 }
 
 /**
