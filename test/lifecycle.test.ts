@@ -173,6 +173,93 @@ describe('Redis outage: 503 while it is down, recovery by themselves when it is 
   });
 });
 
+describe('a stalled Redis (frozen, the connection left open): 503 after REDIS_COMMAND_TIMEOUT_MS, never a hang', () => {
+  const COMMAND_TIMEOUT_MS = 400;
+  let redis: EmbeddedRedis;
+  let api: ServiceProcess;
+  let scheduler: ServiceProcess;
+
+  beforeAll(async () => {
+    redis = await startEmbeddedRedis();
+    // N = 0: nobody is admitted, so ranks stay put across the stall.
+    const env = {
+      REDIS_URL: redis.url,
+      TOKEN_COUNT_TO_MOVE: '0',
+      REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
+    };
+    [scheduler, api] = await Promise.all([startService('scheduler', env), startService('api', env)]);
+  });
+  afterAll(async () => {
+    try {
+      process.kill(redis.pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+    await Promise.all([api?.stop(), scheduler?.stop()]);
+    await redis?.stop();
+  });
+
+  test('requests answer 503 within about the command timeout while redis-server is stopped (SIGSTOP), and recover after SIGCONT; a registration answered 503 took effect at most once', async () => {
+    const admin = `${scheduler.url}/internal/admin/v1`;
+    const upsert = await http(`${admin}/waiting-item/stall/manually`, {
+      method: 'POST',
+      body: { itemName: 'stall', remainCount: 100, waitingQueueEnabled: true },
+    });
+    expect(upsert.status).toBe(200);
+    const tokens: string[] = [];
+    for (const u of ['u1', 'u2', 'u3']) {
+      const r = await register(api, 'stall', u);
+      expect(r.status).toBe(200);
+      tokens.push(r.body.data.waitingQueueToken);
+    }
+
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      // Past two ticks, so that no poll is answered from the item's snapshot in memory: every one reads Redis.
+      await new Promise((r) => setTimeout(r, 2500));
+      const timed = async (p: Promise<{ status: number; body: Envelope; headers: Headers }>) => {
+        const t0 = Date.now();
+        const r = await p;
+        return { ...r, ms: Date.now() - t0 };
+      };
+      const stalled = [
+        await timed(register(api, 'stall', 'u4')),
+        await timed(poll(api, 'stall', 'u2', tokens[1])),
+        await timed(http(`${api.url}/internal/v1/item/stall/waiting-queue/${tokens[0]}`)),
+        await timed(http(`${admin}/waiting-item/stall`)),
+      ];
+      for (const r of stalled) {
+        expect(r.status).toBe(503);
+        expect(r.body).toMatchObject({ state: 'FAIL', errorCode: 'SERVICE_UNAVAILABLE' });
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+        // The command timeout, not the client's CLIENT_TIMEOUT_MS, ended it.
+        expect(r.ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
+        expect(r.ms).toBeLessThan(CLIENT_TIMEOUT_MS - 1000);
+      }
+      expect(api.child.exitCode).toBeNull();
+      expect(scheduler.child.exitCode).toBeNull();
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+
+    // Back: the same token polls with the same rank. u4's registration reached Redis before the stall ended and ran
+    // after it (its 503 was an ambiguous outcome): registering again answers its one place, rank 4, not a second one.
+    await until(
+      'the poll answers again',
+      async () => (await poll(api, 'stall', 'u2', tokens[1])).status === 200,
+      10_000,
+    );
+    const again = await poll(api, 'stall', 'u2', tokens[1]);
+    expect(again.body.data).toMatchObject({ waitingQueueToken: tokens[1], waitingQueueRank: 2, canOrder: false });
+    const u4 = await register(api, 'stall', 'u4');
+    expect(u4.status).toBe(200);
+    expect(u4.body.data.waitingQueueRank).toBe(4);
+    const u5 = await register(api, 'stall', 'u5');
+    expect(u5.body.data.waitingQueueRank).toBe(5);
+    expect((await http(`${admin}/waiting-item/stall`)).status).toBe(200);
+  });
+});
+
 /** The outcome of one request of the load loops. */
 interface Sample {
   /** True when the request was started before SIGTERM was sent. */

@@ -62,7 +62,7 @@ describe('configuration schemas', () => {
       'scheduler',
     );
     expect(c.tokenCountToMove).toBe(10);
-    expect(c.redis).toEqual({ url: undefined, clusterNodes: [] });
+    expect(c.redis).toEqual({ url: undefined, clusterNodes: [], commandTimeoutMs: 5000 });
     expect(errorOf(() => loadConfig({ ...API_SECRETS, TOKEN_SECRET: '   ' }, 'api'))).toContain(
       'TOKEN_SECRET: required unless DEV_MODE=1',
     );
@@ -92,7 +92,10 @@ describe('configuration schemas', () => {
     expect(redisTarget({ REDIS_CLUSTER_NODES: 'a:1,b:2', LOG_LEVEL: 'nonsense' })).toEqual({
       url: undefined,
       clusterNodes: ['a:1', 'b:2'],
+      commandTimeoutMs: 5000,
     });
+    expect(redisTarget({ REDIS_COMMAND_TIMEOUT_MS: '250' }).commandTimeoutMs).toBe(250);
+    expect(() => redisTarget({ REDIS_COMMAND_TIMEOUT_MS: '50' })).toThrow();
   });
 
   test('group commit: on within one turn by default, a window of 0..2 ms, GROUP_COMMIT=0 turns it off', () => {

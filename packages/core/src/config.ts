@@ -36,6 +36,11 @@ const redisEnv = z.object({
   REDIS_URL: optionalString,
   /** Comma-separated host:port of Redis Cluster nodes; wins over REDIS_URL. */
   REDIS_CLUSTER_NODES: list,
+  /**
+   * How long a Redis command may go unanswered on an open connection before it fails (503), ms: a Redis that stalls
+   * without closing the connection (frozen, a partition without a reset) is then an outage, not a hang.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: int(5000, 100),
 });
 
 /** The variables both services read. Units are in the names (_MS, _SECONDS). */
@@ -278,7 +283,7 @@ export interface SchedulerConfig extends BaseConfig {
 function toBase(e: z.infer<typeof baseEnv>): BaseConfig {
   return {
     devMode: e.DEV_MODE,
-    redis: { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES },
+    redis: { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     metricsToken: e.METRICS_TOKEN,
     durability: { replicas: e.DURABILITY_REPLICAS, timeoutMs: e.DURABILITY_TIMEOUT_MS },
     idempotency: { ttlMs: e.IDEMPOTENCY_TTL_SECONDS, maxKeys: e.IDEMPOTENCY_MAX_KEYS },
@@ -439,11 +444,11 @@ export function loadConfig<R extends ConfigRole>(env: NodeJS.ProcessEnv, role: R
 
 /**
  * The Redis target named by REDIS_URL / REDIS_CLUSTER_NODES of an environment (for tools that start no service).
- * @throws ZodError on an invalid value (none today: both are free text).
+ * @throws ZodError on an invalid value (a REDIS_COMMAND_TIMEOUT_MS below 100 or not an integer).
  */
 export function redisTarget(env: NodeJS.ProcessEnv): RedisTarget {
   const e = redisEnv.parse(
     Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')),
   );
-  return { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES };
+  return { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS };
 }

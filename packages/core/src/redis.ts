@@ -8,7 +8,15 @@ export type RedisClient = Redis | Cluster;
 export interface RedisTarget {
   url?: string;
   clusterNodes?: string[];
+  /**
+   * How long a command may go unanswered on an open connection before its promise rejects with "Command timed out"
+   * (a 503), ms (`REDIS_COMMAND_TIMEOUT_MS`); default {@link DEFAULT_COMMAND_TIMEOUT_MS}.
+   */
+  commandTimeoutMs?: number;
 }
+
+/** The default of {@link RedisTarget.commandTimeoutMs}, ms: well above any script of the product under load. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
 /**
  * A single-node client that pipelines by corking its socket: the first command of an event-loop turn corks the
@@ -80,7 +88,11 @@ export class FailoverAwareCluster extends Cluster {
  *   script that added stock, consumed an admission, issued a claim), and running it again would be a second
  *   effect. It fails instead (see {@link failUnansweredOnClose}: 503), and the caller retries with its
  *   Idempotency-Key;
- * - reconnect forever, backing off to 1 s, so the servers recover by themselves when Redis comes back.
+ * - reconnect forever, backing off to 1 s, so the servers recover by themselves when Redis comes back;
+ * - (per target) a command unanswered for `commandTimeoutMs` on a connection that stays open fails: a stalled
+ *   Redis answers 503 like a lost one, instead of holding every request. The reply still arrives in its place in
+ *   the connection's queue later (ioredis keeps the command queued), so the replies of later commands are not
+ *   shifted; a write that timed out may have run (503, retried with its Idempotency-Key).
  */
 const baseOptions: RedisOptions = {
   enableOfflineQueue: false,
@@ -97,6 +109,11 @@ const baseOptions: RedisOptions = {
  */
 export async function connectRedis(target: RedisTarget, name: string, timeoutMs = 10_000): Promise<RedisClient> {
   let client: RedisClient;
+  const options: RedisOptions = {
+    ...baseOptions,
+    connectionName: name,
+    commandTimeout: target.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+  };
   if (target.clusterNodes && target.clusterNodes.length > 0) {
     const nodes: ClusterNode[] = target.clusterNodes.map((hp) => {
       const [host, port] = hp.trim().split(':');
@@ -110,16 +127,12 @@ export async function connectRedis(target: RedisTarget, name: string, timeoutMs 
       // A node's connection that closes fails its unanswered commands with "Connection is closed."; the Cluster
       // would send them again after retryDelayOnFailover (default 100 ms), a second effect. 0: they fail (503).
       retryDelayOnFailover: 0,
-      redisOptions: { ...baseOptions, connectionName: name },
+      redisOptions: options,
     });
     cluster.on('+node', (node: Redis) => failUnansweredOnClose(node));
     client = cluster;
   } else {
-    const single = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', {
-      ...baseOptions,
-      connectionName: name,
-      lazyConnect: true,
-    });
+    const single = new CorkingRedis(target.url ?? 'redis://127.0.0.1:6379', { ...options, lazyConnect: true });
     failUnansweredOnClose(single);
     single.connect().catch(() => undefined); // errors surface through 'error' and the ready wait below
     client = single;
