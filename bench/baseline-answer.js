@@ -4,10 +4,17 @@
 // does nothing else: no parsing, no token check, no telemetry, no framework. The product's poll above this is its
 // own work; this above the raw baseline (a tiny answer to a tiny request) is the bigger request and answer the
 // load generator and the kernel carry on the same two cores.
+//
+// WORK_US (default 0): busy-waits that many microseconds per request before answering, a stand-in for a handler's
+// own work: the bench's "answer floor + 20 us of work" row shows what 20 us of server work costs in req/s on a box
+// whose load generator shares the cores.
 const http = require('node:http');
+
+const WORK_NS = BigInt(Math.round(Number(process.env.WORK_US ?? '0') * 1000));
 
 http
   .createServer((req, res) => {
+    if (WORK_NS > 0n) for (const t0 = process.hrtime.bigint(); process.hrtime.bigint() - t0 < WORK_NS;);
     const url = req.url ?? '';
     const token = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
     const body = JSON.stringify({

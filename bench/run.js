@@ -339,17 +339,16 @@ async function main() {
         return out;
       };
       F.pollFloor = await floor('poll', pollRequests('bench', spread));
-      // The floor of a poll answered from memory: node:http sending an answer of the poll's size, nothing else.
-      {
+      // The floor of a poll answered from memory: node:http sending an answer of the poll's size, nothing else;
+      // then the same with 20 us of busy work per request: what a handler's own work costs in req/s on this box.
+      for (const [key, workUs, name] of /** @type {const} */ ([
+        ['pollAnswerFloor', 0, 'poll answer floor (node:http, the poll-sized answer)'],
+        ['pollAnswerFloorWork20', 20, 'poll answer floor + 20 us of work per request'],
+      ])) {
         const port = await freePort();
-        const p = await startBaseline(path.join(__dirname, 'baseline-answer.js'), { PORT: String(port) }, profArgs());
-        F.pollAnswerFloor = await load(
-          'poll answer floor (node:http, the poll-sized answer)',
-          `http://127.0.0.1:${port}`,
-          pollRequests('bench', spread),
-          {},
-          { server: p.pid },
-        );
+        const env = { PORT: String(port), WORK_US: String(workUs) };
+        const p = await startBaseline(path.join(__dirname, 'baseline-answer.js'), env, profArgs());
+        F[key] = await load(name, `http://127.0.0.1:${port}`, pollRequests('bench', spread), {}, { server: p.pid });
         await p.stop();
       }
 
@@ -658,6 +657,10 @@ async function main() {
     pollFromRedisVsRaw: ratio(F.pollFromRedis?.reqPerSec),
     pollAnswerFloorVsRaw: ratio(F.pollAnswerFloor?.reqPerSec),
     pollVsAnswerFloor: F.poll && F.pollAnswerFloor ? F.poll.reqPerSec / F.pollAnswerFloor.reqPerSec : null,
+    answerFloorWork20VsAnswerFloor:
+      F.pollAnswerFloorWork20 && F.pollAnswerFloor
+        ? F.pollAnswerFloorWork20.reqPerSec / F.pollAnswerFloor.reqPerSec
+        : null,
     pollFloorVsRaw: ratio(F.pollFloor?.reqPerSec),
     pollVsFloor: F.poll && F.pollFloor ? F.poll.reqPerSec / F.pollFloor.reqPerSec : null,
     registerFloorVsRaw: ratio(F.registerFloor?.reqPerSec),
@@ -738,6 +741,13 @@ async function main() {
     ]);
   if (ratios.pollVsAnswerFloor)
     rows.push(['poll req/s vs its answer floor', ratios.pollVsAnswerFloor.toFixed(3), '(info)', '']);
+  if (ratios.answerFloorWork20VsAnswerFloor)
+    rows.push([
+      'answer floor + 20 us of work vs the answer floor',
+      ratios.answerFloorWork20VsAnswerFloor.toFixed(3),
+      '(info)',
+      '',
+    ]);
   if (ratios.pollFromRedisVsRaw)
     rows.push(['poll req/s vs raw, POLL_FROM_MEMORY=0', ratios.pollFromRedisVsRaw.toFixed(3), '(info)', '']);
   if (ratios.registerFloorVsRaw)
