@@ -27,6 +27,11 @@ export interface Identity {
    * @throws WqError 401 `UNAUTHORIZED` in JWT mode when the bearer token is missing, invalid or expired.
    */
   shopper(headers: IncomingHttpHeaders): Promise<Shopper> | Shopper;
+  /**
+   * The request's userId when it is known without waiting (header mode), unvalidated; absent where it needs a
+   * verification first (JWT mode): then only {@link userId} gives it.
+   */
+  userIdNow?(headers: IncomingHttpHeaders): unknown;
 }
 
 /**
@@ -35,6 +40,7 @@ export interface Identity {
  */
 export const headerIdentity: Identity = {
   userId: (h) => h[USER_ID_HEADER],
+  userIdNow: (h) => h[USER_ID_HEADER],
   shopper: (h) => ({ userId: h[USER_ID_HEADER], lane: h[USER_TIER_HEADER] }),
 };
 

@@ -56,6 +56,7 @@ export function instrumentOperations(ops: Operations): Operations {
   return {
     register: (req, itemId) => counted(registrations, ops.register(req, itemId)),
     poll: (req, itemId, token) => ops.poll(req, itemId, token),
+    pollNow: (req, itemId, token) => ops.pollNow(req, itemId, token),
     validate: (req, itemId, token) => ops.validate(req, itemId, token),
     consume: (req, itemId, token) => counted(consumes, ops.consume(req, itemId, token)),
     claim: (req, itemId) => ops.claim(req, itemId),

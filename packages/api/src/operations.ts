@@ -14,6 +14,12 @@ import type { ValidationView, WaitingQueueView, WaitingRoom } from './waiting-ro
 export interface Operations {
   register(req: IncomingMessage, itemId: string): Promise<WaitingQueueView>;
   poll(req: IncomingMessage, itemId: string, token: string): Promise<WaitingQueueView>;
+  /**
+   * The same poll answered at once from the item's snapshot in this process (WaitingRoom.pollFromMemory), or
+   * undefined when {@link poll} must answer it: the snapshot cannot rank the place, the input is not valid (poll
+   * gives the error), or the userId needs a verification first (JWT mode). Never throws.
+   */
+  pollNow(req: IncomingMessage, itemId: string, token: string): WaitingQueueView | undefined;
   validate(req: IncomingMessage, itemId: string, token: string): Promise<ValidationView>;
   consume(req: IncomingMessage, itemId: string, token: string): Promise<ConsumeResult>;
   /**
@@ -51,6 +57,10 @@ export function createOperations({ room, stock, identity, trustProxy, warmup }: 
       return room.register(itemId, userId, { ip: clientIp(req, trustProxy), skipRateLimit: isWarmup(req), tier: lane });
     },
     poll: async (req, itemId, token) => room.poll(itemId, token, await userOf(req)),
+    pollNow: (req, itemId, token) => {
+      const userIdNow = identityOf(req).userIdNow;
+      return userIdNow === undefined ? undefined : room.pollFromMemory(itemId, token, userIdNow(req.headers));
+    },
     validate: (_req, itemId, token) => room.validate(itemId, token),
     // The Idempotency-Key names this consume of this token (order services share one bearer: no caller identity).
     consume: async (req, itemId, token) =>

@@ -187,6 +187,27 @@ export class WaitingRoom {
   }
 
   /**
+   * {@link poll} answered at once from the item's snapshot in this process, when it can be: the same answer poll
+   * would give from memory. Undefined when poll must answer instead: malformed ids or token, a token of another user
+   * or item (poll gives the error), or a place the snapshot cannot rank (poll reads Redis). Never throws.
+   */
+  pollFromMemory(itemIdRaw: unknown, tokenRaw: unknown, userIdRaw: unknown): WaitingQueueView | undefined {
+    if (!this.extras.snapshots) return undefined;
+    let view: WaitingQueueView | undefined;
+    try {
+      const itemId = requireId(itemIdRaw, 'itemId');
+      const userId = requireId(userIdRaw, 'userId');
+      const token = parseToken(tokenRaw);
+      if (token.userId !== userId || token.itemId !== itemId) return undefined;
+      view = this.pollFromSnapshot(itemId, userId, token, tokenRaw as string);
+    } catch {
+      return undefined;
+    }
+    if (view) this.extras.onPoll?.('memory');
+    return view;
+  }
+
+  /**
    * A poll answered from the item's snapshot, or undefined when it must read Redis (see snapshot-rank.ts
    * rankFromIndex): the token carries its place (checked by its MAC, or remembered as checked), and the fresh
    * snapshot ranks that place exactly. Only waiting places are answered here: never `canOrder: true`, never 404.
