@@ -1,6 +1,7 @@
 import { readOutbox } from '@waiting-queue/core/events';
 import { keys } from '@waiting-queue/core/keys';
 import { type RedisClient } from '@waiting-queue/core/redis';
+import { parseSnapshot } from '@waiting-queue/core/snapshot-store';
 import type { ServiceProcess } from './helpers/processes';
 import { call } from './helpers/processes';
 import { useStack } from './helpers/stack';
@@ -44,6 +45,14 @@ describe('priority lanes', () => {
     }
     const vips = order.filter((o) => o.lane === 'vip').map((o) => o.u);
     const regulars = order.filter((o) => o.lane === 'regular').map((o) => o.u);
+    // Ranks are exact as of the latest tick's snapshot (polls are answered from it): wait for one taken after every
+    // registration, so that the vips registered after a regular count ahead of it.
+    await waitFor(
+      'a snapshot with all 30 waiting',
+      async () => parseSnapshot(await redis.hget(keys.snapshot(itemId), 'body'))?.waiting === 30,
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, 300)); // its message reaches the api
     // Ranks: every vip is ahead of every regular.
     const rankOf = async (u: string) =>
       expectSuccess(await poll(api.url, itemId, tokens.get(u)!, u)).waitingQueueRank as number;
