@@ -92,6 +92,27 @@ function laneOf(tier: unknown): string | undefined {
   return tier;
 }
 
+/** A poll's checked input: the ids and the parsed token, which belongs to that user and item. */
+interface PollInput {
+  itemId: string;
+  userId: string;
+  token: ParsedToken;
+}
+
+/**
+ * Checks a poll's input (path ids, token, the caller's userId).
+ * @throws WqError 400 `INVALID_PARAMETER` (malformed ids or token), 403 `TOKEN_MISMATCH` (token of another user or item).
+ */
+function pollInput(itemIdRaw: unknown, tokenRaw: unknown, userIdRaw: unknown): PollInput {
+  const itemId = requireId(itemIdRaw, 'itemId');
+  const userId = requireId(userIdRaw, 'userId');
+  const token = parseToken(tokenRaw);
+  if (token.userId !== userId || token.itemId !== itemId) {
+    throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
+  }
+  return { itemId, userId, token };
+}
+
 /**
  * The shopper-facing and order-service operations of the waiting room. Every operation is one Lua script call
  * (consume: two; registrations, and validations, of one item in one event-loop turn share one), and all input is
@@ -167,17 +188,9 @@ export class WaitingRoom {
    *   404 `WAITING_QUEUE_NOT_FOUND` (unknown, consumed or expired token, or unknown item), 503.
    */
   async poll(itemIdRaw: unknown, tokenRaw: unknown, userIdRaw: unknown): Promise<WaitingQueueView> {
-    const itemId = requireId(itemIdRaw, 'itemId');
-    const userId = requireId(userIdRaw, 'userId');
-    const token = parseToken(tokenRaw);
-    if (token.userId !== userId || token.itemId !== itemId) {
-      throw new WqError('TOKEN_MISMATCH', 'the token belongs to another user or item');
-    }
+    const { itemId, userId, token } = pollInput(itemIdRaw, tokenRaw, userIdRaw);
     const fromMemory = this.pollFromSnapshot(itemId, userId, token, tokenRaw as string);
-    if (fromMemory) {
-      this.extras.onPoll?.('memory');
-      return fromMemory;
-    }
+    if (fromMemory) return fromMemory;
     const place = await this.place(token, tokenRaw as string, (this.extras.abandonAfterMs ?? 0) > 0);
     this.extras.onPoll?.('redis');
     // A verified token of a place in the item: from now on the process holds the item's snapshots.
@@ -193,24 +206,20 @@ export class WaitingRoom {
    */
   pollFromMemory(itemIdRaw: unknown, tokenRaw: unknown, userIdRaw: unknown): WaitingQueueView | undefined {
     if (!this.extras.snapshots) return undefined;
-    let view: WaitingQueueView | undefined;
+    let input: PollInput;
     try {
-      const itemId = requireId(itemIdRaw, 'itemId');
-      const userId = requireId(userIdRaw, 'userId');
-      const token = parseToken(tokenRaw);
-      if (token.userId !== userId || token.itemId !== itemId) return undefined;
-      view = this.pollFromSnapshot(itemId, userId, token, tokenRaw as string);
+      input = pollInput(itemIdRaw, tokenRaw, userIdRaw);
     } catch {
       return undefined;
     }
-    if (view) this.extras.onPoll?.('memory');
-    return view;
+    return this.pollFromSnapshot(input.itemId, input.userId, input.token, tokenRaw as string);
   }
 
   /**
    * A poll answered from the item's snapshot, or undefined when it must read Redis (see snapshot-rank.ts
    * rankFromIndex): the token carries its place (checked by its MAC, or remembered as checked), and the fresh
    * snapshot ranks that place exactly. Only waiting places are answered here: never `canOrder: true`, never 404.
+   * An answer is counted as a memory poll (`onPoll`).
    */
   private pollFromSnapshot(
     itemId: string,
@@ -225,6 +234,7 @@ export class WaitingRoom {
     const found = snapshots.rank(itemId, place);
     if (!found) return undefined;
     if ((this.extras.abandonAfterMs ?? 0) > 0) this.extras.pollRecorder?.record(itemId, userId);
+    this.extras.onPoll?.('memory');
     const { rank, snapshot } = found;
     return {
       itemId,
